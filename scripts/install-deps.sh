@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs what Outpost needs to build, run and test on Debian 12 (bookworm).
+# Idempotent: packages already present are skipped; apt-get update runs only when needed.
+#   scripts/install-deps.sh          build + runtime dependencies
+#   scripts/install-deps.sh --test   also the real peers the tests drive
+set -euo pipefail
+
+build_pkgs=(
+  ca-certificates build-essential cmake ninja-build pkg-config git
+  libboost1.81-all-dev libboost-url1.81-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev
+  libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
+  libarchive-dev libzstd-dev
+)
+test_pkgs=(
+  libgtest-dev libgmock-dev libbenchmark-dev
+  docker-registry skopeo containerd nginx fcgiwrap curl python3 procps iproute2
+)
+
+want=("${build_pkgs[@]}")
+[[ "${1:-}" == "--test" ]] && want+=("${test_pkgs[@]}")
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]} == 0)); then
+  echo "install-deps: all ${#want[@]} packages present"
+  exit 0
+fi
+
+sudo=()
+[[ $(id -u) -ne 0 ]] && sudo=(sudo)
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# The distro starts these services on install; the tests run their own instances.
+for svc in docker-registry nginx containerd; do
+  if command -v systemctl >/dev/null && systemctl is-active --quiet "$svc" 2>/dev/null; then
+    "${sudo[@]}" systemctl stop "$svc" || true
+  fi
+done
+echo "install-deps: done"

@@ -1,0 +1,53 @@
+#include "cli/app.hpp"
+
+#include <iostream>
+
+#include "cli/commands.hpp"
+#include "core/config.hpp"
+
+namespace outpost::cli {
+namespace {
+
+constexpr Command kCommands[] = {
+    {"serve", "Run the daemon: registry mirror (and the other caches) on one port", &setup_serve},
+    {"fsck", "Re-verify every stored blob and the metadata; quarantine what is corrupt", &setup_fsck},
+    {"version", "Print the version", &setup_version},
+};
+
+}  // namespace
+
+void ConfigOption::add_to(CLI::App& sub) {
+  sub.add_option("-c,--config", path,
+                 "YAML config file (default: embedded defaults; env OUTPOST_* overrides apply)")
+      ->check(CLI::ExistingFile);
+}
+
+int run(int argc, char** argv) {
+  CLI::App app{"outpost: keeps GitOps working at the edge (Git cache, OCI registry mirror, "
+               "release bundles)", "outpost"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", OUTPOST_VERSION);
+  std::vector<std::pair<CLI::App*, Action>> actions;
+  for (const auto& c : kCommands) {
+    auto* sub = app.add_subcommand(c.name, c.help);
+    actions.emplace_back(sub, c.setup(*sub));
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  try {
+    for (auto& [sub, action] : actions)
+      if (sub->parsed()) return action();
+  } catch (const ConfigError& e) {
+    std::cerr << "outpost: config error: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "outpost: " << e.what() << "\n";
+    return 1;
+  }
+  return 1;
+}
+
+}  // namespace outpost::cli

@@ -1,0 +1,76 @@
+#include <spdlog/spdlog.h>
+
+#include <memory>
+
+#include "cli/commands.hpp"
+#include "core/config.hpp"
+#include "core/log.hpp"
+#include "core/metrics.hpp"
+#include "http/client.hpp"
+#include "http/server.hpp"
+#include "registry/handlers.hpp"
+#include "registry/mirror.hpp"
+#include "registry/oci_error.hpp"
+#include "store/blob_store.hpp"
+#include "store/meta_db.hpp"
+
+namespace outpost::cli {
+namespace {
+
+int serve(const Config& cfg) {
+  setup_logging(cfg.log);
+  std::filesystem::create_directories(cfg.data_dir);
+  BlobStore store(cfg.data_dir);
+  if (auto n = store.sweep_tmp()) spdlog::info("removed {} unfinished downloads from tmp/", n);
+  MetaDb db(cfg.data_dir / "meta.db");
+  Metrics metrics;
+  http::CurlHttpClient client;
+  registry::Mirror mirror(cfg.registry, store, db, client, metrics);
+  http::Server server(cfg.server, metrics);
+
+  server.set_error_responder([](int status, std::string msg) {
+    return registry::oci_error(status, status == 431 || status == 413 ? "SIZE_INVALID" : "UNSUPPORTED", msg);
+  });
+  server.route("/v2", "registry", http::Blocking::yes, [&](const http::Request& req) {
+    return registry::handle_v2(mirror, cfg.registry, req);
+  });
+  server.route("/healthz", "health", http::Blocking::no, [](const http::Request&) {
+    return http::Response::text(200, "ok\n");
+  });
+  server.route("/readyz", "health", http::Blocking::no, [&](const http::Request&) {
+    // Ready when the store can take writes: tmp/ exists and is writable.
+    if (::access(store.tmp_dir().c_str(), W_OK) != 0)
+      return http::Response::text(503, "store not writable\n");
+    return http::Response::text(200, "ready\n");
+  });
+  server.route("/metrics", "metrics", http::Blocking::no, [&](const http::Request&) {
+    return http::Response::text(200, metrics.render(), "text/plain; version=0.0.4; charset=utf-8");
+  });
+  server.route("/", "ui", http::Blocking::no, [](const http::Request& req) {
+    if (req.path != "/") return http::Response::text(404, "not found\n");
+    return http::Response::text(200, "Outpost " OUTPOST_VERSION "\n/v2/ registry mirror, /metrics, /healthz, /readyz\n");
+  });
+
+  auto addr = parse_listen(cfg.listen);
+  auto port = server.listen(addr);
+  spdlog::info("outpost {} serving on {}:{} (data {}; {} registry upstreams, default {})", OUTPOST_VERSION,
+               addr.host, port, cfg.data_dir.string(), cfg.registry.upstreams.size(),
+               cfg.registry.default_upstream);
+  server.run([&] { mirror.stop(); });
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace
+
+Action setup_serve(CLI::App& sub) {
+  auto opt = std::make_shared<ConfigOption>();
+  opt->add_to(sub);
+  sub.footer(
+      "With no --config: data in ./outpost-data, listens on 127.0.0.1:8080, mirrors docker.io,\n"
+      "ghcr.io, quay.io and registry.k8s.io. Environment overrides: OUTPOST_LISTEN,\n"
+      "OUTPOST_DATA_DIR, OUTPOST_LOG_FORMAT (text|json), OUTPOST_LOG_LEVEL.");
+  return [opt] { return serve(load_config(opt->path)); };
+}
+
+}  // namespace outpost::cli

@@ -1,0 +1,45 @@
+#pragma once
+// Per-upstream health. One transport failure opens the breaker: while open, request paths never
+// dial the upstream (they serve what is cached or fail fast); a background prober calls
+// `probe_due` and, when due, checks upstream and reports back. Backoff doubles from min to max.
+// Thread-safe.
+#include <chrono>
+#include <mutex>
+#include <string>
+
+#include "core/duration.hpp"
+
+namespace outpost {
+
+class CircuitBreaker {
+ public:
+  using Clock = std::chrono::steady_clock;
+  CircuitBreaker(Millis min_backoff, Millis max_backoff)
+      : min_backoff_(min_backoff), max_backoff_(max_backoff), backoff_(min_backoff) {}
+
+  bool is_open() const;
+  void record_success();
+  void record_failure(const std::string& why, Clock::time_point now = Clock::now());
+  // True when open and the backoff since the last attempt has elapsed.
+  bool probe_due(Clock::time_point now = Clock::now()) const;
+
+  struct State {
+    bool up;
+    std::chrono::system_clock::time_point since;  // when the current state began
+    std::string last_error;
+    unsigned failures;  // consecutive
+  };
+  State state() const;
+
+ private:
+  const Millis min_backoff_, max_backoff_;
+  mutable std::mutex mu_;
+  bool open_ = false;                      // GUARDED_BY(mu_)
+  Millis backoff_;                         // GUARDED_BY(mu_)
+  Clock::time_point next_probe_{};         // GUARDED_BY(mu_)
+  std::chrono::system_clock::time_point since_ = std::chrono::system_clock::now();
+  std::string last_error_;                 // GUARDED_BY(mu_)
+  unsigned failures_ = 0;                  // GUARDED_BY(mu_)
+};
+
+}  // namespace outpost

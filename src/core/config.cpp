@@ -1,0 +1,257 @@
+#include "core/config.hpp"
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include <charconv>
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace outpost {
+namespace {
+
+[[noreturn]] void bad(const std::string& origin, const std::string& key, const std::string& what) {
+  throw ConfigError(fmt::format("{}: {}: {}", origin, key, what));
+}
+
+// Walks one YAML mapping, refusing keys the schema does not know (typos are errors, not no-ops).
+class Section {
+ public:
+  Section(const YAML::Node& node, std::string path, const std::string& origin,
+          std::set<std::string> known)
+      : node_(node), path_(std::move(path)), origin_(origin) {
+    if (!node_.IsMap()) bad(origin_, path_.empty() ? "(top level)" : path_, "must be a mapping");
+    for (auto it = node_.begin(); it != node_.end(); ++it) {
+      auto k = it->first.as<std::string>();
+      if (!known.contains(k)) bad(origin_, key(k), "unknown key");
+    }
+  }
+  std::string key(const std::string& k) const { return path_.empty() ? k : path_ + "." + k; }
+  bool has(const std::string& k) const { return node_[k] && !node_[k].IsNull(); }
+  YAML::Node node(const std::string& k) const { return node_[k]; }
+
+  void str(const std::string& k, std::string& out) const {
+    if (!has(k)) return;
+    if (!node_[k].IsScalar()) bad(origin_, key(k), "must be a string");
+    out = node_[k].as<std::string>();
+  }
+  void boolean(const std::string& k, bool& out) const {
+    if (!has(k)) return;
+    try {
+      out = node_[k].as<bool>();
+    } catch (const YAML::Exception&) {
+      bad(origin_, key(k), "must be true or false");
+    }
+  }
+  void duration(const std::string& k, Millis& out) const {
+    if (!has(k)) return;
+    std::string s;
+    str(k, s);
+    auto d = parse_duration(s);
+    if (!d) bad(origin_, key(k), d.error().message);
+    out = *d;
+  }
+  template <class Int>
+  void integer(const std::string& k, Int& out, Int min) const {
+    if (!has(k)) return;
+    std::string s;
+    str(k, s);
+    Int v{};
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || p != s.data() + s.size() || v < min)
+      bad(origin_, key(k), fmt::format("must be an integer >= {}", min));
+    out = v;
+  }
+
+ private:
+  YAML::Node node_;
+  std::string path_;
+  const std::string& origin_;
+};
+
+std::string read_secret_file(const std::string& origin, const std::string& key,
+                             const std::string& path) {
+  std::ifstream in(path);
+  if (!in) bad(origin, key, fmt::format("cannot read '{}'", path));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string s = ss.str();
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+  return s;
+}
+
+void check_url(const std::string& origin, const std::string& key, const std::string& url,
+               bool insecure) {
+  if (url.starts_with("https://")) return;
+  if (url.starts_with("http://")) {
+    if (!insecure) bad(origin, key, "plain http:// needs insecure: true");
+    return;
+  }
+  bad(origin, key, fmt::format("'{}' must start with https:// (or http:// with insecure: true)", url));
+}
+
+void parse_registry(const Section& top, const std::string& origin, RegistryConfig& reg) {
+  Section s(top.node("registry"), "registry", origin,
+            {"default_upstream", "tag_ttl", "upstream_timeout", "stall_timeout",
+             "breaker_min_backoff", "breaker_max_backoff", "upstreams"});
+  s.str("default_upstream", reg.default_upstream);
+  s.duration("tag_ttl", reg.tag_ttl);
+  s.duration("upstream_timeout", reg.upstream_timeout);
+  s.duration("stall_timeout", reg.stall_timeout);
+  s.duration("breaker_min_backoff", reg.breaker_min_backoff);
+  s.duration("breaker_max_backoff", reg.breaker_max_backoff);
+  if (s.has("upstreams")) {
+    auto list = s.node("upstreams");
+    if (!list.IsSequence()) bad(origin, "registry.upstreams", "must be a list");
+    reg.upstreams.clear();
+    std::set<std::string> names;
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      std::string path = fmt::format("registry.upstreams[{}]", i);
+      Section u(list[i], path, origin,
+                {"name", "url", "username", "password_file", "password_env", "insecure"});
+      RegistryUpstreamConfig up;
+      u.str("name", up.name);
+      u.str("url", up.url);
+      u.str("username", up.username);
+      u.boolean("insecure", up.insecure);
+      if (up.name.empty()) bad(origin, u.key("name"), "is required");
+      if (up.url.empty()) bad(origin, u.key("url"), "is required");
+      if (up.name.find('/') != std::string::npos || up.name.starts_with('-'))
+        bad(origin, u.key("name"), "must be a registry host name like ghcr.io (no '/')");
+      if (!names.insert(up.name).second) bad(origin, u.key("name"), "duplicate upstream name");
+      check_url(origin, u.key("url"), up.url, up.insecure);
+      while (up.url.ends_with('/')) up.url.pop_back();
+      std::string file, env;
+      u.str("password_file", file);
+      u.str("password_env", env);
+      if (!file.empty() && !env.empty())
+        bad(origin, u.key("password_env"), "give password_file or password_env, not both");
+      if (!file.empty()) up.password = read_secret_file(origin, u.key("password_file"), file);
+      if (!env.empty()) {
+        const char* v = std::getenv(env.c_str());
+        if (!v) bad(origin, u.key("password_env"), fmt::format("environment variable {} is not set", env));
+        up.password = v;
+      }
+      reg.upstreams.push_back(std::move(up));
+    }
+  }
+}
+
+void validate(const Config& c, const std::string& origin) {
+  parse_listen(c.listen);
+  if (c.log.format != "text" && c.log.format != "json")
+    bad(origin, "log.format", "must be text or json");
+  static const std::set<std::string> levels{"trace", "debug", "info", "warn", "error"};
+  if (!levels.contains(c.log.level)) bad(origin, "log.level", "must be trace|debug|info|warn|error");
+  if (!c.registry.default_upstream.empty() && !c.registry.find(c.registry.default_upstream))
+    bad(origin, "registry.default_upstream",
+        fmt::format("'{}' is not one of registry.upstreams", c.registry.default_upstream));
+  if (c.registry.breaker_min_backoff > c.registry.breaker_max_backoff)
+    bad(origin, "registry.breaker_min_backoff", "is larger than breaker_max_backoff");
+}
+
+}  // namespace
+
+const RegistryUpstreamConfig* RegistryConfig::find(std::string_view name) const {
+  for (const auto& u : upstreams)
+    if (u.name == name) return &u;
+  return nullptr;
+}
+
+Config default_config() {
+  Config c;
+  c.registry.upstreams = {
+      {"docker.io", "https://registry-1.docker.io", "", "", false},
+      {"ghcr.io", "https://ghcr.io", "", "", false},
+      {"quay.io", "https://quay.io", "", "", false},
+      {"registry.k8s.io", "https://registry.k8s.io", "", "", false},
+  };
+  return c;
+}
+
+Config parse_config(const std::string& yaml_text, const std::string& origin) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::ParserException& e) {
+    throw ConfigError(fmt::format("{}:{}:{}: invalid YAML: {}", origin, e.mark.line + 1,
+                                  e.mark.column + 1, e.msg));
+  }
+  Config c = default_config();
+  if (root.IsNull()) return c;
+  Section top(root, "", origin, {"listen", "data_dir", "log", "server", "registry"});
+  top.str("listen", c.listen);
+  std::string dir;
+  top.str("data_dir", dir);
+  if (!dir.empty()) c.data_dir = dir;
+  if (top.has("log")) {
+    Section s(top.node("log"), "log", origin, {"format", "level"});
+    s.str("format", c.log.format);
+    s.str("level", c.log.level);
+  }
+  if (top.has("server")) {
+    Section s(top.node("server"), "server", origin,
+              {"max_header_bytes", "max_body_bytes", "read_timeout", "write_timeout",
+               "shutdown_grace", "worker_threads"});
+    s.integer<std::size_t>("max_header_bytes", c.server.max_header_bytes, 1024);
+    s.integer<std::size_t>("max_body_bytes", c.server.max_body_bytes, 1024);
+    s.duration("read_timeout", c.server.read_timeout);
+    s.duration("write_timeout", c.server.write_timeout);
+    s.duration("shutdown_grace", c.server.shutdown_grace);
+    s.integer<int>("worker_threads", c.server.worker_threads, 1);
+  }
+  if (top.has("registry")) parse_registry(top, origin, c.registry);
+  validate(c, origin);
+  return c;
+}
+
+Config load_config(const std::optional<std::filesystem::path>& path) {
+  Config c = default_config();
+  std::string origin = "(embedded default)";
+  if (path) {
+    origin = path->string();
+    std::ifstream in(*path);
+    if (!in) throw ConfigError(fmt::format("{}: cannot open config file", origin));
+    std::stringstream ss;
+    ss << in.rdbuf();
+    c = parse_config(ss.str(), origin);
+  }
+  auto env = [](const char* name) -> std::optional<std::string> {
+    const char* v = std::getenv(name);
+    return v && *v ? std::optional<std::string>(v) : std::nullopt;
+  };
+  if (auto v = env("OUTPOST_LISTEN")) c.listen = *v;
+  if (auto v = env("OUTPOST_DATA_DIR")) c.data_dir = *v;
+  if (auto v = env("OUTPOST_LOG_FORMAT")) c.log.format = *v;
+  if (auto v = env("OUTPOST_LOG_LEVEL")) c.log.level = *v;
+  validate(c, origin + " + environment");
+  return c;
+}
+
+ListenAddress parse_listen(const std::string& listen) {
+  std::string host;
+  std::string_view port;
+  if (listen.starts_with('[')) {
+    auto close = listen.find(']');
+    if (close == std::string::npos || close + 1 >= listen.size() || listen[close + 1] != ':')
+      throw ConfigError(fmt::format("listen: '{}' must be host:port or [v6]:port", listen));
+    host = listen.substr(1, close - 1);
+    port = std::string_view(listen).substr(close + 2);
+  } else {
+    auto colon = listen.rfind(':');
+    if (colon == std::string::npos)
+      throw ConfigError(fmt::format("listen: '{}' must be host:port", listen));
+    host = listen.substr(0, colon);
+    port = std::string_view(listen).substr(colon + 1);
+  }
+  unsigned p = 0;
+  auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
+  if (ec != std::errc() || ptr != port.data() + port.size() || p > 65535)
+    throw ConfigError(fmt::format("listen: '{}' has no valid port", listen));
+  if (host.empty()) host = "0.0.0.0";
+  return {host, static_cast<unsigned short>(p)};
+}
+
+}  // namespace outpost

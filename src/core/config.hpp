@@ -1,0 +1,82 @@
+#pragma once
+// The one typed configuration of Outpost, parsed in one place (YAML file, then environment
+// overrides). Components take `const Config&` or one of the sub-structs; nothing else reads
+// the environment.
+#include <filesystem>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "core/duration.hpp"
+
+namespace outpost {
+
+// Thrown only at start-up; the message names the key and the problem.
+struct ConfigError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct RegistryUpstreamConfig {
+  std::string name;  // what clients call the registry: ?ns=<name>, /v2/<name>/…
+  std::string url;   // scheme://host[:port] that Outpost dials
+  std::string username;
+  std::string password;  // from password_file or password_env; never logged
+  bool insecure = false;  // allow http:// and skip TLS verification
+};
+
+struct RegistryConfig {
+  std::string default_upstream = "docker.io";
+  Millis tag_ttl = std::chrono::minutes(5);
+  // Bound on any metadata call upstream (connect + answer). A tag revalidation that takes longer
+  // serves the cached digest and opens the circuit breaker.
+  Millis upstream_timeout = std::chrono::seconds(5);
+  // A blob download with no bytes for this long is treated as a dropped connection and resumed.
+  Millis stall_timeout = std::chrono::seconds(30);
+  Millis breaker_min_backoff = std::chrono::seconds(1);
+  Millis breaker_max_backoff = std::chrono::seconds(60);
+  std::vector<RegistryUpstreamConfig> upstreams;
+
+  const RegistryUpstreamConfig* find(std::string_view name) const;
+};
+
+struct ServerConfig {
+  std::size_t max_header_bytes = 16 * 1024;
+  std::size_t max_body_bytes = 1024 * 1024;
+  Millis read_timeout = std::chrono::seconds(30);   // per request head/body and idle keep-alive
+  Millis write_timeout = std::chrono::seconds(60);  // a client that takes no bytes for this long
+  Millis shutdown_grace = std::chrono::seconds(10);
+  int worker_threads = 16;  // handlers that may block on upstream run here
+};
+
+struct LogConfig {
+  std::string format = "text";  // text | json
+  std::string level = "info";   // trace | debug | info | warn | error
+};
+
+struct Config {
+  std::string listen = "127.0.0.1:8080";
+  std::filesystem::path data_dir = "./outpost-data";
+  LogConfig log;
+  ServerConfig server;
+  RegistryConfig registry;
+};
+
+// The embedded default: ./outpost-data, 127.0.0.1:8080, docker.io, ghcr.io, quay.io, registry.k8s.io.
+Config default_config();
+
+// Parses YAML text. `origin` names the source in error messages. Throws ConfigError.
+Config parse_config(const std::string& yaml_text, const std::string& origin);
+
+// Reads `path` (or the embedded default when empty), then applies environment overrides
+// (OUTPOST_LISTEN, OUTPOST_DATA_DIR, OUTPOST_LOG_FORMAT, OUTPOST_LOG_LEVEL). Throws ConfigError.
+Config load_config(const std::optional<std::filesystem::path>& path);
+
+// Host and port of a "host:port" / "[v6]:port" listen address. Throws ConfigError.
+struct ListenAddress {
+  std::string host;
+  unsigned short port;
+};
+ListenAddress parse_listen(const std::string& listen);
+
+}  // namespace outpost

@@ -1,0 +1,16 @@
+#pragma once
+// Logging set-up. Everything logs through spdlog's default logger; `setup_logging` picks text
+// or one-JSON-object-per-line output. Secrets must never be passed to a log call: credentials
+// live only in config structs and in request headers built by the upstream clients.
+#include <string>
+
+#include "core/config.hpp"
+
+namespace outpost {
+
+void setup_logging(const LogConfig& cfg);
+
+// JSON string escaping for log lines and small hand-built documents.
+std::string json_escape(std::string_view s);
+
+}  // namespace outpost

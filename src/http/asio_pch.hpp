@@ -1,0 +1,6 @@
+// Precompiled header for the few sources that do socket I/O (see CMakeLists.txt).
+#pragma once
+#include <boost/asio.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>

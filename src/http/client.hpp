@@ -1,0 +1,63 @@
+#pragma once
+// Outgoing HTTP: the I/O seam between Outpost and every upstream. The production implementation
+// is libcurl (CurlHttpClient); tests substitute fakes. Redirects are never followed here: callers
+// decide per hop, so credentials cannot leak to another host.
+#include <atomic>
+#include <chrono>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/duration.hpp"
+#include "core/error.hpp"
+#include "http/message.hpp"
+
+namespace outpost::http {
+
+struct ClientRequest {
+  std::string method = "GET";
+  std::string url;
+  std::vector<std::pair<std::string, std::string>> headers;
+  Millis connect_timeout = std::chrono::seconds(5);
+  Millis total_timeout{0};  // 0: no overall bound (large downloads)
+  Millis stall_timeout{0};  // 0: none; else abort when no byte arrives for this long
+  bool insecure = false;    // skip TLS verification
+  const std::atomic<bool>* cancel = nullptr;  // polled; true aborts with Errc::cancelled
+};
+
+struct ClientResponse {
+  int status = 0;
+  Headers headers;
+  std::string body;  // buffered body (error bodies only, when a sink takes 2xx bytes)
+};
+
+// Receives a 2xx body as it arrives. Returning false aborts the transfer (Errc::cancelled).
+class BodySink {
+ public:
+  virtual ~BodySink() = default;
+  virtual bool on_start(int status, const Headers& headers) = 0;
+  virtual bool on_data(std::span<const char> bytes) = 0;
+};
+
+class HttpClient {
+ public:
+  virtual ~HttpClient() = default;
+  // Transport failures are Errc::upstream_unavailable (or Errc::timeout / Errc::cancelled); any
+  // HTTP status is a success at this level. With a sink, 2xx bodies go to the sink, others are
+  // buffered (up to 64 KiB).
+  virtual Result<ClientResponse> perform(const ClientRequest& req, BodySink* sink = nullptr) = 0;
+};
+
+class CurlHttpClient final : public HttpClient {
+ public:
+  CurlHttpClient();
+  ~CurlHttpClient() override;
+  Result<ClientResponse> perform(const ClientRequest& req, BodySink* sink) override;
+
+ private:
+  struct Pool;
+  std::unique_ptr<Pool> pool_;
+};
+
+}  // namespace outpost::http

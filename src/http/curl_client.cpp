@@ -1,0 +1,177 @@
+#include "http/client.hpp"
+
+#include <curl/curl.h>
+
+#include <mutex>
+
+namespace outpost::http {
+namespace {
+
+constexpr std::size_t kMaxBufferedBody = 64 * 1024;
+
+struct Transfer {
+  const ClientRequest* req;
+  BodySink* sink;
+  ClientResponse resp;
+  bool started = false;
+  bool sink_refused = false;
+  bool buffer_overflow = false;
+  std::chrono::steady_clock::time_point last_progress = std::chrono::steady_clock::now();
+  bool stalled = false;
+  curl_off_t last_dl = 0;
+
+  static std::size_t on_header(char* data, std::size_t size, std::size_t n, void* self) {
+    auto* t = static_cast<Transfer*>(self);
+    std::string_view line(data, size * n);
+    if (line.starts_with("HTTP/")) {
+      t->resp.headers = Headers();  // a new response (after 100-continue): start over
+      return size * n;
+    }
+    auto colon = line.find(':');
+    if (colon != std::string_view::npos) {
+      auto name = line.substr(0, colon);
+      auto value = line.substr(colon + 1);
+      while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+      while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' '))
+        value.remove_suffix(1);
+      t->resp.headers.add(std::string(name), std::string(value));
+    }
+    return size * n;
+  }
+
+  bool start(CURL* h) {
+    if (started) return true;
+    started = true;
+    long code = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+    resp.status = static_cast<int>(code);
+    if (sink && resp.status >= 200 && resp.status < 300) {
+      if (!sink->on_start(resp.status, resp.headers)) sink_refused = true;
+    }
+    return !sink_refused;
+  }
+
+  CURL* handle = nullptr;
+
+  static std::size_t on_body(char* data, std::size_t size, std::size_t n, void* self) {
+    auto* t = static_cast<Transfer*>(self);
+    std::size_t len = size * n;
+    if (!t->start(t->handle)) return 0;
+    if (t->sink && t->resp.status >= 200 && t->resp.status < 300) {
+      if (!t->sink->on_data(std::span<const char>(data, len))) {
+        t->sink_refused = true;
+        return 0;
+      }
+      return len;
+    }
+    if (t->resp.body.size() + len > kMaxBufferedBody) {
+      t->buffer_overflow = true;
+      return 0;
+    }
+    t->resp.body.append(data, len);
+    return len;
+  }
+
+  static int on_progress(void* self, curl_off_t, curl_off_t dlnow, curl_off_t, curl_off_t) {
+    auto* t = static_cast<Transfer*>(self);
+    if (t->req->cancel && t->req->cancel->load()) return 1;
+    if (t->req->stall_timeout.count() > 0) {
+      auto now = std::chrono::steady_clock::now();
+      if (dlnow != t->last_dl) {
+        t->last_dl = dlnow;
+        t->last_progress = now;
+      } else if (now - t->last_progress > t->req->stall_timeout) {
+        t->stalled = true;
+        return 1;
+      }
+    }
+    return 0;
+  }
+};
+
+}  // namespace
+
+struct CurlHttpClient::Pool {
+  std::mutex mu;
+  std::vector<CURL*> idle;  // GUARDED_BY(mu); reused so connections stay alive
+  CURL* take() {
+    std::lock_guard lock(mu);
+    if (idle.empty()) return curl_easy_init();
+    CURL* h = idle.back();
+    idle.pop_back();
+    curl_easy_reset(h);
+    return h;
+  }
+  void give(CURL* h) {
+    std::lock_guard lock(mu);
+    if (idle.size() < 64) idle.push_back(h);
+    else curl_easy_cleanup(h);
+  }
+  ~Pool() {
+    for (CURL* h : idle) curl_easy_cleanup(h);
+  }
+};
+
+CurlHttpClient::CurlHttpClient() : pool_(std::make_unique<Pool>()) {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+CurlHttpClient::~CurlHttpClient() = default;
+
+Result<ClientResponse> CurlHttpClient::perform(const ClientRequest& req, BodySink* sink) {
+  CURL* h = pool_->take();
+  if (!h) return fail(Errc::internal, "curl_easy_init failed");
+  struct Giver {
+    Pool& p;
+    CURL* h;
+    ~Giver() { p.give(h); }
+  } giver{*pool_, h};
+
+  Transfer t{&req, sink, {}};
+  t.handle = h;
+  curl_easy_setopt(h, CURLOPT_URL, req.url.c_str());
+  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(req.connect_timeout.count()));
+  if (req.total_timeout.count() > 0)
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(req.total_timeout.count()));
+  if (req.method == "HEAD") {
+    curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+  } else if (req.method != "GET") {
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req.method.c_str());
+  }
+  if (req.insecure) {
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+  curl_slist* headers = nullptr;
+  for (const auto& [k, v] : req.headers) headers = curl_slist_append(headers, (k + ": " + v).c_str());
+  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> header_guard(headers, curl_slist_free_all);
+  if (headers) curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &Transfer::on_header);
+  curl_easy_setopt(h, CURLOPT_HEADERDATA, &t);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &Transfer::on_body);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &t);
+  curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, &Transfer::on_progress);
+  curl_easy_setopt(h, CURLOPT_XFERINFODATA, &t);
+  curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 256L * 1024);
+
+  CURLcode rc = curl_easy_perform(h);
+  if (rc == CURLE_OK) {
+    if (!t.started && !t.start(h)) return fail(Errc::cancelled, "transfer refused by receiver");
+    return std::move(t.resp);
+  }
+  if (t.sink_refused) return fail(Errc::cancelled, "transfer aborted by receiver");
+  if (rc == CURLE_ABORTED_BY_CALLBACK) {
+    if (t.stalled) return fail(Errc::timeout, "no data from upstream for " + std::to_string(req.stall_timeout.count()) + " ms");
+    return fail(Errc::cancelled, "transfer cancelled");
+  }
+  if (rc == CURLE_OPERATION_TIMEDOUT) return fail(Errc::timeout, curl_easy_strerror(rc));
+  if (t.buffer_overflow) return fail(Errc::upstream_error, "upstream error body too large");
+  return fail(Errc::upstream_unavailable, curl_easy_strerror(rc));
+}
+
+}  // namespace outpost::http

@@ -1,0 +1,340 @@
+#include "http/server.hpp"
+
+#include <spdlog/spdlog.h>
+#include <sys/sendfile.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+namespace outpost::http {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+using tcp = asio::ip::tcp;
+using namespace asio::experimental::awaitable_operators;
+constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
+
+struct RouteEntry {
+  std::string prefix;
+  std::string group;
+  Blocking blocking;
+  Handler handler;
+};
+
+enum class Sent { complete, aborted };
+
+}  // namespace
+
+struct Server::Impl {
+  Impl(const ServerConfig& c, Metrics& m)
+      : cfg(c),
+        metrics(m),
+        workers(static_cast<std::size_t>(c.worker_threads)),
+        requests(m.counter("outpost_http_requests_total", "HTTP requests by route group, method and status")),
+        bytes_out(m.counter("outpost_http_response_bytes_total", "Response body bytes sent, by route group")),
+        aborted(m.counter("outpost_http_responses_aborted_total",
+                          "Responses cut off mid-body (client gone or producer failed)")),
+        in_flight(m.gauge("outpost_http_requests_in_flight", "Requests being handled")) {}
+
+  const ServerConfig& cfg;
+  Metrics& metrics;
+  asio::io_context ioc;
+  asio::thread_pool workers;
+  tcp::acceptor acceptor{ioc};
+  asio::signal_set signals{ioc, SIGINT, SIGTERM};
+  std::vector<RouteEntry> routes;
+  std::function<Response(int, std::string)> error_responder = [](int status, std::string msg) {
+    return Response::text(status, msg + "\n");
+  };
+  std::function<void()> on_stop;
+  std::atomic<bool> stopping{false};
+  std::atomic<int> active{0};
+  MetricFamily& requests;
+  MetricFamily& bytes_out;
+  MetricFamily& aborted;
+  MetricFamily& in_flight;
+
+  const RouteEntry* find_route(std::string_view path) const {
+    const RouteEntry* best = nullptr;
+    for (const auto& r : routes) {
+      if (path.starts_with(r.prefix) && (!best || r.prefix.size() > best->prefix.size())) best = &r;
+    }
+    return best;
+  }
+
+  static Response call(const Handler& h, const Request& req) {
+    try {
+      return h(req);
+    } catch (const std::exception& e) {
+      spdlog::error("handler for {} {} threw: {}", req.method, req.path, e.what());
+      return Response::text(500, "internal error\n");
+    }
+  }
+
+  asio::awaitable<Response> dispatch(const Request& req, std::string& group) {
+    const RouteEntry* route = find_route(req.path);
+    if (!route) {
+      group = "none";
+      co_return error_responder(404, "no such endpoint");
+    }
+    group = route->group;
+    if (route->blocking == Blocking::no) co_return call(route->handler, req);
+    co_return co_await asio::co_spawn(
+        workers, [&]() -> asio::awaitable<Response> { co_return call(route->handler, req); },
+        asio::use_awaitable);
+  }
+
+  // Waits until the socket is writable or the write timeout passes. False on timeout/error.
+  asio::awaitable<bool> wait_writable(tcp::socket& sock) {
+    asio::steady_timer timer(sock.get_executor(), cfg.write_timeout);
+    auto which = co_await (sock.async_wait(tcp::socket::wait_write, nothrow) ||
+                           timer.async_wait(nothrow));
+    if (which.index() != 0) co_return false;
+    auto [ec] = std::get<0>(which);
+    co_return !ec;
+  }
+
+  asio::awaitable<Sent> send_file(beast::tcp_stream& stream, FileBody& fb) {
+    auto& sock = stream.socket();
+    sock.native_non_blocking(true);
+    off_t off = static_cast<off_t>(fb.offset);
+    std::uint64_t left = fb.length;
+    while (left > 0) {
+      ssize_t n = ::sendfile(sock.native_handle(), fb.fd.get(), &off,
+                             std::min<std::uint64_t>(left, 4 << 20));
+      if (n > 0) {
+        left -= static_cast<std::uint64_t>(n);
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        if (!co_await wait_writable(sock)) co_return Sent::aborted;
+        continue;
+      }
+      co_return Sent::aborted;  // error, or the file is shorter than announced
+    }
+    co_return Sent::complete;
+  }
+
+  asio::awaitable<Sent> send_stream(beast::tcp_stream& stream, StreamBody& sb) {
+    auto ex = co_await asio::this_coro::executor;
+    std::vector<char> buf(256 * 1024);
+    std::uint64_t off = sb.offset;
+    const std::uint64_t end = sb.offset + sb.length;
+    while (off < end) {
+      auto n = sb.source->read_at(off, std::span(buf.data(), std::min<std::uint64_t>(buf.size(), end - off)));
+      if (!n) co_return Sent::aborted;
+      if (*n > 0) {
+        stream.expires_after(cfg.write_timeout);
+        auto [ec, w] = co_await asio::async_write(stream, asio::buffer(buf.data(), *n), nothrow);
+        if (ec) co_return Sent::aborted;
+        off += *n;
+        continue;
+      }
+      // Nothing yet: sleep until the producer wakes us. The wake is posted to this strand, so it
+      // runs after we are suspended in async_wait and cannot be lost.
+      auto timer = std::make_shared<asio::steady_timer>(ex, std::chrono::minutes(10));
+      sb.source->notify_when_readable(off, [timer, ex] {
+        asio::post(ex, [timer] { timer->cancel(); });
+      });
+      auto [ec] = co_await timer->async_wait(nothrow);
+      if (!ec) co_return Sent::aborted;  // the producer stalled beyond any sane bound
+    }
+    co_return Sent::complete;
+  }
+
+  asio::awaitable<Sent> write_response(beast::tcp_stream& stream, const Request& req,
+                                       Response& resp, bool keep_alive) {
+    bhttp::response<bhttp::empty_body> head{static_cast<bhttp::status>(resp.status), 11};
+    head.reason(reason_phrase(resp.status));
+    for (const auto& [k, v] : resp.headers.items()) head.insert(k, v);
+    head.keep_alive(keep_alive);
+    const std::uint64_t length = resp.content_length();
+    head.content_length(length);
+    bhttp::response_serializer<bhttp::empty_body> sr{head};
+    stream.expires_after(cfg.write_timeout);
+    auto [ec, n] = co_await bhttp::async_write_header(stream, sr, nothrow);
+    if (ec) co_return Sent::aborted;
+    if (resp.omit_body || req.method == "HEAD" || length == 0) co_return Sent::complete;
+    if (auto* s = std::get_if<std::string>(&resp.body)) {
+      stream.expires_after(cfg.write_timeout);
+      auto [ec2, m] = co_await asio::async_write(stream, asio::buffer(*s), nothrow);
+      co_return ec2 ? Sent::aborted : Sent::complete;
+    }
+    if (auto* f = std::get_if<FileBody>(&resp.body)) co_return co_await send_file(stream, *f);
+    co_return co_await send_stream(stream, std::get<StreamBody>(resp.body));
+  }
+
+  static std::uint64_t body_bytes(const Request& req, const Response& resp) {
+    if (resp.omit_body || req.method == "HEAD") return 0;
+    return resp.content_length();
+  }
+
+  asio::awaitable<void> session(tcp::socket socket) {
+    beast::tcp_stream stream(std::move(socket));
+    std::string remote;
+    {
+      boost::system::error_code ec;
+      auto ep = stream.socket().remote_endpoint(ec);
+      if (!ec) remote = ep.address().to_string() + ":" + std::to_string(ep.port());
+    }
+    beast::flat_buffer buffer;
+    for (;;) {
+      bhttp::request_parser<bhttp::string_body> parser;
+      parser.header_limit(static_cast<std::uint32_t>(cfg.max_header_bytes));
+      parser.body_limit(cfg.max_body_bytes);
+      stream.expires_after(cfg.read_timeout);
+      auto [ec, n] = co_await bhttp::async_read(stream, buffer, parser, nothrow);
+      if (ec) {
+        int status = 0;
+        if (ec == bhttp::error::header_limit) status = 431;
+        else if (ec == bhttp::error::body_limit) status = 413;
+        else if (ec.category() == bhttp::make_error_code(bhttp::error::end_of_stream).category() &&
+                 ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message)
+          status = 400;
+        if (status) {
+          Request dummy;
+          dummy.method = "GET";
+          Response r = error_responder(status, status == 431   ? "request headers too large"
+                                               : status == 413 ? "request body too large"
+                                                               : "malformed HTTP request");
+          requests.add({{"route", "none"}, {"method", "-"}, {"status", std::to_string(status)}});
+          spdlog::info("access {} \"- -\" {} 0B 0ms {}", remote, status, ec.message());
+          co_await write_response(stream, dummy, r, false);
+        }
+        break;
+      }
+      auto& raw = parser.get();
+      auto start = std::chrono::steady_clock::now();
+      std::string group;
+      ++active;
+      in_flight.add({}, 1);
+      Request req;
+      Response resp;
+      auto made = Request::make(std::string(raw.method_string()), std::string(raw.target()));
+      if (!made) {
+        group = "none";
+        req.method = std::string(raw.method_string());
+        req.target = std::string(raw.target());
+        resp = error_responder(400, made.error().message);
+      } else {
+        req = std::move(*made);
+        for (const auto& f : raw) req.headers.add(std::string(f.name_string()), std::string(f.value()));
+        req.body = std::move(raw.body());
+        req.remote = remote;
+        resp = co_await dispatch(req, group);
+      }
+      bool keep = raw.keep_alive() && !stopping;
+      Sent sent = co_await write_response(stream, req, resp, keep);
+      auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::steady_clock::now() - start).count();
+      std::uint64_t bytes = body_bytes(req, resp);
+      requests.add({{"route", group}, {"method", req.method}, {"status", std::to_string(resp.status)}});
+      if (sent == Sent::complete) bytes_out.add({{"route", group}}, static_cast<double>(bytes));
+      else aborted.add({{"route", group}});
+      spdlog::info("access {} \"{} {}\" {} {}B {}ms {}{}", remote, req.method, req.target,
+                   resp.status, bytes, ms, group, sent == Sent::aborted ? " aborted" : "");
+      in_flight.add({}, -1);
+      --active;
+      if (sent == Sent::aborted || !keep) break;
+    }
+    boost::system::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream.socket().close(ignored);
+  }
+
+  asio::awaitable<void> accept_loop() {
+    for (;;) {
+      auto [ec, sock] = co_await acceptor.async_accept(nothrow);
+      if (ec) {
+        if (!acceptor.is_open() || stopping) co_return;
+        spdlog::warn("accept failed: {}", ec.message());
+        continue;
+      }
+      sock.set_option(tcp::no_delay(true), ec);
+      auto strand = asio::make_strand(ioc);
+      asio::co_spawn(strand, session(std::move(sock)), asio::detached);
+    }
+  }
+
+  void begin_stop() {
+    if (stopping.exchange(true)) return;
+    spdlog::info("shutting down: no new connections, waiting up to {} ms for {} requests",
+                 cfg.shutdown_grace.count(), active.load());
+    boost::system::error_code ec;
+    acceptor.close(ec);
+    signals.cancel(ec);
+    if (on_stop) on_stop();
+    auto deadline = std::chrono::steady_clock::now() + cfg.shutdown_grace;
+    asio::co_spawn(ioc, [this, deadline]() -> asio::awaitable<void> {
+      asio::steady_timer t(ioc);
+      while (active > 0 && std::chrono::steady_clock::now() < deadline) {
+        t.expires_after(std::chrono::milliseconds(50));
+        co_await t.async_wait(nothrow);
+      }
+      ioc.stop();
+    }, asio::detached);
+  }
+};
+
+Server::Server(const ServerConfig& cfg, Metrics& metrics)
+    : impl_(std::make_unique<Impl>(cfg, metrics)) {}
+
+Server::~Server() {
+  impl_->ioc.stop();
+  impl_->workers.join();
+}
+
+void Server::route(std::string prefix, std::string group, Blocking blocking, Handler handler) {
+  impl_->routes.push_back({std::move(prefix), std::move(group), blocking, std::move(handler)});
+}
+
+void Server::set_error_responder(std::function<Response(int, std::string)> fn) {
+  impl_->error_responder = std::move(fn);
+}
+
+unsigned short Server::listen(const ListenAddress& addr) {
+  boost::system::error_code ec;
+  tcp::resolver resolver(impl_->ioc);
+  auto results = resolver.resolve(addr.host, std::to_string(addr.port), ec);
+  if (ec || results.empty())
+    throw std::runtime_error("cannot resolve listen address " + addr.host + ": " + ec.message());
+  tcp::endpoint ep = results.begin()->endpoint();
+  auto& a = impl_->acceptor;
+  a.open(ep.protocol(), ec);
+  if (!ec) a.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) a.bind(ep, ec);
+  if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec)
+    throw std::runtime_error("cannot listen on " + addr.host + ":" + std::to_string(addr.port) +
+                             ": " + ec.message());
+  return a.local_endpoint().port();
+}
+
+void Server::run(std::function<void()> on_stop) {
+  auto& im = *impl_;
+  im.on_stop = std::move(on_stop);
+  im.signals.async_wait([&im](const boost::system::error_code& ec, int sig) {
+    if (!ec) {
+      spdlog::info("received signal {}", sig);
+      im.begin_stop();
+    }
+  });
+  asio::co_spawn(im.ioc, im.accept_loop(), asio::detached);
+  unsigned n = std::max(2u, std::thread::hardware_concurrency());
+  std::vector<std::jthread> threads;
+  for (unsigned i = 1; i < n; ++i) threads.emplace_back([&im] { im.ioc.run(); });
+  im.ioc.run();
+  threads.clear();
+  im.workers.join();
+}
+
+void Server::stop() {
+  asio::post(impl_->ioc, [this] { impl_->begin_stop(); });
+}
+
+}  // namespace outpost::http

@@ -1,0 +1,43 @@
+#pragma once
+// The one HTTP server (Boost.Beast, C++20 coroutines) behind an Asio-free interface. Each
+// connection is a coroutine on its own strand; every read and write has a timeout. Handlers
+// registered as Blocking::yes run on a worker pool (they may wait on upstream); the rest run
+// inline. Bodies are sent with sendfile (files) or streamed as a producer makes them (fetches).
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "core/config.hpp"
+#include "core/metrics.hpp"
+#include "http/message.hpp"
+
+namespace outpost::http {
+
+enum class Blocking { no, yes };
+
+class Server {
+ public:
+  Server(const ServerConfig& cfg, Metrics& metrics);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Requests whose path starts with `prefix` go to `handler` (longest prefix wins). `group` labels
+  // metrics and access logs ("registry", "health", …).
+  void route(std::string prefix, std::string group, Blocking blocking, Handler handler);
+  // Builds the body for errors the server itself answers (bad framing, oversize headers).
+  void set_error_responder(std::function<Response(int status, std::string message)> fn);
+
+  // Binds the address (throws std::runtime_error on failure). Returns the bound port.
+  unsigned short listen(const ListenAddress& addr);
+  // Serves until SIGINT/SIGTERM or stop(). `on_stop` runs once when stopping begins (cancel
+  // background work there); in-flight requests then get up to shutdown_grace to finish.
+  void run(std::function<void()> on_stop);
+  void stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace outpost::http

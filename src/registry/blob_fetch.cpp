@@ -1,0 +1,276 @@
+#include "registry/blob_fetch.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <thread>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+namespace outpost::registry {
+namespace {
+
+std::optional<std::uint64_t> parse_u64(std::string_view s) {
+  std::uint64_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
+// "bytes 100-199/1000" -> {100, 1000}
+std::optional<std::pair<std::uint64_t, std::optional<std::uint64_t>>> parse_content_range(std::string_view s) {
+  if (!s.starts_with("bytes ")) return std::nullopt;
+  s.remove_prefix(6);
+  auto dash = s.find('-');
+  auto slash = s.find('/');
+  if (dash == std::string_view::npos || slash == std::string_view::npos) return std::nullopt;
+  auto start = parse_u64(s.substr(0, dash));
+  if (!start) return std::nullopt;
+  auto total = s.substr(slash + 1);
+  if (total == "*") return std::pair{*start, std::optional<std::uint64_t>()};
+  auto t = parse_u64(total);
+  if (!t) return std::nullopt;
+  return std::pair{*start, std::optional<std::uint64_t>(*t)};
+}
+
+}  // namespace
+
+BlobFetch::BlobFetch(Digest digest, BlobWriter writer)
+    : digest_(std::move(digest)), writer_(std::move(writer)), read_fd_(::dup(writer_.fd())) {}
+
+std::vector<std::function<void()>> BlobFetch::take_waiters_locked() {
+  return std::exchange(waiters_, {});
+}
+
+Result<std::uint64_t> BlobFetch::wait_for_size() {
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [&] { return state_ != State::connecting; });
+  if (state_ == State::failed) return std::unexpected(error_);
+  if (!size_) {  // upstream sent no length: the client can only be served once it is complete
+    cv_.wait(lock, [&] { return state_ == State::done || state_ == State::failed; });
+    if (state_ == State::failed) return std::unexpected(error_);
+    return written_;
+  }
+  return *size_;
+}
+
+Result<void> BlobFetch::wait_done() {
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [&] { return state_ == State::done || state_ == State::failed; });
+  if (state_ == State::failed) return std::unexpected(error_);
+  return {};
+}
+
+Result<std::size_t> BlobFetch::read_at(std::uint64_t offset, std::span<char> buf) {
+  std::uint64_t avail;
+  {
+    std::lock_guard lock(mu_);
+    if (state_ == State::failed) return std::unexpected(error_);
+    avail = written_ > offset ? written_ - offset : 0;
+  }
+  if (avail == 0) return 0;
+  std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(avail, buf.size()));
+  ssize_t n = ::pread(read_fd_.get(), buf.data(), want, static_cast<off_t>(offset));
+  if (n < 0) return fail_errno("reading in-flight blob", errno);
+  return static_cast<std::size_t>(n);
+}
+
+void BlobFetch::notify_when_readable(std::uint64_t offset, std::function<void()> wake) {
+  {
+    std::lock_guard lock(mu_);
+    bool ready = written_ > offset || state_ == State::done || state_ == State::failed;
+    if (!ready) {
+      waiters_.push_back(std::move(wake));
+      return;
+    }
+  }
+  wake();
+}
+
+bool BlobFetch::on_start(int status, const http::Headers& headers) {
+  std::optional<std::uint64_t> total;
+  if (status == 206) {
+    auto cr = headers.get("Content-Range");
+    auto parsed = cr ? parse_content_range(*cr) : std::nullopt;
+    if (!parsed || parsed->first != resume_from_) {
+      attempt_ok_ = false;
+      attempt_error_ = "upstream answered a resume with the wrong range";
+      return false;
+    }
+    total = parsed->second;
+  } else if (status == 200) {
+    if (resume_from_ != 0) {
+      attempt_ok_ = false;
+      attempt_error_ = "upstream ignored Range on resume";
+      return false;
+    }
+    if (auto cl = headers.get("Content-Length")) total = parse_u64(*cl);
+  } else {
+    attempt_ok_ = false;
+    attempt_error_ = fmt::format("unexpected HTTP {}", status);
+    return false;
+  }
+  std::vector<std::function<void()>> wake;
+  {
+    std::lock_guard lock(mu_);
+    if (total) {
+      if (size_ && *size_ != *total) {
+        attempt_ok_ = false;
+        attempt_error_ = "blob size changed between attempts";
+        return false;
+      }
+      size_ = total;
+    }
+    if (state_ == State::connecting) state_ = State::streaming;
+    wake = take_waiters_locked();
+  }
+  cv_.notify_all();
+  for (auto& w : wake) w();
+  return true;
+}
+
+bool BlobFetch::on_data(std::span<const char> bytes) {
+  std::uint64_t cap;
+  {
+    std::lock_guard lock(mu_);
+    cap = size_.value_or(UINT64_MAX);
+  }
+  if (writer_.size() + bytes.size() > cap) {
+    attempt_ok_ = false;
+    attempt_error_ = "upstream sent more bytes than it announced";
+    return false;
+  }
+  if (auto r = writer_.write(bytes); !r) {
+    attempt_ok_ = false;
+    attempt_error_ = r.error().message;
+    return false;
+  }
+  std::vector<std::function<void()>> wake;
+  {
+    std::lock_guard lock(mu_);
+    written_ = writer_.size();
+    wake = take_waiters_locked();
+  }
+  for (auto& w : wake) w();
+  return true;
+}
+
+void BlobFetch::finish(Result<void> outcome) {
+  std::vector<std::function<void()>> wake;
+  {
+    std::lock_guard lock(mu_);
+    if (outcome) {
+      state_ = State::done;
+      size_ = written_;
+    } else {
+      state_ = State::failed;
+      error_ = outcome.error();
+    }
+    wake = take_waiters_locked();
+  }
+  cv_.notify_all();
+  for (auto& w : wake) w();
+}
+
+BlobFetcher::BlobFetcher(BlobStore& store, MetaDb& db, Metrics& metrics,
+                         std::function<void(std::function<void()>)> run)
+    : store_(store),
+      db_(db),
+      run_(std::move(run)),
+      upstream_bytes_(metrics.counter("outpost_upstream_bytes_total", "Bytes downloaded from upstreams")),
+      mismatches_(metrics.counter("outpost_registry_digest_mismatch_total",
+                                  "Upstream content that did not match its digest (never published)")),
+      resumes_(metrics.counter("outpost_registry_fetch_resumes_total",
+                               "Blob downloads resumed with Range after a dropped connection")),
+      upstream_gets_(metrics.counter("outpost_registry_upstream_blob_fetches_total",
+                                     "Blob downloads started upstream")) {
+  metrics.add_collector([this, &metrics] {
+    metrics.gauge("outpost_registry_fetches_in_flight", "Blob downloads in progress")
+        .set({}, static_cast<double>(in_flight()));
+  });
+}
+
+std::size_t BlobFetcher::in_flight() const {
+  std::lock_guard lock(mu_);
+  return active_.size();
+}
+
+Result<std::shared_ptr<BlobFetch>> BlobFetcher::fetch(Upstream& upstream, const std::string& repo,
+                                                      const Digest& digest) {
+  std::shared_ptr<BlobFetch> f;
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = active_.find(digest); it != active_.end()) return it->second;
+    auto writer = store_.create_temp();
+    if (!writer) return std::unexpected(writer.error());
+    f = std::make_shared<BlobFetch>(digest, std::move(*writer));
+    active_.emplace(digest, f);
+  }
+  upstream_gets_.add({{"upstream", upstream.name()}});
+  run_([this, &upstream, repo, f] { download(upstream, repo, f); });
+  return f;
+}
+
+void BlobFetcher::download(Upstream& upstream, std::string repo, std::shared_ptr<BlobFetch> f) {
+  constexpr int kMaxAttempts = 6;
+  Result<void> outcome;
+  std::uint64_t counted = 0;
+  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+    f->resume_from_ = f->writer_.size();
+    f->attempt_ok_ = true;
+    if (attempt > 0) {
+      resumes_.add({{"upstream", upstream.name()}});
+      spdlog::info("resuming {} from byte {} (attempt {})", f->digest().str(), f->resume_from_, attempt + 1);
+      std::this_thread::sleep_for(std::chrono::milliseconds(200 * attempt));
+    }
+    auto r = upstream.fetch_blob(repo, f->digest().str(), f->resume_from_, *f);
+    upstream_bytes_.add({{"upstream", upstream.name()}}, static_cast<double>(f->writer_.size() - counted));
+    counted = f->writer_.size();
+    if (r && r->status >= 200 && r->status < 300 && f->attempt_ok_) {
+      outcome = {};
+      break;
+    }
+    if (r && (r->status < 200 || r->status >= 300)) {
+      outcome = r->status == 404 ? fail(Errc::not_found, "blob unknown upstream")
+                                 : fail(Errc::upstream_error, fmt::format("upstream answered HTTP {}", r->status));
+      break;
+    }
+    if (!f->attempt_ok_) {
+      outcome = fail(Errc::upstream_error, f->attempt_error_);
+      break;
+    }
+    outcome = std::unexpected(r.error());
+    bool resumable = (r.error().code == Errc::upstream_unavailable || r.error().code == Errc::timeout) &&
+                     f->writer_.size() > 0;
+    if (!resumable) break;
+  }
+  if (outcome) {
+    std::optional<std::uint64_t> expected;
+    {
+      std::lock_guard lock(f->mu_);
+      expected = f->size_;
+    }
+    if (expected && *expected != f->writer_.size()) {
+      outcome = fail(Errc::upstream_error, "upstream body shorter than announced");
+    } else if (auto d = f->writer_.commit(f->digest()); !d) {
+      if (d.error().code == Errc::digest_mismatch) {
+        mismatches_.add({{"upstream", upstream.name()}});
+        spdlog::error("upstream {} sent wrong bytes for {}: {}", upstream.name(), f->digest().str(),
+                      d.error().message);
+      }
+      outcome = std::unexpected(d.error());
+    } else if (auto rec = db_.put_blob(f->digest(), f->writer_.size()); !rec) {
+      spdlog::warn("blob {} published but not recorded: {}", f->digest().str(), rec.error().message);
+    }
+  }
+  if (!outcome) spdlog::warn("fetch of {} from {} failed: {}", f->digest().str(), upstream.name(), outcome.error().message);
+  {
+    std::lock_guard lock(mu_);
+    active_.erase(f->digest());
+  }
+  f->finish(std::move(outcome));
+}
+
+}  // namespace outpost::registry

@@ -1,0 +1,84 @@
+#pragma once
+// Single-flight blob downloads. However many clients ask for a missing digest, one download runs;
+// each client streams the bytes as they land in tmp/ (BlobFetch is their StreamSource). A dropped
+// upstream connection is resumed with Range. The blob is published only when its digest verifies;
+// otherwise every reader's response is aborted. Thread-safe.
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+
+#include "core/metrics.hpp"
+#include "http/message.hpp"
+#include "registry/upstream.hpp"
+#include "store/blob_store.hpp"
+#include "store/meta_db.hpp"
+
+namespace outpost::registry {
+
+class BlobFetch final : public http::StreamSource, public http::BodySink {
+ public:
+  enum class State { connecting, streaming, done, failed };
+  BlobFetch(Digest digest, BlobWriter writer);
+
+  const Digest& digest() const { return digest_; }
+  // Blocks until the size is known (streaming/done) or the fetch failed. Returns the size.
+  Result<std::uint64_t> wait_for_size();
+  // Blocks until the blob is published or failed.
+  Result<void> wait_done();
+
+  Result<std::size_t> read_at(std::uint64_t offset, std::span<char> buf) override;
+  void notify_when_readable(std::uint64_t offset, std::function<void()> wake) override;
+
+  // BodySink: bytes from upstream (the fetch thread only).
+  bool on_start(int status, const http::Headers& headers) override;
+  bool on_data(std::span<const char> bytes) override;
+
+ private:
+  friend class BlobFetcher;
+  void finish(Result<void> outcome);  // fetch thread: publish or fail, wake everyone
+  std::vector<std::function<void()>> take_waiters_locked();
+
+  const Digest digest_;
+  BlobWriter writer_;    // fetch thread only
+  UniqueFd read_fd_;     // dup of the temp file for readers; valid after publish/discard
+  std::mutex mu_;
+  std::condition_variable cv_;
+  State state_ = State::connecting;          // GUARDED_BY(mu_)
+  std::optional<std::uint64_t> size_;        // GUARDED_BY(mu_)
+  std::uint64_t written_ = 0;                // GUARDED_BY(mu_)
+  Error error_{Errc::internal, ""};          // GUARDED_BY(mu_)
+  std::vector<std::function<void()>> waiters_;  // GUARDED_BY(mu_)
+  std::uint64_t resume_from_ = 0;            // fetch thread: offset of the current attempt
+  bool attempt_ok_ = true;                   // fetch thread
+  std::string attempt_error_;                // fetch thread
+};
+
+class BlobFetcher {
+ public:
+  // `run` executes a task on a background thread (the server supplies its fetch pool).
+  BlobFetcher(BlobStore& store, MetaDb& db, Metrics& metrics,
+              std::function<void(std::function<void()>)> run);
+
+  // Joins the download of `digest` from `upstream`, starting it if none runs.
+  Result<std::shared_ptr<BlobFetch>> fetch(Upstream& upstream, const std::string& repo,
+                                           const Digest& digest);
+  std::size_t in_flight() const;
+
+ private:
+  void download(Upstream& upstream, std::string repo, std::shared_ptr<BlobFetch> f);
+
+  BlobStore& store_;
+  MetaDb& db_;
+  std::function<void(std::function<void()>)> run_;
+  MetricFamily& upstream_bytes_;
+  MetricFamily& mismatches_;
+  MetricFamily& resumes_;
+  MetricFamily& upstream_gets_;
+  mutable std::mutex mu_;
+  std::map<Digest, std::shared_ptr<BlobFetch>> active_;  // GUARDED_BY(mu_)
+};
+
+}  // namespace outpost::registry

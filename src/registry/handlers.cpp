@@ -1,0 +1,157 @@
+#include "registry/handlers.hpp"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <charconv>
+
+#include "http/range.hpp"
+#include "registry/oci_error.hpp"
+#include "registry/reference.hpp"
+
+namespace outpost::registry {
+namespace {
+
+http::Response from_error(const Error& e, std::string_view unknown_code) {
+  switch (e.code) {
+    case Errc::not_found:
+    case Errc::upstream_unavailable:
+      // Absent here and not obtainable now: a fast 404 lets containerd move to its next host.
+      return oci_error(404, unknown_code, e.message);
+    case Errc::invalid_argument: return oci_error(400, "UNSUPPORTED", e.message);
+    case Errc::no_space: return oci_error(507, "UNKNOWN", "storage full: " + e.message);
+    case Errc::digest_mismatch:
+    case Errc::upstream_error:
+    case Errc::unauthorized:
+    case Errc::timeout: return oci_error(502, "UNKNOWN", e.message);
+    case Errc::cancelled: return oci_error(503, "UNAVAILABLE", "server is shutting down");
+    default: return oci_error(500, "UNKNOWN", e.message);
+  }
+}
+
+http::Response route_error(const RouteError& e) {
+  using C = RouteError::Code;
+  switch (e.code) {
+    case C::name_invalid: return oci_error(400, "NAME_INVALID", e.message);
+    case C::name_unknown: return oci_error(404, "NAME_UNKNOWN", e.message);
+    case C::digest_invalid: return oci_error(400, "DIGEST_INVALID", e.message);
+    case C::manifest_invalid: return oci_error(400, "TAG_INVALID", e.message);
+    case C::not_found: return oci_error(404, "NOT_FOUND", e.message);
+  }
+  return oci_error(400, "UNSUPPORTED", e.message);
+}
+
+http::Response manifest_response(const http::Request& req, ManifestResult m) {
+  http::Response r;
+  r.status = 200;
+  r.headers.set("Content-Type", m.media_type);
+  r.headers.set("Docker-Content-Digest", m.digest.str());
+  r.headers.set("ETag", "\"" + m.digest.str() + "\"");
+  r.headers.set("X-Outpost-Cache", m.cache == CacheResult::hit ? "hit" : m.cache == CacheResult::stale ? "stale" : "miss");
+  r.omit_body = req.method == "HEAD";
+  r.body = std::move(m.bytes);
+  return r;
+}
+
+http::Response blob_response(const http::Request& req, const Digest& d, BlobResult b) {
+  http::Response r;
+  r.headers.set("Content-Type", "application/octet-stream");
+  r.headers.set("Docker-Content-Digest", d.str());
+  r.headers.set("Accept-Ranges", "bytes");
+  r.headers.set("ETag", "\"" + d.str() + "\"");
+  r.headers.set("Cache-Control", "max-age=31536000");
+  std::uint64_t first = 0, length = b.size;
+  auto range = http::parse_range(req.headers.get("Range"), b.size);
+  if (range.kind == http::RangeKind::unsatisfiable) {
+    auto e = oci_error(416, "BLOB_UNKNOWN", "requested range not satisfiable");
+    e.headers.set("Content-Range", fmt::format("bytes */{}", b.size));
+    return e;
+  }
+  if (range.kind == http::RangeKind::satisfiable) {
+    first = range.range.first;
+    length = range.range.length;
+    r.status = 206;
+    r.headers.set("Content-Range", fmt::format("bytes {}-{}/{}", first, first + length - 1, b.size));
+  }
+  if (req.method == "HEAD" || std::holds_alternative<std::monostate>(b.body)) {
+    r.omit_body = true;
+    r.head_length = length;
+    r.body = std::string();
+    return r;
+  }
+  if (auto* fd = std::get_if<UniqueFd>(&b.body)) {
+    r.body = http::FileBody{std::move(*fd), first, length};
+  } else {
+    r.body = http::StreamBody{std::get<std::shared_ptr<BlobFetch>>(b.body), first, length};
+  }
+  return r;
+}
+
+std::string next_link(const http::Request& req, std::size_t n, const std::string& last) {
+  std::string link = fmt::format("<{}?n={}&last={}", req.path, n, last);
+  if (auto ns = req.query_param("ns")) link += "&ns=" + std::string(*ns);
+  return link + ">; rel=\"next\"";
+}
+
+}  // namespace
+
+http::Response handle_v2(Mirror& mirror, const RegistryConfig& cfg, const http::Request& req) {
+  auto ns = req.query_param("ns");
+  auto route = parse_route(req.path, ns, cfg);
+  if (req.method != "GET" && req.method != "HEAD") {
+    auto r = oci_error(405, "UNSUPPORTED",
+                       "this registry is a read-only mirror: push and delete are refused "
+                       "(load images with `outpost bundle import`)");
+    r.headers.set("Allow", "GET, HEAD");
+    return r;
+  }
+  if (!route) return route_error(route.error());
+
+  switch (route->kind) {
+    case Kind::base: {
+      auto r = http::Response::json(200, "{}");
+      r.headers.set("Docker-Distribution-API-Version", "registry/2.0");
+      return r;
+    }
+    case Kind::upload:
+      return oci_error(405, "UNSUPPORTED", "uploads are refused by this read-only mirror");
+    case Kind::manifest: {
+      auto m = mirror.manifest(*route);
+      if (!m) return from_error(m.error(), "MANIFEST_UNKNOWN");
+      return manifest_response(req, std::move(*m));
+    }
+    case Kind::blob: {
+      auto b = mirror.blob(*route, req.method == "HEAD");
+      if (!b) return from_error(b.error(), "BLOB_UNKNOWN");
+      return blob_response(req, *route->digest, std::move(*b));
+    }
+    case Kind::tags: {
+      std::optional<std::size_t> n;
+      if (auto q = req.query_param("n")) {
+        std::size_t v = 0;
+        auto [p, ec] = std::from_chars(q->data(), q->data() + q->size(), v);
+        if (ec != std::errc() || p != q->data() + q->size() || v > 100000)
+          return oci_error(400, "PAGINATION_NUMBER_INVALID", "n must be an integer 0..100000");
+        n = v;
+      }
+      std::string last(req.query_param("last").value_or(""));
+      if (!last.empty() && !valid_tag(last)) return oci_error(400, "TAG_INVALID", "invalid 'last' tag");
+      auto page = mirror.tags(*route, n, last);
+      if (!page) return from_error(page.error(), "NAME_UNKNOWN");
+      nlohmann::json body = {{"name", route->client_name}, {"tags", page->tags}};
+      auto r = http::Response::json(200, body.dump());
+      if (page->more && n && !page->tags.empty()) r.headers.set("Link", next_link(req, *n, page->tags.back()));
+      return r;
+    }
+    case Kind::referrers: {
+      auto idx = mirror.referrers(*route);
+      if (!idx) return from_error(idx.error(), "MANIFEST_UNKNOWN");
+      auto r = http::Response::text(200, std::move(*idx), "application/vnd.oci.image.index.v1+json");
+      r.omit_body = req.method == "HEAD";
+      return r;
+    }
+  }
+  return oci_error(404, "NOT_FOUND", "unknown endpoint");
+}
+
+}  // namespace outpost::registry

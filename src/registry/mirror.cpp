@@ -1,0 +1,259 @@
+#include "registry/mirror.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "registry/manifest.hpp"
+
+namespace outpost::registry {
+namespace {
+
+std::string down_message(const Upstream& up, Upstream& u) {
+  auto st = u.breaker().state();
+  return fmt::format("upstream {} is unreachable ({})", up.name(),
+                     st.last_error.empty() ? "circuit open" : st.last_error);
+}
+
+}  // namespace
+
+Mirror::Mirror(const RegistryConfig& cfg, BlobStore& store, MetaDb& db, http::HttpClient& client,
+               Metrics& metrics)
+    : cfg_(cfg),
+      store_(store),
+      db_(db),
+      metrics_(metrics),
+      cache_(metrics.counter("outpost_registry_cache_total",
+                             "Registry lookups by kind and result (hit, miss, stale)")),
+      fetcher_(store, db, metrics, [this](std::function<void()> task) { pool_.post(std::move(task)); }),
+      pool_(16) {
+  for (const auto& u : cfg.upstreams)
+    upstreams_.emplace(u.name, std::make_unique<Upstream>(u, cfg, client, metrics, stopping_));
+  metrics.add_collector([this] {
+    auto& up = metrics_.gauge("outpost_upstream_up", "1 when the upstream is reachable (circuit closed)");
+    for (auto& [name, u] : upstreams_) up.set({{"upstream", name}}, u->breaker().is_open() ? 0 : 1);
+    metrics_.gauge("outpost_store_bytes", "Bytes of published blobs in the store")
+        .set({}, static_cast<double>(store_.total_bytes()));
+  });
+  prober_ = std::jthread([this](std::stop_token st) { probe_loop(st); });
+}
+
+Mirror::~Mirror() { stop(); }
+
+void Mirror::stop() {
+  stopping_ = true;
+  prober_.request_stop();
+}
+
+void Mirror::probe_loop(std::stop_token st) {
+  while (!st.stop_requested()) {
+    for (auto& [name, u] : upstreams_) {
+      if (st.stop_requested()) return;
+      if (u->breaker().probe_due()) u->probe();
+    }
+    std::mutex m;
+    std::unique_lock lock(m);
+    std::condition_variable_any cv;
+    cv.wait_for(lock, st, std::chrono::milliseconds(200), [] { return false; });
+  }
+}
+
+Upstream& Mirror::upstream(const std::string& name) { return *upstreams_.at(name); }
+
+Result<ManifestResult> Mirror::cached_manifest(const Digest& d, CacheResult how) {
+  auto rec = db_.manifest(d);
+  if (!rec) return std::unexpected(rec.error());
+  if (!*rec) return fail(Errc::not_found, "manifest " + d.str() + " not cached");
+  auto bytes = store_.read_all(d, kMaxManifestBytes);
+  if (!bytes) return std::unexpected(bytes.error());
+  cache_.add({{"kind", "manifest"}, {"result", how == CacheResult::hit ? "hit" : how == CacheResult::stale ? "stale" : "miss"}});
+  return ManifestResult{d, (*rec)->media_type, std::move(*bytes), how};
+}
+
+Result<ManifestResult> Mirror::fetch_manifest(Upstream& up, const Route& route,
+                                              const std::string& ref) {
+  auto resp = up.call("GET", fmt::format("/v2/{}/manifests/{}", route.repo, ref), route.repo,
+                      {{"Accept", kManifestAccept}});
+  if (!resp) return std::unexpected(resp.error());
+  if (resp->status == 404) return fail(Errc::not_found, "manifest unknown upstream");
+  if (resp->status != 200)
+    return fail(Errc::upstream_error, fmt::format("upstream answered HTTP {}", resp->status));
+  auto& body = resp->body;
+  Digest actual = sha256_of(body);
+  if (route.digest && actual != *route.digest) {
+    metrics_.counter("outpost_registry_digest_mismatch_total", "").add({{"upstream", up.name()}});
+    return fail(Errc::digest_mismatch, "upstream manifest does not match the requested digest");
+  }
+  if (auto h = resp->headers.get("Docker-Content-Digest"); h && *h != actual.str()) {
+    metrics_.counter("outpost_registry_digest_mismatch_total", "").add({{"upstream", up.name()}});
+    return fail(Errc::digest_mismatch, "upstream manifest does not match its Docker-Content-Digest");
+  }
+  auto info = parse_manifest(body);
+  if (!info) return fail(Errc::upstream_error, "upstream sent an invalid manifest: " + info.error().message);
+  std::string media_type(resp->headers.get("Content-Type").value_or(""));
+  if (media_type.empty() || media_type == "application/octet-stream") media_type = info->media_type;
+  if (media_type.empty()) media_type = "application/vnd.oci.image.manifest.v1+json";
+
+  if (auto p = store_.put(body, actual); !p) return std::unexpected(p.error());
+  if (auto r = db_.put_blob(actual, body.size()); !r) return std::unexpected(r.error());
+  if (auto r = db_.put_manifest(actual, media_type, body.size()); !r) return std::unexpected(r.error());
+  if (!route.tag.empty()) {
+    if (auto r = db_.put_tag(up.name(), route.repo, route.tag, actual, unix_now()); !r)
+      return std::unexpected(r.error());
+  }
+  cache_.add({{"kind", "manifest"}, {"result", "miss"}});
+  if (!info->manifests.empty()) prefetch_children(up, route.repo, body);
+  return ManifestResult{actual, media_type, std::move(body), CacheResult::miss};
+}
+
+void Mirror::prefetch_children(Upstream& up, const std::string& repo, const std::string& bytes) {
+  auto info = parse_manifest(bytes);
+  if (!info) return;
+  pool_.post([this, &up, repo, children = info->manifests] {
+    for (const auto& d : children) {
+      if (stopping_ || up.breaker().is_open()) return;
+      auto have = db_.manifest(d);
+      if (have && *have && store_.contains(d)) continue;
+      Route r;
+      r.kind = Kind::manifest;
+      r.upstream = up.name();
+      r.repo = repo;
+      r.digest = d;
+      if (auto m = fetch_manifest(up, r, d.str()); !m)
+        spdlog::warn("prefetch of platform manifest {} failed: {}", d.str(), m.error().message);
+    }
+  });
+}
+
+Result<ManifestResult> Mirror::manifest(const Route& route) {
+  Upstream& up = upstream(route.upstream);
+  if (route.digest) {
+    // Digests are immutable: a cached one is served with no upstream call at all.
+    if (auto m = cached_manifest(*route.digest, CacheResult::hit); m || m.error().code != Errc::not_found)
+      return m;
+    if (up.breaker().is_open()) return fail(Errc::upstream_unavailable, down_message(up, up));
+    return fetch_manifest(up, route, route.digest->str());
+  }
+
+  auto tag = db_.tag(up.name(), route.repo, route.tag);
+  if (!tag) return std::unexpected(tag.error());
+  if (*tag) {
+    const auto& rec = **tag;
+    bool fresh = unix_now() - rec.checked_at < std::chrono::duration_cast<std::chrono::seconds>(cfg_.tag_ttl).count();
+    if (fresh) {
+      if (auto m = cached_manifest(rec.digest, CacheResult::hit); m) return m;
+    } else if (up.breaker().is_open()) {
+      if (auto m = cached_manifest(rec.digest, CacheResult::stale); m) return m;
+    } else {
+      // Revalidate with a HEAD; any failure serves the last known digest at once.
+      auto head = up.call("HEAD", fmt::format("/v2/{}/manifests/{}", route.repo, route.tag),
+                          route.repo, {{"Accept", kManifestAccept}});
+      if (head && head->status == 200) {
+        auto dcd = head->headers.get("Docker-Content-Digest");
+        if (dcd && *dcd == rec.digest.str()) {
+          (void)db_.put_tag(up.name(), route.repo, route.tag, rec.digest, unix_now());
+          if (auto m = cached_manifest(rec.digest, CacheResult::hit); m) return m;
+        }
+        // moved (or no digest header): fetch it below
+      } else if (head && head->status == 404) {
+        return fail(Errc::not_found, "tag no longer exists upstream");
+      } else {
+        spdlog::warn("revalidating {}/{}:{} failed; serving last known digest", up.name(),
+                     route.repo, route.tag);
+        if (auto m = cached_manifest(rec.digest, CacheResult::stale); m) return m;
+      }
+    }
+  }
+  if (up.breaker().is_open()) return fail(Errc::upstream_unavailable, down_message(up, up));
+  auto fetched = fetch_manifest(up, route, route.tag);
+  if (!fetched && *tag && fetched.error().code != Errc::not_found) {
+    if (auto m = cached_manifest((**tag).digest, CacheResult::stale); m) return m;
+  }
+  return fetched;
+}
+
+Result<BlobResult> Mirror::blob(const Route& route, bool head) {
+  const Digest& d = *route.digest;
+  if (auto fd = store_.open(d); fd) {
+    auto size = store_.size_of(d);
+    if (!size) return std::unexpected(size.error());
+    cache_.add({{"kind", "blob"}, {"result", "hit"}});
+    return BlobResult{*size, std::move(*fd)};
+  }
+  Upstream& up = upstream(route.upstream);
+  if (up.breaker().is_open()) return fail(Errc::upstream_unavailable, down_message(up, up));
+  if (head) {
+    auto resp = up.call("HEAD", fmt::format("/v2/{}/blobs/{}", route.repo, d.str()), route.repo);
+    if (!resp) return fail(Errc::upstream_unavailable, resp.error().message);
+    if (resp->status == 404) return fail(Errc::not_found, "blob unknown upstream");
+    if (resp->status != 200) return fail(Errc::upstream_error, fmt::format("upstream answered HTTP {}", resp->status));
+    std::uint64_t size = 0;
+    if (auto cl = resp->headers.get("Content-Length")) size = std::strtoull(std::string(*cl).c_str(), nullptr, 10);
+    return BlobResult{size, std::monostate{}};
+  }
+  cache_.add({{"kind", "blob"}, {"result", "miss"}});
+  auto f = fetcher_.fetch(up, route.repo, d);
+  if (!f) return std::unexpected(f.error());
+  auto size = (*f)->wait_for_size();
+  if (!size) return std::unexpected(size.error());
+  return BlobResult{*size, std::move(*f)};
+}
+
+Result<TagPage> Mirror::tags(const Route& route, std::optional<std::size_t> n,
+                             const std::string& last) {
+  Upstream& up = upstream(route.upstream);
+  if (!up.breaker().is_open()) {
+    std::string path = fmt::format("/v2/{}/tags/list", route.repo);
+    std::vector<std::string> q;
+    if (n) q.push_back(fmt::format("n={}", *n));
+    if (!last.empty()) q.push_back("last=" + last);  // a valid tag: no escaping needed
+    if (!q.empty()) path += "?" + fmt::format("{}", fmt::join(q, "&"));
+    auto resp = up.call("GET", path, route.repo);
+    if (resp && resp->status == 200) {
+      auto j = nlohmann::json::parse(resp->body, nullptr, false);
+      if (!j.is_discarded() && j.is_object() && j.contains("tags") && (j["tags"].is_array() || j["tags"].is_null())) {
+        TagPage page;
+        if (j["tags"].is_array())
+          for (const auto& t : j["tags"])
+            if (t.is_string()) page.tags.push_back(t);
+        page.more = resp->headers.get("Link").has_value();
+        return page;
+      }
+    } else if (resp && resp->status == 404) {
+      return fail(Errc::not_found, "repository unknown upstream");
+    }
+  }
+  // Offline: the tags this Outpost has seen.
+  auto known = db_.tags(up.name(), route.repo);
+  if (!known) return std::unexpected(known.error());
+  if (known->empty()) return fail(Errc::upstream_unavailable, down_message(up, up));
+  TagPage page;
+  auto it = last.empty() ? known->begin() : std::upper_bound(known->begin(), known->end(), last);
+  for (; it != known->end(); ++it) {
+    if (n && page.tags.size() >= *n) {
+      page.more = true;
+      break;
+    }
+    page.tags.push_back(*it);
+  }
+  return page;
+}
+
+Result<std::string> Mirror::referrers(const Route& route) {
+  Upstream& up = upstream(route.upstream);
+  if (!up.breaker().is_open()) {
+    auto resp = up.call("GET", fmt::format("/v2/{}/referrers/{}", route.repo, route.digest->str()),
+                        route.repo, {{"Accept", "application/vnd.oci.image.index.v1+json"}});
+    if (resp && resp->status == 200) {
+      auto j = nlohmann::json::parse(resp->body, nullptr, false);
+      if (!j.is_discarded() && j.is_object()) return resp->body;
+    }
+  }
+  return std::string(
+      R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]})");
+}
+
+}  // namespace outpost::registry

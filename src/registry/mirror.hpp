@@ -1,0 +1,83 @@
+#pragma once
+// The offline-first pull-through registry: answers manifests, blobs and tag lists from the
+// store, goes upstream only for what is missing or due for revalidation, and never waits on an
+// upstream whose circuit breaker is open. Thread-safe; owns the upstreams, the single-flight
+// fetcher, its download threads and the background prober.
+#include <atomic>
+#include <map>
+#include <memory>
+#include <optional>
+#include <thread>
+#include <variant>
+
+#include "core/config.hpp"
+#include "core/metrics.hpp"
+#include "core/thread_pool.hpp"
+#include "http/client.hpp"
+#include "registry/blob_fetch.hpp"
+#include "registry/route.hpp"
+#include "registry/upstream.hpp"
+#include "store/blob_store.hpp"
+#include "store/meta_db.hpp"
+
+namespace outpost::registry {
+
+enum class CacheResult { hit, miss, stale };
+
+struct ManifestResult {
+  Digest digest;
+  std::string media_type;
+  std::string bytes;
+  CacheResult cache;
+};
+
+struct BlobResult {
+  std::uint64_t size;
+  // A stored blob, a download in progress, or nothing (HEAD answered from upstream metadata).
+  std::variant<std::monostate, UniqueFd, std::shared_ptr<BlobFetch>> body;
+};
+
+struct TagPage {
+  std::vector<std::string> tags;
+  bool more = false;
+};
+
+class Mirror {
+ public:
+  Mirror(const RegistryConfig& cfg, BlobStore& store, MetaDb& db, http::HttpClient& client,
+         Metrics& metrics);
+  ~Mirror();
+  Mirror(const Mirror&) = delete;
+  Mirror& operator=(const Mirror&) = delete;
+
+  // REQUIRES: route.kind == Kind::manifest.
+  Result<ManifestResult> manifest(const Route& route);
+  // REQUIRES: route.kind == Kind::blob. `head`: size only, no download is started.
+  Result<BlobResult> blob(const Route& route, bool head);
+  Result<TagPage> tags(const Route& route, std::optional<std::size_t> n, const std::string& last);
+  // The referrers index for a digest (an empty index when upstream has none or is down).
+  Result<std::string> referrers(const Route& route);
+
+  // Cancels downloads (nothing half-done is published) and stops background work.
+  void stop();
+
+ private:
+  Upstream& upstream(const std::string& name);
+  Result<ManifestResult> cached_manifest(const Digest& d, CacheResult how);
+  Result<ManifestResult> fetch_manifest(Upstream& up, const Route& route, const std::string& ref);
+  void prefetch_children(Upstream& up, const std::string& repo, const std::string& bytes);
+  void probe_loop(std::stop_token st);
+
+  const RegistryConfig& cfg_;
+  BlobStore& store_;
+  MetaDb& db_;
+  Metrics& metrics_;
+  MetricFamily& cache_;
+  std::atomic<bool> stopping_{false};
+  std::map<std::string, std::unique_ptr<Upstream>> upstreams_;
+  BlobFetcher fetcher_;
+  ThreadPool pool_;        // downloads; destroyed (joined) before the members above
+  std::jthread prober_;
+};
+
+}  // namespace outpost::registry

@@ -1,0 +1,38 @@
+#pragma once
+// Turns a /v2/ request into what it asks for and which configured upstream it is for.
+// Routing: ?ns=<registry> (containerd hosts.toml mirrors), else a path prefix naming a
+// configured registry (/v2/ghcr.io/org/app/…), else the default upstream. A registry that is not
+// configured is an error; it is never dialled.
+#include <optional>
+#include <string>
+#include <variant>
+
+#include "core/config.hpp"
+#include "core/digest.hpp"
+#include "core/error.hpp"
+
+namespace outpost::registry {
+
+enum class Kind { base, manifest, blob, tags, referrers, upload };
+
+struct Route {
+  Kind kind = Kind::base;
+  std::string upstream;     // configured upstream name
+  std::string repo;         // repository at the upstream (Docker Hub normalised)
+  std::string client_name;  // the name as the client wrote it (for Link headers)
+  std::string tag;          // manifest by tag
+  std::optional<Digest> digest;  // manifest/blob/referrers by digest
+};
+
+// Errors: Errc::invalid_argument (malformed name/reference; message says which) or
+// Errc::not_found with a message naming the unknown registry.
+struct RouteError {
+  enum class Code { name_invalid, name_unknown, digest_invalid, manifest_invalid, not_found } code;
+  std::string message;
+};
+
+std::expected<Route, RouteError> parse_route(std::string_view path,
+                                             std::optional<std::string_view> ns,
+                                             const RegistryConfig& cfg);
+
+}  // namespace outpost::registry

@@ -1,0 +1,73 @@
+#include "store/blob_writer.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "store/blob_store.hpp"
+
+namespace outpost {
+
+BlobWriter::BlobWriter(const BlobStore& store, UniqueFd fd, std::filesystem::path tmp_path)
+    : store_(&store),
+      fd_(std::move(fd)),
+      tmp_path_(std::move(tmp_path)),
+      hash_(std::make_unique<Sha256>()) {}
+
+BlobWriter::BlobWriter(BlobWriter&& o) noexcept
+    : store_(o.store_),
+      fd_(std::move(o.fd_)),
+      tmp_path_(std::exchange(o.tmp_path_, {})),
+      hash_(std::move(o.hash_)),
+      size_(o.size_),
+      committed_(o.committed_) {}
+
+BlobWriter::~BlobWriter() {
+  if (!committed_ && !tmp_path_.empty()) ::unlink(tmp_path_.c_str());
+}
+
+Result<void> BlobWriter::write(std::span<const char> bytes) {
+  const char* p = bytes.data();
+  std::size_t left = bytes.size();
+  while (left > 0) {
+    ssize_t n = ::write(fd_.get(), p, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return fail_errno("writing blob to tmp/", errno);
+    }
+    p += n;
+    left -= static_cast<std::size_t>(n);
+  }
+  hash_->update(bytes);
+  size_ += bytes.size();
+  return {};
+}
+
+Result<Digest> BlobWriter::commit(const std::optional<Digest>& expected) {
+  if (committed_) return fail(Errc::internal, "blob committed twice");
+  Digest actual = hash_->finish();
+  if (expected && *expected != actual) {
+    return fail(Errc::digest_mismatch,
+                "content hashes to " + actual.str() + ", expected " + expected->str());
+  }
+  auto final_path = store_->path_for(actual);
+  if (std::filesystem::exists(final_path)) {
+    return actual;  // the destructor removes our temp copy
+  }
+  if (::fsync(fd_.get()) != 0) return fail_errno("fsync blob", errno);
+  std::error_code ec;
+  auto shard = final_path.parent_path();
+  if (!std::filesystem::exists(shard)) {
+    std::filesystem::create_directories(shard, ec);
+    if (ec) return fail(Errc::io, "creating " + shard.string() + ": " + ec.message());
+    if (auto r = fsync_dir(shard.parent_path()); !r) return std::unexpected(r.error());
+  }
+  if (::rename(tmp_path_.c_str(), final_path.c_str()) != 0) return fail_errno("publishing blob", errno);
+  committed_ = true;
+  if (auto r = fsync_dir(shard); !r) return std::unexpected(r.error());
+  store_->note_published(size_);
+  return actual;
+}
+
+}  // namespace outpost

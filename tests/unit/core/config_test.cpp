@@ -1,0 +1,63 @@
+#include "core/config.hpp"
+
+#include <gtest/gtest.h>
+
+namespace outpost {
+
+TEST(Config, EmbeddedDefaultHasDataDirListenAndUpstreams) {
+  auto c = default_config();
+  EXPECT_EQ(c.listen, "127.0.0.1:8080");
+  EXPECT_EQ(c.data_dir, "./outpost-data");
+  EXPECT_NE(c.registry.find("docker.io"), nullptr);
+  EXPECT_NE(c.registry.find("ghcr.io"), nullptr);
+  EXPECT_EQ(c.registry.default_upstream, "docker.io");
+}
+
+TEST(Config, ParsesRegistryUpstreams) {
+  auto c = parse_config(R"(
+listen: 127.0.0.1:9999
+data_dir: /tmp/x
+registry:
+  default_upstream: local
+  tag_ttl: 1m
+  upstreams:
+    - name: local
+      url: http://127.0.0.1:5000/
+      insecure: true
+)", "test.yaml");
+  EXPECT_EQ(c.listen, "127.0.0.1:9999");
+  ASSERT_EQ(c.registry.upstreams.size(), 1u);
+  EXPECT_EQ(c.registry.upstreams[0].url, "http://127.0.0.1:5000");
+  EXPECT_EQ(c.registry.tag_ttl, Millis(60'000));
+}
+
+void expect_error(const std::string& yaml, const std::string& needle) {
+  try {
+    parse_config(yaml, "test.yaml");
+    ADD_FAILURE() << "no error for: " << yaml;
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+  }
+}
+
+TEST(Config, ErrorsNameTheKeyAndTheProblem) {
+  expect_error("listn: x\n", "listn: unknown key");
+  expect_error("registry:\n  tag_ttl: 5\n", "registry.tag_ttl");
+  expect_error("registry:\n  upstreams:\n    - name: a\n      url: http://x\n",
+               "registry.upstreams[0].url: plain http:// needs insecure: true");
+  expect_error("registry:\n  default_upstream: nope\n", "registry.default_upstream");
+  expect_error("listen: nohost\n", "listen");
+  expect_error("log:\n  format: xml\n", "log.format");
+  expect_error("a: [\n", "invalid YAML");
+  expect_error(
+      "registry:\n  upstreams:\n    - name: a\n      url: https://x\n    - name: a\n      url: https://y\n",
+      "duplicate upstream name");
+}
+
+TEST(Config, ParsesListenAddresses) {
+  EXPECT_EQ(parse_listen("0.0.0.0:80").port, 80);
+  EXPECT_EQ(parse_listen("[::1]:8080").host, "::1");
+  EXPECT_THROW(parse_listen("127.0.0.1:99999"), ConfigError);
+}
+
+}  // namespace outpost
