@@ -220,6 +220,10 @@ Result<TagPage> Mirror::tags(const Route& route, std::optional<std::size_t> n,
           for (const auto& t : j["tags"])
             if (t.is_string()) page.tags.push_back(t);
         page.more = resp->headers.get("Link").has_value();
+        if (n && page.tags.size() > *n) {  // some registries ignore n: page it here
+          page.tags.resize(*n);
+          page.more = true;
+        }
         return page;
       }
     } else if (resp && resp->status == 404) {

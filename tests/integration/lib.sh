@@ -1,0 +1,134 @@
+# Shared helpers for the integration tests. Each test sources this, gets a private temp dir
+# ($T), starts the real peers it needs on free loopback ports, and everything it started is
+# stopped by PID on exit.
+set -euo pipefail
+T=$(mktemp -d "${TMPDIR:-/tmp}/outpost-it.XXXXXX")
+PIDS=()
+OUTPOST_BIN=${OUTPOST_BIN:?set by ctest}
+TOOLS=${TEST_TOOLS:?set by ctest}
+KEEP=${KEEP_TEST_DIR:-}
+
+cleanup() {
+  local rc=$?
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+  if [[ $rc -ne 0 ]]; then
+    echo "--- test failed (rc=$rc); logs in $T:" >&2
+    for f in "$T"/*.log; do [[ -f $f ]] && { echo "=== $f" >&2; tail -n 40 "$f" >&2; }; done
+  fi
+  [[ -n $KEEP || $rc -ne 0 ]] || rm -rf "$T"
+  exit $rc
+}
+trap cleanup EXIT
+
+log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
+die() { log "FAIL: $*"; exit 1; }
+free_port() { python3 "$TOOLS/free_port.py"; }
+
+# wait_http URL [tries]: until the URL answers at all (any status).
+wait_http() {
+  local url=$1 tries=${2:-100}
+  for _ in $(seq "$tries"); do
+    curl -s -o /dev/null --max-time 1 "$url" && return 0
+    sleep 0.1
+  done
+  die "nothing answers at $url"
+}
+
+# start_registry NAME: a real docker-registry (distribution) on a free port; sets
+# ${NAME}_PORT, ${NAME}_PID and logs to $T/NAME.log (its access log counts upstream requests).
+start_registry() {
+  local name=$1 port dir
+  port=$(free_port)
+  dir=$T/$name
+  mkdir -p "$dir/data"
+  cat >"$dir/config.yml" <<YAML
+version: 0.1
+log:
+  level: info
+  accesslog:
+    disabled: false
+storage:
+  filesystem:
+    rootdirectory: $dir/data
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:$port
+YAML
+  docker-registry serve "$dir/config.yml" >"$T/$name.log" 2>&1 &
+  local pid=$!
+  PIDS+=("$pid")
+  printf -v "${name}_PORT" '%s' "$port"
+  printf -v "${name}_PID" '%s' "$pid"
+  wait_http "http://127.0.0.1:$port/v2/"
+}
+
+skopeo_() {
+  skopeo --policy "$T/policy.json" "$@"
+}
+echo '{"default":[{"type":"insecureAcceptAnything"}]}' >"$T/policy.json"
+
+# push_image LAYOUT_DIR TAG REGISTRY_PORT REPO [--all]
+push_image() {
+  local layout=$1 tag=$2 port=$3 repo=$4
+  shift 4
+  skopeo_ copy -q "$@" --dest-tls-verify=false "oci:$layout:$tag" "docker://127.0.0.1:$port/$repo:$tag" >/dev/null
+}
+
+# write_outpost_config FILE PORT DATA UPSTREAM_NAME UPSTREAM_URL [extra registry yaml lines]
+write_outpost_config() {
+  local file=$1 port=$2 data=$3 uname=$4 uurl=$5
+  shift 5
+  {
+    echo "listen: 127.0.0.1:$port"
+    echo "data_dir: $data"
+    echo "registry:"
+    echo "  default_upstream: $uname"
+    echo "  upstream_timeout: 2s"
+    echo "  breaker_min_backoff: 500ms"
+    echo "  breaker_max_backoff: 2s"
+    for l in "$@"; do echo "  $l"; done
+    echo "  upstreams:"
+    echo "    - name: $uname"
+    echo "      url: $uurl"
+    echo "      insecure: true"
+  } >"$file"
+}
+
+# start_outpost NAME CONFIG: sets ${NAME}_PORT (from the config) and ${NAME}_PID.
+start_outpost() {
+  local name=$1 config=$2 port
+  port=$(sed -n 's/^listen: .*:\([0-9]*\)$/\1/p' "$config")
+  "$OUTPOST_BIN" serve --config "$config" >>"$T/$name.log" 2>&1 &
+  local pid=$!
+  PIDS+=("$pid")
+  printf -v "${name}_PORT" '%s' "$port"
+  printf -v "${name}_PID" '%s' "$pid"
+  wait_http "http://127.0.0.1:$port/healthz"
+}
+
+# stop_pid PID [SIGNAL]
+stop_pid() {
+  local pid=$1 sig=${2:-TERM}
+  kill -"$sig" "$pid" 2>/dev/null || true
+  for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+}
+
+# metric NAME_WITH_LABELS PORT: the value of one Prometheus sample (0 when absent)
+metric() {
+  curl -s "http://127.0.0.1:$2/metrics" | awk -v k="$1" '$1==k {print $2; found=1} END {if (!found) print 0}'
+}
+
+# Elapsed wall time of a command in ms (for logs only; tests never fail on time).
+elapsed_ms() {
+  local s e
+  s=$(date +%s%N)
+  "$@"
+  e=$(date +%s%N)
+  echo $(((e - s) / 1000000))
+}
