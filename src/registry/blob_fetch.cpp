@@ -63,12 +63,21 @@ Result<void> BlobFetch::wait_done() {
   return {};
 }
 
+std::uint64_t BlobFetch::readable_locked() const {
+  // The last byte is held back until the digest verifies: a reader can never receive a complete
+  // body of unverified bytes, only a complete verified one or an aborted one.
+  if (state_ == State::done) return written_;
+  if (size_ && *size_ > 0 && written_ >= *size_) return *size_ - 1;
+  return written_;
+}
+
 Result<std::size_t> BlobFetch::read_at(std::uint64_t offset, std::span<char> buf) {
   std::uint64_t avail;
   {
     std::lock_guard lock(mu_);
     if (state_ == State::failed) return std::unexpected(error_);
-    avail = written_ > offset ? written_ - offset : 0;
+    auto end = readable_locked();
+    avail = end > offset ? end - offset : 0;
   }
   if (avail == 0) return 0;
   std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(avail, buf.size()));
@@ -80,7 +89,7 @@ Result<std::size_t> BlobFetch::read_at(std::uint64_t offset, std::span<char> buf
 void BlobFetch::notify_when_readable(std::uint64_t offset, std::function<void()> wake) {
   {
     std::lock_guard lock(mu_);
-    bool ready = written_ > offset || state_ == State::done || state_ == State::failed;
+    bool ready = readable_locked() > offset || state_ == State::done || state_ == State::failed;
     if (!ready) {
       waiters_.push_back(std::move(wake));
       return;

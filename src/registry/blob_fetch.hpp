@@ -40,6 +40,7 @@ class BlobFetch final : public http::StreamSource, public http::BodySink {
   friend class BlobFetcher;
   void finish(Result<void> outcome);  // fetch thread: publish or fail, wake everyone
   std::vector<std::function<void()>> take_waiters_locked();
+  std::uint64_t readable_locked() const;  // REQUIRES: mu_ held
 
   const Digest digest_;
   BlobWriter writer_;    // fetch thread only

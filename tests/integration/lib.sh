@@ -128,7 +128,76 @@ metric() {
 elapsed_ms() {
   local s e
   s=$(date +%s%N)
-  "$@"
+  "$@" >/dev/null
   e=$(date +%s%N)
   echo $(((e - s) / 1000000))
+}
+
+# start_containerd: a private containerd (root, state, socket under $T). Sets CTRD_SOCK.
+start_containerd() {
+  mkdir -p "$T/ctrd/root" "$T/ctrd/state"
+  CTRD_SOCK=$T/ctrd/containerd.sock
+  cat >"$T/ctrd/config.toml" <<TOML
+version = 2
+root = "$T/ctrd/root"
+state = "$T/ctrd/state"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = "$CTRD_SOCK"
+[ttrpc]
+  address = "$CTRD_SOCK.ttrpc"
+[debug]
+  address = "$CTRD_SOCK.debug"
+[metrics]
+  address = ""
+TOML
+  containerd --config "$T/ctrd/config.toml" >"$T/containerd.log" 2>&1 &
+  PIDS+=("$!")
+  for _ in $(seq 100); do
+    ctr -a "$CTRD_SOCK" version >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  die "containerd did not start"
+}
+
+# containerd_hosts REGISTRY OUTPOST_PORT: hosts.toml sending REGISTRY's pulls to Outpost only;
+# the fallback server is a port nothing listens on. Sets HOSTS_DIR.
+containerd_hosts() {
+  HOSTS_DIR=$T/certs.d
+  mkdir -p "$HOSTS_DIR/$1"
+  cat >"$HOSTS_DIR/$1/hosts.toml" <<TOML
+server = "http://127.0.0.1:9"
+
+[host."http://127.0.0.1:$2"]
+  capabilities = ["pull", "resolve"]
+TOML
+}
+
+# ctr_pull REF: pull and unpack (native snapshotter) through the hosts.toml mirror.
+ctr_pull() {
+  ctr -a "$CTRD_SOCK" -n outpost-test images pull --hosts-dir "$HOSTS_DIR" --snapshotter native "$@" >>"$T/ctr.log" 2>&1
+}
+ctr_rmi() {
+  ctr -a "$CTRD_SOCK" -n outpost-test images rm --sync "$@" >/dev/null 2>&1 || true
+  ctr -a "$CTRD_SOCK" -n outpost-test content prune references >/dev/null 2>&1 || true
+}
+
+# start_proxy NAME TARGET_PORT: the fault-injecting proxy in front of 127.0.0.1:TARGET_PORT.
+# Sets ${NAME}_PORT and ${NAME}_CTL (write a mode there: pass, blackhole, rate N, cut N, ...).
+start_proxy() {
+  local name=$1 target=$2 port
+  port=$(free_port)
+  echo pass >"$T/$name.ctl"
+  python3 "$TOOLS/fault_proxy.py" --listen "$port" --target "127.0.0.1:$target" --control "$T/$name.ctl" \
+    >"$T/$name.log" 2>&1 &
+  PIDS+=("$!")
+  printf -v "${name}_PORT" '%s' "$port"
+  printf -v "${name}_CTL" '%s' "$T/$name.ctl"
+  for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0; sleep 0.1; done
+  die "proxy did not start"
+}
+
+# upstream_gets REGISTRY_LOG PATH_FRAGMENT: how many GETs of it the upstream served
+upstream_gets() {
+  grep -c "\"GET [^\"]*$2[^\"]* HTTP" "$1" || true
 }

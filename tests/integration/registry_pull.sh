@@ -51,5 +51,12 @@ log "default route (no prefix) and ?ns= route reach the same upstream"
 curl -sf -o /dev/null "http://127.0.0.1:$OP/v2/test/app/manifests/v1" || die "default upstream route"
 curl -sf -o /dev/null "http://127.0.0.1:$OP/v2/test/app/manifests/v1?ns=upstream.test" || die "ns route"
 
+log "containerd pulls through Outpost as a hosts.toml mirror (?ns=), fallback unreachable"
+start_containerd
+containerd_hosts upstream.test "$OP"
+ctr_pull upstream.test/test/app:v1 || die "containerd pull of v1 failed"
+ctr_pull upstream.test/test/app:multi || die "containerd pull of multi-arch failed"
+grep -q 'ns=upstream.test' "$T/op.log" || die "containerd's requests did not carry ns="
+
 [[ $(metric 'outpost_registry_cache_total{kind="blob",result="hit"}' "$OP") != 0 ]] || die "no blob hits counted"
 log "ok"

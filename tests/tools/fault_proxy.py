@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+"""A fault-injecting TCP proxy for tests: sits between Outpost and an upstream on loopback.
+
+  fault_proxy.py --listen PORT --target HOST:PORT --control FILE
+
+The control file is read for every new connection and holds one line:
+  pass                  forward bytes untouched
+  rate BYTES_PER_SEC    forward, capping upstream->client bandwidth per connection
+  delay MS              forward, adding MS of latency before the first upstream byte
+  cut N                 forward, then drop the connection after N upstream->client bytes
+  blackhole             accept, read what the client sends, never answer
+  refuse                accept and close at once
+Options combine on one line, e.g. "rate 2000000 cut 5000000".
+"""
+import argparse, asyncio, time
+
+
+def read_mode(path):
+    try:
+        words = open(path).read().split()
+    except OSError:
+        words = ["pass"]
+    mode = {"blackhole": False, "refuse": False, "rate": 0, "cut": 0, "delay": 0}
+    i = 0
+    while i < len(words):
+        w = words[i]
+        if w in ("blackhole", "refuse"):
+            mode[w] = True
+        elif w in ("rate", "cut", "delay") and i + 1 < len(words):
+            mode[w] = int(words[i + 1])
+            i += 1
+        i += 1
+    return mode
+
+
+async def pipe(reader, writer, mode=None, control=None):
+    sent, start = 0, time.monotonic()
+    first = True
+    try:
+        while True:
+            data = await reader.read(65536)
+            if not data:
+                break
+            if control:  # client->upstream: a mode switched on a live (pooled) connection
+                now = read_mode(control)
+                if now["refuse"]:
+                    break
+                if now["blackhole"]:
+                    continue  # swallow: upstream never sees the request, never answers
+            if mode:
+                if first and mode["delay"]:
+                    await asyncio.sleep(mode["delay"] / 1000)
+                first = False
+                if mode["cut"] and sent + len(data) >= mode["cut"]:
+                    writer.write(data[: mode["cut"] - sent])
+                    await writer.drain()
+                    break
+                sent += len(data)
+                if mode["rate"]:
+                    ahead = sent / mode["rate"] - (time.monotonic() - start)
+                    if ahead > 0:
+                        await asyncio.sleep(ahead)
+            writer.write(data)
+            await writer.drain()
+    except (ConnectionError, asyncio.CancelledError):
+        pass
+    finally:
+        try:
+            writer.close()
+        except Exception:
+            pass
+
+
+async def handle(client_r, client_w, args):
+    mode = read_mode(args.control)
+    if mode["refuse"]:
+        client_w.close()
+        return
+    if mode["blackhole"]:
+        try:
+            while await client_r.read(65536):
+                pass
+        except ConnectionError:
+            pass
+        client_w.close()
+        return
+    host, port = args.target.rsplit(":", 1)
+    try:
+        up_r, up_w = await asyncio.open_connection(host, int(port))
+    except OSError:
+        client_w.close()
+        return
+    a = asyncio.create_task(pipe(client_r, up_w, control=args.control))
+    b = asyncio.create_task(pipe(up_r, client_w, mode))
+    done, pending = await asyncio.wait({a, b}, return_when=asyncio.FIRST_COMPLETED)
+    if b in done:  # upstream side finished or was cut: drop the client side too
+        a.cancel()
+        up_w.close()
+    await asyncio.gather(*pending, return_exceptions=True)
+
+
+async def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--listen", type=int, required=True)
+    p.add_argument("--target", required=True)
+    p.add_argument("--control", required=True)
+    args = p.parse_args()
+    server = await asyncio.start_server(lambda r, w: handle(r, w, args), "127.0.0.1", args.listen)
+    async with server:
+        await server.serve_forever()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
