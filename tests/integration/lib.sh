@@ -201,3 +201,11 @@ start_proxy() {
 upstream_gets() {
   grep -c "\"GET [^\"]*$2[^\"]* HTTP" "$1" || true
 }
+
+# upstream_layers PORT REPO TAG: layer digests of an image manifest as the registry stores it
+# (skopeo compresses layers on push, so the local layout's digests differ), largest first.
+upstream_layers() {
+  curl -sf -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+    "http://127.0.0.1:$1/v2/$2/manifests/$3" |
+    python3 -c 'import json,sys; [print(l["digest"]) for l in sorted(json.load(sys.stdin)["layers"], key=lambda l: -l["size"])]'
+}

@@ -8,6 +8,7 @@ The control file is read for every new connection and holds one line:
   rate BYTES_PER_SEC    forward, capping upstream->client bandwidth per connection
   delay MS              forward, adding MS of latency before the first upstream byte
   cut N                 forward, then drop the connection after N upstream->client bytes
+  cutonce N             like cut, for the next connection only (the file then says "pass")
   blackhole             accept, read what the client sends, never answer
   refuse                accept and close at once
 Options combine on one line, e.g. "rate 2000000 cut 5000000".
@@ -26,6 +27,10 @@ def read_mode(path):
         w = words[i]
         if w in ("blackhole", "refuse"):
             mode[w] = True
+        elif w == "cutonce" and i + 1 < len(words):
+            mode["cut"] = int(words[i + 1])
+            mode["once"] = True
+            i += 1
         elif w in ("rate", "cut", "delay") and i + 1 < len(words):
             mode[w] = int(words[i + 1])
             i += 1
@@ -33,33 +38,61 @@ def read_mode(path):
     return mode
 
 
-async def pipe(reader, writer, mode=None, control=None):
-    sent, start = 0, time.monotonic()
-    first = True
+def consume_once(path, mode):
+    """A "cutonce" mode applies to one connection: the first to see it rewrites the file."""
+    if mode.get("once"):
+        with open(path, "w") as f:
+            f.write("pass\n")
+    return mode
+
+
+async def pipe_up(reader, writer, control):
+    """client -> upstream. A mode switched while the (pooled) connection lives applies too."""
     try:
         while True:
             data = await reader.read(65536)
             if not data:
                 break
-            if control:  # client->upstream: a mode switched on a live (pooled) connection
-                now = read_mode(control)
-                if now["refuse"]:
-                    break
-                if now["blackhole"]:
-                    continue  # swallow: upstream never sees the request, never answers
-            if mode:
-                if first and mode["delay"]:
-                    await asyncio.sleep(mode["delay"] / 1000)
-                first = False
-                if mode["cut"] and sent + len(data) >= mode["cut"]:
-                    writer.write(data[: mode["cut"] - sent])
-                    await writer.drain()
-                    break
-                sent += len(data)
-                if mode["rate"]:
-                    ahead = sent / mode["rate"] - (time.monotonic() - start)
-                    if ahead > 0:
-                        await asyncio.sleep(ahead)
+            now = read_mode(control)
+            if now["refuse"]:
+                break
+            if now["blackhole"] and not now.get("once"):
+                continue  # swallow: upstream never sees the request, never answers
+            writer.write(data)
+            await writer.drain()
+    except (ConnectionError, asyncio.CancelledError):
+        pass
+    finally:
+        try:
+            writer.close()
+        except Exception:
+            pass
+
+
+async def pipe_down(reader, writer, control):
+    """upstream -> client, with rate, delay and cut re-read from the control file per chunk."""
+    sent, start, first, cut_at = 0, time.monotonic(), True, 0
+    try:
+        while True:
+            data = await reader.read(65536)
+            if not data:
+                break
+            mode = read_mode(control)
+            if mode["cut"] and not cut_at:
+                consume_once(control, mode)
+                cut_at = sent + mode["cut"]
+            if first and mode["delay"]:
+                await asyncio.sleep(mode["delay"] / 1000)
+            first = False
+            if cut_at and sent + len(data) >= cut_at:
+                writer.write(data[: cut_at - sent])
+                await writer.drain()
+                break
+            sent += len(data)
+            if mode["rate"]:
+                ahead = sent / mode["rate"] - (time.monotonic() - start)
+                if ahead > 0:
+                    await asyncio.sleep(ahead)
             writer.write(data)
             await writer.drain()
     except (ConnectionError, asyncio.CancelledError):
@@ -90,8 +123,8 @@ async def handle(client_r, client_w, args):
     except OSError:
         client_w.close()
         return
-    a = asyncio.create_task(pipe(client_r, up_w, control=args.control))
-    b = asyncio.create_task(pipe(up_r, client_w, mode))
+    a = asyncio.create_task(pipe_up(client_r, up_w, args.control))
+    b = asyncio.create_task(pipe_down(up_r, client_w, args.control))
     done, pending = await asyncio.wait({a, b}, return_when=asyncio.FIRST_COMPLETED)
     if b in done:  # upstream side finished or was cut: drop the client side too
         a.cancel()
