@@ -10,7 +10,8 @@ namespace {
 
 constexpr Command kCommands[] = {
     {"serve", "Run the daemon: registry mirror (and the other caches) on one port", &setup_serve},
-    {"fsck", "Re-verify every stored blob and the metadata; quarantine what is corrupt", &setup_fsck},
+    {"fsck", "Re-verify every stored blob and the metadata; quarantine what is corrupt",
+     &setup_fsck},
     {"version", "Print the version", &setup_version},
 };
 
@@ -23,8 +24,10 @@ void ConfigOption::add_to(CLI::App& sub) {
 }
 
 int run(int argc, char** argv) {
-  CLI::App app{"outpost: keeps GitOps working at the edge (Git cache, OCI registry mirror, "
-               "release bundles)", "outpost"};
+  CLI::App app{
+      "outpost: keeps GitOps working at the edge (Git cache, OCI registry mirror, "
+      "release bundles)",
+      "outpost"};
   app.require_subcommand(1);
   app.set_version_flag("--version", OUTPOST_VERSION);
   std::vector<std::pair<CLI::App*, Action>> actions;

@@ -14,12 +14,14 @@ Action setup_fsck(CLI::App& sub) {
   auto dir = std::make_shared<std::optional<std::string>>();
   cfg->add_to(sub);
   sub.add_option("--data-dir", *dir, "Data directory to check (overrides the config's data_dir)");
-  sub.footer("Exit status: 0 when the store is clean, 1 when something was repaired or quarantined.");
+  sub.footer(
+      "Exit status: 0 when the store is clean, 1 when something was repaired or quarantined.");
   return [cfg, dir] {
     Config c = load_config(cfg->path);
     std::filesystem::path data = dir->value_or(c.data_dir.string());
     if (!std::filesystem::exists(data / "meta.db"))
-      throw std::runtime_error(fmt::format("{} is not an Outpost data directory (no meta.db)", data.string()));
+      throw std::runtime_error(
+          fmt::format("{} is not an Outpost data directory (no meta.db)", data.string()));
     BlobStore store(data);
     MetaDb db(data / "meta.db");
     auto rep = run_fsck(store, db);
@@ -27,9 +29,11 @@ Action setup_fsck(CLI::App& sub) {
     for (const auto& c : rep.corrupt) std::cout << "corrupt (quarantined): " << c << "\n";
     for (const auto& s : rep.stray) std::cout << "stray file (ignored): " << s << "\n";
     if (rep.missing_rows_dropped)
-      std::cout << fmt::format("dropped {} metadata rows whose blob was missing\n", rep.missing_rows_dropped);
+      std::cout << fmt::format("dropped {} metadata rows whose blob was missing\n",
+                               rep.missing_rows_dropped);
     if (rep.unrecorded_registered)
-      std::cout << fmt::format("registered {} published blobs missing from meta.db\n", rep.unrecorded_registered);
+      std::cout << fmt::format("registered {} published blobs missing from meta.db\n",
+                               rep.unrecorded_registered);
     if (rep.tmp_removed) std::cout << fmt::format("removed {} temp files\n", rep.tmp_removed);
     if (!rep.db_ok) std::cout << "meta.db integrity check FAILED\n";
     std::cout << (rep.clean() ? "fsck: clean\n" : "fsck: problems found\n");

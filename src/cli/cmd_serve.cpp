@@ -29,14 +29,14 @@ int serve(const Config& cfg) {
   http::Server server(cfg.server, metrics);
 
   server.set_error_responder([](int status, std::string msg) {
-    return registry::oci_error(status, status == 431 || status == 413 ? "SIZE_INVALID" : "UNSUPPORTED", msg);
+    return registry::oci_error(
+        status, status == 431 || status == 413 ? "SIZE_INVALID" : "UNSUPPORTED", msg);
   });
   server.route("/v2", "registry", http::Blocking::yes, [&](const http::Request& req) {
     return registry::handle_v2(mirror, cfg.registry, req);
   });
-  server.route("/healthz", "health", http::Blocking::no, [](const http::Request&) {
-    return http::Response::text(200, "ok\n");
-  });
+  server.route("/healthz", "health", http::Blocking::no,
+               [](const http::Request&) { return http::Response::text(200, "ok\n"); });
   server.route("/readyz", "health", http::Blocking::no, [&](const http::Request&) {
     // Ready when the store can take writes: tmp/ exists and is writable.
     if (::access(store.tmp_dir().c_str(), W_OK) != 0)
@@ -48,14 +48,15 @@ int serve(const Config& cfg) {
   });
   server.route("/", "ui", http::Blocking::no, [](const http::Request& req) {
     if (req.path != "/") return http::Response::text(404, "not found\n");
-    return http::Response::text(200, "Outpost " OUTPOST_VERSION "\n/v2/ registry mirror, /metrics, /healthz, /readyz\n");
+    return http::Response::text(
+        200, "Outpost " OUTPOST_VERSION "\n/v2/ registry mirror, /metrics, /healthz, /readyz\n");
   });
 
   auto addr = parse_listen(cfg.listen);
   auto port = server.listen(addr);
-  spdlog::info("outpost {} serving on {}:{} (data {}; {} registry upstreams, default {})", OUTPOST_VERSION,
-               addr.host, port, cfg.data_dir.string(), cfg.registry.upstreams.size(),
-               cfg.registry.default_upstream);
+  spdlog::info("outpost {} serving on {}:{} (data {}; {} registry upstreams, default {})",
+               OUTPOST_VERSION, addr.host, port, cfg.data_dir.string(),
+               cfg.registry.upstreams.size(), cfg.registry.default_upstream);
   server.run([&] { mirror.stop(); });
   spdlog::info("stopped");
   return 0;

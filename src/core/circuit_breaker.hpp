@@ -34,12 +34,12 @@ class CircuitBreaker {
  private:
   const Millis min_backoff_, max_backoff_;
   mutable std::mutex mu_;
-  bool open_ = false;                      // GUARDED_BY(mu_)
-  Millis backoff_;                         // GUARDED_BY(mu_)
-  Clock::time_point next_probe_{};         // GUARDED_BY(mu_)
+  bool open_ = false;               // GUARDED_BY(mu_)
+  Millis backoff_;                  // GUARDED_BY(mu_)
+  Clock::time_point next_probe_{};  // GUARDED_BY(mu_)
   std::chrono::system_clock::time_point since_ = std::chrono::system_clock::now();
-  std::string last_error_;                 // GUARDED_BY(mu_)
-  unsigned failures_ = 0;                  // GUARDED_BY(mu_)
+  std::string last_error_;  // GUARDED_BY(mu_)
+  unsigned failures_ = 0;   // GUARDED_BY(mu_)
 };
 
 }  // namespace outpost

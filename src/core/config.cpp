@@ -89,7 +89,8 @@ void check_url(const std::string& origin, const std::string& key, const std::str
     if (!insecure) bad(origin, key, "plain http:// needs insecure: true");
     return;
   }
-  bad(origin, key, fmt::format("'{}' must start with https:// (or http:// with insecure: true)", url));
+  bad(origin, key,
+      fmt::format("'{}' must start with https:// (or http:// with insecure: true)", url));
 }
 
 void parse_registry(const Section& top, const std::string& origin, RegistryConfig& reg) {
@@ -131,7 +132,9 @@ void parse_registry(const Section& top, const std::string& origin, RegistryConfi
       if (!file.empty()) up.password = read_secret_file(origin, u.key("password_file"), file);
       if (!env.empty()) {
         const char* v = std::getenv(env.c_str());
-        if (!v) bad(origin, u.key("password_env"), fmt::format("environment variable {} is not set", env));
+        if (!v)
+          bad(origin, u.key("password_env"),
+              fmt::format("environment variable {} is not set", env));
         up.password = v;
       }
       reg.upstreams.push_back(std::move(up));
@@ -144,7 +147,8 @@ void validate(const Config& c, const std::string& origin) {
   if (c.log.format != "text" && c.log.format != "json")
     bad(origin, "log.format", "must be text or json");
   static const std::set<std::string> levels{"trace", "debug", "info", "warn", "error"};
-  if (!levels.contains(c.log.level)) bad(origin, "log.level", "must be trace|debug|info|warn|error");
+  if (!levels.contains(c.log.level))
+    bad(origin, "log.level", "must be trace|debug|info|warn|error");
   if (!c.registry.default_upstream.empty() && !c.registry.find(c.registry.default_upstream))
     bad(origin, "registry.default_upstream",
         fmt::format("'{}' is not one of registry.upstreams", c.registry.default_upstream));

@@ -21,7 +21,7 @@ struct RegistryUpstreamConfig {
   std::string name;  // what clients call the registry: ?ns=<name>, /v2/<name>/…
   std::string url;   // scheme://host[:port] that Outpost dials
   std::string username;
-  std::string password;  // from password_file or password_env; never logged
+  std::string password;   // from password_file or password_env; never logged
   bool insecure = false;  // allow http:// and skip TLS verification
 };
 
@@ -62,7 +62,8 @@ struct Config {
   RegistryConfig registry;
 };
 
-// The embedded default: ./outpost-data, 127.0.0.1:8080, docker.io, ghcr.io, quay.io, registry.k8s.io.
+// The embedded default: ./outpost-data, 127.0.0.1:8080, docker.io, ghcr.io, quay.io,
+// registry.k8s.io.
 Config default_config();
 
 // Parses YAML text. `origin` names the source in error messages. Throws ConfigError.

@@ -15,7 +15,8 @@ Result<Digest> Digest::parse(std::string_view text) {
     return fail(Errc::invalid_argument, "unsupported digest algorithm (only sha256)");
   }
   auto hex = text.substr(prefix.size());
-  if (hex.size() != 64) return fail(Errc::invalid_argument, "sha256 digest must have 64 hex digits");
+  if (hex.size() != 64)
+    return fail(Errc::invalid_argument, "sha256 digest must have 64 hex digits");
   for (char c : hex) {
     if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
       return fail(Errc::invalid_argument, "digest hex must be lowercase 0-9a-f");
@@ -23,7 +24,9 @@ Result<Digest> Digest::parse(std::string_view text) {
   return Digest(std::string(text));
 }
 
-Digest Digest::from_hex(std::string_view hex) { return Digest("sha256:" + std::string(hex)); }
+Digest Digest::from_hex(std::string_view hex) {
+  return Digest("sha256:" + std::string(hex));
+}
 
 struct Sha256::Impl {
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();

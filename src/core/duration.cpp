@@ -1,7 +1,7 @@
 #include "core/duration.hpp"
 
-#include <charconv>
 #include <fmt/format.h>
+#include <charconv>
 
 namespace outpost {
 
@@ -26,8 +26,7 @@ Result<Millis> parse_duration(std::string_view text) {
     } else if (rest.starts_with("h")) {
       unit = 3'600'000, rest.remove_prefix(1);
     } else {
-      return fail(Errc::invalid_argument,
-                  fmt::format("'{}' needs a unit (ms, s, m, h)", text));
+      return fail(Errc::invalid_argument, fmt::format("'{}' needs a unit (ms, s, m, h)", text));
     }
     total += n * unit;
   }

@@ -21,7 +21,7 @@ enum class Errc {
   io,                    // local filesystem or database failure
   no_space,              // ENOSPC / EDQUOT
   timeout,
-  cancelled,             // shutdown or a client went away
+  cancelled,  // shutdown or a client went away
   internal,
 };
 

@@ -14,15 +14,17 @@ class JsonFormatter final : public spdlog::formatter {
  public:
   void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
     auto t = std::chrono::system_clock::to_time_t(msg.time);
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(msg.time.time_since_epoch()) % 1000;
+    auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(msg.time.time_since_epoch()) % 1000;
     std::tm tm{};
     gmtime_r(&t, &tm);
     char ts[40];
     std::strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
-    std::string line = fmt::format(R"({{"time":"{}.{:03}Z","level":"{}","logger":"{}","msg":"{}"}})",
-                                   ts, ms.count(), spdlog::level::to_string_view(msg.level),
-                                   json_escape({msg.logger_name.data(), msg.logger_name.size()}),
-                                   json_escape({msg.payload.data(), msg.payload.size()}));
+    std::string line =
+        fmt::format(R"({{"time":"{}.{:03}Z","level":"{}","logger":"{}","msg":"{}"}})", ts,
+                    ms.count(), spdlog::level::to_string_view(msg.level),
+                    json_escape({msg.logger_name.data(), msg.logger_name.size()}),
+                    json_escape({msg.payload.data(), msg.payload.size()}));
     line.push_back('\n');
     dest.append(line.data(), line.data() + line.size());
   }
@@ -50,11 +52,21 @@ std::string json_escape(std::string_view s) {
   out.reserve(s.size() + 8);
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           out += fmt::format("\\u{:04x}", c);

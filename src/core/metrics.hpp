@@ -46,7 +46,7 @@ class Metrics {
   MetricFamily& family(const std::string& name, const std::string& help, MetricFamily::Type t);
   std::mutex mu_;
   std::map<std::string, std::unique_ptr<MetricFamily>> families_;  // GUARDED_BY(mu_)
-  std::vector<std::function<void()>> collectors_;                   // GUARDED_BY(mu_)
+  std::vector<std::function<void()>> collectors_;                  // GUARDED_BY(mu_)
 };
 
 }  // namespace outpost

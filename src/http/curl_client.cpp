@@ -31,8 +31,10 @@ struct Transfer {
     if (colon != std::string_view::npos) {
       auto name = line.substr(0, colon);
       auto value = line.substr(colon + 1);
-      while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-      while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' '))
+      while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+        value.remove_prefix(1);
+      while (!value.empty() &&
+             (value.back() == '\r' || value.back() == '\n' || value.back() == ' '))
         value.remove_suffix(1);
       t->resp.headers.add(std::string(name), std::string(value));
     }
@@ -104,8 +106,10 @@ struct CurlHttpClient::Pool {
   }
   void give(CURL* h) {
     std::lock_guard lock(mu);
-    if (idle.size() < 64) idle.push_back(h);
-    else curl_easy_cleanup(h);
+    if (idle.size() < 64)
+      idle.push_back(h);
+    else
+      curl_easy_cleanup(h);
   }
   ~Pool() {
     for (CURL* h : idle) curl_easy_cleanup(h);
@@ -147,8 +151,10 @@ Result<ClientResponse> CurlHttpClient::perform(const ClientRequest& req, BodySin
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
   }
   curl_slist* headers = nullptr;
-  for (const auto& [k, v] : req.headers) headers = curl_slist_append(headers, (k + ": " + v).c_str());
-  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> header_guard(headers, curl_slist_free_all);
+  for (const auto& [k, v] : req.headers)
+    headers = curl_slist_append(headers, (k + ": " + v).c_str());
+  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> header_guard(headers,
+                                                                           curl_slist_free_all);
   if (headers) curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &Transfer::on_header);
   curl_easy_setopt(h, CURLOPT_HEADERDATA, &t);
@@ -166,7 +172,9 @@ Result<ClientResponse> CurlHttpClient::perform(const ClientRequest& req, BodySin
   }
   if (t.sink_refused) return fail(Errc::cancelled, "transfer aborted by receiver");
   if (rc == CURLE_ABORTED_BY_CALLBACK) {
-    if (t.stalled) return fail(Errc::timeout, "no data from upstream for " + std::to_string(req.stall_timeout.count()) + " ms");
+    if (t.stalled)
+      return fail(Errc::timeout,
+                  "no data from upstream for " + std::to_string(req.stall_timeout.count()) + " ms");
     return fail(Errc::cancelled, "transfer cancelled");
   }
   if (rc == CURLE_OPERATION_TIMEDOUT) return fail(Errc::timeout, curl_easy_strerror(rc));

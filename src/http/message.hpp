@@ -20,7 +20,9 @@ class Headers {
  public:
   // Case-insensitive lookup of the first header with this name.
   std::optional<std::string_view> get(std::string_view name) const;
-  void add(std::string name, std::string value) { items_.emplace_back(std::move(name), std::move(value)); }
+  void add(std::string name, std::string value) {
+    items_.emplace_back(std::move(name), std::move(value));
+  }
   void set(std::string name, std::string value);
   const std::vector<std::pair<std::string, std::string>>& items() const { return items_; }
 
@@ -29,9 +31,9 @@ class Headers {
 };
 
 struct Request {
-  std::string method;  // upper case, as sent
-  std::string target;  // raw request-target
-  std::string path;    // percent-decoded path
+  std::string method;                                      // upper case, as sent
+  std::string target;                                      // raw request-target
+  std::string path;                                        // percent-decoded path
   std::vector<std::pair<std::string, std::string>> query;  // decoded parameters, in order
   Headers headers;
   std::string body;
@@ -76,7 +78,8 @@ struct Response {
   std::optional<std::uint64_t> head_length;
 
   std::uint64_t content_length() const;
-  static Response text(int status, std::string body, std::string content_type = "text/plain; charset=utf-8");
+  static Response text(int status, std::string body,
+                       std::string content_type = "text/plain; charset=utf-8");
   static Response json(int status, std::string body);
 };
 

@@ -34,8 +34,10 @@ struct Server::Impl {
       : cfg(c),
         metrics(m),
         workers(static_cast<std::size_t>(c.worker_threads)),
-        requests(m.counter("outpost_http_requests_total", "HTTP requests by route group, method and status")),
-        bytes_out(m.counter("outpost_http_response_bytes_total", "Response body bytes sent, by route group")),
+        requests(m.counter("outpost_http_requests_total",
+                           "HTTP requests by route group, method and status")),
+        bytes_out(m.counter("outpost_http_response_bytes_total",
+                            "Response body bytes sent, by route group")),
         aborted(m.counter("outpost_http_responses_aborted_total",
                           "Responses cut off mid-body (client gone or producer failed)")),
         in_flight(m.gauge("outpost_http_requests_in_flight", "Requests being handled")) {}
@@ -91,8 +93,8 @@ struct Server::Impl {
   // Waits until the socket is writable or the write timeout passes. False on timeout/error.
   asio::awaitable<bool> wait_writable(tcp::socket& sock) {
     asio::steady_timer timer(sock.get_executor(), cfg.write_timeout);
-    auto which = co_await (sock.async_wait(tcp::socket::wait_write, nothrow) ||
-                           timer.async_wait(nothrow));
+    auto which =
+        co_await (sock.async_wait(tcp::socket::wait_write, nothrow) || timer.async_wait(nothrow));
     if (which.index() != 0) co_return false;
     auto [ec] = std::get<0>(which);
     co_return !ec;
@@ -126,7 +128,8 @@ struct Server::Impl {
     std::uint64_t off = sb.offset;
     const std::uint64_t end = sb.offset + sb.length;
     while (off < end) {
-      auto n = sb.source->read_at(off, std::span(buf.data(), std::min<std::uint64_t>(buf.size(), end - off)));
+      auto n = sb.source->read_at(
+          off, std::span(buf.data(), std::min<std::uint64_t>(buf.size(), end - off)));
       if (!n) co_return Sent::aborted;
       if (*n > 0) {
         stream.expires_after(cfg.write_timeout);
@@ -138,9 +141,8 @@ struct Server::Impl {
       // Nothing yet: sleep until the producer wakes us. The wake is posted to this strand, so it
       // runs after we are suspended in async_wait and cannot be lost.
       auto timer = std::make_shared<asio::steady_timer>(ex, std::chrono::minutes(10));
-      sb.source->notify_when_readable(off, [timer, ex] {
-        asio::post(ex, [timer] { timer->cancel(); });
-      });
+      sb.source->notify_when_readable(
+          off, [timer, ex] { asio::post(ex, [timer] { timer->cancel(); }); });
       auto [ec] = co_await timer->async_wait(nothrow);
       if (!ec) co_return Sent::aborted;  // the producer stalled beyond any sane bound
     }
@@ -191,8 +193,10 @@ struct Server::Impl {
       auto [ec, n] = co_await bhttp::async_read(stream, buffer, parser, nothrow);
       if (ec) {
         int status = 0;
-        if (ec == bhttp::error::header_limit) status = 431;
-        else if (ec == bhttp::error::body_limit) status = 413;
+        if (ec == bhttp::error::header_limit)
+          status = 431;
+        else if (ec == bhttp::error::body_limit)
+          status = 413;
         else if (ec.category() == bhttp::make_error_code(bhttp::error::end_of_stream).category() &&
                  ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message)
           status = 400;
@@ -223,7 +227,8 @@ struct Server::Impl {
         resp = error_responder(400, made.error().message);
       } else {
         req = std::move(*made);
-        for (const auto& f : raw) req.headers.add(std::string(f.name_string()), std::string(f.value()));
+        for (const auto& f : raw)
+          req.headers.add(std::string(f.name_string()), std::string(f.value()));
         req.body = std::move(raw.body());
         req.remote = remote;
         resp = co_await dispatch(req, group);
@@ -231,11 +236,15 @@ struct Server::Impl {
       bool keep = raw.keep_alive() && !stopping;
       Sent sent = co_await write_response(stream, req, resp, keep);
       auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                    std::chrono::steady_clock::now() - start).count();
+                    std::chrono::steady_clock::now() - start)
+                    .count();
       std::uint64_t bytes = body_bytes(req, resp);
-      requests.add({{"route", group}, {"method", req.method}, {"status", std::to_string(resp.status)}});
-      if (sent == Sent::complete) bytes_out.add({{"route", group}}, static_cast<double>(bytes));
-      else aborted.add({{"route", group}});
+      requests.add(
+          {{"route", group}, {"method", req.method}, {"status", std::to_string(resp.status)}});
+      if (sent == Sent::complete)
+        bytes_out.add({{"route", group}}, static_cast<double>(bytes));
+      else
+        aborted.add({{"route", group}});
       spdlog::info("access {} \"{} {}\" {} {}B {}ms {}{}", remote, req.method, req.target,
                    resp.status, bytes, ms, group, sent == Sent::aborted ? " aborted" : "");
       in_flight.add({}, -1);
@@ -270,14 +279,17 @@ struct Server::Impl {
     signals.cancel(ec);
     if (on_stop) on_stop();
     auto deadline = std::chrono::steady_clock::now() + cfg.shutdown_grace;
-    asio::co_spawn(ioc, [this, deadline]() -> asio::awaitable<void> {
-      asio::steady_timer t(ioc);
-      while (active > 0 && std::chrono::steady_clock::now() < deadline) {
-        t.expires_after(std::chrono::milliseconds(50));
-        co_await t.async_wait(nothrow);
-      }
-      ioc.stop();
-    }, asio::detached);
+    asio::co_spawn(
+        ioc,
+        [this, deadline]() -> asio::awaitable<void> {
+          asio::steady_timer t(ioc);
+          while (active > 0 && std::chrono::steady_clock::now() < deadline) {
+            t.expires_after(std::chrono::milliseconds(50));
+            co_await t.async_wait(nothrow);
+          }
+          ioc.stop();
+        },
+        asio::detached);
   }
 };
 

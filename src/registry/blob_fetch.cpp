@@ -20,7 +20,8 @@ std::optional<std::uint64_t> parse_u64(std::string_view s) {
 }
 
 // "bytes 100-199/1000" -> {100, 1000}
-std::optional<std::pair<std::uint64_t, std::optional<std::uint64_t>>> parse_content_range(std::string_view s) {
+std::optional<std::pair<std::uint64_t, std::optional<std::uint64_t>>> parse_content_range(
+    std::string_view s) {
   if (!s.starts_with("bytes ")) return std::nullopt;
   s.remove_prefix(6);
   auto dash = s.find('-');
@@ -188,9 +189,11 @@ BlobFetcher::BlobFetcher(BlobStore& store, MetaDb& db, Metrics& metrics,
     : store_(store),
       db_(db),
       run_(std::move(run)),
-      upstream_bytes_(metrics.counter("outpost_upstream_bytes_total", "Bytes downloaded from upstreams")),
-      mismatches_(metrics.counter("outpost_registry_digest_mismatch_total",
-                                  "Upstream content that did not match its digest (never published)")),
+      upstream_bytes_(
+          metrics.counter("outpost_upstream_bytes_total", "Bytes downloaded from upstreams")),
+      mismatches_(
+          metrics.counter("outpost_registry_digest_mismatch_total",
+                          "Upstream content that did not match its digest (never published)")),
       resumes_(metrics.counter("outpost_registry_fetch_resumes_total",
                                "Blob downloads resumed with Range after a dropped connection")),
       upstream_gets_(metrics.counter("outpost_registry_upstream_blob_fetches_total",
@@ -231,11 +234,13 @@ void BlobFetcher::download(Upstream& upstream, std::string repo, std::shared_ptr
     f->attempt_ok_ = true;
     if (attempt > 0) {
       resumes_.add({{"upstream", upstream.name()}});
-      spdlog::info("resuming {} from byte {} (attempt {})", f->digest().str(), f->resume_from_, attempt + 1);
+      spdlog::info("resuming {} from byte {} (attempt {})", f->digest().str(), f->resume_from_,
+                   attempt + 1);
       std::this_thread::sleep_for(std::chrono::milliseconds(200 * attempt));
     }
     auto r = upstream.fetch_blob(repo, f->digest().str(), f->resume_from_, *f);
-    upstream_bytes_.add({{"upstream", upstream.name()}}, static_cast<double>(f->writer_.size() - counted));
+    upstream_bytes_.add({{"upstream", upstream.name()}},
+                        static_cast<double>(f->writer_.size() - counted));
     counted = f->writer_.size();
     if (r && r->status >= 200 && r->status < 300 && f->attempt_ok_) {
       outcome = {};
@@ -243,7 +248,8 @@ void BlobFetcher::download(Upstream& upstream, std::string repo, std::shared_ptr
     }
     if (r && (r->status < 200 || r->status >= 300)) {
       outcome = r->status == 404 ? fail(Errc::not_found, "blob unknown upstream")
-                                 : fail(Errc::upstream_error, fmt::format("upstream answered HTTP {}", r->status));
+                                 : fail(Errc::upstream_error,
+                                        fmt::format("upstream answered HTTP {}", r->status));
       break;
     }
     if (!f->attempt_ok_) {
@@ -251,8 +257,9 @@ void BlobFetcher::download(Upstream& upstream, std::string repo, std::shared_ptr
       break;
     }
     outcome = std::unexpected(r.error());
-    bool resumable = (r.error().code == Errc::upstream_unavailable || r.error().code == Errc::timeout) &&
-                     f->writer_.size() > 0;
+    bool resumable =
+        (r.error().code == Errc::upstream_unavailable || r.error().code == Errc::timeout) &&
+        f->writer_.size() > 0;
     if (!resumable) break;
   }
   if (outcome) {
@@ -271,10 +278,13 @@ void BlobFetcher::download(Upstream& upstream, std::string repo, std::shared_ptr
       }
       outcome = std::unexpected(d.error());
     } else if (auto rec = db_.put_blob(f->digest(), f->writer_.size()); !rec) {
-      spdlog::warn("blob {} published but not recorded: {}", f->digest().str(), rec.error().message);
+      spdlog::warn("blob {} published but not recorded: {}", f->digest().str(),
+                   rec.error().message);
     }
   }
-  if (!outcome) spdlog::warn("fetch of {} from {} failed: {}", f->digest().str(), upstream.name(), outcome.error().message);
+  if (!outcome)
+    spdlog::warn("fetch of {} from {} failed: {}", f->digest().str(), upstream.name(),
+                 outcome.error().message);
   {
     std::lock_guard lock(mu_);
     active_.erase(f->digest());

@@ -18,25 +18,35 @@ http::Response from_error(const Error& e, std::string_view unknown_code) {
     case Errc::upstream_unavailable:
       // Absent here and not obtainable now: a fast 404 lets containerd move to its next host.
       return oci_error(404, unknown_code, e.message);
-    case Errc::invalid_argument: return oci_error(400, "UNSUPPORTED", e.message);
-    case Errc::no_space: return oci_error(507, "UNKNOWN", "storage full: " + e.message);
+    case Errc::invalid_argument:
+      return oci_error(400, "UNSUPPORTED", e.message);
+    case Errc::no_space:
+      return oci_error(507, "UNKNOWN", "storage full: " + e.message);
     case Errc::digest_mismatch:
     case Errc::upstream_error:
     case Errc::unauthorized:
-    case Errc::timeout: return oci_error(502, "UNKNOWN", e.message);
-    case Errc::cancelled: return oci_error(503, "UNAVAILABLE", "server is shutting down");
-    default: return oci_error(500, "UNKNOWN", e.message);
+    case Errc::timeout:
+      return oci_error(502, "UNKNOWN", e.message);
+    case Errc::cancelled:
+      return oci_error(503, "UNAVAILABLE", "server is shutting down");
+    default:
+      return oci_error(500, "UNKNOWN", e.message);
   }
 }
 
 http::Response route_error(const RouteError& e) {
   using C = RouteError::Code;
   switch (e.code) {
-    case C::name_invalid: return oci_error(400, "NAME_INVALID", e.message);
-    case C::name_unknown: return oci_error(404, "NAME_UNKNOWN", e.message);
-    case C::digest_invalid: return oci_error(400, "DIGEST_INVALID", e.message);
-    case C::manifest_invalid: return oci_error(400, "TAG_INVALID", e.message);
-    case C::not_found: return oci_error(404, "NOT_FOUND", e.message);
+    case C::name_invalid:
+      return oci_error(400, "NAME_INVALID", e.message);
+    case C::name_unknown:
+      return oci_error(404, "NAME_UNKNOWN", e.message);
+    case C::digest_invalid:
+      return oci_error(400, "DIGEST_INVALID", e.message);
+    case C::manifest_invalid:
+      return oci_error(400, "TAG_INVALID", e.message);
+    case C::not_found:
+      return oci_error(404, "NOT_FOUND", e.message);
   }
   return oci_error(400, "UNSUPPORTED", e.message);
 }
@@ -47,7 +57,9 @@ http::Response manifest_response(const http::Request& req, ManifestResult m) {
   r.headers.set("Content-Type", m.media_type);
   r.headers.set("Docker-Content-Digest", m.digest.str());
   r.headers.set("ETag", "\"" + m.digest.str() + "\"");
-  r.headers.set("X-Outpost-Cache", m.cache == CacheResult::hit ? "hit" : m.cache == CacheResult::stale ? "stale" : "miss");
+  r.headers.set("X-Outpost-Cache", m.cache == CacheResult::hit     ? "hit"
+                                   : m.cache == CacheResult::stale ? "stale"
+                                                                   : "miss");
   r.omit_body = req.method == "HEAD";
   r.body = std::move(m.bytes);
   return r;
@@ -71,7 +83,8 @@ http::Response blob_response(const http::Request& req, const Digest& d, BlobResu
     first = range.range.first;
     length = range.range.length;
     r.status = 206;
-    r.headers.set("Content-Range", fmt::format("bytes {}-{}/{}", first, first + length - 1, b.size));
+    r.headers.set("Content-Range",
+                  fmt::format("bytes {}-{}/{}", first, first + length - 1, b.size));
   }
   if (req.method == "HEAD" || std::holds_alternative<std::monostate>(b.body)) {
     r.omit_body = true;
@@ -135,18 +148,21 @@ http::Response handle_v2(Mirror& mirror, const RegistryConfig& cfg, const http::
         n = v;
       }
       std::string last(req.query_param("last").value_or(""));
-      if (!last.empty() && !valid_tag(last)) return oci_error(400, "TAG_INVALID", "invalid 'last' tag");
+      if (!last.empty() && !valid_tag(last))
+        return oci_error(400, "TAG_INVALID", "invalid 'last' tag");
       auto page = mirror.tags(*route, n, last);
       if (!page) return from_error(page.error(), "NAME_UNKNOWN");
       nlohmann::json body = {{"name", route->client_name}, {"tags", page->tags}};
       auto r = http::Response::json(200, body.dump());
-      if (page->more && n && !page->tags.empty()) r.headers.set("Link", next_link(req, *n, page->tags.back()));
+      if (page->more && n && !page->tags.empty())
+        r.headers.set("Link", next_link(req, *n, page->tags.back()));
       return r;
     }
     case Kind::referrers: {
       auto idx = mirror.referrers(*route);
       if (!idx) return from_error(idx.error(), "MANIFEST_UNKNOWN");
-      auto r = http::Response::text(200, std::move(*idx), "application/vnd.oci.image.index.v1+json");
+      auto r =
+          http::Response::text(200, std::move(*idx), "application/vnd.oci.image.index.v1+json");
       r.omit_body = req.method == "HEAD";
       return r;
     }

@@ -17,7 +17,8 @@ bool is_index_media_type(std::string_view t) {
 
 Result<ManifestInfo> parse_manifest(std::string_view bytes) {
   auto j = nlohmann::json::parse(bytes, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) return fail(Errc::invalid_argument, "manifest is not a JSON object");
+  if (j.is_discarded() || !j.is_object())
+    return fail(Errc::invalid_argument, "manifest is not a JSON object");
   ManifestInfo info;
   if (auto it = j.find("mediaType"); it != j.end() && it->is_string()) info.media_type = *it;
   auto collect = [&](const nlohmann::json& arr, std::vector<Digest>& out) -> Result<void> {
@@ -35,7 +36,8 @@ Result<ManifestInfo> parse_manifest(std::string_view bytes) {
     if (auto r = collect(*it, info.manifests); !r) return std::unexpected(r.error());
   }
   if (auto it = j.find("config"); it != j.end() && it->is_object()) {
-    if (auto r = collect(nlohmann::json::array({*it}), info.blobs); !r) return std::unexpected(r.error());
+    if (auto r = collect(nlohmann::json::array({*it}), info.blobs); !r)
+      return std::unexpected(r.error());
   }
   if (auto it = j.find("layers"); it != j.end()) {
     if (auto r = collect(*it, info.blobs); !r) return std::unexpected(r.error());

@@ -2,8 +2,8 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 
@@ -28,12 +28,14 @@ Mirror::Mirror(const RegistryConfig& cfg, BlobStore& store, MetaDb& db, http::Ht
       metrics_(metrics),
       cache_(metrics.counter("outpost_registry_cache_total",
                              "Registry lookups by kind and result (hit, miss, stale)")),
-      fetcher_(store, db, metrics, [this](std::function<void()> task) { pool_.post(std::move(task)); }),
+      fetcher_(store, db, metrics,
+               [this](std::function<void()> task) { pool_.post(std::move(task)); }),
       pool_(16) {
   for (const auto& u : cfg.upstreams)
     upstreams_.emplace(u.name, std::make_unique<Upstream>(u, cfg, client, metrics, stopping_));
   metrics.add_collector([this] {
-    auto& up = metrics_.gauge("outpost_upstream_up", "1 when the upstream is reachable (circuit closed)");
+    auto& up =
+        metrics_.gauge("outpost_upstream_up", "1 when the upstream is reachable (circuit closed)");
     for (auto& [name, u] : upstreams_) up.set({{"upstream", name}}, u->breaker().is_open() ? 0 : 1);
     metrics_.gauge("outpost_store_bytes", "Bytes of published blobs in the store")
         .set({}, static_cast<double>(store_.total_bytes()));
@@ -41,7 +43,9 @@ Mirror::Mirror(const RegistryConfig& cfg, BlobStore& store, MetaDb& db, http::Ht
   prober_ = std::jthread([this](std::stop_token st) { probe_loop(st); });
 }
 
-Mirror::~Mirror() { stop(); }
+Mirror::~Mirror() {
+  stop();
+}
 
 void Mirror::stop() {
   stopping_ = true;
@@ -61,7 +65,9 @@ void Mirror::probe_loop(std::stop_token st) {
   }
 }
 
-Upstream& Mirror::upstream(const std::string& name) { return *upstreams_.at(name); }
+Upstream& Mirror::upstream(const std::string& name) {
+  return *upstreams_.at(name);
+}
 
 Result<ManifestResult> Mirror::cached_manifest(const Digest& d, CacheResult how) {
   auto rec = db_.manifest(d);
@@ -69,7 +75,10 @@ Result<ManifestResult> Mirror::cached_manifest(const Digest& d, CacheResult how)
   if (!*rec) return fail(Errc::not_found, "manifest " + d.str() + " not cached");
   auto bytes = store_.read_all(d, kMaxManifestBytes);
   if (!bytes) return std::unexpected(bytes.error());
-  cache_.add({{"kind", "manifest"}, {"result", how == CacheResult::hit ? "hit" : how == CacheResult::stale ? "stale" : "miss"}});
+  cache_.add({{"kind", "manifest"},
+              {"result", how == CacheResult::hit     ? "hit"
+                         : how == CacheResult::stale ? "stale"
+                                                     : "miss"}});
   return ManifestResult{d, (*rec)->media_type, std::move(*bytes), how};
 }
 
@@ -89,17 +98,20 @@ Result<ManifestResult> Mirror::fetch_manifest(Upstream& up, const Route& route,
   }
   if (auto h = resp->headers.get("Docker-Content-Digest"); h && *h != actual.str()) {
     metrics_.counter("outpost_registry_digest_mismatch_total", "").add({{"upstream", up.name()}});
-    return fail(Errc::digest_mismatch, "upstream manifest does not match its Docker-Content-Digest");
+    return fail(Errc::digest_mismatch,
+                "upstream manifest does not match its Docker-Content-Digest");
   }
   auto info = parse_manifest(body);
-  if (!info) return fail(Errc::upstream_error, "upstream sent an invalid manifest: " + info.error().message);
+  if (!info)
+    return fail(Errc::upstream_error, "upstream sent an invalid manifest: " + info.error().message);
   std::string media_type(resp->headers.get("Content-Type").value_or(""));
   if (media_type.empty() || media_type == "application/octet-stream") media_type = info->media_type;
   if (media_type.empty()) media_type = "application/vnd.oci.image.manifest.v1+json";
 
   if (auto p = store_.put(body, actual); !p) return std::unexpected(p.error());
   if (auto r = db_.put_blob(actual, body.size()); !r) return std::unexpected(r.error());
-  if (auto r = db_.put_manifest(actual, media_type, body.size()); !r) return std::unexpected(r.error());
+  if (auto r = db_.put_manifest(actual, media_type, body.size()); !r)
+    return std::unexpected(r.error());
   if (!route.tag.empty()) {
     if (auto r = db_.put_tag(up.name(), route.repo, route.tag, actual, unix_now()); !r)
       return std::unexpected(r.error());
@@ -132,7 +144,8 @@ Result<ManifestResult> Mirror::manifest(const Route& route) {
   Upstream& up = upstream(route.upstream);
   if (route.digest) {
     // Digests are immutable: a cached one is served with no upstream call at all.
-    if (auto m = cached_manifest(*route.digest, CacheResult::hit); m || m.error().code != Errc::not_found)
+    if (auto m = cached_manifest(*route.digest, CacheResult::hit);
+        m || m.error().code != Errc::not_found)
       return m;
     if (up.breaker().is_open()) return fail(Errc::upstream_unavailable, down_message(up, up));
     return fetch_manifest(up, route, route.digest->str());
@@ -142,7 +155,8 @@ Result<ManifestResult> Mirror::manifest(const Route& route) {
   if (!tag) return std::unexpected(tag.error());
   if (*tag) {
     const auto& rec = **tag;
-    bool fresh = unix_now() - rec.checked_at < std::chrono::duration_cast<std::chrono::seconds>(cfg_.tag_ttl).count();
+    bool fresh = unix_now() - rec.checked_at <
+                 std::chrono::duration_cast<std::chrono::seconds>(cfg_.tag_ttl).count();
     if (fresh) {
       if (auto m = cached_manifest(rec.digest, CacheResult::hit); m) return m;
     } else if (up.breaker().is_open()) {
@@ -189,9 +203,11 @@ Result<BlobResult> Mirror::blob(const Route& route, bool head) {
     auto resp = up.call("HEAD", fmt::format("/v2/{}/blobs/{}", route.repo, d.str()), route.repo);
     if (!resp) return fail(Errc::upstream_unavailable, resp.error().message);
     if (resp->status == 404) return fail(Errc::not_found, "blob unknown upstream");
-    if (resp->status != 200) return fail(Errc::upstream_error, fmt::format("upstream answered HTTP {}", resp->status));
+    if (resp->status != 200)
+      return fail(Errc::upstream_error, fmt::format("upstream answered HTTP {}", resp->status));
     std::uint64_t size = 0;
-    if (auto cl = resp->headers.get("Content-Length")) size = std::strtoull(std::string(*cl).c_str(), nullptr, 10);
+    if (auto cl = resp->headers.get("Content-Length"))
+      size = std::strtoull(std::string(*cl).c_str(), nullptr, 10);
     return BlobResult{size, std::monostate{}};
   }
   cache_.add({{"kind", "blob"}, {"result", "miss"}});
@@ -214,7 +230,8 @@ Result<TagPage> Mirror::tags(const Route& route, std::optional<std::size_t> n,
     auto resp = up.call("GET", path, route.repo);
     if (resp && resp->status == 200) {
       auto j = nlohmann::json::parse(resp->body, nullptr, false);
-      if (!j.is_discarded() && j.is_object() && j.contains("tags") && (j["tags"].is_array() || j["tags"].is_null())) {
+      if (!j.is_discarded() && j.is_object() && j.contains("tags") &&
+          (j["tags"].is_array() || j["tags"].is_null())) {
         TagPage page;
         if (j["tags"].is_array())
           for (const auto& t : j["tags"])

@@ -76,7 +76,7 @@ class Mirror {
   std::atomic<bool> stopping_{false};
   std::map<std::string, std::unique_ptr<Upstream>> upstreams_;
   BlobFetcher fetcher_;
-  ThreadPool pool_;        // downloads; destroyed (joined) before the members above
+  ThreadPool pool_;  // downloads; destroyed (joined) before the members above
   std::jthread prober_;
 };
 

@@ -3,7 +3,9 @@
 namespace outpost::registry {
 namespace {
 
-bool alnum_lower(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+bool alnum_lower(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
 
 bool valid_component(std::string_view c) {
   if (c.empty() || !alnum_lower(c.front()) || !alnum_lower(c.back())) return false;
@@ -37,7 +39,8 @@ bool valid_repository(std::string_view name) {
   std::size_t start = 0;
   for (;;) {
     auto slash = name.find('/', start);
-    auto comp = name.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
+    auto comp = name.substr(
+        start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
     if (!valid_component(comp)) return false;
     if (slash == std::string_view::npos) return true;
     start = slash + 1;

@@ -10,14 +10,17 @@ namespace outpost::registry {
 namespace {
 
 using Code = RouteError::Code;
-std::unexpected<RouteError> err(Code c, std::string m) { return std::unexpected(RouteError{c, std::move(m)}); }
+std::unexpected<RouteError> err(Code c, std::string m) {
+  return std::unexpected(RouteError{c, std::move(m)});
+}
 
 // host[:port] made of letters, digits, '-' and single dots; anything else is a bad name.
 bool plausible_host(std::string_view h) {
   if (h.empty() || h.front() == '.' || h.front() == '-' || h.find("..") != std::string_view::npos)
     return false;
   for (char c : h)
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != ':') return false;
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != ':')
+      return false;
   return true;
 }
 
@@ -60,8 +63,9 @@ std::expected<Route, RouteError> parse_route(std::string_view path,
   std::string_view repo = name;
   if (ns) {
     if (!cfg.find(*ns))
-      return err(Code::name_unknown,
-                 fmt::format("registry '{}' (ns parameter) is not configured on this Outpost", *ns));
+      return err(
+          Code::name_unknown,
+          fmt::format("registry '{}' (ns parameter) is not configured on this Outpost", *ns));
     r.upstream = std::string(*ns);
   } else {
     auto slash = name.find('/');

@@ -17,10 +17,10 @@ enum class Kind { base, manifest, blob, tags, referrers, upload };
 
 struct Route {
   Kind kind = Kind::base;
-  std::string upstream;     // configured upstream name
-  std::string repo;         // repository at the upstream (Docker Hub normalised)
-  std::string client_name;  // the name as the client wrote it (for Link headers)
-  std::string tag;          // manifest by tag
+  std::string upstream;          // configured upstream name
+  std::string repo;              // repository at the upstream (Docker Hub normalised)
+  std::string client_name;       // the name as the client wrote it (for Link headers)
+  std::string tag;               // manifest by tag
   std::optional<Digest> digest;  // manifest/blob/referrers by digest
 };
 

@@ -1,11 +1,11 @@
 #include "registry/upstream.hpp"
 
-#include <boost/url/parse.hpp>
-#include <boost/url/url.hpp>
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <openssl/evp.h>
 #include <spdlog/spdlog.h>
+#include <boost/url/parse.hpp>
+#include <boost/url/url.hpp>
+#include <nlohmann/json.hpp>
 
 #include "registry/www_authenticate.hpp"
 
@@ -15,12 +15,15 @@ namespace {
 std::string base64(std::string_view in) {
   std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
   int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
+                          reinterpret_cast<const unsigned char*>(in.data()),
+                          static_cast<int>(in.size()));
   out.resize(static_cast<std::size_t>(n));
   return out;
 }
 
-std::string scope_for(const std::string& repo) { return "repository:" + repo + ":pull"; }
+std::string scope_for(const std::string& repo) {
+  return "repository:" + repo + ":pull";
+}
 
 }  // namespace
 
@@ -67,10 +70,12 @@ std::optional<std::string> Upstream::auth_header(const std::string& scope) {
 
 Result<void> Upstream::authenticate(const std::string& header, const std::string& scope) {
   auto ch = parse_www_authenticate(header);
-  if (!ch) return fail(Errc::unauthorized, "upstream sent an unreadable WWW-Authenticate challenge");
+  if (!ch)
+    return fail(Errc::unauthorized, "upstream sent an unreadable WWW-Authenticate challenge");
   if (ch->scheme == "basic") {
     if (cfg_.username.empty())
-      return fail(Errc::unauthorized, "upstream wants basic auth and no credentials are configured");
+      return fail(Errc::unauthorized,
+                  "upstream wants basic auth and no credentials are configured");
     std::lock_guard lock(mu_);
     use_basic_ = true;
     return {};
@@ -90,16 +95,20 @@ Result<void> Upstream::authenticate(const std::string& header, const std::string
   req.insecure = cfg_.insecure;
   req.cancel = &stopping_;
   if (!cfg_.username.empty())
-    req.headers.emplace_back("Authorization", "Basic " + base64(cfg_.username + ":" + cfg_.password));
+    req.headers.emplace_back("Authorization",
+                             "Basic " + base64(cfg_.username + ":" + cfg_.password));
   auto resp = client_.perform(req);
   if (!resp) return std::unexpected(resp.error());
   if (resp->status != 200)
     return fail(Errc::unauthorized, fmt::format("token service answered HTTP {}", resp->status));
   auto j = nlohmann::json::parse(resp->body, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return fail(Errc::upstream_error, "token service sent invalid JSON");
+  if (j.is_discarded() || !j.is_object())
+    return fail(Errc::upstream_error, "token service sent invalid JSON");
   std::string token;
-  if (j.contains("token") && j["token"].is_string()) token = j["token"];
-  else if (j.contains("access_token") && j["access_token"].is_string()) token = j["access_token"];
+  if (j.contains("token") && j["token"].is_string())
+    token = j["token"];
+  else if (j.contains("access_token") && j["access_token"].is_string())
+    token = j["access_token"];
   if (token.empty()) return fail(Errc::upstream_error, "token service sent no token");
   long expires_in = 60;
   if (j.contains("expires_in") && j["expires_in"].is_number_integer()) expires_in = j["expires_in"];
@@ -127,7 +136,8 @@ Result<http::ClientResponse> Upstream::send(http::ClientRequest req, const std::
       resp = client_.perform(req, sink);
       if (!resp) return resp;
       int s = resp->status;
-      if ((s == 301 || s == 302 || s == 303 || s == 307 || s == 308) && resp->headers.get("Location")) {
+      if ((s == 301 || s == 302 || s == 303 || s == 307 || s == 308) &&
+          resp->headers.get("Location")) {
         url = resolve_location(url, std::string(*resp->headers.get("Location")));
         if (!url.starts_with("https://") && !(cfg_.insecure && url.starts_with("http://")))
           return fail(Errc::upstream_error, "upstream redirected to a non-https URL");
@@ -162,9 +172,9 @@ void Upstream::note_result(const Result<http::ClientResponse>& r) {
   breaker_.record_success();
 }
 
-Result<http::ClientResponse> Upstream::call(const std::string& method, const std::string& path,
-                                            const std::string& repo,
-                                            std::vector<std::pair<std::string, std::string>> headers) {
+Result<http::ClientResponse> Upstream::call(
+    const std::string& method, const std::string& path, const std::string& repo,
+    std::vector<std::pair<std::string, std::string>> headers) {
   http::ClientRequest req;
   req.method = method;
   req.url = cfg_.url + path;
@@ -178,8 +188,9 @@ Result<http::ClientResponse> Upstream::call(const std::string& method, const std
   return r;
 }
 
-Result<http::ClientResponse> Upstream::fetch_blob(const std::string& repo, const std::string& digest,
-                                                  std::uint64_t offset, http::BodySink& sink) {
+Result<http::ClientResponse> Upstream::fetch_blob(const std::string& repo,
+                                                  const std::string& digest, std::uint64_t offset,
+                                                  http::BodySink& sink) {
   http::ClientRequest req;
   req.url = fmt::format("{}/v2/{}/blobs/{}", cfg_.url, repo, digest);
   if (offset > 0) req.headers.emplace_back("Range", fmt::format("bytes={}-", offset));
@@ -189,8 +200,10 @@ Result<http::ClientResponse> Upstream::fetch_blob(const std::string& repo, const
   req.cancel = &stopping_;
   auto r = send(std::move(req), repo, &sink);
   // A dropped or stalled body is resumed by the caller; only a refused connection means "down".
-  if (!r && r.error().code == Errc::upstream_unavailable) note_result(r);
-  else if (r) note_result(r);
+  if (!r && r.error().code == Errc::upstream_unavailable)
+    note_result(r);
+  else if (r)
+    note_result(r);
   return r;
 }
 

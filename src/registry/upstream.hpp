@@ -24,7 +24,8 @@ class Upstream {
   CircuitBreaker& breaker() { return breaker_; }
 
   // A metadata call (manifest, tags, HEAD), bounded by registry.upstream_timeout. `path` starts
-  // with /v2/. Transport failures and 5xx open the breaker. REQUIRES: breaker closed (callers check).
+  // with /v2/. Transport failures and 5xx open the breaker. REQUIRES: breaker closed (callers
+  // check).
   Result<http::ClientResponse> call(const std::string& method, const std::string& path,
                                     const std::string& repo,
                                     std::vector<std::pair<std::string, std::string>> headers = {});

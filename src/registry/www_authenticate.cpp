@@ -12,7 +12,8 @@ std::string lower(std::string_view s) {
 }
 
 void skip_ws(std::string_view& s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == ',')) s.remove_prefix(1);
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == ','))
+    s.remove_prefix(1);
 }
 
 }  // namespace

@@ -9,7 +9,7 @@
 namespace outpost::registry {
 
 struct Challenge {
-  std::string scheme;  // lower case: "bearer" or "basic"
+  std::string scheme;                         // lower case: "bearer" or "basic"
   std::map<std::string, std::string> params;  // lower-case keys
 };
 

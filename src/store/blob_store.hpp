@@ -40,8 +40,8 @@ class BlobStore {
   Result<void> quarantine(const Digest& d);
   Result<void> remove(const Digest& d);
   // Visits every published blob file; names that are not a valid digest are reported as nullopt.
-  void for_each(const std::function<void(const std::optional<Digest>&,
-                                         const std::filesystem::path&, std::uint64_t)>& fn) const;
+  void for_each(const std::function<void(const std::optional<Digest>&, const std::filesystem::path&,
+                                         std::uint64_t)>& fn) const;
 
   // Bytes under blobs/, scanned at construction and kept current by commits and removals.
   std::uint64_t total_bytes() const { return total_bytes_.load(); }

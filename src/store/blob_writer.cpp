@@ -63,7 +63,8 @@ Result<Digest> BlobWriter::commit(const std::optional<Digest>& expected) {
     if (ec) return fail(Errc::io, "creating " + shard.string() + ": " + ec.message());
     if (auto r = fsync_dir(shard.parent_path()); !r) return std::unexpected(r.error());
   }
-  if (::rename(tmp_path_.c_str(), final_path.c_str()) != 0) return fail_errno("publishing blob", errno);
+  if (::rename(tmp_path_.c_str(), final_path.c_str()) != 0)
+    return fail_errno("publishing blob", errno);
   committed_ = true;
   if (auto r = fsync_dir(shard); !r) return std::unexpected(r.error());
   store_->note_published(size_);

@@ -23,7 +23,9 @@ class BlobWriter {
   ~BlobWriter();
 
   Result<void> write(std::span<const char> bytes);
-  Result<void> write(std::string_view bytes) { return write(std::span(bytes.data(), bytes.size())); }
+  Result<void> write(std::string_view bytes) {
+    return write(std::span(bytes.data(), bytes.size()));
+  }
   std::uint64_t size() const { return size_; }
   // Readers may pread() the bytes written so far from this descriptor (valid until destruction).
   int fd() const { return fd_.get(); }

@@ -32,21 +32,21 @@ FsckReport run_fsck(BlobStore& store, MetaDb& db) {
 
   std::vector<Digest> bad;
   std::set<Digest> present;
-  store.for_each([&](const std::optional<Digest>& d, const std::filesystem::path& p,
-                     std::uint64_t size) {
-    if (!d) {
-      rep.stray.push_back(p.string());
-      return;
-    }
-    ++rep.blobs_checked;
-    rep.bytes_checked += size;
-    auto actual = hash_file(p);
-    if (!actual || *actual != *d) {
-      bad.push_back(*d);
-    } else {
-      present.insert(*d);
-    }
-  });
+  store.for_each(
+      [&](const std::optional<Digest>& d, const std::filesystem::path& p, std::uint64_t size) {
+        if (!d) {
+          rep.stray.push_back(p.string());
+          return;
+        }
+        ++rep.blobs_checked;
+        rep.bytes_checked += size;
+        auto actual = hash_file(p);
+        if (!actual || *actual != *d) {
+          bad.push_back(*d);
+        } else {
+          present.insert(*d);
+        }
+      });
   for (const auto& d : bad) {
     if (store.quarantine(d)) rep.corrupt.push_back(d.str());
     (void)db.remove_blob(d);

@@ -14,9 +14,9 @@ namespace outpost {
 struct FsckReport {
   std::uint64_t blobs_checked = 0;
   std::uint64_t bytes_checked = 0;
-  std::vector<std::string> corrupt;     // quarantined blob names
-  std::vector<std::string> stray;       // files under blobs/ that are not a digest (left alone)
-  std::uint64_t missing_rows_dropped = 0;  // metadata rows whose blob file is gone
+  std::vector<std::string> corrupt;         // quarantined blob names
+  std::vector<std::string> stray;           // files under blobs/ that are not a digest (left alone)
+  std::uint64_t missing_rows_dropped = 0;   // metadata rows whose blob file is gone
   std::uint64_t unrecorded_registered = 0;  // published blobs the crash kept out of meta.db
   std::uint64_t tmp_removed = 0;
   bool db_ok = true;

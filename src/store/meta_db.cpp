@@ -35,7 +35,11 @@ Result<void> MetaDb::put_manifest(const Digest& d, const std::string& media_type
   sqlite::Stmt s(db_,
                  "INSERT INTO manifests(digest, media_type, size, created_at) VALUES(?,?,?,?) "
                  "ON CONFLICT(digest) DO UPDATE SET media_type=excluded.media_type");
-  return s.bind(1, d.str()).bind(2, media_type).bind(3, std::int64_t(size)).bind(4, unix_now()).run();
+  return s.bind(1, d.str())
+      .bind(2, media_type)
+      .bind(3, std::int64_t(size))
+      .bind(4, unix_now())
+      .run();
 }
 
 Result<std::optional<ManifestRecord>> MetaDb::manifest(const Digest& d) {
@@ -71,7 +75,8 @@ Result<std::optional<TagRecord>> MetaDb::tag(const std::string& upstream, const 
   return std::optional<TagRecord>(TagRecord{*d, s.integer(1)});
 }
 
-Result<std::vector<std::string>> MetaDb::tags(const std::string& upstream, const std::string& repo) {
+Result<std::vector<std::string>> MetaDb::tags(const std::string& upstream,
+                                              const std::string& repo) {
   std::lock_guard lock(mu_);
   sqlite::Stmt s(db_, "SELECT tag FROM tags WHERE upstream=? AND repo=? ORDER BY tag");
   s.bind(1, upstream).bind(2, repo);

@@ -7,9 +7,9 @@
 namespace outpost::sqlite {
 
 Db::Db(const std::string& path) {
-  int rc = sqlite3_open_v2(path.c_str(), &db_,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                           nullptr);
+  int rc =
+      sqlite3_open_v2(path.c_str(), &db_,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
     sqlite3_close(db_);
@@ -17,13 +17,15 @@ Db::Db(const std::string& path) {
     throw std::runtime_error(fmt::format("cannot open {}: {}", path, msg));
   }
   sqlite3_busy_timeout(db_, 5000);
-  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL",
-                             "PRAGMA foreign_keys=ON"}) {
+  for (const char* pragma :
+       {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON"}) {
     if (!exec(pragma)) throw std::runtime_error(fmt::format("{}: {}", path, sqlite3_errmsg(db_)));
   }
 }
 
-Db::~Db() { sqlite3_close(db_); }
+Db::~Db() {
+  sqlite3_close(db_);
+}
 
 Result<void> Db::exec(const std::string& sql) {
   char* err = nullptr;
@@ -47,7 +49,9 @@ Stmt::Stmt(Db& db, std::string_view sql) : db_(db) {
     throw std::logic_error(fmt::format("bad SQL '{}': {}", sql, sqlite3_errmsg(db.handle())));
 }
 
-Stmt::~Stmt() { sqlite3_finalize(stmt_); }
+Stmt::~Stmt() {
+  sqlite3_finalize(stmt_);
+}
 
 Stmt& Stmt::bind(int idx, std::string_view v) {
   sqlite3_bind_text(stmt_, idx, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
@@ -81,9 +85,13 @@ std::string Stmt::text(int col) const {
            : std::string();
 }
 
-std::int64_t Stmt::integer(int col) const { return sqlite3_column_int64(stmt_, col); }
+std::int64_t Stmt::integer(int col) const {
+  return sqlite3_column_int64(stmt_, col);
+}
 
-Transaction::Transaction(Db& db) : db_(db) { began_ = db_.exec("BEGIN IMMEDIATE").has_value(); }
+Transaction::Transaction(Db& db) : db_(db) {
+  began_ = db_.exec("BEGIN IMMEDIATE").has_value();
+}
 
 Transaction::~Transaction() {
   if (began_ && !done_) (void)db_.exec("ROLLBACK");

@@ -24,7 +24,8 @@ registry:
     - name: local
       url: http://127.0.0.1:5000/
       insecure: true
-)", "test.yaml");
+)",
+                        "test.yaml");
   EXPECT_EQ(c.listen, "127.0.0.1:9999");
   ASSERT_EQ(c.registry.upstreams.size(), 1u);
   EXPECT_EQ(c.registry.upstreams[0].url, "http://127.0.0.1:5000");
@@ -50,7 +51,8 @@ TEST(Config, ErrorsNameTheKeyAndTheProblem) {
   expect_error("log:\n  format: xml\n", "log.format");
   expect_error("a: [\n", "invalid YAML");
   expect_error(
-      "registry:\n  upstreams:\n    - name: a\n      url: https://x\n    - name: a\n      url: https://y\n",
+      "registry:\n  upstreams:\n    - name: a\n      url: https://x\n    - name: a\n      url: "
+      "https://y\n",
       "duplicate upstream name");
 }
 

@@ -11,9 +11,10 @@ TEST(Digest, ParsesCanonicalSha256) {
 }
 
 TEST(Digest, RejectsMalformed) {
-  for (std::string bad : std::initializer_list<std::string>{"", "sha256:", "sha256:abc", "sha512:" + std::string(128, 'a'),
-                          "sha256:" + std::string(64, 'A'), "sha256:" + std::string(63, 'a') + "/",
-                          "sha256:../../../etc/passwd", "-sha256:" + std::string(64, 'a')}) {
+  for (std::string bad : std::initializer_list<std::string>{
+           "", "sha256:", "sha256:abc", "sha512:" + std::string(128, 'a'),
+           "sha256:" + std::string(64, 'A'), "sha256:" + std::string(63, 'a') + "/",
+           "sha256:../../../etc/passwd", "-sha256:" + std::string(64, 'a')}) {
     EXPECT_FALSE(Digest::parse(bad)) << bad;
   }
 }

@@ -5,13 +5,14 @@
 namespace outpost::registry {
 
 TEST(Reference, AcceptsSpecRepositoryNames) {
-  for (auto ok : {"nginx", "library/nginx", "a/b/c", "my-app", "my__app", "my.app", "a-----b", "x0"})
+  for (auto ok :
+       {"nginx", "library/nginx", "a/b/c", "my-app", "my__app", "my.app", "a-----b", "x0"})
     EXPECT_TRUE(valid_repository(ok)) << ok;
 }
 
 TEST(Reference, RejectsHostileRepositoryNames) {
-  for (auto bad : {"", "..", "../etc", "a/../b", "-x", "a/-x", "A", "a//b", "/a", "a/", "a_", "a___b",
-                   "a b", "a%2e", ".hidden", "a/.", "a\nb"})
+  for (auto bad : {"", "..", "../etc", "a/../b", "-x", "a/-x", "A", "a//b", "/a", "a/", "a_",
+                   "a___b", "a b", "a%2e", ".hidden", "a/.", "a\nb"})
     EXPECT_FALSE(valid_repository(bad)) << bad;
   EXPECT_FALSE(valid_repository(std::string(256, 'a')));
 }

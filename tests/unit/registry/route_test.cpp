@@ -6,7 +6,9 @@ namespace outpost::registry {
 
 const std::string kDigest = "sha256:" + std::string(64, 'b');
 
-RegistryConfig config() { return default_config().registry; }
+RegistryConfig config() {
+  return default_config().registry;
+}
 
 TEST(Route, NsParameterSelectsTheUpstream) {
   auto r = parse_route("/v2/library/nginx/manifests/latest", "ghcr.io", config());
@@ -70,7 +72,8 @@ TEST(Route, MalformedPartsAreClassified) {
 TEST(Route, TagsReferrersUploadsAndBase) {
   EXPECT_EQ(parse_route("/v2/", std::nullopt, config())->kind, Kind::base);
   EXPECT_EQ(parse_route("/v2/a/b/tags/list", std::nullopt, config())->kind, Kind::tags);
-  EXPECT_EQ(parse_route("/v2/a/referrers/" + kDigest, std::nullopt, config())->kind, Kind::referrers);
+  EXPECT_EQ(parse_route("/v2/a/referrers/" + kDigest, std::nullopt, config())->kind,
+            Kind::referrers);
   EXPECT_EQ(parse_route("/v2/a/blobs/uploads/", std::nullopt, config())->kind, Kind::upload);
 }
 

@@ -15,7 +15,8 @@ class ScriptedClient : public http::HttpClient {
   std::vector<http::ClientRequest> seen;
   std::deque<Answer> script;
 
-  Result<http::ClientResponse> perform(const http::ClientRequest& req, http::BodySink* sink) override {
+  Result<http::ClientResponse> perform(const http::ClientRequest& req,
+                                       http::BodySink* sink) override {
     seen.push_back(req);
     if (script.empty()) return fail(Errc::upstream_unavailable, "no more scripted answers");
     auto a = std::move(script.front());
@@ -85,7 +86,9 @@ TEST_F(UpstreamTest, BearerChallengeFetchesTokenWithCredentialsAndRetries) {
 }
 
 TEST_F(UpstreamTest, RedirectToAnotherHostCarriesNoCredentials) {
-  client.script.push_back([](auto&) { return resp(401, {{"WWW-Authenticate", R"(Basic realm="r")"}}); });
+  client.script.push_back([](auto&) {
+    return resp(401, {{"WWW-Authenticate", R"(Basic realm="r")"}});
+  });
   client.script.push_back([](auto& req) {
     EXPECT_TRUE(header(req, "Authorization"));
     return resp(307, {{"Location", "https://cdn.example.net/blob?sig=1"}});
@@ -109,7 +112,9 @@ TEST_F(UpstreamTest, RedirectToAnotherHostCarriesNoCredentials) {
 }
 
 TEST_F(UpstreamTest, RedirectToPlainHttpIsRefused) {
-  client.script.push_back([](auto&) { return resp(302, {{"Location", "http://cdn.example.net/x"}}); });
+  client.script.push_back([](auto&) {
+    return resp(302, {{"Location", "http://cdn.example.net/x"}});
+  });
   auto r = up.call("GET", "/v2/app/tags/list", "app");
   ASSERT_FALSE(r);
   EXPECT_EQ(client.seen.size(), 1u);

@@ -8,8 +8,9 @@ namespace outpost {
 namespace fs = std::filesystem;
 
 struct BlobStoreTest : ::testing::Test {
-  fs::path dir = fs::temp_directory_path() / ("outpost-blobstore-" + std::to_string(::getpid()) + "-" +
-                                              ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  fs::path dir =
+      fs::temp_directory_path() / ("outpost-blobstore-" + std::to_string(::getpid()) + "-" +
+                                   ::testing::UnitTest::GetInstance()->current_test_info()->name());
   void SetUp() override { fs::remove_all(dir); }
   void TearDown() override { fs::remove_all(dir); }
 };

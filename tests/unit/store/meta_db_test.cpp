@@ -10,8 +10,9 @@ namespace outpost {
 namespace fs = std::filesystem;
 
 struct MetaDbTest : ::testing::Test {
-  fs::path dir = fs::temp_directory_path() / ("outpost-metadb-" + std::to_string(::getpid()) + "-" +
-                                              ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  fs::path dir =
+      fs::temp_directory_path() / ("outpost-metadb-" + std::to_string(::getpid()) + "-" +
+                                   ::testing::UnitTest::GetInstance()->current_test_info()->name());
   void SetUp() override {
     fs::remove_all(dir);
     fs::create_directories(dir);
