@@ -90,19 +90,48 @@ struct Server::Impl {
         asio::use_awaitable);
   }
 
-  // Waits until the socket is writable or the write timeout passes. False on timeout/error.
-  asio::awaitable<bool> wait_writable(tcp::socket& sock) {
-    asio::steady_timer timer(sock.get_executor(), cfg.write_timeout);
-    auto which =
-        co_await (sock.async_wait(tcp::socket::wait_write, nothrow) || timer.async_wait(nothrow));
-    if (which.index() != 0) co_return false;
-    auto [ec] = std::get<0>(which);
-    co_return !ec;
-  }
+  // Cuts a transfer that makes no progress for write_timeout. One timer per transfer, re-armed
+  // only when it fires (not per write), so the hot sendfile loop pays nothing for it.
+  class Watchdog {
+   public:
+    Watchdog(tcp::socket& sock, Millis timeout)
+        : state_(std::make_shared<State>(sock.get_executor())), timeout_(timeout) {
+      state_->sock = &sock;
+      arm(state_, timeout_);
+    }
+    ~Watchdog() {
+      state_->sock = nullptr;  // the handler may still run: it must not touch the socket
+      state_->timer.cancel();
+    }
+    void progress() { state_->last = std::chrono::steady_clock::now(); }
+    bool fired() const { return state_->fired; }
+
+   private:
+    struct State {
+      explicit State(const tcp::socket::executor_type& ex) : timer(ex) {}
+      asio::steady_timer timer;
+      tcp::socket* sock = nullptr;
+      std::chrono::steady_clock::time_point last = std::chrono::steady_clock::now();
+      bool fired = false;
+    };
+    static void arm(std::shared_ptr<State> st, Millis timeout) {
+      st->timer.expires_at(st->last + timeout);
+      st->timer.async_wait([st, timeout](const boost::system::error_code& ec) {
+        if (ec || !st->sock) return;
+        if (std::chrono::steady_clock::now() - st->last < timeout) return arm(st, timeout);
+        st->fired = true;
+        boost::system::error_code ignored;
+        st->sock->cancel(ignored);
+      });
+    }
+    std::shared_ptr<State> state_;
+    Millis timeout_;
+  };
 
   asio::awaitable<Sent> send_file(beast::tcp_stream& stream, FileBody& fb) {
     auto& sock = stream.socket();
     sock.native_non_blocking(true);
+    Watchdog watchdog(sock, cfg.write_timeout);
     off_t off = static_cast<off_t>(fb.offset);
     std::uint64_t left = fb.length;
     while (left > 0) {
@@ -110,11 +139,13 @@ struct Server::Impl {
                              std::min<std::uint64_t>(left, 4 << 20));
       if (n > 0) {
         left -= static_cast<std::uint64_t>(n);
+        watchdog.progress();
         continue;
       }
       if (n < 0 && errno == EINTR) continue;
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        if (!co_await wait_writable(sock)) co_return Sent::aborted;
+        auto [ec] = co_await sock.async_wait(tcp::socket::wait_write, nothrow);
+        if (ec || watchdog.fired()) co_return Sent::aborted;
         continue;
       }
       co_return Sent::aborted;  // error, or the file is shorter than announced

@@ -67,7 +67,7 @@ Result<void> BlobFetch::wait_done() {
 std::uint64_t BlobFetch::readable_locked() const {
   // The last byte is held back until the digest verifies: a reader can never receive a complete
   // body of unverified bytes, only a complete verified one or an aborted one.
-  if (state_ == State::done) return written_;
+  if (state_ == State::done || verified_) return written_;
   if (size_ && *size_ > 0 && written_ >= *size_) return *size_ - 1;
   return written_;
 }
@@ -167,6 +167,16 @@ bool BlobFetch::on_data(std::span<const char> bytes) {
   return true;
 }
 
+void BlobFetch::mark_verified() {
+  std::vector<std::function<void()>> wake;
+  {
+    std::lock_guard lock(mu_);
+    verified_ = true;
+    wake = take_waiters_locked();
+  }
+  for (auto& w : wake) w();
+}
+
 void BlobFetch::finish(Result<void> outcome) {
   std::vector<std::function<void()>> wake;
   {
@@ -225,6 +235,28 @@ Result<std::shared_ptr<BlobFetch>> BlobFetcher::fetch(Upstream& upstream, const 
   return f;
 }
 
+Result<void> BlobFetcher::publish(Upstream& upstream, BlobFetch& f) {
+  std::optional<std::uint64_t> expected;
+  {
+    std::lock_guard lock(f.mu_);
+    expected = f.size_;
+  }
+  if (expected && *expected != f.writer_.size())
+    return fail(Errc::upstream_error, "upstream body shorter than announced");
+  if (auto d = f.writer_.seal(f.digest()); !d) {
+    mismatches_.add({{"upstream", upstream.name()}});
+    spdlog::error("upstream {} sent wrong bytes for {}: {}", upstream.name(), f.digest().str(),
+                  d.error().message);
+    return std::unexpected(d.error());
+  }
+  // Verified: clients may have the last byte now; durability (fsync + rename) follows.
+  f.mark_verified();
+  if (auto p = f.writer_.publish(); !p) return std::unexpected(p.error());
+  if (auto rec = db_.put_blob(f.digest(), f.writer_.size()); !rec)
+    spdlog::warn("blob {} published but not recorded: {}", f.digest().str(), rec.error().message);
+  return {};
+}
+
 void BlobFetcher::download(Upstream& upstream, std::string repo, std::shared_ptr<BlobFetch> f) {
   constexpr int kMaxAttempts = 6;
   Result<void> outcome;
@@ -262,26 +294,7 @@ void BlobFetcher::download(Upstream& upstream, std::string repo, std::shared_ptr
         f->writer_.size() > 0;
     if (!resumable) break;
   }
-  if (outcome) {
-    std::optional<std::uint64_t> expected;
-    {
-      std::lock_guard lock(f->mu_);
-      expected = f->size_;
-    }
-    if (expected && *expected != f->writer_.size()) {
-      outcome = fail(Errc::upstream_error, "upstream body shorter than announced");
-    } else if (auto d = f->writer_.commit(f->digest()); !d) {
-      if (d.error().code == Errc::digest_mismatch) {
-        mismatches_.add({{"upstream", upstream.name()}});
-        spdlog::error("upstream {} sent wrong bytes for {}: {}", upstream.name(), f->digest().str(),
-                      d.error().message);
-      }
-      outcome = std::unexpected(d.error());
-    } else if (auto rec = db_.put_blob(f->digest(), f->writer_.size()); !rec) {
-      spdlog::warn("blob {} published but not recorded: {}", f->digest().str(),
-                   rec.error().message);
-    }
-  }
+  if (outcome) outcome = publish(upstream, *f);
   if (!outcome)
     spdlog::warn("fetch of {} from {} failed: {}", f->digest().str(), upstream.name(),
                  outcome.error().message);

@@ -39,6 +39,7 @@ class BlobFetch final : public http::StreamSource, public http::BodySink {
  private:
   friend class BlobFetcher;
   void finish(Result<void> outcome);  // fetch thread: publish or fail, wake everyone
+  void mark_verified();               // fetch thread: release the held-back last byte
   std::vector<std::function<void()>> take_waiters_locked();
   std::uint64_t readable_locked() const;  // REQUIRES: mu_ held
 
@@ -50,6 +51,7 @@ class BlobFetch final : public http::StreamSource, public http::BodySink {
   State state_ = State::connecting;             // GUARDED_BY(mu_)
   std::optional<std::uint64_t> size_;           // GUARDED_BY(mu_)
   std::uint64_t written_ = 0;                   // GUARDED_BY(mu_)
+  bool verified_ = false;  // GUARDED_BY(mu_); digest checked, every byte may be read
   Error error_{Errc::internal, ""};             // GUARDED_BY(mu_)
   std::vector<std::function<void()>> waiters_;  // GUARDED_BY(mu_)
   std::uint64_t resume_from_ = 0;               // fetch thread: offset of the current attempt
@@ -70,6 +72,8 @@ class BlobFetcher {
 
  private:
   void download(Upstream& upstream, std::string repo, std::shared_ptr<BlobFetch> f);
+  // Verifies the digest, releases the bytes to readers, publishes into the store.
+  Result<void> publish(Upstream& upstream, BlobFetch& f);
 
   BlobStore& store_;
   MetaDb& db_;

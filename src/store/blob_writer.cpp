@@ -21,6 +21,7 @@ BlobWriter::BlobWriter(BlobWriter&& o) noexcept
       tmp_path_(std::exchange(o.tmp_path_, {})),
       hash_(std::move(o.hash_)),
       size_(o.size_),
+      sealed_(std::move(o.sealed_)),
       committed_(o.committed_) {}
 
 BlobWriter::~BlobWriter() {
@@ -28,6 +29,7 @@ BlobWriter::~BlobWriter() {
 }
 
 Result<void> BlobWriter::write(std::span<const char> bytes) {
+  if (!hash_) return fail(Errc::internal, "write after seal");
   const char* p = bytes.data();
   std::size_t left = bytes.size();
   while (left > 0) {
@@ -44,13 +46,27 @@ Result<void> BlobWriter::write(std::span<const char> bytes) {
   return {};
 }
 
-Result<Digest> BlobWriter::commit(const std::optional<Digest>& expected) {
-  if (committed_) return fail(Errc::internal, "blob committed twice");
+Result<Digest> BlobWriter::seal(const std::optional<Digest>& expected) {
+  if (sealed_ || !hash_) return fail(Errc::internal, "blob sealed twice");
   Digest actual = hash_->finish();
+  hash_.reset();
   if (expected && *expected != actual) {
     return fail(Errc::digest_mismatch,
                 "content hashes to " + actual.str() + ", expected " + expected->str());
   }
+  sealed_ = actual;
+  return actual;
+}
+
+Result<Digest> BlobWriter::commit(const std::optional<Digest>& expected) {
+  if (auto d = seal(expected); !d) return d;
+  return publish();
+}
+
+Result<Digest> BlobWriter::publish() {
+  if (committed_) return fail(Errc::internal, "blob committed twice");
+  if (!sealed_) return fail(Errc::internal, "blob published before it was sealed");
+  const Digest& actual = *sealed_;
   auto final_path = store_->path_for(actual);
   if (std::filesystem::exists(final_path)) {
     return actual;  // the destructor removes our temp copy

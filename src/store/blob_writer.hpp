@@ -30,8 +30,13 @@ class BlobWriter {
   // Readers may pread() the bytes written so far from this descriptor (valid until destruction).
   int fd() const { return fd_.get(); }
 
-  // Publishes the blob. With `expected`, a different digest is Errc::digest_mismatch and the temp
-  // file is discarded. Publishing a digest already present is a success (content-addressed).
+  // Finishes hashing and checks the digest: a different one is Errc::digest_mismatch (the temp
+  // file is then discarded by the destructor). No further writes after sealing.
+  Result<Digest> seal(const std::optional<Digest>& expected);
+  // Publishes a sealed blob: fsync, rename into blobs/, fsync the directory. Publishing a digest
+  // already present is a success (content-addressed).
+  Result<Digest> publish();
+  // seal() then publish().
   Result<Digest> commit(const std::optional<Digest>& expected);
   bool committed() const { return committed_; }
 
@@ -41,6 +46,7 @@ class BlobWriter {
   std::filesystem::path tmp_path_;
   std::unique_ptr<Sha256> hash_;
   std::uint64_t size_ = 0;
+  std::optional<Digest> sealed_;
   bool committed_ = false;
 };
 

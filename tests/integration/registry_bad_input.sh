@@ -13,6 +13,9 @@ write_outpost_config "$T/outpost.yaml" "$OP" "$T/data" upstream.test "http://127
 start_outpost op "$T/outpost.yaml"
 B="http://127.0.0.1:$OP"
 curl -sf -o /dev/null "$B/v2/test/app/blobs/$layer" || die "warm-up"
+hex=${layer#sha256:}
+# the client has its verified bytes before the blob is fsynced and renamed into the store
+for _ in $(seq 100); do [[ -f $T/data/blobs/sha256/${hex:0:2}/$hex ]] && break; sleep 0.05; done
 blobs_before=$(find "$T/data/blobs" -type f | wc -l)
 up_before=$(grep -c '"GET\|"HEAD' "$T/up.log" || true)
 

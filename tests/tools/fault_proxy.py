@@ -6,6 +6,7 @@
 The control file is read for every new connection and holds one line:
   pass                  forward bytes untouched
   rate BYTES_PER_SEC    forward, capping upstream->client bandwidth per connection
+  linkrate BYTES_PER_SEC  forward, capping upstream->client bandwidth of all connections together
   delay MS              forward, adding MS of latency before the first upstream byte
   cut N                 forward, then drop the connection after N upstream->client bytes
   cutonce N             like cut, for the next connection only (the file then says "pass")
@@ -21,7 +22,7 @@ def read_mode(path):
         words = open(path).read().split()
     except OSError:
         words = ["pass"]
-    mode = {"blackhole": False, "refuse": False, "rate": 0, "cut": 0, "delay": 0}
+    mode = {"blackhole": False, "refuse": False, "rate": 0, "cut": 0, "delay": 0, "linkrate": 0}
     i = 0
     while i < len(words):
         w = words[i]
@@ -31,11 +32,27 @@ def read_mode(path):
             mode["cut"] = int(words[i + 1])
             mode["once"] = True
             i += 1
-        elif w in ("rate", "cut", "delay") and i + 1 < len(words):
+        elif w in ("rate", "cut", "delay", "linkrate") and i + 1 < len(words):
             mode[w] = int(words[i + 1])
             i += 1
         i += 1
     return mode
+
+
+class Link:
+    """One shared bottleneck: chunks from all connections queue for it in arrival order."""
+
+    def __init__(self):
+        self.free_at = 0.0
+
+    async def take(self, n, rate):
+        now = time.monotonic()
+        start = max(now, self.free_at)
+        self.free_at = start + n / rate
+        await asyncio.sleep(self.free_at - now)
+
+
+LINK = Link()
 
 
 def consume_once(path, mode):
@@ -89,6 +106,8 @@ async def pipe_down(reader, writer, control):
                 await writer.drain()
                 break
             sent += len(data)
+            if mode["linkrate"]:
+                await LINK.take(len(data), mode["linkrate"])
             if mode["rate"]:
                 ahead = sent / mode["rate"] - (time.monotonic() - start)
                 if ahead > 0:

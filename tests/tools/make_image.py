@@ -19,7 +19,8 @@ def put_blob(layout, data):
 
 
 def layer_tar(name, size, rng):
-    payload = rng.randbytes(size)
+    chunk = 16 << 20
+    payload = b"".join(rng.randbytes(min(chunk, size - o)) for o in range(0, size, chunk))
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as tar:
         info = tarfile.TarInfo(name)
