@@ -13,7 +13,7 @@ build_pkgs=(
 )
 test_pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev
-  docker-registry skopeo containerd nginx fcgiwrap curl python3 procps iproute2
+  docker-registry skopeo containerd nginx fcgiwrap curl python3 procps iproute2 apache2-utils
 )
 
 want=("${build_pkgs[@]}")

@@ -48,11 +48,11 @@ class BlobFetch final : public http::StreamSource, public http::BodySink {
   UniqueFd read_fd_;   // dup of the temp file for readers; valid after publish/discard
   std::mutex mu_;
   std::condition_variable cv_;
-  State state_ = State::connecting;             // GUARDED_BY(mu_)
-  std::optional<std::uint64_t> size_;           // GUARDED_BY(mu_)
-  std::uint64_t written_ = 0;                   // GUARDED_BY(mu_)
-  bool verified_ = false;  // GUARDED_BY(mu_); digest checked, every byte may be read
-  Error error_{Errc::internal, ""};             // GUARDED_BY(mu_)
+  State state_ = State::connecting;    // GUARDED_BY(mu_)
+  std::optional<std::uint64_t> size_;  // GUARDED_BY(mu_)
+  std::uint64_t written_ = 0;          // GUARDED_BY(mu_)
+  bool verified_ = false;              // GUARDED_BY(mu_); digest checked, every byte may be read
+  Error error_{Errc::internal, ""};    // GUARDED_BY(mu_)
   std::vector<std::function<void()>> waiters_;  // GUARDED_BY(mu_)
   std::uint64_t resume_from_ = 0;               // fetch thread: offset of the current attempt
   bool attempt_ok_ = true;                      // fetch thread

@@ -88,6 +88,10 @@ Result<ManifestResult> Mirror::fetch_manifest(Upstream& up, const Route& route,
                       {{"Accept", kManifestAccept}});
   if (!resp) return std::unexpected(resp.error());
   if (resp->status == 404) return fail(Errc::not_found, "manifest unknown upstream");
+  if (resp->status == 401 || resp->status == 403)
+    return fail(Errc::unauthorized,
+                fmt::format("upstream {} refused Outpost's credentials (HTTP {})", up.name(),
+                            resp->status));
   if (resp->status != 200)
     return fail(Errc::upstream_error, fmt::format("upstream answered HTTP {}", resp->status));
   auto& body = resp->body;

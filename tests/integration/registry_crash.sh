@@ -33,6 +33,18 @@ for round in 1 2 3; do
   start_outpost op "$T/outpost.yaml"
 done
 
+log "SIGTERM mid-download: exits 0, publishes nothing half-done, leaves no temp file"
+echo "rate 8000000" >"$px_CTL"
+curl -s -o /dev/null "$url" &
+cpid=$!
+for _ in $(seq 200); do [[ -n $(find "$T/data/tmp" -type f -size +500k 2>/dev/null) ]] && break; sleep 0.05; done
+kill -TERM "$op_PID"
+wait "$op_PID" || die "serve exited non-zero on SIGTERM"
+wait "$cpid" && die "client got a complete body during shutdown" || true
+[[ ! -e $T/data/blobs/sha256/${hex:0:2}/$hex ]] || die "half-done blob published on SIGTERM"
+[[ -z $(ls -A "$T/data/tmp") ]] || die "temp file left after SIGTERM: $(ls "$T/data/tmp")"
+start_outpost op "$T/outpost.yaml"
+
 echo pass >"$px_CTL"
 [[ -z $(ls -A "$T/data/tmp") ]] || die "tmp/ not swept at start"
 curl -sf -o "$T/full" "$url" || die "re-pull failed"
