@@ -6,6 +6,8 @@
 #include "core/config.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
+#include "git/cache.hpp"
+#include "git/handlers.hpp"
 #include "http/client.hpp"
 #include "http/server.hpp"
 #include "registry/handlers.hpp"
@@ -26,6 +28,8 @@ int serve(const Config& cfg) {
   Metrics metrics;
   http::CurlHttpClient client;
   registry::Mirror mirror(cfg.registry, store, db, client, metrics);
+  git::GitCache git_cache(cfg.git, cfg.data_dir, db, client, metrics);
+  git::GitService git_service(git_cache, cfg.git, metrics);
   http::Server server(cfg.server, metrics);
 
   server.set_error_responder([](int status, std::string msg) {
@@ -35,6 +39,14 @@ int serve(const Config& cfg) {
   server.route("/v2", "registry", http::Blocking::yes, [&](const http::Request& req) {
     return registry::handle_v2(mirror, cfg.registry, req);
   });
+  server.route(
+      "/git/", "git", http::Blocking::yes,
+      [&](const http::Request& req) { return git_service.handle_git(req); },
+      cfg.git.max_request_bytes);
+  server.route("/api/v1/git/webhook", "api", http::Blocking::yes,
+               [&](const http::Request& req) { return git_service.handle_webhook(req); });
+  server.route("/api/v1/git/repos", "api", http::Blocking::yes,
+               [&](const http::Request& req) { return git_service.handle_repos(req); });
   server.route("/healthz", "health", http::Blocking::no,
                [](const http::Request&) { return http::Response::text(200, "ok\n"); });
   server.route("/readyz", "health", http::Blocking::no, [&](const http::Request&) {
@@ -57,7 +69,10 @@ int serve(const Config& cfg) {
   spdlog::info("outpost {} serving on {}:{} (data {}; {} registry upstreams, default {})",
                OUTPOST_VERSION, addr.host, port, cfg.data_dir.string(),
                cfg.registry.upstreams.size(), cfg.registry.default_upstream);
-  server.run([&] { mirror.stop(); });
+  server.run([&] {
+    mirror.stop();
+    git_cache.stop();
+  });
   spdlog::info("stopped");
   return 0;
 }

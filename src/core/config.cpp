@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include <cctype>
 #include <charconv>
 #include <cstdlib>
 #include <fstream>
@@ -93,6 +94,22 @@ void check_url(const std::string& origin, const std::string& key, const std::str
       fmt::format("'{}' must start with https:// (or http:// with insecure: true)", url));
 }
 
+// password_file / password_env of an upstream entry.
+std::string read_password(const Section& u, const std::string& origin) {
+  std::string file, env;
+  u.str("password_file", file);
+  u.str("password_env", env);
+  if (!file.empty() && !env.empty())
+    bad(origin, u.key("password_env"), "give password_file or password_env, not both");
+  if (!file.empty()) return read_secret_file(origin, u.key("password_file"), file);
+  if (!env.empty()) {
+    const char* v = std::getenv(env.c_str());
+    if (!v) bad(origin, u.key("password_env"), fmt::format("environment variable {} is not set", env));
+    return v;
+  }
+  return {};
+}
+
 void parse_registry(const Section& top, const std::string& origin, RegistryConfig& reg) {
   Section s(top.node("registry"), "registry", origin,
             {"default_upstream", "tag_ttl", "upstream_timeout", "stall_timeout",
@@ -124,21 +141,58 @@ void parse_registry(const Section& top, const std::string& origin, RegistryConfi
       if (!names.insert(up.name).second) bad(origin, u.key("name"), "duplicate upstream name");
       check_url(origin, u.key("url"), up.url, up.insecure);
       while (up.url.ends_with('/')) up.url.pop_back();
-      std::string file, env;
-      u.str("password_file", file);
-      u.str("password_env", env);
-      if (!file.empty() && !env.empty())
-        bad(origin, u.key("password_env"), "give password_file or password_env, not both");
-      if (!file.empty()) up.password = read_secret_file(origin, u.key("password_file"), file);
-      if (!env.empty()) {
-        const char* v = std::getenv(env.c_str());
-        if (!v)
-          bad(origin, u.key("password_env"),
-              fmt::format("environment variable {} is not set", env));
-        up.password = v;
-      }
+      up.password = read_password(u, origin);
       reg.upstreams.push_back(std::move(up));
     }
+  }
+}
+
+void parse_git(const Section& top, const std::string& origin, GitConfig& git) {
+  Section s(top.node("git"), "git", origin,
+            {"sync_interval", "request_refresh_budget", "sync_timeout",
+             "breaker_min_backoff", "breaker_max_backoff", "max_parallel_syncs", "max_upload_packs",
+             "max_request_bytes", "public_url", "argocd_webhook", "webhook_secret_file",
+             "upstreams"});
+  s.duration("sync_interval", git.sync_interval);
+  s.duration("request_refresh_budget", git.request_refresh_budget);
+  s.duration("sync_timeout", git.sync_timeout);
+  s.duration("breaker_min_backoff", git.breaker_min_backoff);
+  s.duration("breaker_max_backoff", git.breaker_max_backoff);
+  s.integer<int>("max_parallel_syncs", git.max_parallel_syncs, 1);
+  s.integer<int>("max_upload_packs", git.max_upload_packs, 1);
+  s.integer<std::size_t>("max_request_bytes", git.max_request_bytes, 65536);
+  s.str("public_url", git.public_url);
+  s.str("argocd_webhook", git.argocd_webhook);
+  std::string secret_file;
+  s.str("webhook_secret_file", secret_file);
+  if (!secret_file.empty())
+    git.webhook_secret = read_secret_file(origin, "git.webhook_secret_file", secret_file);
+  while (git.public_url.ends_with('/')) git.public_url.pop_back();
+  if (!s.has("upstreams")) return;
+  auto list = s.node("upstreams");
+  if (!list.IsSequence()) bad(origin, "git.upstreams", "must be a list");
+  git.upstreams.clear();
+  std::set<std::string> hosts;
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    Section u(list[i], fmt::format("git.upstreams[{}]", i), origin,
+              {"host", "url", "username", "password_file", "password_env", "insecure"});
+    GitUpstreamConfig up;
+    u.str("host", up.host);
+    u.str("url", up.url);
+    u.str("username", up.username);
+    u.boolean("insecure", up.insecure);
+    if (up.host.empty()) bad(origin, u.key("host"), "is required");
+    if (up.url.empty()) up.url = "https://" + up.host;
+    for (char ch : up.host)
+      if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '.' && ch != '-' && ch != ':')
+        bad(origin, u.key("host"), "must be a host name like github.com");
+    if (up.host.starts_with('-') || up.host.starts_with('.'))
+      bad(origin, u.key("host"), "must be a host name like github.com");
+    if (!hosts.insert(up.host).second) bad(origin, u.key("host"), "duplicate git upstream host");
+    check_url(origin, u.key("url"), up.url, up.insecure);
+    while (up.url.ends_with('/')) up.url.pop_back();
+    up.password = read_password(u, origin);
+    git.upstreams.push_back(std::move(up));
   }
 }
 
@@ -158,6 +212,12 @@ void validate(const Config& c, const std::string& origin) {
 
 }  // namespace
 
+const GitUpstreamConfig* GitConfig::find(std::string_view host) const {
+  for (const auto& u : upstreams)
+    if (u.host == host) return &u;
+  return nullptr;
+}
+
 const RegistryUpstreamConfig* RegistryConfig::find(std::string_view name) const {
   for (const auto& u : upstreams)
     if (u.name == name) return &u;
@@ -166,6 +226,10 @@ const RegistryUpstreamConfig* RegistryConfig::find(std::string_view name) const 
 
 Config default_config() {
   Config c;
+  c.git.upstreams = {
+      {"github.com", "https://github.com", "", "", false},
+      {"gitlab.com", "https://gitlab.com", "", "", false},
+  };
   c.registry.upstreams = {
       {"docker.io", "https://registry-1.docker.io", "", "", false},
       {"ghcr.io", "https://ghcr.io", "", "", false},
@@ -185,7 +249,7 @@ Config parse_config(const std::string& yaml_text, const std::string& origin) {
   }
   Config c = default_config();
   if (root.IsNull()) return c;
-  Section top(root, "", origin, {"listen", "data_dir", "log", "server", "registry"});
+  Section top(root, "", origin, {"listen", "data_dir", "log", "server", "registry", "git"});
   top.str("listen", c.listen);
   std::string dir;
   top.str("data_dir", dir);
@@ -207,6 +271,7 @@ Config parse_config(const std::string& yaml_text, const std::string& origin) {
     s.integer<int>("worker_threads", c.server.worker_threads, 1);
   }
   if (top.has("registry")) parse_registry(top, origin, c.registry);
+  if (top.has("git")) parse_git(top, origin, c.git);
   validate(c, origin);
   return c;
 }

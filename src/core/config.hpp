@@ -49,6 +49,32 @@ struct ServerConfig {
   int worker_threads = 16;  // handlers that may block on upstream run here
 };
 
+struct GitUpstreamConfig {
+  std::string host;  // the first path component: /git/<host>/<path>
+  std::string url;   // scheme://host[:port][/prefix] that <path>.git is appended to
+  std::string username;
+  std::string password;  // from password_file or password_env; never logged, never in argv
+  bool insecure = false;  // allow http:// and skip TLS verification
+};
+
+struct GitConfig {
+  Millis sync_interval = std::chrono::seconds(60);
+  // How long a ref discovery may wait for a refresh of a stale mirror (upstream healthy only).
+  Millis request_refresh_budget = std::chrono::seconds(2);
+  Millis sync_timeout = std::chrono::minutes(30);  // bound on one git fetch
+  Millis breaker_min_backoff = std::chrono::seconds(5);
+  Millis breaker_max_backoff = std::chrono::minutes(5);
+  int max_parallel_syncs = 4;
+  int max_upload_packs = 16;  // concurrent git upload-pack processes
+  std::size_t max_request_bytes = 64 << 20;  // upload-pack request body, after gzip
+  std::string public_url;      // how clients reach Outpost (named in Argo CD notifications)
+  std::string argocd_webhook;  // POST <argocd>/api/webhook after a sync moved refs ("" = off)
+  std::string webhook_secret;  // shared secret for incoming webhooks and the Argo CD notification
+  std::vector<GitUpstreamConfig> upstreams;
+
+  const GitUpstreamConfig* find(std::string_view host) const;
+};
+
 struct LogConfig {
   std::string format = "text";  // text | json
   std::string level = "info";   // trace | debug | info | warn | error
@@ -60,6 +86,7 @@ struct Config {
   LogConfig log;
   ServerConfig server;
   RegistryConfig registry;
+  GitConfig git;
 };
 
 // The embedded default: ./outpost-data, 127.0.0.1:8080, docker.io, ghcr.io, quay.io,

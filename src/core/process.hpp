@@ -4,6 +4,7 @@
 // destructor kills the group and reaps, so no child outlives its owner. Thread-safe per object.
 #include <sys/types.h>
 
+#include <atomic>
 #include <chrono>
 #include <optional>
 #include <string>

@@ -19,6 +19,7 @@ struct ClientRequest {
   std::string method = "GET";
   std::string url;
   std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;  // sent when non-empty (POST)
   Millis connect_timeout = std::chrono::seconds(5);
   Millis total_timeout{0};  // 0: no overall bound (large downloads)
   Millis stall_timeout{0};  // 0: none; else abort when no byte arrives for this long

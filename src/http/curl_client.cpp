@@ -150,6 +150,10 @@ Result<ClientResponse> CurlHttpClient::perform(const ClientRequest& req, BodySin
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
   }
+  if (!req.body.empty()) {
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, req.body.data());
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
+  }
   curl_slist* headers = nullptr;
   for (const auto& [k, v] : req.headers)
     headers = curl_slist_append(headers, (k + ": " + v).c_str());

@@ -47,7 +47,8 @@ std::uint64_t Response::content_length() const {
     return s->size();
   }
   if (auto* f = std::get_if<FileBody>(&body)) return f->length;
-  return std::get<StreamBody>(body).length;
+  if (auto* s = std::get_if<StreamBody>(&body)) return s->length;
+  return 0;
 }
 
 Response Response::text(int status, std::string body, std::string content_type) {

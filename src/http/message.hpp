@@ -68,15 +68,30 @@ struct StreamBody {
   std::uint64_t length = 0;
 };
 
+// Bytes a child process writes to a pipe, of unknown length: sent with chunked encoding.
+class PipeSource {
+ public:
+  virtual ~PipeSource() = default;
+  virtual int fd() const = 0;  // the readable end; the server reads it to EOF
+  // Called after EOF. False means the producer failed: the response is aborted (no final chunk),
+  // so the client sees an error rather than a clean, truncated stream.
+  virtual bool finish() = 0;
+};
+
+struct PipeBody {
+  std::shared_ptr<PipeSource> source;
+};
+
 struct Response {
   int status = 200;
   Headers headers;
-  std::variant<std::string, FileBody, StreamBody> body;
+  std::variant<std::string, FileBody, StreamBody, PipeBody> body;
   // HEAD: headers (including Content-Length of the would-be body) and no body.
   bool omit_body = false;
   // Content-Length to announce when omit_body is set and body is empty (HEAD of a blob).
   std::optional<std::uint64_t> head_length;
 
+  // REQUIRES: body is not a PipeBody (its length is unknown until sent).
   std::uint64_t content_length() const;
   static Response text(int status, std::string body,
                        std::string content_type = "text/plain; charset=utf-8");

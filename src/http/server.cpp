@@ -23,6 +23,7 @@ struct RouteEntry {
   std::string group;
   Blocking blocking;
   Handler handler;
+  std::size_t max_body;
 };
 
 enum class Sent { complete, aborted };
@@ -180,19 +181,53 @@ struct Server::Impl {
     co_return Sent::complete;
   }
 
+  // Reads the pipe to EOF, sending each read as one chunk; the final chunk only if the producer
+  // finished cleanly. Adds the body bytes sent to `bytes`.
+  asio::awaitable<Sent> send_pipe(beast::tcp_stream& stream, PipeBody& pb, std::uint64_t& bytes) {
+    auto ex = co_await asio::this_coro::executor;
+    int fd = ::dup(pb.source->fd());
+    if (fd < 0) co_return Sent::aborted;
+    asio::posix::stream_descriptor pipe(ex, fd);
+    std::vector<char> buf(64 * 1024);
+    for (;;) {
+      auto [ec, n] = co_await pipe.async_read_some(asio::buffer(buf), nothrow);
+      if (ec == asio::error::eof) break;
+      if (ec) co_return Sent::aborted;
+      char size_line[24];
+      int len = std::snprintf(size_line, sizeof size_line, "%zx\r\n", n);
+      std::array<asio::const_buffer, 3> chunk{asio::buffer(size_line, static_cast<std::size_t>(len)),
+                                              asio::buffer(buf.data(), n), asio::buffer("\r\n", 2)};
+      stream.expires_after(cfg.write_timeout);
+      auto [wec, w] = co_await asio::async_write(stream, chunk, nothrow);
+      if (wec) co_return Sent::aborted;
+      bytes += n;
+    }
+    if (!pb.source->finish()) co_return Sent::aborted;
+    stream.expires_after(cfg.write_timeout);
+    auto [ec, w] = co_await asio::async_write(stream, asio::buffer("0\r\n\r\n", 5), nothrow);
+    co_return ec ? Sent::aborted : Sent::complete;
+  }
+
   asio::awaitable<Sent> write_response(beast::tcp_stream& stream, const Request& req,
-                                       Response& resp, bool keep_alive) {
+                                       Response& resp, bool keep_alive, std::uint64_t& bytes) {
     bhttp::response<bhttp::empty_body> head{static_cast<bhttp::status>(resp.status), 11};
     head.reason(reason_phrase(resp.status));
     for (const auto& [k, v] : resp.headers.items()) head.insert(k, v);
     head.keep_alive(keep_alive);
-    const std::uint64_t length = resp.content_length();
-    head.content_length(length);
+    auto* pipe = std::get_if<PipeBody>(&resp.body);
+    const std::uint64_t length = pipe ? 0 : resp.content_length();
+    if (pipe) {
+      head.chunked(true);
+    } else {
+      head.content_length(length);
+    }
     bhttp::response_serializer<bhttp::empty_body> sr{head};
     stream.expires_after(cfg.write_timeout);
     auto [ec, n] = co_await bhttp::async_write_header(stream, sr, nothrow);
     if (ec) co_return Sent::aborted;
+    if (pipe) co_return co_await send_pipe(stream, *pipe, bytes);
     if (resp.omit_body || req.method == "HEAD" || length == 0) co_return Sent::complete;
+    bytes = length;
     if (auto* s = std::get_if<std::string>(&resp.body)) {
       stream.expires_after(cfg.write_timeout);
       auto [ec2, m] = co_await asio::async_write(stream, asio::buffer(*s), nothrow);
@@ -200,11 +235,6 @@ struct Server::Impl {
     }
     if (auto* f = std::get_if<FileBody>(&resp.body)) co_return co_await send_file(stream, *f);
     co_return co_await send_stream(stream, std::get<StreamBody>(resp.body));
-  }
-
-  static std::uint64_t body_bytes(const Request& req, const Response& resp) {
-    if (resp.omit_body || req.method == "HEAD") return 0;
-    return resp.content_length();
   }
 
   asio::awaitable<void> session(tcp::socket socket) {
@@ -221,7 +251,13 @@ struct Server::Impl {
       parser.header_limit(static_cast<std::uint32_t>(cfg.max_header_bytes));
       parser.body_limit(cfg.max_body_bytes);
       stream.expires_after(cfg.read_timeout);
-      auto [ec, n] = co_await bhttp::async_read(stream, buffer, parser, nothrow);
+      // Header first: the route decides how large a body it accepts.
+      auto [ec, n] = co_await bhttp::async_read_header(stream, buffer, parser, nothrow);
+      if (!ec && !parser.is_done()) {
+        if (const RouteEntry* r = find_route(parser.get().target())) parser.body_limit(r->max_body);
+        stream.expires_after(cfg.read_timeout);
+        std::tie(ec, n) = co_await bhttp::async_read(stream, buffer, parser, nothrow);
+      }
       if (ec) {
         int status = 0;
         if (ec == bhttp::error::header_limit)
@@ -239,7 +275,8 @@ struct Server::Impl {
                                                                : "malformed HTTP request");
           requests.add({{"route", "none"}, {"method", "-"}, {"status", std::to_string(status)}});
           spdlog::info("access {} \"- -\" {} 0B 0ms {}", remote, status, ec.message());
-          co_await write_response(stream, dummy, r, false);
+          std::uint64_t ignored_bytes = 0;
+          co_await write_response(stream, dummy, r, false, ignored_bytes);
         }
         break;
       }
@@ -265,11 +302,11 @@ struct Server::Impl {
         resp = co_await dispatch(req, group);
       }
       bool keep = raw.keep_alive() && !stopping;
-      Sent sent = co_await write_response(stream, req, resp, keep);
+      std::uint64_t bytes = 0;
+      Sent sent = co_await write_response(stream, req, resp, keep, bytes);
       auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                     std::chrono::steady_clock::now() - start)
                     .count();
-      std::uint64_t bytes = body_bytes(req, resp);
       requests.add(
           {{"route", group}, {"method", req.method}, {"status", std::to_string(resp.status)}});
       if (sent == Sent::complete)
@@ -332,8 +369,10 @@ Server::~Server() {
   impl_->workers.join();
 }
 
-void Server::route(std::string prefix, std::string group, Blocking blocking, Handler handler) {
-  impl_->routes.push_back({std::move(prefix), std::move(group), blocking, std::move(handler)});
+void Server::route(std::string prefix, std::string group, Blocking blocking, Handler handler,
+                   std::optional<std::size_t> max_body) {
+  impl_->routes.push_back({std::move(prefix), std::move(group), blocking, std::move(handler),
+                           max_body.value_or(impl_->cfg.max_body_bytes)});
 }
 
 void Server::set_error_responder(std::function<Response(int, std::string)> fn) {

@@ -5,6 +5,7 @@
 // inline. Bodies are sent with sendfile (files) or streamed as a producer makes them (fetches).
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "core/config.hpp"
@@ -24,7 +25,9 @@ class Server {
 
   // Requests whose path starts with `prefix` go to `handler` (longest prefix wins). `group` labels
   // metrics and access logs ("registry", "health", …).
-  void route(std::string prefix, std::string group, Blocking blocking, Handler handler);
+  // `max_body`: request bodies larger than this are refused with 413 (default server.max_body_bytes).
+  void route(std::string prefix, std::string group, Blocking blocking, Handler handler,
+             std::optional<std::size_t> max_body = std::nullopt);
   // Builds the body for errors the server itself answers (bad framing, oversize headers).
   void set_error_responder(std::function<Response(int status, std::string message)> fn);
 

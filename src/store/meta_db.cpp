@@ -21,6 +21,9 @@ CREATE TABLE IF NOT EXISTS tags(
 CREATE TABLE IF NOT EXISTS blobs(
   digest TEXT PRIMARY KEY, size INTEGER NOT NULL, created_at INTEGER NOT NULL,
   last_access INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS git_repos(
+  host TEXT NOT NULL, path TEXT NOT NULL, last_success INTEGER, last_error TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY(host, path));
 PRAGMA user_version=1;
 )sql";
 }  // namespace
@@ -131,6 +134,32 @@ Result<std::vector<Digest>> MetaDb::manifest_digests() {
     if (!row) return std::unexpected(row.error());
     if (!*row) return out;
     if (auto d = Digest::parse(s.text(0))) out.push_back(*d);
+  }
+}
+
+Result<void> MetaDb::put_git_repo(const GitRepoRow& row) {
+  std::lock_guard lock(mu_);
+  sqlite::Stmt s(db_,
+                 "INSERT INTO git_repos(host, path, last_success, last_error) VALUES(?,?,?,?) "
+                 "ON CONFLICT(host, path) DO UPDATE SET "
+                 "last_success=COALESCE(excluded.last_success, last_success), "
+                 "last_error=excluded.last_error");
+  s.bind(1, row.host).bind(2, row.path).bind(4, row.last_error);
+  if (row.last_success) s.bind(3, *row.last_success);
+  return s.run();
+}
+
+Result<std::vector<MetaDb::GitRepoRow>> MetaDb::git_repos() {
+  std::lock_guard lock(mu_);
+  sqlite::Stmt s(db_, "SELECT host, path, last_success, last_error FROM git_repos ORDER BY host, path");
+  std::vector<GitRepoRow> out;
+  for (;;) {
+    auto row = s.step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) return out;
+    GitRepoRow r{s.text(0), s.text(1), std::nullopt, s.text(3)};
+    if (!s.is_null(2)) r.last_success = s.integer(2);
+    out.push_back(std::move(r));
   }
 }
 

@@ -51,6 +51,14 @@ class MetaDb {
   Result<std::vector<Digest>> manifest_digests();
   Result<void> remove_manifest(const Digest& d);
 
+  struct GitRepoRow {
+    std::string host, path;
+    std::optional<UnixSeconds> last_success;
+    std::string last_error;
+  };
+  Result<void> put_git_repo(const GitRepoRow& row);
+  Result<std::vector<GitRepoRow>> git_repos();
+
   Result<bool> integrity_ok();  // PRAGMA integrity_check
 
  private:

@@ -43,6 +43,7 @@ class Stmt {
   Result<void> run();  // steps to completion, expecting no rows
   std::string text(int col) const;
   std::int64_t integer(int col) const;
+  bool is_null(int col) const;
 
  private:
   Db& db_;

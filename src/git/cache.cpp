@@ -1,0 +1,277 @@
+#include "git/cache.hpp"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <openssl/hmac.h>
+#include <spdlog/spdlog.h>
+
+#include <random>
+
+namespace outpost::git {
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+namespace {
+
+std::optional<UnixSeconds> to_unix(std::optional<std::chrono::system_clock::time_point> t) {
+  if (!t) return std::nullopt;
+  return std::chrono::duration_cast<std::chrono::seconds>(t->time_since_epoch()).count();
+}
+
+std::string iso8601(std::optional<std::chrono::system_clock::time_point> t) {
+  if (!t) return {};
+  auto tt = std::chrono::system_clock::to_time_t(*t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::uint64_t dir_bytes(const fs::path& p) {
+  std::uint64_t total = 0;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(p, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    if (it->is_regular_file(ec)) total += it->file_size(ec);
+  }
+  return total;
+}
+
+std::string hmac_sha256_hex(const std::string& key, const std::string& data) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &len);
+  std::string hex;
+  for (unsigned i = 0; i < len; ++i) hex += fmt::format("{:02x}", out[i]);
+  return hex;
+}
+
+Clock::duration jittered(Millis interval) {
+  static thread_local std::mt19937 rng{std::random_device{}()};
+  std::uniform_int_distribution<long> d(0, std::max<long>(1, interval.count() / 10));
+  return interval + Millis(d(rng));
+}
+
+}  // namespace
+
+GitCache::GitCache(const GitConfig& cfg, const fs::path& data_dir, MetaDb& db,
+                   http::HttpClient& client, Metrics& metrics)
+    : cfg_(cfg),
+      data_dir_(data_dir),
+      db_(db),
+      client_(client),
+      metrics_(metrics),
+      syncs_(metrics.counter("outpost_git_syncs_total", "Git mirror syncs by host and result")),
+      pool_(static_cast<unsigned>(cfg.max_parallel_syncs)) {
+  std::error_code ec;
+  fs::remove_all(data_dir_ / "git" / ".staging", ec);  // clones a crash interrupted
+  if (auto rows = db_.git_repos()) {
+    for (const auto& row : *rows) {
+      if (!cfg_.find(row.host)) continue;
+      auto m = get_or_create(RepoId{row.host, row.path});
+      std::optional<std::chrono::system_clock::time_point> ok;
+      if (row.last_success) ok = std::chrono::system_clock::time_point(std::chrono::seconds(*row.last_success));
+      m->restore(ok, row.last_error);
+    }
+  }
+  metrics.add_collector([this] {
+    auto& age = metrics_.gauge("outpost_git_sync_age_seconds",
+                               "Seconds since each mirror last synced successfully (-1: never)");
+    auto& up = metrics_.gauge("outpost_git_upstream_up", "1 when the git host is reachable");
+    std::lock_guard lock(mu_);
+    for (auto& [id, m] : mirrors_) age.set({{"repo", id.key()}}, staleness(*m).value_or(-1));
+    for (const auto& u : cfg_.upstreams) {
+      auto it = breakers_.find(u.host);
+      up.set({{"host", u.host}}, it != breakers_.end() && it->second->is_open() ? 0 : 1);
+    }
+  });
+  scheduler_ = std::jthread([this](std::stop_token st) { schedule_loop(st); });
+}
+
+GitCache::~GitCache() { stop(); }
+
+void GitCache::stop() {
+  stopping_ = true;
+  scheduler_.request_stop();
+}
+
+CircuitBreaker& GitCache::breaker(const std::string& host) {
+  std::lock_guard lock(mu_);
+  auto& b = breakers_[host];
+  if (!b) b = std::make_unique<CircuitBreaker>(cfg_.breaker_min_backoff, cfg_.breaker_max_backoff);
+  return *b;
+}
+
+std::shared_ptr<GitMirror> GitCache::get_or_create(const RepoId& id) {
+  std::lock_guard lock(mu_);
+  auto& m = mirrors_[id];
+  if (!m) {
+    m = std::make_shared<GitMirror>(id, mirror_dir(data_dir_, id), data_dir_ / "git" / ".staging",
+                                    *cfg_.find(id.host), cfg_);
+    next_sync_[id] = Clock::now() + jittered(cfg_.sync_interval);
+  }
+  return m;
+}
+
+std::shared_ptr<GitMirror> GitCache::existing(const RepoId& id) {
+  std::lock_guard lock(mu_);
+  auto it = mirrors_.find(id);
+  if (it == mirrors_.end() || !it->second->cloned()) return nullptr;
+  return it->second;
+}
+
+std::optional<double> GitCache::staleness(const GitMirror& m) const {
+  auto st = m.status();
+  if (!st.last_success) return std::nullopt;
+  return std::chrono::duration<double>(std::chrono::system_clock::now() - *st.last_success).count();
+}
+
+Result<std::shared_ptr<GitMirror>> GitCache::prepare(const RepoId& id) {
+  auto m = get_or_create(id);
+  auto& br = breaker(id.host);
+  if (!m->cloned()) {
+    if (br.is_open())
+      return fail(Errc::upstream_unavailable,
+                  fmt::format("{} has not been mirrored yet and {} is unreachable ({}); it can be "
+                              "served once one sync has succeeded",
+                              id.key(), id.host, br.state().last_error));
+    run_sync(m);  // the first request waits for the initial clone (joins one in progress)
+    if (!m->cloned())
+      return fail(Errc::upstream_unavailable,
+                  fmt::format("could not mirror {}: {}", id.key(), m->status().last_error));
+    return m;
+  }
+  auto age = staleness(*m);
+  bool stale = !age || *age * 1000 >= static_cast<double>(cfg_.sync_interval.count());
+  if (stale && !br.is_open()) {
+    // Offline-first: wait for a refresh only briefly, and only when upstream is believed healthy.
+    auto gen = m->sync_generation();
+    trigger_sync(id);
+    m->wait_sync_after(gen, cfg_.request_refresh_budget);
+  }
+  return m;
+}
+
+bool GitCache::trigger_sync(const RepoId& id) {
+  std::shared_ptr<GitMirror> m;
+  {
+    std::lock_guard lock(mu_);
+    auto it = mirrors_.find(id);
+    if (it == mirrors_.end()) return false;
+    m = it->second;
+    if (queued_[id]) return true;
+    queued_[id] = true;
+  }
+  pool_.post([this, m] {
+    run_sync(m);
+    std::lock_guard lock(mu_);
+    queued_[m->id()] = false;
+  });
+  return true;
+}
+
+void GitCache::run_sync(std::shared_ptr<GitMirror> m) {
+  if (stopping_) return;
+  bool was_cloned = m->cloned();
+  auto r = m->sync(stopping_);
+  auto& br = breaker(m->id().host);
+  if (r) {
+    if (br.is_open()) spdlog::info("git: {} is reachable again", m->id().host);
+    br.record_success();
+  } else if (r.error().code == Errc::upstream_unavailable || r.error().code == Errc::timeout) {
+    br.record_failure(r.error().message);
+    spdlog::warn("git: sync of {} failed: {}", m->id().key(), r.error().message);
+  }
+  syncs_.add({{"host", m->id().host}, {"result", r ? "ok" : "error"}});
+  {
+    std::lock_guard lock(mu_);
+    next_sync_[m->id()] = Clock::now() + jittered(cfg_.sync_interval);
+  }
+  auto st = m->status();
+  (void)db_.put_git_repo({m->id().host, m->id().path, to_unix(st.last_success), st.last_error});
+  if (r && was_cloned && !r->moved.empty()) {
+    spdlog::info("git: {} moved {} refs", m->id().key(), r->moved.size());
+    notify_argocd(*m, *r);
+  }
+}
+
+void GitCache::schedule_loop(std::stop_token st) {
+  while (!st.stop_requested()) {
+    std::vector<RepoId> due;
+    {
+      std::lock_guard lock(mu_);
+      auto now = Clock::now();
+      for (auto& [id, m] : mirrors_) {
+        if (!m->cloned() || now < next_sync_[id] || queued_[id]) continue;
+        auto& b = breakers_[id.host];
+        // While a host is down, background syncs double as its probe, at the breaker's backoff.
+        if (b && b->is_open() && !b->probe_due()) continue;
+        due.push_back(id);
+      }
+    }
+    for (const auto& id : due) trigger_sync(id);
+    std::mutex m;
+    std::unique_lock lock(m);
+    std::condition_variable_any cv;
+    cv.wait_for(lock, st, std::chrono::milliseconds(250), [] { return false; });
+  }
+}
+
+void GitCache::notify_argocd(const GitMirror& m, const SyncOutcome& out) {
+  if (cfg_.argocd_webhook.empty() || cfg_.public_url.empty()) return;
+  auto url = cfg_.public_url + "/git/" + m.id().key();
+  auto head = m.status().head;
+  for (const auto& mv : out.moved) {
+    if (!mv.ref.starts_with("refs/heads/") && !mv.ref.starts_with("refs/tags/")) continue;
+    const std::string zero(40, '0');
+    nlohmann::json payload = {
+        {"ref", mv.ref},
+        {"before", mv.before.empty() ? zero : mv.before},
+        {"after", mv.after.empty() ? zero : mv.after},
+        {"repository",
+         {{"html_url", url}, {"clone_url", url + ".git"}, {"full_name", m.id().path},
+          {"default_branch", head.starts_with("refs/heads/") ? head.substr(11) : head}}},
+        {"commits", nlohmann::json::array()}};
+    http::ClientRequest req;
+    req.method = "POST";
+    req.url = cfg_.argocd_webhook;
+    req.body = payload.dump();
+    req.headers = {{"Content-Type", "application/json"}, {"X-GitHub-Event", "push"}};
+    if (!cfg_.webhook_secret.empty())
+      req.headers.emplace_back("X-Hub-Signature-256",
+                               "sha256=" + hmac_sha256_hex(cfg_.webhook_secret, req.body));
+    req.total_timeout = std::chrono::seconds(10);
+    auto r = client_.perform(req);
+    if (!r || r->status >= 300)
+      spdlog::warn("git: notifying Argo CD of {} {} failed: {}", m.id().key(), mv.ref,
+                   r ? fmt::format("HTTP {}", r->status) : r.error().message);
+  }
+}
+
+std::string GitCache::status_json() {
+  std::vector<std::shared_ptr<GitMirror>> all;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [id, m] : mirrors_) all.push_back(m);
+  }
+  nlohmann::json arr = nlohmann::json::array();
+  for (auto& m : all) {
+    auto st = m->status();
+    auto age = staleness(*m);
+    arr.push_back({{"repo", m->id().key()},
+                   {"upstream", m->upstream_url()},
+                   {"cloned", m->cloned()},
+                   {"syncing", m->syncing()},
+                   {"last_sync", iso8601(st.last_success)},
+                   {"last_attempt", iso8601(st.last_attempt)},
+                   {"last_error", st.last_error},
+                   {"stale_seconds", age ? nlohmann::json(*age) : nlohmann::json(nullptr)},
+                   {"ref_count", st.ref_count},
+                   {"head", st.head},
+                   {"bytes", dir_bytes(m->dir())}});
+  }
+  return nlohmann::json({{"repos", arr}}).dump();
+}
+
+}  // namespace outpost::git

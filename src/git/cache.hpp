@@ -1,0 +1,70 @@
+#pragma once
+// The Git pull-through cache: the set of mirrors, their background sync scheduler (interval +
+// jitter, limited parallelism), one circuit breaker per upstream host, and the offline-first
+// policy for requests: ref discovery is answered from local refs, waiting for a refresh only
+// within request_refresh_budget and only while the host's breaker is closed. Thread-safe.
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "core/circuit_breaker.hpp"
+#include "core/config.hpp"
+#include "core/metrics.hpp"
+#include "core/thread_pool.hpp"
+#include "git/mirror.hpp"
+#include "http/client.hpp"
+#include "store/meta_db.hpp"
+
+namespace outpost::git {
+
+class GitCache {
+ public:
+  GitCache(const GitConfig& cfg, const std::filesystem::path& data_dir, MetaDb& db,
+           http::HttpClient& client, Metrics& metrics);
+  ~GitCache();
+  GitCache(const GitCache&) = delete;
+  GitCache& operator=(const GitCache&) = delete;
+
+  // The mirror for `id`, ready to serve: a first request clones (waiting up to clone_wait); a
+  // stale mirror is refreshed within the budget when upstream is healthy. Errors carry a message
+  // meant for the git client's user.
+  Result<std::shared_ptr<GitMirror>> prepare(const RepoId& id);
+  // The mirror if it exists and is cloned (no upstream contact).
+  std::shared_ptr<GitMirror> existing(const RepoId& id);
+  // Queues an immediate background sync (webhooks). False if the repository is not mirrored.
+  bool trigger_sync(const RepoId& id);
+  // Seconds since the last successful sync (nullopt: never).
+  std::optional<double> staleness(const GitMirror& m) const;
+
+  std::string status_json();
+  void stop();
+
+ private:
+  std::shared_ptr<GitMirror> get_or_create(const RepoId& id);
+  void schedule_loop(std::stop_token st);
+  void run_sync(std::shared_ptr<GitMirror> m);
+  void after_sync(GitMirror& m, const Result<SyncOutcome>& r);
+  void notify_argocd(const GitMirror& m, const SyncOutcome& out);
+  CircuitBreaker& breaker(const std::string& host);
+
+  const GitConfig& cfg_;
+  const std::filesystem::path data_dir_;
+  MetaDb& db_;
+  http::HttpClient& client_;
+  Metrics& metrics_;
+  MetricFamily& syncs_;
+  std::atomic<bool> stopping_{false};
+
+  std::mutex mu_;
+  std::map<RepoId, std::shared_ptr<GitMirror>> mirrors_;              // GUARDED_BY(mu_)
+  std::map<RepoId, std::chrono::steady_clock::time_point> next_sync_;  // GUARDED_BY(mu_)
+  std::map<RepoId, bool> queued_;                                      // GUARDED_BY(mu_)
+  std::map<std::string, std::unique_ptr<CircuitBreaker>> breakers_;    // GUARDED_BY(mu_)
+
+  ThreadPool pool_;  // background syncs
+  std::jthread scheduler_;
+};
+
+}  // namespace outpost::git

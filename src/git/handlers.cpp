@@ -1,0 +1,213 @@
+#include "git/handlers.hpp"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <openssl/crypto.h>
+#include <openssl/hmac.h>
+#include <spdlog/spdlog.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "core/process.hpp"
+#include "git/pkt_line.hpp"
+#include "http/gzip.hpp"
+
+namespace outpost::git {
+namespace {
+
+http::Response text(int status, const std::string& msg) {
+  auto r = http::Response::text(status, msg + "\n");
+  r.headers.set("Cache-Control", "no-cache");
+  return r;
+}
+
+http::Response from_error(const Error& e) {
+  switch (e.code) {
+    case Errc::not_found: return text(404, e.message);
+    case Errc::invalid_argument: return text(400, e.message);
+    case Errc::too_large: return text(413, e.message);
+    case Errc::upstream_unavailable:
+    case Errc::timeout: return text(503, e.message);
+    default: return text(500, e.message);
+  }
+}
+
+// An upload-pack process whose stdout is the response body; holds a concurrency slot.
+class UploadPack final : public http::PipeSource {
+ public:
+  UploadPack(Process p, std::shared_ptr<std::counting_semaphore<4096>> slots)
+      : proc_(std::move(p)), slots_(std::move(slots)) {}
+  ~UploadPack() override {
+    proc_.kill();
+    proc_.wait();
+    slots_->release();
+  }
+  int fd() const override { return proc_.stdout_fd(); }
+  bool finish() override { return proc_.wait() == 0; }
+
+ private:
+  Process proc_;
+  std::shared_ptr<std::counting_semaphore<4096>> slots_;
+};
+
+std::string hmac_hex(const std::string& key, std::string_view data) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &len);
+  std::string hex;
+  for (unsigned i = 0; i < len; ++i) hex += fmt::format("{:02x}", out[i]);
+  return hex;
+}
+
+bool same_secret(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+}  // namespace
+
+int requested_protocol(const http::Request& req) {
+  auto h = req.headers.get("Git-Protocol");
+  return h && h->find("version=2") != std::string_view::npos ? 2 : 0;
+}
+
+GitService::GitService(GitCache& cache, const GitConfig& cfg, Metrics& metrics)
+    : cache_(cache),
+      cfg_(cfg),
+      adverts_(metrics.counter("outpost_git_advertisements_total",
+                               "Ref advertisements served, by protocol version")),
+      slots_(std::make_shared<std::counting_semaphore<4096>>(cfg.max_upload_packs)) {}
+
+http::Response GitService::handle_git(const http::Request& req) {
+  auto gr = parse_git_path(req.path, cfg_);
+  if (!gr) return from_error(gr.error());
+  switch (gr->endpoint) {
+    case Endpoint::receive_pack:
+      return text(403, fmt::format("Outpost is a read-only mirror of {}: push to the upstream "
+                                   "repository instead",
+                                   gr->repo.key()));
+    case Endpoint::info_refs: return info_refs(gr->repo, req);
+    case Endpoint::upload_pack: return upload_pack(gr->repo, req);
+  }
+  return text(404, "unknown endpoint");
+}
+
+http::Response GitService::info_refs(const RepoId& repo, const http::Request& req) {
+  if (req.method != "GET" && req.method != "HEAD") return text(405, "use GET for info/refs");
+  auto service = req.query_param("service");
+  if (service == "git-receive-pack")
+    return text(403, fmt::format("Outpost is a read-only mirror of {}: push to the upstream "
+                                 "repository instead",
+                                 repo.key()));
+  if (service != "git-upload-pack")
+    return text(403, "only smart HTTP (service=git-upload-pack) is served; dumb HTTP is not");
+  auto m = cache_.prepare(repo);
+  if (!m) return from_error(m.error());
+  int version = requested_protocol(req);
+  auto advert = (*m)->advertisement(version);
+  if (!advert) return from_error(advert.error());
+  adverts_.add({{"version", std::to_string(version)}});
+  std::string body;
+  if (version != 2) body = pkt_line("# service=git-upload-pack\n") + std::string(kFlush);
+  body += *advert;
+  auto r = http::Response::text(200, std::move(body), "application/x-git-upload-pack-advertisement");
+  r.headers.set("Cache-Control", "no-cache");
+  auto st = (*m)->status();
+  if (auto age = cache_.staleness(**m)) {
+    r.headers.set("X-Outpost-Stale-Seconds", fmt::format("{:.0f}", *age));
+  }
+  if (!st.last_error.empty()) r.headers.set("X-Outpost-Sync-Error", st.last_error.substr(0, 200));
+  return r;
+}
+
+http::Response GitService::upload_pack(const RepoId& repo, const http::Request& req) {
+  if (req.method != "POST") return text(405, "use POST for git-upload-pack");
+  auto m = cache_.existing(repo);
+  if (!m) return text(404, fmt::format("{} is not mirrored yet: ask for its refs first", repo.key()));
+  std::string_view body = req.body;
+  std::string inflated;
+  if (auto enc = req.headers.get("Content-Encoding"); enc && *enc != "identity") {
+    if (*enc != "gzip" && *enc != "x-gzip") return text(415, "unsupported Content-Encoding");
+    auto g = http::gunzip(req.body, cfg_.max_request_bytes);
+    if (!g) return from_error(g.error());
+    inflated = std::move(*g);
+    body = inflated;
+  }
+  if (auto v = validate_pkt_lines(body); !v)
+    return text(400, "malformed upload-pack request: " + v.error().message);
+  if (!slots_->try_acquire_for(std::chrono::seconds(30))) {
+    auto r = text(503, "too many concurrent fetches; retry shortly");
+    r.headers.set("Retry-After", "5");
+    return r;
+  }
+  // The request goes to the child's stdin through a memfd: no pipe to deadlock against its stdout.
+  UniqueFd in(::memfd_create("upload-pack-request", MFD_CLOEXEC));
+  if (!in || ::write(in.get(), body.data(), body.size()) != static_cast<ssize_t>(body.size()) ||
+      ::lseek(in.get(), 0, SEEK_SET) != 0) {
+    slots_->release();
+    return text(500, "could not buffer the request");
+  }
+  SpawnOptions o;
+  o.argv = {"git", "upload-pack", "--strict", "--stateless-rpc", m->dir().string()};
+  o.env = {"GIT_CONFIG_NOSYSTEM=1"};
+  if (requested_protocol(req) == 2) o.env.push_back("GIT_PROTOCOL=version=2");
+  o.stdin_fd = in.get();
+  o.capture_stderr = false;
+  auto p = Process::spawn(o);
+  if (!p) {
+    slots_->release();
+    return from_error(p.error());
+  }
+  http::Response r;
+  r.headers.set("Content-Type", "application/x-git-upload-pack-result");
+  r.headers.set("Cache-Control", "no-cache");
+  r.body = http::PipeBody{std::make_shared<UploadPack>(std::move(*p), slots_)};
+  return r;
+}
+
+http::Response GitService::handle_webhook(const http::Request& req) {
+  if (req.method != "POST") return text(405, "POST a push event");
+  if (!cfg_.webhook_secret.empty()) {
+    bool ok = false;
+    if (auto sig = req.headers.get("X-Hub-Signature-256"))
+      ok = same_secret(*sig, "sha256=" + hmac_hex(cfg_.webhook_secret, req.body));
+    else if (auto tok = req.headers.get("X-Gitlab-Token"))
+      ok = same_secret(*tok, cfg_.webhook_secret);
+    if (!ok) return text(401, "webhook signature missing or wrong");
+  }
+  auto j = nlohmann::json::parse(req.body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return text(400, "webhook body is not JSON");
+  std::vector<std::string> urls;
+  auto str = [&](const nlohmann::json& o, const char* a, const char* b) {
+    if (o.contains(a) && o[a].is_object() && o[a].contains(b) && o[a][b].is_string())
+      urls.push_back(o[a][b].get<std::string>());
+  };
+  str(j, "repository", "clone_url");   // GitHub
+  str(j, "repository", "html_url");    // GitHub
+  str(j, "project", "git_http_url");   // GitLab
+  str(j, "project", "web_url");        // GitLab
+  std::optional<RepoId> id;
+  if (j.contains("repo") && j["repo"].is_string()) {
+    if (auto r = parse_repo_id(j["repo"].get<std::string>(), cfg_)) id = *r;
+  }
+  for (const auto& url : urls) {
+    if (id) break;
+    for (const auto& up : cfg_.upstreams) {
+      if (url.starts_with(up.url + "/")) {
+        if (auto r = parse_repo_id(up.host + "/" + url.substr(up.url.size() + 1), cfg_)) id = *r;
+        break;
+      }
+    }
+  }
+  if (!id) return text(404, "the payload names no repository mirrored here");
+  if (!cache_.trigger_sync(*id)) return text(404, fmt::format("{} is not mirrored here", id->key()));
+  spdlog::info("git: webhook queued a sync of {}", id->key());
+  return http::Response::json(202, nlohmann::json({{"queued", id->key()}}).dump());
+}
+
+http::Response GitService::handle_repos(const http::Request& req) {
+  if (req.method != "GET") return text(405, "use GET");
+  return http::Response::json(200, cache_.status_json());
+}
+
+}  // namespace outpost::git

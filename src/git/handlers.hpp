@@ -1,0 +1,34 @@
+#pragma once
+// HTTP endpoints of the Git cache: smart-HTTP serving under /git/ (info/refs, git-upload-pack;
+// receive-pack refused), the push webhook and the mirror status API. Errors are text/plain so
+// the git client prints them ("remote: …").
+#include <memory>
+#include <semaphore>
+
+#include "git/cache.hpp"
+#include "http/message.hpp"
+
+namespace outpost::git {
+
+class GitService {
+ public:
+  GitService(GitCache& cache, const GitConfig& cfg, Metrics& metrics);
+
+  http::Response handle_git(const http::Request& req);       // /git/…
+  http::Response handle_webhook(const http::Request& req);   // POST /api/v1/git/webhook
+  http::Response handle_repos(const http::Request& req);     // GET /api/v1/git/repos
+
+ private:
+  http::Response info_refs(const RepoId& repo, const http::Request& req);
+  http::Response upload_pack(const RepoId& repo, const http::Request& req);
+
+  GitCache& cache_;
+  const GitConfig& cfg_;
+  MetricFamily& adverts_;
+  std::shared_ptr<std::counting_semaphore<4096>> slots_;  // concurrent upload-pack processes
+};
+
+// "version=2" in a Git-Protocol header -> 2, else 0.
+int requested_protocol(const http::Request& req);
+
+}  // namespace outpost::git

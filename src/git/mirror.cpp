@@ -1,0 +1,295 @@
+#include "git/mirror.hpp"
+
+#include <fmt/format.h>
+#include <openssl/evp.h>
+#include <spdlog/spdlog.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "core/process.hpp"
+
+namespace outpost::git {
+namespace fs = std::filesystem;
+namespace {
+
+std::string base64(std::string_view in) {
+  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
+
+// The last meaningful line of git's stderr, for errors people read.
+std::string tail_line(const std::string& err) {
+  std::string s = err;
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+  auto nl = s.find_last_of('\n');
+  return nl == std::string::npos ? s : s.substr(nl + 1);
+}
+
+constexpr const char* kMirrorConfig = R"(
+[remote "origin"]
+	fetch = +refs/heads/*:refs/heads/*
+	fetch = +refs/tags/*:refs/tags/*
+	tagOpt = --no-tags
+[uploadpack]
+	hideRefs = refs/outpost/
+	allowReachableSHA1InWant = true
+	allowFilter = true
+	allowAnySHA1InWant = false
+[gc]
+	auto = 0
+	pruneExpire = never
+	reflogExpire = never
+	reflogExpireUnreachable = never
+[core]
+	logAllRefUpdates = false
+[transfer]
+	hideRefs = refs/outpost/
+)";
+
+}  // namespace
+
+GitMirror::GitMirror(RepoId id, fs::path dir, fs::path staging_root,
+                     const GitUpstreamConfig& upstream, const GitConfig& cfg)
+    : id_(std::move(id)),
+      dir_(std::move(dir)),
+      staging_root_(std::move(staging_root)),
+      upstream_(upstream),
+      cfg_(cfg) {}
+
+std::string GitMirror::upstream_url() const { return git::upstream_url(upstream_, id_); }
+
+bool GitMirror::cloned() const {
+  std::error_code ec;
+  return fs::exists(dir_ / "HEAD", ec);
+}
+
+std::vector<std::string> GitMirror::git_env() const {
+  std::vector<std::string> env = {"GIT_TERMINAL_PROMPT=0", "GIT_CONFIG_NOSYSTEM=1",
+                                  "GIT_ASKPASS=/bin/false", "GIT_SSH_COMMAND=/bin/false"};
+  int n = 0;
+  auto add = [&](const std::string& k, const std::string& v) {
+    env.push_back(fmt::format("GIT_CONFIG_KEY_{}={}", n, k));
+    env.push_back(fmt::format("GIT_CONFIG_VALUE_{}={}", n, v));
+    ++n;
+  };
+  // Credentials travel in the environment (not argv, not the repo config), scoped to the
+  // upstream URL so git never sends them to another host.
+  if (!upstream_.username.empty()) {
+    add(fmt::format("http.{}/.extraHeader", upstream_.url),
+        "Authorization: Basic " + base64(upstream_.username + ":" + upstream_.password));
+  }
+  if (upstream_.insecure) add("http.sslVerify", "false");
+  add("http.lowSpeedLimit", "1000");
+  add("http.lowSpeedTime", "60");
+  add("protocol.version", "2");
+  env.push_back(fmt::format("GIT_CONFIG_COUNT={}", n));
+  return env;
+}
+
+Result<std::map<std::string, std::string>> GitMirror::list_refs(const fs::path& repo) {
+  SpawnOptions o;
+  o.argv = {"git", "-C", repo.string(), "for-each-ref", "--format=%(objectname) %(refname)",
+            "refs/heads/", "refs/tags/"};
+  o.env = git_env();
+  auto r = run_process(o, std::chrono::seconds(60));
+  if (!r) return std::unexpected(r.error());
+  if (r->status != 0) return fail(Errc::io, "git for-each-ref: " + tail_line(r->err));
+  std::map<std::string, std::string> refs;
+  std::istringstream in(r->out);
+  std::string sha, name;
+  while (in >> sha >> name) refs[name] = sha;
+  return refs;
+}
+
+Result<void> GitMirror::init_staging(const fs::path& staging) {
+  SpawnOptions o;
+  o.argv = {"git", "init", "--bare", "--quiet", staging.string()};
+  o.env = git_env();
+  auto r = run_process(o, std::chrono::seconds(60));
+  if (!r) return std::unexpected(r.error());
+  if (r->status != 0) return fail(Errc::io, "git init: " + tail_line(r->err));
+  std::ofstream cfg(staging / "config", std::ios::app);
+  cfg << kMirrorConfig << "[remote \"origin\"]\n\turl = " << upstream_url() << "\n";
+  if (!cfg) return fail(Errc::io, "writing mirror config");
+  return {};
+}
+
+Result<SyncOutcome> GitMirror::sync(const std::atomic<bool>& stop) {
+  std::unique_lock lock(mu_);
+  if (syncing_) {  // single-flight: join the running sync
+    auto gen = sync_gen_;
+    cv_.wait(lock, [&] { return sync_gen_ != gen; });
+    return *last_;
+  }
+  syncing_ = true;
+  status_.last_attempt = std::chrono::system_clock::now();
+  lock.unlock();
+  auto r = run_sync(stop);
+  lock.lock();
+  syncing_ = false;
+  ++sync_gen_;
+  last_ = r;
+  if (r) {
+    status_.last_success = std::chrono::system_clock::now();
+    status_.last_error.clear();
+    if (!r->moved.empty()) {
+      adverts_.clear();
+      ++refs_gen_;
+    }
+  } else {
+    status_.last_error = r.error().message;
+  }
+  cv_.notify_all();
+  return r;
+}
+
+bool GitMirror::wait_idle(std::chrono::milliseconds budget) {
+  std::unique_lock lock(mu_);
+  return cv_.wait_for(lock, budget, [&] { return !syncing_; });
+}
+
+std::uint64_t GitMirror::sync_generation() const {
+  std::lock_guard lock(mu_);
+  return sync_gen_;
+}
+
+bool GitMirror::wait_sync_after(std::uint64_t gen, std::chrono::milliseconds budget) {
+  std::unique_lock lock(mu_);
+  return cv_.wait_for(lock, budget, [&] { return sync_gen_ != gen; });
+}
+
+bool GitMirror::syncing() const {
+  std::lock_guard lock(mu_);
+  return syncing_;
+}
+
+Result<SyncOutcome> GitMirror::run_sync(const std::atomic<bool>& stop) {
+  const bool first = !cloned();
+  fs::path repo = dir_;
+  fs::path staging;
+  std::error_code ec;
+  if (first) {
+    // An initial clone is built aside and renamed into place only when complete, so a failed or
+    // interrupted clone never leaves a half-mirror that would be served.
+    fs::create_directories(staging_root_, ec);
+    staging = staging_root_ / fmt::format("{}-{}", ::getpid(), std::hash<std::string>()(id_.key()));
+    fs::remove_all(staging, ec);
+    if (auto r = init_staging(staging); !r) return std::unexpected(r.error());
+    repo = staging;
+    spdlog::info("git: cloning {} from {}", id_.key(), upstream_url());
+  }
+  auto before = list_refs(repo);
+  if (!before) return std::unexpected(before.error());
+
+  SpawnOptions fetch;
+  fetch.argv = {"git", "-C", repo.string(), "fetch", "--prune", "--force", "--quiet",
+                "--no-write-fetch-head", "origin"};
+  fetch.env = git_env();
+  auto r = run_process(fetch, cfg_.sync_timeout, &stop);
+  if (!r || r->status != 0) {
+    if (first) fs::remove_all(staging, ec);
+    if (!r) return std::unexpected(r.error());
+    return fail(Errc::upstream_unavailable, "git fetch: " + tail_line(r->err));
+  }
+
+  // Follow upstream's default branch so HEAD (and its symref) matches it.
+  SpawnOptions head;
+  head.argv = {"git", "-C", repo.string(), "ls-remote", "--symref", "origin", "HEAD"};
+  head.env = git_env();
+  std::string head_target;
+  if (auto h = run_process(head, std::chrono::seconds(60), &stop); h && h->status == 0) {
+    std::istringstream in(h->out);
+    std::string word, target;
+    if (in >> word >> target && word == "ref:" && target.starts_with("refs/heads/")) {
+      head_target = target;
+      SpawnOptions set;
+      set.argv = {"git", "-C", repo.string(), "symbolic-ref", "HEAD", target};
+      set.env = git_env();
+      (void)run_process(set, std::chrono::seconds(30));
+    }
+  }
+
+  auto after = list_refs(repo);
+  if (!after) return std::unexpected(after.error());
+  SyncOutcome out;
+  std::string keep;  // update-ref --stdin script: old tips that moved or vanished
+  for (const auto& [name, sha] : *before) {
+    auto it = after->find(name);
+    if (it == after->end() || it->second != sha) {
+      keep += fmt::format("update refs/outpost/retained/{} {}\n", sha, sha);
+      out.moved.push_back({name, sha, it == after->end() ? "" : it->second});
+    }
+  }
+  for (const auto& [name, sha] : *after)
+    if (!before->contains(name)) out.moved.push_back({name, "", sha});
+  if (!keep.empty()) {
+    auto script = staging_root_ / fmt::format("retain-{}-{}", ::getpid(), std::hash<std::string>()(id_.key()));
+    fs::create_directories(staging_root_, ec);
+    { std::ofstream(script) << keep; }
+    UniqueFd in(::open(script.c_str(), O_RDONLY | O_CLOEXEC));
+    fs::remove(script, ec);
+    SpawnOptions upd;
+    upd.argv = {"git", "-C", repo.string(), "update-ref", "--stdin"};
+    upd.env = git_env();
+    upd.stdin_fd = in.get();
+    auto u = run_process(upd, std::chrono::seconds(60));
+    if (!u || u->status != 0)
+      spdlog::error("git: could not retain old tips of {}: {}", id_.key(),
+                    u ? tail_line(u->err) : u.error().message);
+  }
+  if (first) {
+    fs::create_directories(dir_.parent_path(), ec);
+    fs::rename(staging, dir_, ec);
+    if (ec) {
+      fs::remove_all(staging, ec);
+      return fail(Errc::io, "publishing mirror: " + ec.message());
+    }
+    spdlog::info("git: cloned {} ({} refs)", id_.key(), after->size());
+  }
+  {
+    std::lock_guard lock(mu_);
+    status_.ref_count = after->size();
+    if (!head_target.empty()) status_.head = head_target;
+    if (first) out.moved.push_back({"HEAD", "", head_target});  // force advert refresh
+  }
+  return out;
+}
+
+Result<std::string> GitMirror::advertisement(int version) {
+  std::uint64_t gen;
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = adverts_.find(version); it != adverts_.end()) return it->second;
+    gen = refs_gen_;
+  }
+  SpawnOptions o;
+  o.argv = {"git", "upload-pack", "--strict", "--stateless-rpc", "--advertise-refs", dir_.string()};
+  o.env = git_env();
+  if (version == 2) o.env.push_back("GIT_PROTOCOL=version=2");
+  auto r = run_process(o, std::chrono::seconds(60));
+  if (!r) return std::unexpected(r.error());
+  if (r->status != 0) return fail(Errc::io, "git upload-pack --advertise-refs: " + tail_line(r->err));
+  std::lock_guard lock(mu_);
+  if (gen == refs_gen_) adverts_[version] = r->out;  // refs moved meanwhile: don't cache stale
+  return r->out;
+}
+
+GitMirror::Status GitMirror::status() const {
+  std::lock_guard lock(mu_);
+  return status_;
+}
+
+void GitMirror::restore(std::optional<std::chrono::system_clock::time_point> last_success,
+                        std::string last_error) {
+  std::lock_guard lock(mu_);
+  status_.last_success = last_success;
+  status_.last_error = std::move(last_error);
+}
+
+}  // namespace outpost::git

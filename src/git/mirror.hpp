@@ -1,0 +1,94 @@
+#pragma once
+// One bare mirror of an upstream repository under <data>/git/<host>/<path>.git.
+//
+// Sync (`git fetch --prune --force` of heads and tags) is single-flight: a second caller joins the
+// running fetch. Before a sync force-moves or deletes a ref, the old tip is kept under the hidden
+// namespace refs/outpost/retained/ (never advertised, never pruned), so a commit a client has
+// seen stays fetchable by SHA. The ref advertisement is cached per protocol version and dropped
+// when a sync changes refs. Thread-safe.
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/config.hpp"
+#include "core/error.hpp"
+#include "git/repo_path.hpp"
+
+namespace outpost::git {
+
+struct RefMove {
+  std::string ref;
+  std::string before;  // "" when created
+  std::string after;   // "" when deleted
+};
+
+struct SyncOutcome {
+  std::vector<RefMove> moved;  // empty when nothing changed
+};
+
+class GitMirror {
+ public:
+  GitMirror(RepoId id, std::filesystem::path dir, std::filesystem::path staging_root,
+            const GitUpstreamConfig& upstream, const GitConfig& cfg);
+
+  const RepoId& id() const { return id_; }
+  const std::filesystem::path& dir() const { return dir_; }
+  std::string upstream_url() const;
+
+  // True once an initial clone has completed (the directory exists).
+  bool cloned() const;
+
+  // Fetches from upstream (initial clone when needed); joins a sync already running.
+  Result<SyncOutcome> sync(const std::atomic<bool>& stop);
+  // Starts nothing: waits up to `budget` for a running sync to end. True if none is running now.
+  bool wait_idle(std::chrono::milliseconds budget);
+  // Sync generation: bumps each time a sync ends. wait_sync_after waits (up to budget) for the
+  // first sync to end after generation `gen`; true if one did.
+  std::uint64_t sync_generation() const;
+  bool wait_sync_after(std::uint64_t gen, std::chrono::milliseconds budget);
+  bool syncing() const;
+
+  // The upload-pack ref advertisement for protocol version 0 or 2 (cached).
+  Result<std::string> advertisement(int protocol_version);
+
+  struct Status {
+    std::optional<std::chrono::system_clock::time_point> last_success;
+    std::optional<std::chrono::system_clock::time_point> last_attempt;
+    std::string last_error;
+    std::size_t ref_count = 0;
+    std::string head;  // symbolic target of HEAD
+  };
+  Status status() const;
+  // Restores persisted state at start-up.
+  void restore(std::optional<std::chrono::system_clock::time_point> last_success,
+               std::string last_error);
+
+ private:
+  Result<SyncOutcome> run_sync(const std::atomic<bool>& stop);
+  Result<void> init_staging(const std::filesystem::path& staging);
+  Result<std::map<std::string, std::string>> list_refs(const std::filesystem::path& repo);
+  std::vector<std::string> git_env() const;
+
+  const RepoId id_;
+  const std::filesystem::path dir_;
+  const std::filesystem::path staging_root_;
+  const GitUpstreamConfig& upstream_;
+  const GitConfig& cfg_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool syncing_ = false;                       // GUARDED_BY(mu_)
+  std::optional<Result<SyncOutcome>> last_;    // GUARDED_BY(mu_); result of the latest sync
+  std::uint64_t sync_gen_ = 0;                 // GUARDED_BY(mu_); bumps when a sync ends
+  Status status_;                              // GUARDED_BY(mu_)
+  std::map<int, std::string> adverts_;         // GUARDED_BY(mu_); protocol version -> bytes
+  std::uint64_t refs_gen_ = 0;                 // GUARDED_BY(mu_); bumps when refs change
+};
+
+}  // namespace outpost::git

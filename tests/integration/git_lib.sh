@@ -1,0 +1,116 @@
+# Git test upstream: git http-backend behind nginx + fcgiwrap, serving bare repos under
+# $T/srv. Source after lib.sh.
+
+# start_git_upstream: sets GIT_UP_PORT; the repos live in $GIT_SRV (add with make_manifest_repo)
+start_git_upstream() {
+  GIT_SRV=$T/srv
+  mkdir -p "$GIT_SRV" "$T/gitnginx/tmp"
+  fcgiwrap -s "unix:$T/fcgi.sock" >"$T/fcgiwrap.log" 2>&1 &
+  PIDS+=("$!")
+  for _ in $(seq 50); do [[ -S $T/fcgi.sock ]] && break; sleep 0.1; done
+  GIT_UP_PORT=$(free_port)
+  cat >"$T/gitnginx/nginx.conf" <<NGINX
+worker_processes 1;
+user root;
+pid $T/gitnginx/nginx.pid;
+error_log $T/gitnginx/error.log;
+daemon off;
+events { worker_connections 256; }
+http {
+  access_log $T/git-upstream.log;
+  client_body_temp_path $T/gitnginx/tmp; proxy_temp_path $T/gitnginx/tmp; fastcgi_temp_path $T/gitnginx/tmp;
+  uwsgi_temp_path $T/gitnginx/tmp; scgi_temp_path $T/gitnginx/tmp;
+  client_max_body_size 0;
+  server {
+    listen 127.0.0.1:$GIT_UP_PORT;
+    location / {
+      fastcgi_pass unix:$T/fcgi.sock;
+      include /etc/nginx/fastcgi_params;
+      fastcgi_param SCRIPT_FILENAME /usr/lib/git-core/git-http-backend;
+      fastcgi_param GIT_PROJECT_ROOT $GIT_SRV;
+      fastcgi_param GIT_HTTP_EXPORT_ALL "";
+      fastcgi_param PATH_INFO \$uri;
+      fastcgi_param GIT_PROTOCOL \$http_git_protocol;
+    }
+  }
+}
+NGINX
+  nginx -c "$T/gitnginx/nginx.conf" >"$T/gitnginx.log" 2>&1 &
+  GIT_UP_PID=$!
+  PIDS+=("$GIT_UP_PID")
+  wait_http "http://127.0.0.1:$GIT_UP_PORT/"
+}
+stop_git_upstream() { stop_pid "$GIT_UP_PID"; }
+restart_git_upstream() {
+  nginx -c "$T/gitnginx/nginx.conf" >>"$T/gitnginx.log" 2>&1 &
+  GIT_UP_PID=$!
+  PIDS+=("$GIT_UP_PID")
+  wait_http "http://127.0.0.1:$GIT_UP_PORT/"
+}
+
+export GIT_AUTHOR_NAME=test GIT_AUTHOR_EMAIL=test@example.com GIT_COMMITTER_NAME=test \
+  GIT_COMMITTER_EMAIL=test@example.com GIT_CONFIG_NOSYSTEM=1 HOME=$T
+git config --global init.defaultBranch main
+git config --global protocol.file.allow always
+git config --global advice.detachedHead false
+
+# make_manifest_repo NAME: $GIT_SRV/NAME.git with Kubernetes YAML history, tags v1 v2, branches
+# main and feature; the working clone stays in $T/work/NAME for later pushes.
+make_manifest_repo() {
+  local name=$1 w=$T/work/$1
+  mkdir -p "$w" "$(dirname "$GIT_SRV/$name.git")"
+  git init -q "$w"
+  for i in 1 2 3 4 5; do
+    mkdir -p "$w/apps/app$i"
+    cat >"$w/apps/app$i/deployment.yaml" <<YAML
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: app$i}
+spec:
+  template:
+    spec:
+      containers:
+        - name: app
+          image: registry.test/app$i:1.$i
+YAML
+    head -c 20000 /dev/urandom | base64 >"$w/apps/app$i/blob.txt"
+    git -C "$w" add -A
+    git -C "$w" commit -qm "app$i"
+    [[ $i == 2 ]] && git -C "$w" tag -a v1 -m v1
+    [[ $i == 4 ]] && git -C "$w" tag v2
+  done
+  git -C "$w" branch feature HEAD~1
+  git clone -q --bare "$w" "$GIT_SRV/$name.git"
+  git -C "$GIT_SRV/$name.git" config http.receivepack false
+  git -C "$GIT_SRV/$name.git" config uploadpack.allowFilter true
+  git -C "$GIT_SRV/$name.git" config uploadpack.allowReachableSHA1InWant true
+  git -C "$w" remote add origin "$GIT_SRV/$name.git"
+}
+
+# commit_upstream NAME MESSAGE: a new commit on main, pushed to the upstream bare repo
+commit_upstream() {
+  local w=$T/work/$1
+  echo "$2 $(date +%s%N)" >>"$w/apps/app1/notes.txt"
+  git -C "$w" add -A
+  git -C "$w" commit -qm "$2"
+  git -C "$w" push -q origin main
+  git -C "$w" rev-parse HEAD
+}
+
+# write_git_outpost_config FILE PORT DATA [extra git yaml lines]
+write_git_outpost_config() {
+  local file=$1 port=$2 data=$3
+  shift 3
+  {
+    echo "listen: 127.0.0.1:$port"
+    echo "data_dir: $data"
+    echo "git:"
+    echo "  breaker_min_backoff: 500ms"
+    echo "  breaker_max_backoff: 2s"
+    for l in "$@"; do echo "  $l"; done
+    echo "  upstreams:"
+    echo "    - host: git.test"
+    echo "      url: http://127.0.0.1:$GIT_UP_PORT"
+    echo "      insecure: true"
+  } >"$file"
+}
