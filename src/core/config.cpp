@@ -104,7 +104,8 @@ std::string read_password(const Section& u, const std::string& origin) {
   if (!file.empty()) return read_secret_file(origin, u.key("password_file"), file);
   if (!env.empty()) {
     const char* v = std::getenv(env.c_str());
-    if (!v) bad(origin, u.key("password_env"), fmt::format("environment variable {} is not set", env));
+    if (!v)
+      bad(origin, u.key("password_env"), fmt::format("environment variable {} is not set", env));
     return v;
   }
   return {};
@@ -148,14 +149,16 @@ void parse_registry(const Section& top, const std::string& origin, RegistryConfi
 }
 
 void parse_git(const Section& top, const std::string& origin, GitConfig& git) {
-  Section s(top.node("git"), "git", origin,
-            {"sync_interval", "request_refresh_budget", "sync_timeout",
-             "breaker_min_backoff", "breaker_max_backoff", "max_parallel_syncs", "max_upload_packs",
-             "max_request_bytes", "public_url", "argocd_webhook", "webhook_secret_file",
-             "upstreams"});
+  Section s(
+      top.node("git"), "git", origin,
+      {"sync_interval", "request_refresh_budget", "sync_timeout", "probe_timeout", "stall_timeout",
+       "breaker_min_backoff", "breaker_max_backoff", "max_parallel_syncs", "max_upload_packs",
+       "max_request_bytes", "public_url", "argocd_webhook", "webhook_secret_file", "upstreams"});
   s.duration("sync_interval", git.sync_interval);
   s.duration("request_refresh_budget", git.request_refresh_budget);
   s.duration("sync_timeout", git.sync_timeout);
+  s.duration("probe_timeout", git.probe_timeout);
+  s.duration("stall_timeout", git.stall_timeout);
   s.duration("breaker_min_backoff", git.breaker_min_backoff);
   s.duration("breaker_max_backoff", git.breaker_max_backoff);
   s.integer<int>("max_parallel_syncs", git.max_parallel_syncs, 1);

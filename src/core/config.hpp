@@ -53,7 +53,7 @@ struct GitUpstreamConfig {
   std::string host;  // the first path component: /git/<host>/<path>
   std::string url;   // scheme://host[:port][/prefix] that <path>.git is appended to
   std::string username;
-  std::string password;  // from password_file or password_env; never logged, never in argv
+  std::string password;   // from password_file or password_env; never logged, never in argv
   bool insecure = false;  // allow http:// and skip TLS verification
 };
 
@@ -62,10 +62,14 @@ struct GitConfig {
   // How long a ref discovery may wait for a refresh of a stale mirror (upstream healthy only).
   Millis request_refresh_budget = std::chrono::seconds(2);
   Millis sync_timeout = std::chrono::minutes(30);  // bound on one git fetch
+  // A fetch that receives under 1 KB/s for this long is abandoned (a dead or black-holed link).
+  Millis stall_timeout = std::chrono::seconds(60);
+  // Before a first clone, a quick request checks that the host answers at all (fail fast offline).
+  Millis probe_timeout = std::chrono::seconds(5);
   Millis breaker_min_backoff = std::chrono::seconds(5);
   Millis breaker_max_backoff = std::chrono::minutes(5);
   int max_parallel_syncs = 4;
-  int max_upload_packs = 16;  // concurrent git upload-pack processes
+  int max_upload_packs = 16;                 // concurrent git upload-pack processes
   std::size_t max_request_bytes = 64 << 20;  // upload-pack request body, after gzip
   std::string public_url;      // how clients reach Outpost (named in Argo CD notifications)
   std::string argocd_webhook;  // POST <argocd>/api/webhook after a sync moved refs ("" = off)

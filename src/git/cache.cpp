@@ -1,9 +1,9 @@
 #include "git/cache.hpp"
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <openssl/hmac.h>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include <random>
 
@@ -30,8 +30,8 @@ std::string iso8601(std::optional<std::chrono::system_clock::time_point> t) {
 std::uint64_t dir_bytes(const fs::path& p) {
   std::uint64_t total = 0;
   std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(p, ec); !ec && it != fs::recursive_directory_iterator();
-       it.increment(ec)) {
+  for (auto it = fs::recursive_directory_iterator(p, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
     if (it->is_regular_file(ec)) total += it->file_size(ec);
   }
   return total;
@@ -71,7 +71,8 @@ GitCache::GitCache(const GitConfig& cfg, const fs::path& data_dir, MetaDb& db,
       if (!cfg_.find(row.host)) continue;
       auto m = get_or_create(RepoId{row.host, row.path});
       std::optional<std::chrono::system_clock::time_point> ok;
-      if (row.last_success) ok = std::chrono::system_clock::time_point(std::chrono::seconds(*row.last_success));
+      if (row.last_success)
+        ok = std::chrono::system_clock::time_point(std::chrono::seconds(*row.last_success));
       m->restore(ok, row.last_error);
     }
   }
@@ -89,7 +90,9 @@ GitCache::GitCache(const GitConfig& cfg, const fs::path& data_dir, MetaDb& db,
   scheduler_ = std::jthread([this](std::stop_token st) { schedule_loop(st); });
 }
 
-GitCache::~GitCache() { stop(); }
+GitCache::~GitCache() {
+  stop();
+}
 
 void GitCache::stop() {
   stopping_ = true;
@@ -136,6 +139,11 @@ Result<std::shared_ptr<GitMirror>> GitCache::prepare(const RepoId& id) {
                   fmt::format("{} has not been mirrored yet and {} is unreachable ({}); it can be "
                               "served once one sync has succeeded",
                               id.key(), id.host, br.state().last_error));
+    if (!m->syncing() && !probe(id))
+      return fail(Errc::upstream_unavailable,
+                  fmt::format("{} has not been mirrored yet and {} is unreachable ({}); it can be "
+                              "served once one sync has succeeded",
+                              id.key(), id.host, br.state().last_error));
     run_sync(m);  // the first request waits for the initial clone (joins one in progress)
     if (!m->cloned())
       return fail(Errc::upstream_unavailable,
@@ -144,13 +152,33 @@ Result<std::shared_ptr<GitMirror>> GitCache::prepare(const RepoId& id) {
   }
   auto age = staleness(*m);
   bool stale = !age || *age * 1000 >= static_cast<double>(cfg_.sync_interval.count());
-  if (stale && !br.is_open()) {
-    // Offline-first: wait for a refresh only briefly, and only when upstream is believed healthy.
+  if (stale && !br.is_open() && !m->syncing()) {
+    // Offline-first: wait for a refresh only briefly, only when upstream is believed healthy, and
+    // not at all when a sync is already running (it may be stuck on a dead link: one request
+    // waiting out the budget is enough).
     auto gen = m->sync_generation();
     trigger_sync(id);
     m->wait_sync_after(gen, cfg_.request_refresh_budget);
   }
   return m;
+}
+
+bool GitCache::probe(const RepoId& id) {
+  const auto* up = cfg_.find(id.host);
+  http::ClientRequest req;
+  req.url = upstream_url(*up, id) + "/info/refs?service=git-upload-pack";
+  req.connect_timeout = cfg_.probe_timeout;
+  req.total_timeout = cfg_.probe_timeout;
+  req.insecure = up->insecure;
+  req.cancel = &stopping_;
+  auto r = client_.perform(req);
+  // Any HTTP answer (even 401 or an oversized body) proves the host is reachable.
+  if (!r && (r.error().code == Errc::upstream_unavailable || r.error().code == Errc::timeout)) {
+    breaker(id.host).record_failure(r.error().message);
+    spdlog::warn("git: {} is unreachable: {}", id.host, r.error().message);
+    return false;
+  }
+  return true;
 }
 
 bool GitCache::trigger_sync(const RepoId& id) {
@@ -230,7 +258,9 @@ void GitCache::notify_argocd(const GitMirror& m, const SyncOutcome& out) {
         {"before", mv.before.empty() ? zero : mv.before},
         {"after", mv.after.empty() ? zero : mv.after},
         {"repository",
-         {{"html_url", url}, {"clone_url", url + ".git"}, {"full_name", m.id().path},
+         {{"html_url", url},
+          {"clone_url", url + ".git"},
+          {"full_name", m.id().path},
           {"default_branch", head.starts_with("refs/heads/") ? head.substr(11) : head}}},
         {"commits", nlohmann::json::array()}};
     http::ClientRequest req;

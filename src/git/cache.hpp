@@ -48,6 +48,8 @@ class GitCache {
   void after_sync(GitMirror& m, const Result<SyncOutcome>& r);
   void notify_argocd(const GitMirror& m, const SyncOutcome& out);
   CircuitBreaker& breaker(const std::string& host);
+  // Quick reachability check of the host (probe_timeout); opens its breaker when it fails.
+  bool probe(const RepoId& id);
 
   const GitConfig& cfg_;
   const std::filesystem::path data_dir_;
@@ -58,7 +60,7 @@ class GitCache {
   std::atomic<bool> stopping_{false};
 
   std::mutex mu_;
-  std::map<RepoId, std::shared_ptr<GitMirror>> mirrors_;              // GUARDED_BY(mu_)
+  std::map<RepoId, std::shared_ptr<GitMirror>> mirrors_;               // GUARDED_BY(mu_)
   std::map<RepoId, std::chrono::steady_clock::time_point> next_sync_;  // GUARDED_BY(mu_)
   std::map<RepoId, bool> queued_;                                      // GUARDED_BY(mu_)
   std::map<std::string, std::unique_ptr<CircuitBreaker>> breakers_;    // GUARDED_BY(mu_)

@@ -1,12 +1,12 @@
 #include "git/handlers.hpp"
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <openssl/crypto.h>
 #include <openssl/hmac.h>
 #include <spdlog/spdlog.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include <nlohmann/json.hpp>
 
 #include "core/process.hpp"
 #include "git/pkt_line.hpp"
@@ -23,12 +23,17 @@ http::Response text(int status, const std::string& msg) {
 
 http::Response from_error(const Error& e) {
   switch (e.code) {
-    case Errc::not_found: return text(404, e.message);
-    case Errc::invalid_argument: return text(400, e.message);
-    case Errc::too_large: return text(413, e.message);
+    case Errc::not_found:
+      return text(404, e.message);
+    case Errc::invalid_argument:
+      return text(400, e.message);
+    case Errc::too_large:
+      return text(413, e.message);
     case Errc::upstream_unavailable:
-    case Errc::timeout: return text(503, e.message);
-    default: return text(500, e.message);
+    case Errc::timeout:
+      return text(503, e.message);
+    default:
+      return text(500, e.message);
   }
 }
 
@@ -66,6 +71,20 @@ bool same_secret(std::string_view a, std::string_view b) {
 
 }  // namespace
 
+std::vector<std::string> serving_env() {
+  // Serving policy does not depend on what a mirror's config file says.
+  return {"GIT_CONFIG_NOSYSTEM=1",
+          "GIT_CONFIG_COUNT=4",
+          "GIT_CONFIG_KEY_0=uploadpack.hideRefs",
+          "GIT_CONFIG_VALUE_0=refs/outpost/",
+          "GIT_CONFIG_KEY_1=uploadpack.allowAnySHA1InWant",
+          "GIT_CONFIG_VALUE_1=true",
+          "GIT_CONFIG_KEY_2=uploadpack.allowFilter",
+          "GIT_CONFIG_VALUE_2=true",
+          "GIT_CONFIG_KEY_3=uploadpack.allowReachableSHA1InWant",
+          "GIT_CONFIG_VALUE_3=true"};
+}
+
 int requested_protocol(const http::Request& req) {
   auto h = req.headers.get("Git-Protocol");
   return h && h->find("version=2") != std::string_view::npos ? 2 : 0;
@@ -86,8 +105,10 @@ http::Response GitService::handle_git(const http::Request& req) {
       return text(403, fmt::format("Outpost is a read-only mirror of {}: push to the upstream "
                                    "repository instead",
                                    gr->repo.key()));
-    case Endpoint::info_refs: return info_refs(gr->repo, req);
-    case Endpoint::upload_pack: return upload_pack(gr->repo, req);
+    case Endpoint::info_refs:
+      return info_refs(gr->repo, req);
+    case Endpoint::upload_pack:
+      return upload_pack(gr->repo, req);
   }
   return text(404, "unknown endpoint");
 }
@@ -110,7 +131,8 @@ http::Response GitService::info_refs(const RepoId& repo, const http::Request& re
   std::string body;
   if (version != 2) body = pkt_line("# service=git-upload-pack\n") + std::string(kFlush);
   body += *advert;
-  auto r = http::Response::text(200, std::move(body), "application/x-git-upload-pack-advertisement");
+  auto r =
+      http::Response::text(200, std::move(body), "application/x-git-upload-pack-advertisement");
   r.headers.set("Cache-Control", "no-cache");
   auto st = (*m)->status();
   if (auto age = cache_.staleness(**m)) {
@@ -123,7 +145,8 @@ http::Response GitService::info_refs(const RepoId& repo, const http::Request& re
 http::Response GitService::upload_pack(const RepoId& repo, const http::Request& req) {
   if (req.method != "POST") return text(405, "use POST for git-upload-pack");
   auto m = cache_.existing(repo);
-  if (!m) return text(404, fmt::format("{} is not mirrored yet: ask for its refs first", repo.key()));
+  if (!m)
+    return text(404, fmt::format("{} is not mirrored yet: ask for its refs first", repo.key()));
   std::string_view body = req.body;
   std::string inflated;
   if (auto enc = req.headers.get("Content-Encoding"); enc && *enc != "identity") {
@@ -149,7 +172,7 @@ http::Response GitService::upload_pack(const RepoId& repo, const http::Request& 
   }
   SpawnOptions o;
   o.argv = {"git", "upload-pack", "--strict", "--stateless-rpc", m->dir().string()};
-  o.env = {"GIT_CONFIG_NOSYSTEM=1"};
+  o.env = serving_env();
   if (requested_protocol(req) == 2) o.env.push_back("GIT_PROTOCOL=version=2");
   o.stdin_fd = in.get();
   o.capture_stderr = false;
@@ -182,10 +205,10 @@ http::Response GitService::handle_webhook(const http::Request& req) {
     if (o.contains(a) && o[a].is_object() && o[a].contains(b) && o[a][b].is_string())
       urls.push_back(o[a][b].get<std::string>());
   };
-  str(j, "repository", "clone_url");   // GitHub
-  str(j, "repository", "html_url");    // GitHub
-  str(j, "project", "git_http_url");   // GitLab
-  str(j, "project", "web_url");        // GitLab
+  str(j, "repository", "clone_url");  // GitHub
+  str(j, "repository", "html_url");   // GitHub
+  str(j, "project", "git_http_url");  // GitLab
+  str(j, "project", "web_url");       // GitLab
   std::optional<RepoId> id;
   if (j.contains("repo") && j["repo"].is_string()) {
     if (auto r = parse_repo_id(j["repo"].get<std::string>(), cfg_)) id = *r;
@@ -200,7 +223,8 @@ http::Response GitService::handle_webhook(const http::Request& req) {
     }
   }
   if (!id) return text(404, "the payload names no repository mirrored here");
-  if (!cache_.trigger_sync(*id)) return text(404, fmt::format("{} is not mirrored here", id->key()));
+  if (!cache_.trigger_sync(*id))
+    return text(404, fmt::format("{} is not mirrored here", id->key()));
   spdlog::info("git: webhook queued a sync of {}", id->key());
   return http::Response::json(202, nlohmann::json({{"queued", id->key()}}).dump());
 }

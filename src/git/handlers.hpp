@@ -14,9 +14,9 @@ class GitService {
  public:
   GitService(GitCache& cache, const GitConfig& cfg, Metrics& metrics);
 
-  http::Response handle_git(const http::Request& req);       // /git/…
-  http::Response handle_webhook(const http::Request& req);   // POST /api/v1/git/webhook
-  http::Response handle_repos(const http::Request& req);     // GET /api/v1/git/repos
+  http::Response handle_git(const http::Request& req);      // /git/…
+  http::Response handle_webhook(const http::Request& req);  // POST /api/v1/git/webhook
+  http::Response handle_repos(const http::Request& req);    // GET /api/v1/git/repos
 
  private:
   http::Response info_refs(const RepoId& repo, const http::Request& req);
@@ -28,6 +28,8 @@ class GitService {
   std::shared_ptr<std::counting_semaphore<4096>> slots_;  // concurrent upload-pack processes
 };
 
+// Environment for `git upload-pack` when serving: hidden retained refs, any-SHA wants, filters.
+std::vector<std::string> serving_env();
 // "version=2" in a Git-Protocol header -> 2, else 0.
 int requested_protocol(const http::Request& req);
 

@@ -1,15 +1,16 @@
 #include "git/mirror.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <openssl/evp.h>
 #include <spdlog/spdlog.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <fstream>
 #include <sstream>
 
 #include "core/process.hpp"
+#include "git/handlers.hpp"
 
 namespace outpost::git {
 namespace fs = std::filesystem;
@@ -18,7 +19,8 @@ namespace {
 std::string base64(std::string_view in) {
   std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
   int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
+                          reinterpret_cast<const unsigned char*>(in.data()),
+                          static_cast<int>(in.size()));
   out.resize(static_cast<std::size_t>(n));
   return out;
 }
@@ -37,10 +39,12 @@ constexpr const char* kMirrorConfig = R"(
 	fetch = +refs/tags/*:refs/tags/*
 	tagOpt = --no-tags
 [uploadpack]
+	# old tips kept under refs/outpost/ stay fetchable by SHA (v0 checks wants against
+	# advertised tips only, so "any SHA" is what keeps a force-pushed commit reachable)
 	hideRefs = refs/outpost/
 	allowReachableSHA1InWant = true
 	allowFilter = true
-	allowAnySHA1InWant = false
+	allowAnySHA1InWant = true
 [gc]
 	auto = 0
 	pruneExpire = never
@@ -62,7 +66,9 @@ GitMirror::GitMirror(RepoId id, fs::path dir, fs::path staging_root,
       upstream_(upstream),
       cfg_(cfg) {}
 
-std::string GitMirror::upstream_url() const { return git::upstream_url(upstream_, id_); }
+std::string GitMirror::upstream_url() const {
+  return git::upstream_url(upstream_, id_);
+}
 
 bool GitMirror::cloned() const {
   std::error_code ec;
@@ -86,7 +92,7 @@ std::vector<std::string> GitMirror::git_env() const {
   }
   if (upstream_.insecure) add("http.sslVerify", "false");
   add("http.lowSpeedLimit", "1000");
-  add("http.lowSpeedTime", "60");
+  add("http.lowSpeedTime", std::to_string(std::max<long>(1, cfg_.stall_timeout.count() / 1000)));
   add("protocol.version", "2");
   env.push_back(fmt::format("GIT_CONFIG_COUNT={}", n));
   return env;
@@ -94,8 +100,13 @@ std::vector<std::string> GitMirror::git_env() const {
 
 Result<std::map<std::string, std::string>> GitMirror::list_refs(const fs::path& repo) {
   SpawnOptions o;
-  o.argv = {"git", "-C", repo.string(), "for-each-ref", "--format=%(objectname) %(refname)",
-            "refs/heads/", "refs/tags/"};
+  o.argv = {"git",
+            "-C",
+            repo.string(),
+            "for-each-ref",
+            "--format=%(objectname) %(refname)",
+            "refs/heads/",
+            "refs/tags/"};
   o.env = git_env();
   auto r = run_process(o, std::chrono::seconds(60));
   if (!r) return std::unexpected(r.error());
@@ -188,8 +199,8 @@ Result<SyncOutcome> GitMirror::run_sync(const std::atomic<bool>& stop) {
   if (!before) return std::unexpected(before.error());
 
   SpawnOptions fetch;
-  fetch.argv = {"git", "-C", repo.string(), "fetch", "--prune", "--force", "--quiet",
-                "--no-write-fetch-head", "origin"};
+  fetch.argv = {"git",     "-C",      repo.string(),           "fetch", "--prune",
+                "--force", "--quiet", "--no-write-fetch-head", "origin"};
   fetch.env = git_env();
   auto r = run_process(fetch, cfg_.sync_timeout, &stop);
   if (!r || r->status != 0) {
@@ -229,7 +240,8 @@ Result<SyncOutcome> GitMirror::run_sync(const std::atomic<bool>& stop) {
   for (const auto& [name, sha] : *after)
     if (!before->contains(name)) out.moved.push_back({name, "", sha});
   if (!keep.empty()) {
-    auto script = staging_root_ / fmt::format("retain-{}-{}", ::getpid(), std::hash<std::string>()(id_.key()));
+    auto script = staging_root_ /
+                  fmt::format("retain-{}-{}", ::getpid(), std::hash<std::string>()(id_.key()));
     fs::create_directories(staging_root_, ec);
     { std::ofstream(script) << keep; }
     UniqueFd in(::open(script.c_str(), O_RDONLY | O_CLOEXEC));
@@ -270,11 +282,12 @@ Result<std::string> GitMirror::advertisement(int version) {
   }
   SpawnOptions o;
   o.argv = {"git", "upload-pack", "--strict", "--stateless-rpc", "--advertise-refs", dir_.string()};
-  o.env = git_env();
+  o.env = serving_env();
   if (version == 2) o.env.push_back("GIT_PROTOCOL=version=2");
   auto r = run_process(o, std::chrono::seconds(60));
   if (!r) return std::unexpected(r.error());
-  if (r->status != 0) return fail(Errc::io, "git upload-pack --advertise-refs: " + tail_line(r->err));
+  if (r->status != 0)
+    return fail(Errc::io, "git upload-pack --advertise-refs: " + tail_line(r->err));
   std::lock_guard lock(mu_);
   if (gen == refs_gen_) adverts_[version] = r->out;  // refs moved meanwhile: don't cache stale
   return r->out;

@@ -83,12 +83,12 @@ class GitMirror {
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  bool syncing_ = false;                       // GUARDED_BY(mu_)
-  std::optional<Result<SyncOutcome>> last_;    // GUARDED_BY(mu_); result of the latest sync
-  std::uint64_t sync_gen_ = 0;                 // GUARDED_BY(mu_); bumps when a sync ends
-  Status status_;                              // GUARDED_BY(mu_)
-  std::map<int, std::string> adverts_;         // GUARDED_BY(mu_); protocol version -> bytes
-  std::uint64_t refs_gen_ = 0;                 // GUARDED_BY(mu_); bumps when refs change
+  bool syncing_ = false;                     // GUARDED_BY(mu_)
+  std::optional<Result<SyncOutcome>> last_;  // GUARDED_BY(mu_); result of the latest sync
+  std::uint64_t sync_gen_ = 0;               // GUARDED_BY(mu_); bumps when a sync ends
+  Status status_;                            // GUARDED_BY(mu_)
+  std::map<int, std::string> adverts_;       // GUARDED_BY(mu_); protocol version -> bytes
+  std::uint64_t refs_gen_ = 0;               // GUARDED_BY(mu_); bumps when refs change
 };
 
 }  // namespace outpost::git

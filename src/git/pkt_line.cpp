@@ -18,7 +18,9 @@ Result<void> validate_pkt_lines(std::string_view body) {
     for (int i = 0; i < 4; ++i) {
       char c = body[off + i];
       int v = (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
-      if (v < 0) return fail(Errc::invalid_argument, fmt::format("malformed pkt-line length at byte {}", off));
+      if (v < 0)
+        return fail(Errc::invalid_argument,
+                    fmt::format("malformed pkt-line length at byte {}", off));
       len = len * 16 + static_cast<unsigned>(v);
     }
     if (len <= 2) {  // flush / delim / response-end
@@ -26,7 +28,8 @@ Result<void> validate_pkt_lines(std::string_view body) {
       continue;
     }
     if (len < 4 || len > 65520)
-      return fail(Errc::invalid_argument, fmt::format("invalid pkt-line length {} at byte {}", len, off));
+      return fail(Errc::invalid_argument,
+                  fmt::format("invalid pkt-line length {} at byte {}", len, off));
     if (off + len > body.size())
       return fail(Errc::invalid_argument, fmt::format("truncated pkt-line at byte {}", off));
     off += len;

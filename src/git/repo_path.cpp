@@ -21,10 +21,12 @@ bool plain_component(std::string_view c) {
 
 Result<RepoId> parse_repo_id(std::string_view s, const GitConfig& cfg) {
   auto slash = s.find('/');
-  if (slash == std::string_view::npos) return fail(Errc::invalid_argument, "expected <host>/<path>");
+  if (slash == std::string_view::npos)
+    return fail(Errc::invalid_argument, "expected <host>/<path>");
   auto host = s.substr(0, slash);
   if (!cfg.find(host))
-    return fail(Errc::not_found, fmt::format("git host '{}' is not mirrored by this Outpost", host));
+    return fail(Errc::not_found,
+                fmt::format("git host '{}' is not mirrored by this Outpost", host));
   std::string_view path = s.substr(slash + 1);
   if (path.ends_with(".git")) path.remove_suffix(4);
   if (path.empty()) return fail(Errc::invalid_argument, "no repository path");
@@ -32,9 +34,11 @@ Result<RepoId> parse_repo_id(std::string_view s, const GitConfig& cfg) {
   std::size_t start = 0;
   for (;;) {
     auto next = path.find('/', start);
-    auto comp = path.substr(start, next == std::string_view::npos ? std::string_view::npos : next - start);
+    auto comp =
+        path.substr(start, next == std::string_view::npos ? std::string_view::npos : next - start);
     if (!plain_component(comp))
-      return fail(Errc::invalid_argument, fmt::format("invalid repository path component '{}'", comp));
+      return fail(Errc::invalid_argument,
+                  fmt::format("invalid repository path component '{}'", comp));
     if (++depth > 10) return fail(Errc::invalid_argument, "repository path too deep");
     if (next == std::string_view::npos) break;
     start = next + 1;

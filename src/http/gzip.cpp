@@ -21,7 +21,8 @@ Result<std::string> gunzip(std::string_view in, std::size_t max_out) {
     int rc = inflate(&zs, Z_NO_FLUSH);
     std::size_t got = sizeof buf - zs.avail_out;
     if (out.size() + got > max_out)
-      return fail(Errc::too_large, "gzip body inflates beyond " + std::to_string(max_out) + " bytes");
+      return fail(Errc::too_large,
+                  "gzip body inflates beyond " + std::to_string(max_out) + " bytes");
     out.append(buf, got);
     if (rc == Z_STREAM_END) return out;
     if (rc != Z_OK) return fail(Errc::invalid_argument, "corrupt gzip body");

@@ -195,8 +195,9 @@ struct Server::Impl {
       if (ec) co_return Sent::aborted;
       char size_line[24];
       int len = std::snprintf(size_line, sizeof size_line, "%zx\r\n", n);
-      std::array<asio::const_buffer, 3> chunk{asio::buffer(size_line, static_cast<std::size_t>(len)),
-                                              asio::buffer(buf.data(), n), asio::buffer("\r\n", 2)};
+      std::array<asio::const_buffer, 3> chunk{
+          asio::buffer(size_line, static_cast<std::size_t>(len)), asio::buffer(buf.data(), n),
+          asio::buffer("\r\n", 2)};
       stream.expires_after(cfg.write_timeout);
       auto [wec, w] = co_await asio::async_write(stream, chunk, nothrow);
       if (wec) co_return Sent::aborted;

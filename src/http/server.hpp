@@ -25,7 +25,8 @@ class Server {
 
   // Requests whose path starts with `prefix` go to `handler` (longest prefix wins). `group` labels
   // metrics and access logs ("registry", "health", …).
-  // `max_body`: request bodies larger than this are refused with 413 (default server.max_body_bytes).
+  // `max_body`: request bodies larger than this are refused with 413 (default
+  // server.max_body_bytes).
   void route(std::string prefix, std::string group, Blocking blocking, Handler handler,
              std::optional<std::size_t> max_body = std::nullopt);
   // Builds the body for errors the server itself answers (bad framing, oversize headers).

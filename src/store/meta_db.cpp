@@ -151,7 +151,8 @@ Result<void> MetaDb::put_git_repo(const GitRepoRow& row) {
 
 Result<std::vector<MetaDb::GitRepoRow>> MetaDb::git_repos() {
   std::lock_guard lock(mu_);
-  sqlite::Stmt s(db_, "SELECT host, path, last_success, last_error FROM git_repos ORDER BY host, path");
+  sqlite::Stmt s(db_,
+                 "SELECT host, path, last_success, last_error FROM git_repos ORDER BY host, path");
   std::vector<GitRepoRow> out;
   for (;;) {
     auto row = s.step();

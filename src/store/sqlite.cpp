@@ -89,7 +89,9 @@ std::int64_t Stmt::integer(int col) const {
   return sqlite3_column_int64(stmt_, col);
 }
 
-bool Stmt::is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+bool Stmt::is_null(int col) const {
+  return sqlite3_column_type(stmt_, col) == SQLITE_NULL;
+}
 
 Transaction::Transaction(Db& db) : db_(db) {
   began_ = db_.exec("BEGIN IMMEDIATE").has_value();
