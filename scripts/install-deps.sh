@@ -14,6 +14,7 @@ build_pkgs=(
 test_pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev
   docker-registry skopeo containerd nginx fcgiwrap curl python3 procps iproute2 apache2-utils
+  golang-go golang-github-go-git-go-git-dev
 )
 
 want=("${build_pkgs[@]}")

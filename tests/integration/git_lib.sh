@@ -114,3 +114,25 @@ write_git_outpost_config() {
     echo "      insecure: true"
   } >"$file"
 }
+
+# build_gogit: compiles tests/tools/gogit_client against Debian's go-git (GOPATH mode, offline).
+# Sets GOGIT to the binary.
+build_gogit() {
+  local gp=$T/gopath
+  mkdir -p "$gp/src/gogit_client"
+  cp "$TOOLS/gogit_client/main.go" "$gp/src/gogit_client/"
+  # Debian ships modules at their GOPATH paths without the /vN suffix; GOPATH mode needs it.
+  local gm d mod
+  for gm in $(find /usr/share/gocode/src -maxdepth 4 -name go.mod); do
+    d=$(dirname "$gm")
+    mod=$(awk '/^module /{print $2; exit}' "$gm")
+    if [[ $mod =~ /v[0-9]+$ ]]; then
+      mkdir -p "$gp/src/$(dirname "$mod")"
+      ln -sfn "$d" "$gp/src/$mod"
+    fi
+  done
+  (cd "$gp/src/gogit_client" &&
+    GO111MODULE=off GOPATH="$gp:/usr/share/gocode" GOCACHE="${GO_CACHE_DIR:-$T/gocache}" GOFLAGS= \
+      go build -o "$T/gogit" .) || die "building the go-git client failed"
+  GOGIT=$T/gogit
+}

@@ -32,6 +32,8 @@ offline_suite() {  # $1 label
     git -c protocol.version=$v clone -q "$VIA" "$T/clone.$l.$v" || die "$l: clone v$v"
   done
   git -C "$T/warm" fetch -q origin --tags --force --prune || die "$l: fetch"
+  "$GOGIT" ls-remote "$VIA" >/dev/null || die "$l: go-git ls-remote"
+  "$GOGIT" clone "$VIA" "$T/gogit.$l" 1 >/dev/null || die "$l: go-git depth-1 clone"
   git init -q "$T/bysha.$l"
   git -C "$T/bysha.$l" fetch -q "$VIA" "$sha" || die "$l: fetch by SHA"
   git clone -q --depth 1 "$VIA" "$T/shallow.$l" || die "$l: shallow clone"
@@ -43,6 +45,7 @@ offline_suite() {  # $1 label
   log "$l: never-mirrored repo: $(grep remote: "$T/never.$l")"
 }
 
+build_gogit
 sleep 1.1
 log "--- upstream accepts connections and never answers"
 echo blackhole >"$px_CTL"

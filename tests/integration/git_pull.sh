@@ -48,6 +48,15 @@ git -C "$T/partial" rev-parse HEAD >/dev/null
 [[ $(git -C "$T/partial" config remote.origin.promisor) == true ]] || die "filter was not honoured"
 git clone -q --depth 1 --filter=blob:none --single-branch -b feature "$VIA" "$T/feat" || die "branch clone"
 
+log "go-git (Argo CD's ls-remote, Flux's depth-1 clone)"
+build_gogit
+"$GOGIT" ls-remote "$DIRECT" >"$T/gogit.direct"
+"$GOGIT" ls-remote "$VIA" >"$T/gogit.via" || die "go-git ls-remote through Outpost"
+diff "$T/gogit.direct" "$T/gogit.via" || die "go-git ls-remote differs"
+grep -q ' HEAD$' "$T/gogit.via" || die "go-git sees no HEAD"
+[[ $("$GOGIT" clone "$VIA" "$T/gogit-clone" 1) == $(git -C "$T/work/org/app" rev-parse HEAD) ]] || die "go-git depth-1 clone"
+[[ $("$GOGIT" clone "$VIA" "$T/gogit-full") == $(git -C "$T/work/org/app" rev-parse HEAD) ]] || die "go-git clone"
+
 log "push is refused with a message the client prints"
 if git -C "$T/clone2" push "$VIA" HEAD:refs/heads/evil 2>"$T/push.err"; then die "push accepted"; fi
 grep -q 'read-only mirror' "$T/push.err" || die "push error not shown: $(cat "$T/push.err")"
