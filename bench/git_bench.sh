@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# Git cache benchmark: Outpost side by side with `git http-backend` (nginx + fcgiwrap) and
+# `git daemon`, serving the same repository, same run, loopback. Prints a Markdown table.
+#
+#   bench/git_bench.sh [--refs 8000] [--commits 300] [--runs 20]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+REFS=8000 COMMITS=300 RUNS=20
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --refs) REFS=$2; shift 2 ;;
+    --commits) COMMITS=$2; shift 2 ;;
+    --runs) RUNS=$2; shift 2 ;;
+    *) echo "usage: $0 [--refs N] [--commits N] [--runs N]" >&2; exit 2 ;;
+  esac
+done
+export OUTPOST_BIN=${OUTPOST_BIN:-$root/build/outpost} TEST_TOOLS=$root/tests/tools
+source "$root/tests/integration/lib.sh"
+source "$root/tests/integration/git_lib.sh"
+
+now_ns() { date +%s%N; }
+median() { printf '%s\n' "$@" | sort -g | sed -n "$((($# + 1) / 2))p"; }
+ticks() {  # CPU clock ticks of a process and its reaped children
+  awk '{print $14 + $15 + $16 + $17}' "/proc/$1/stat"
+}
+ratio() { python3 -c "print(f'{$1 / $2:.2f}x')"; }
+time_ms() {  # time_ms CMD...: wall ms of one run
+  local s e
+  s=$(now_ns)
+  "$@" >/dev/null 2>&1
+  e=$(now_ns)
+  echo $(((e - s) / 1000000))
+}
+med_time() {  # med_time N CMD...: median wall ms of N runs (CMD may use $RUN_DIR)
+  local n=$1 i
+  shift
+  local -a t=()
+  for i in $(seq "$n"); do
+    RUN_DIR=$T/run-$(now_ns)
+    t+=("$(time_ms "$@")")
+    rm -rf "$RUN_DIR"
+  done
+  median "${t[@]}"
+}
+
+log "building a repository: $COMMITS commits, $REFS refs"
+start_git_upstream
+w=$T/work/org/big
+mkdir -p "$w" "$GIT_SRV/org"
+git init -q "$w"
+for i in $(seq "$COMMITS"); do
+  d=$w/apps/app$((i % 40))
+  mkdir -p "$d"
+  printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c%d}\ndata: {v: "%d"}\n' "$i" "$i" >"$d/cm$i.yaml"
+  head -c 3000 /dev/urandom | base64 >"$d/data$((i % 7)).txt"
+  git -C "$w" add -A
+  git -C "$w" commit -qm "change $i"
+done
+head=$(git -C "$w" rev-parse HEAD)
+git -C "$w" rev-list HEAD | head -n "$REFS" | awk -v n="$REFS" '{printf "create refs/tags/release-%05d %s\n", NR, $1}' >"$T/refs.in"
+# more refs than commits: several tags per commit
+python3 -c "
+import sys
+shas=[l.split()[2] for l in open('$T/refs.in')]
+for i in range($REFS): print(f'create refs/heads/env/{i:05d} {shas[i % len(shas)]}')" >"$T/heads.in"
+git -C "$w" update-ref --stdin <"$T/refs.in"
+git -C "$w" update-ref --stdin <"$T/heads.in"
+git clone -q --bare "$w" "$GIT_SRV/org/big.git"
+git -C "$GIT_SRV/org/big.git" config uploadpack.allowFilter true
+git -C "$GIT_SRV/org/big.git" repack -adq
+refs=$(git -C "$GIT_SRV/org/big.git" for-each-ref | wc -l)
+
+DP=$(free_port)
+git daemon --reuseaddr --base-path="$GIT_SRV" --export-all --listen=127.0.0.1 --port="$DP" "$GIT_SRV" \
+  >"$T/daemon.log" 2>&1 &
+PIDS+=("$!")
+sleep 0.5
+
+OP=$(free_port)
+write_git_outpost_config "$T/outpost.yaml" "$OP" "$T/data" "sync_interval: 1h"
+sed -i 's/^listen:/log: {level: warn}\nlisten:/' "$T/outpost.yaml"
+start_outpost op "$T/outpost.yaml"
+HB=http://127.0.0.1:$GIT_UP_PORT/org/big.git
+OPU=http://127.0.0.1:$OP/git/git.test/org/big.git
+GD=git://127.0.0.1:$DP/org/big.git
+git ls-remote "$OPU" >/dev/null  # initial mirror
+fcgi_pid=$(pgrep -f "fcgiwrap -s unix:$T/fcgi.sock" | head -1)
+nginx_pids=$(pgrep -f "nginx: worker" | tr '\n' ' ')
+
+# info_refs URL: median ms of RUNS v0 advertisement fetches (what Argo CD polls)
+info_refs() {
+  local -a t=()
+  for i in $(seq "$RUNS"); do
+    t+=("$(curl -s -o /dev/null -w '%{time_total}' "$1/info/refs?service=git-upload-pack" |
+      awk '{printf "%.2f", $1 * 1000}')")
+  done
+  median "${t[@]}"
+}
+advert_bytes=$(curl -s "$OPU/info/refs?service=git-upload-pack" | wc -c)
+
+log "info/refs latency (median of $RUNS), advertisement of $advert_bytes bytes, $refs refs"
+ir_hb=$(info_refs "$HB")
+ir_op=$(info_refs "$OPU")
+
+log "server CPU per advertisement (200 requests)"
+cpu_hb_a=$(ticks "$fcgi_pid"); ng_a=0; for p in $nginx_pids; do ng_a=$((ng_a + $(ticks "$p"))); done
+for i in $(seq 200); do curl -s -o /dev/null "$HB/info/refs?service=git-upload-pack"; done
+cpu_hb_b=$(ticks "$fcgi_pid"); ng_b=0; for p in $nginx_pids; do ng_b=$((ng_b + $(ticks "$p"))); done
+cpu_op_a=$(ticks "$op_PID")
+for i in $(seq 200); do curl -s -o /dev/null "$OPU/info/refs?service=git-upload-pack"; done
+cpu_op_b=$(ticks "$op_PID")
+hz=$(getconf CLK_TCK)
+cpu_hb=$(python3 -c "print(round(($cpu_hb_b - $cpu_hb_a + $ng_b - $ng_a) * 1000 / $hz / 200, 2))")
+cpu_op=$(python3 -c "print(round(($cpu_op_b - $cpu_op_a) * 1000 / $hz / 200, 2))")
+
+log "clones (median of 3)"
+cl_hb2=$(med_time 3 bash -c "git -c protocol.version=2 clone -q $HB \$RUN_DIR")
+cl_op2=$(med_time 3 bash -c "git -c protocol.version=2 clone -q $OPU \$RUN_DIR")
+cl_gd2=$(med_time 3 bash -c "git -c protocol.version=2 clone -q $GD \$RUN_DIR")
+cl_hb0=$(med_time 3 bash -c "git -c protocol.version=0 clone -q $HB \$RUN_DIR")
+cl_op0=$(med_time 3 bash -c "git -c protocol.version=0 clone -q $OPU \$RUN_DIR")
+cl_gd0=$(med_time 3 bash -c "git -c protocol.version=0 clone -q $GD \$RUN_DIR")
+sh_hb=$(med_time 3 bash -c "git clone -q --depth 1 $HB \$RUN_DIR")
+sh_op=$(med_time 3 bash -c "git clone -q --depth 1 $OPU \$RUN_DIR")
+sh_gd=$(med_time 3 bash -c "git clone -q --depth 1 $GD \$RUN_DIR")
+
+log "incremental fetch (5 new commits)"
+git clone -q "$HB" "$T/inc-hb"
+git clone -q "$OPU" "$T/inc-op"
+git clone -q "$GD" "$T/inc-gd"
+git -C "$w" remote add origin "$GIT_SRV/org/big.git"
+for i in 1 2 3 4 5; do echo "$i" >>"$w/apps/app1/inc.txt"; git -C "$w" commit -qam "inc $i"; done
+git -C "$w" push -q origin HEAD:refs/heads/main 2>/dev/null || git -C "$w" push -q origin HEAD:refs/heads/master
+curl -s -o /dev/null -d '{"repo":"git.test/org/big"}' "http://127.0.0.1:$OP/api/v1/git/webhook"
+sleep 2
+if_hb=$(time_ms git -C "$T/inc-hb" fetch -q origin)
+if_op=$(time_ms git -C "$T/inc-op" fetch -q origin)
+if_gd=$(time_ms git -C "$T/inc-gd" fetch -q origin)
+
+log "10 concurrent clones"
+conc() {
+  local s e
+  s=$(now_ns)
+  for i in $(seq 10); do git clone -q "$1" "$T/conc-$2-$i" & done
+  wait
+  e=$(now_ns)
+  rm -rf "$T"/conc-*
+  echo $(((e - s) / 1000000))
+}
+cc_hb=$(conc "$HB" hb)
+cc_op=$(conc "$OPU" op)
+cc_gd=$(conc "$GD" gd)
+
+log "info/refs with upstream down"
+stop_git_upstream
+ir_op_down=$(info_refs "$OPU")
+
+cat <<TABLE
+
+Repository: $COMMITS commits, $refs refs, v0 advertisement $advert_bytes bytes.
+
+| measure | outpost | git http-backend (nginx+fcgiwrap) | git daemon | outpost / http-backend |
+|---|---|---|---|---|
+| info/refs v0, p50 ms (upstream up) | $ir_op | $ir_hb | | $(ratio "$ir_op" "$ir_hb") |
+| info/refs v0, p50 ms (upstream down) | $ir_op_down | (down) | | |
+| server CPU per v0 advertisement, ms | $cpu_op | $cpu_hb | | $(ratio "$cpu_op" "$cpu_hb") |
+| full clone, protocol v2, ms | $cl_op2 | $cl_hb2 | $cl_gd2 | $(ratio "$cl_op2" "$cl_hb2") |
+| full clone, protocol v0, ms | $cl_op0 | $cl_hb0 | $cl_gd0 | $(ratio "$cl_op0" "$cl_hb0") |
+| shallow clone --depth 1, ms | $sh_op | $sh_hb | $sh_gd | $(ratio "$sh_op" "$sh_hb") |
+| incremental fetch (5 commits), ms | $if_op | $if_hb | $if_gd | $(ratio "$if_op" "$if_hb") |
+| 10 concurrent clones, ms | $cc_op | $cc_hb | $cc_gd | $(ratio "$cc_op" "$cc_hb") |
+TABLE
