@@ -125,15 +125,13 @@ http::Response GitService::info_refs(const RepoId& repo, const http::Request& re
   auto m = cache_.prepare(repo);
   if (!m) return from_error(m.error());
   int version = requested_protocol(req);
-  auto advert = (*m)->advertisement(version);
-  if (!advert) return from_error(advert.error());
+  auto body = (*m)->info_refs_body(version);
+  if (!body) return from_error(body.error());
   adverts_.add({{"version", std::to_string(version)}});
-  std::string body;
-  if (version != 2) body = pkt_line("# service=git-upload-pack\n") + std::string(kFlush);
-  body += *advert;
-  auto r =
-      http::Response::text(200, std::move(body), "application/x-git-upload-pack-advertisement");
+  http::Response r;
+  r.headers.set("Content-Type", "application/x-git-upload-pack-advertisement");
   r.headers.set("Cache-Control", "no-cache");
+  r.body = http::SharedBody{std::move(*body)};
   auto st = (*m)->status();
   if (auto age = cache_.staleness(**m)) {
     r.headers.set("X-Outpost-Stale-Seconds", fmt::format("{:.0f}", *age));

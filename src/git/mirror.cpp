@@ -11,6 +11,7 @@
 
 #include "core/process.hpp"
 #include "git/handlers.hpp"
+#include "git/pkt_line.hpp"
 
 namespace outpost::git {
 namespace fs = std::filesystem;
@@ -52,6 +53,10 @@ constexpr const char* kMirrorConfig = R"(
 	reflogExpireUnreachable = never
 [core]
 	logAllRefUpdates = false
+[fetch]
+	unpackLimit = 1
+[repack]
+	writeBitmaps = true
 [transfer]
 	hideRefs = refs/outpost/
 )";
@@ -255,6 +260,7 @@ Result<SyncOutcome> GitMirror::run_sync(const std::atomic<bool>& stop) {
       spdlog::error("git: could not retain old tips of {}: {}", id_.key(),
                     u ? tail_line(u->err) : u.error().message);
   }
+  maintain(repo, first, !out.moved.empty(), stop);
   if (first) {
     fs::create_directories(dir_.parent_path(), ec);
     fs::rename(staging, dir_, ec);
@@ -273,7 +279,29 @@ Result<SyncOutcome> GitMirror::run_sync(const std::atomic<bool>& stop) {
   return out;
 }
 
-Result<std::string> GitMirror::advertisement(int version) {
+void GitMirror::maintain(const fs::path& repo, bool first, bool refs_moved,
+                         const std::atomic<bool>& stop) {
+  // Serving speed depends on the repository's shape: packed refs (one file instead of thousands
+  // of loose ones per upload-pack) and one pack with a reachability bitmap. Nothing is ever
+  // pruned: -k keeps unreachable objects in the new pack.
+  auto git = [&](std::vector<std::string> args, const char* what) {
+    SpawnOptions o;
+    o.argv = {"git", "-C", repo.string()};
+    o.argv.insert(o.argv.end(), args.begin(), args.end());
+    o.env = git_env();
+    auto r = run_process(o, cfg_.sync_timeout, &stop);
+    if (!r || r->status != 0)
+      spdlog::warn("git: {} of {} failed: {}", what, id_.key(), r ? tail_line(r->err) : r.error().message);
+  };
+  if (refs_moved) git({"pack-refs", "--all"}, "pack-refs");
+  std::size_t packs = 0;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(repo / "objects" / "pack", ec))
+    if (e.path().extension() == ".pack") ++packs;
+  if (first || packs > 8) git({"repack", "-a", "-d", "-k", "-b", "-q"}, "repack");
+}
+
+Result<std::shared_ptr<const std::string>> GitMirror::info_refs_body(int version) {
   std::uint64_t gen;
   {
     std::lock_guard lock(mu_);
@@ -288,9 +316,13 @@ Result<std::string> GitMirror::advertisement(int version) {
   if (!r) return std::unexpected(r.error());
   if (r->status != 0)
     return fail(Errc::io, "git upload-pack --advertise-refs: " + tail_line(r->err));
+  std::string body;
+  if (version != 2) body = pkt_line("# service=git-upload-pack\n") + std::string(kFlush);
+  body += r->out;
+  auto shared = std::make_shared<const std::string>(std::move(body));
   std::lock_guard lock(mu_);
-  if (gen == refs_gen_) adverts_[version] = r->out;  // refs moved meanwhile: don't cache stale
-  return r->out;
+  if (gen == refs_gen_) adverts_[version] = shared;  // refs moved meanwhile: don't cache stale
+  return shared;
 }
 
 GitMirror::Status GitMirror::status() const {

@@ -54,8 +54,9 @@ class GitMirror {
   bool wait_sync_after(std::uint64_t gen, std::chrono::milliseconds budget);
   bool syncing() const;
 
-  // The upload-pack ref advertisement for protocol version 0 or 2 (cached).
-  Result<std::string> advertisement(int protocol_version);
+  // The body of an info/refs response for protocol version 0 (service header + upload-pack's ref
+  // advertisement) or 2 (capabilities). Cached until a sync moves a ref.
+  Result<std::shared_ptr<const std::string>> info_refs_body(int protocol_version);
 
   struct Status {
     std::optional<std::chrono::system_clock::time_point> last_success;
@@ -74,6 +75,8 @@ class GitMirror {
   Result<void> init_staging(const std::filesystem::path& staging);
   Result<std::map<std::string, std::string>> list_refs(const std::filesystem::path& repo);
   std::vector<std::string> git_env() const;
+  void maintain(const std::filesystem::path& repo, bool first, bool refs_moved,
+                const std::atomic<bool>& stop);
 
   const RepoId id_;
   const std::filesystem::path dir_;
@@ -87,7 +90,7 @@ class GitMirror {
   std::optional<Result<SyncOutcome>> last_;  // GUARDED_BY(mu_); result of the latest sync
   std::uint64_t sync_gen_ = 0;               // GUARDED_BY(mu_); bumps when a sync ends
   Status status_;                            // GUARDED_BY(mu_)
-  std::map<int, std::string> adverts_;       // GUARDED_BY(mu_); protocol version -> bytes
+  std::map<int, std::shared_ptr<const std::string>> adverts_;       // GUARDED_BY(mu_); protocol version -> bytes
   std::uint64_t refs_gen_ = 0;               // GUARDED_BY(mu_); bumps when refs change
 };
 

@@ -82,10 +82,15 @@ struct PipeBody {
   std::shared_ptr<PipeSource> source;
 };
 
+// An immutable body shared with a cache (no copy per response).
+struct SharedBody {
+  std::shared_ptr<const std::string> bytes;
+};
+
 struct Response {
   int status = 200;
   Headers headers;
-  std::variant<std::string, FileBody, StreamBody, PipeBody> body;
+  std::variant<std::string, SharedBody, FileBody, StreamBody, PipeBody> body;
   // HEAD: headers (including Content-Length of the would-be body) and no body.
   bool omit_body = false;
   // Content-Length to announce when omit_body is set and body is empty (HEAD of a blob).

@@ -229,6 +229,11 @@ struct Server::Impl {
     if (pipe) co_return co_await send_pipe(stream, *pipe, bytes);
     if (resp.omit_body || req.method == "HEAD" || length == 0) co_return Sent::complete;
     bytes = length;
+    if (auto* sb = std::get_if<SharedBody>(&resp.body)) {
+      stream.expires_after(cfg.write_timeout);
+      auto [ec2, m] = co_await asio::async_write(stream, asio::buffer(*sb->bytes), nothrow);
+      co_return ec2 ? Sent::aborted : Sent::complete;
+    }
     if (auto* s = std::get_if<std::string>(&resp.body)) {
       stream.expires_after(cfg.write_timeout);
       auto [ec2, m] = co_await asio::async_write(stream, asio::buffer(*s), nothrow);
