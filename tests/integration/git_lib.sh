@@ -24,6 +24,7 @@ http {
   server {
     listen 127.0.0.1:$GIT_UP_PORT;
     location / {
+      ${GIT_UP_AUTH:-}
       fastcgi_pass unix:$T/fcgi.sock;
       include /etc/nginx/fastcgi_params;
       fastcgi_param SCRIPT_FILENAME /usr/lib/git-core/git-http-backend;
