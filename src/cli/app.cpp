@@ -10,6 +10,9 @@ namespace {
 
 constexpr Command kCommands[] = {
     {"serve", "Run the daemon: registry mirror (and the other caches) on one port", &setup_serve},
+    {"images",
+     "List the images that Kubernetes YAML (files, dirs, or rendered output on stdin) would pull",
+     &setup_images},
     {"fsck", "Re-verify every stored blob and the metadata; quarantine what is corrupt",
      &setup_fsck},
     {"version", "Print the version", &setup_version},

@@ -291,7 +291,8 @@ void GitMirror::maintain(const fs::path& repo, bool first, bool refs_moved,
     o.env = git_env();
     auto r = run_process(o, cfg_.sync_timeout, &stop);
     if (!r || r->status != 0)
-      spdlog::warn("git: {} of {} failed: {}", what, id_.key(), r ? tail_line(r->err) : r.error().message);
+      spdlog::warn("git: {} of {} failed: {}", what, id_.key(),
+                   r ? tail_line(r->err) : r.error().message);
   };
   if (refs_moved) git({"pack-refs", "--all"}, "pack-refs");
   std::size_t packs = 0;

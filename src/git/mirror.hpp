@@ -90,8 +90,9 @@ class GitMirror {
   std::optional<Result<SyncOutcome>> last_;  // GUARDED_BY(mu_); result of the latest sync
   std::uint64_t sync_gen_ = 0;               // GUARDED_BY(mu_); bumps when a sync ends
   Status status_;                            // GUARDED_BY(mu_)
-  std::map<int, std::shared_ptr<const std::string>> adverts_;       // GUARDED_BY(mu_); protocol version -> bytes
-  std::uint64_t refs_gen_ = 0;               // GUARDED_BY(mu_); bumps when refs change
+  std::map<int, std::shared_ptr<const std::string>>
+      adverts_;                 // GUARDED_BY(mu_); protocol version -> bytes
+  std::uint64_t refs_gen_ = 0;  // GUARDED_BY(mu_); bumps when refs change
 };
 
 }  // namespace outpost::git

@@ -46,7 +46,8 @@ std::uint64_t Response::content_length() const {
     if (omit_body && head_length) return *head_length;
     return s->size();
   }
-  if (auto* sb = std::get_if<SharedBody>(&body)) return omit_body && head_length ? *head_length : sb->bytes->size();
+  if (auto* sb = std::get_if<SharedBody>(&body))
+    return omit_body && head_length ? *head_length : sb->bytes->size();
   if (auto* f = std::get_if<FileBody>(&body)) return f->length;
   if (auto* s = std::get_if<StreamBody>(&body)) return s->length;
   return 0;

@@ -1,0 +1,37 @@
+#pragma once
+// Which images Kubernetes YAML would pull: containers, initContainers and ephemeralContainers of
+// Pods and of the pod templates in Deployments, StatefulSets, DaemonSets, ReplicaSets, Jobs,
+// CronJobs (and List items), across multi-document files, directories and rendered Helm /
+// Kustomize output.
+#include <filesystem>
+#include <istream>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+#include "registry/image_ref.hpp"
+
+namespace outpost::bundle {
+
+struct ImageUse {
+  registry::ImageRef ref;
+  std::string where;  // "file:line" of the first use
+};
+
+class ImageCollector {
+ public:
+  // Parses YAML text; `origin` names it in errors ("file:line:col: …").
+  Result<void> add_yaml(const std::string& text, const std::string& origin);
+  // A file, or every *.yaml / *.yml / *.json under a directory (sorted, recursive).
+  Result<void> add_path(const std::filesystem::path& path);
+
+  // De-duplicated, sorted by normalised reference.
+  std::vector<ImageUse> images() const;
+
+ private:
+  std::vector<ImageUse> found_;
+  std::set<std::string> seen_;
+};
+
+}  // namespace outpost::bundle
