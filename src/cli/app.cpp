@@ -13,6 +13,8 @@ constexpr Command kCommands[] = {
     {"images",
      "List the images that Kubernetes YAML (files, dirs, or rendered output on stdin) would pull",
      &setup_images},
+    {"bundle", "Release image bundles: create (resolve + download + write), import (verify + load)",
+     &setup_bundle},
     {"fsck", "Re-verify every stored blob and the metadata; quarantine what is corrupt",
      &setup_fsck},
     {"version", "Print the version", &setup_version},

@@ -252,7 +252,8 @@ Config parse_config(const std::string& yaml_text, const std::string& origin) {
   }
   Config c = default_config();
   if (root.IsNull()) return c;
-  Section top(root, "", origin, {"listen", "data_dir", "log", "server", "registry", "git"});
+  Section top(root, "", origin,
+              {"listen", "data_dir", "log", "server", "registry", "git", "storage"});
   top.str("listen", c.listen);
   std::string dir;
   top.str("data_dir", dir);
@@ -275,6 +276,10 @@ Config parse_config(const std::string& yaml_text, const std::string& origin) {
   }
   if (top.has("registry")) parse_registry(top, origin, c.registry);
   if (top.has("git")) parse_git(top, origin, c.git);
+  if (top.has("storage")) {
+    Section s(top.node("storage"), "storage", origin, {"keep_releases"});
+    s.integer<int>("keep_releases", c.storage.keep_releases, 1);
+  }
   validate(c, origin);
   return c;
 }

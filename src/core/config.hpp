@@ -79,6 +79,10 @@ struct GitConfig {
   const GitUpstreamConfig* find(std::string_view host) const;
 };
 
+struct StorageConfig {
+  int keep_releases = 3;  // newest releases of each bundle name kept pinned
+};
+
 struct LogConfig {
   std::string format = "text";  // text | json
   std::string level = "info";   // trace | debug | info | warn | error
@@ -91,6 +95,7 @@ struct Config {
   ServerConfig server;
   RegistryConfig registry;
   GitConfig git;
+  StorageConfig storage;
 };
 
 // The embedded default: ./outpost-data, 127.0.0.1:8080, docker.io, ghcr.io, quay.io,

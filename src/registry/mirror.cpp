@@ -155,6 +155,10 @@ Result<ManifestResult> Mirror::manifest(const Route& route) {
     return fetch_manifest(up, route, route.digest->str());
   }
 
+  // A tag pinned by a retained release resolves to that release's digest, no upstream involved.
+  if (auto pin = db_.pinned_tag(up.name(), route.repo, route.tag); pin && *pin) {
+    if (auto m = cached_manifest(**pin, CacheResult::hit); m) return m;
+  }
   auto tag = db_.tag(up.name(), route.repo, route.tag);
   if (!tag) return std::unexpected(tag.error());
   if (*tag) {

@@ -24,6 +24,17 @@ CREATE TABLE IF NOT EXISTS blobs(
 CREATE TABLE IF NOT EXISTS git_repos(
   host TEXT NOT NULL, path TEXT NOT NULL, last_success INTEGER, last_error TEXT NOT NULL DEFAULT '',
   PRIMARY KEY(host, path));
+CREATE TABLE IF NOT EXISTS releases(
+  id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, version TEXT NOT NULL,
+  base_version TEXT, imported_at INTEGER NOT NULL, UNIQUE(name, version));
+CREATE TABLE IF NOT EXISTS release_blobs(
+  release_id INTEGER NOT NULL REFERENCES releases(id) ON DELETE CASCADE, digest TEXT NOT NULL,
+  PRIMARY KEY(release_id, digest));
+CREATE TABLE IF NOT EXISTS release_tags(
+  release_id INTEGER NOT NULL REFERENCES releases(id) ON DELETE CASCADE, upstream TEXT NOT NULL,
+  repo TEXT NOT NULL, tag TEXT NOT NULL, digest TEXT NOT NULL,
+  PRIMARY KEY(release_id, upstream, repo, tag));
+CREATE INDEX IF NOT EXISTS release_tags_lookup ON release_tags(upstream, repo, tag);
 PRAGMA user_version=1;
 )sql";
 }  // namespace
@@ -160,6 +171,152 @@ Result<std::vector<MetaDb::GitRepoRow>> MetaDb::git_repos() {
     if (!*row) return out;
     GitRepoRow r{s.text(0), s.text(1), std::nullopt, s.text(3)};
     if (!s.is_null(2)) r.last_success = s.integer(2);
+    out.push_back(std::move(r));
+  }
+}
+
+Result<void> MetaDb::record_release(const ReleaseRecord& r) {
+  std::lock_guard lock(mu_);
+  sqlite::Transaction tx(db_);
+  if (!tx.ok()) return db_.error("begin");
+  auto now = unix_now();
+  {
+    sqlite::Stmt del(db_, "DELETE FROM releases WHERE name=? AND version=?");
+    if (auto x = del.bind(1, r.name).bind(2, r.version).run(); !x) return x;
+  }
+  sqlite::Stmt ins(
+      db_, "INSERT INTO releases(name, version, base_version, imported_at) VALUES(?,?,?,?)");
+  ins.bind(1, r.name).bind(2, r.version).bind(4, now);
+  if (r.base_version) ins.bind(3, *r.base_version);
+  if (auto x = ins.run(); !x) return x;
+  auto id = static_cast<std::int64_t>(sqlite3_last_insert_rowid(db_.handle()));
+  sqlite::Stmt pin(db_, "INSERT OR IGNORE INTO release_blobs(release_id, digest) VALUES(?,?)");
+  sqlite::Stmt blob(db_,
+                    "INSERT INTO blobs(digest, size, created_at, last_access) VALUES(?,?,?,?) "
+                    "ON CONFLICT(digest) DO UPDATE SET last_access=excluded.last_access");
+  sqlite::Stmt man(db_,
+                   "INSERT INTO manifests(digest, media_type, size, created_at) VALUES(?,?,?,?) "
+                   "ON CONFLICT(digest) DO UPDATE SET media_type=excluded.media_type");
+  for (const auto& b : r.blobs) {
+    if (auto x = pin.reset().bind(1, id).bind(2, b.digest.str()).run(); !x) return x;
+    if (auto x = blob.reset()
+                     .bind(1, b.digest.str())
+                     .bind(2, std::int64_t(b.size))
+                     .bind(3, now)
+                     .bind(4, now)
+                     .run();
+        !x)
+      return x;
+    if (!b.manifest_media_type.empty()) {
+      if (auto x = man.reset()
+                       .bind(1, b.digest.str())
+                       .bind(2, b.manifest_media_type)
+                       .bind(3, std::int64_t(b.size))
+                       .bind(4, now)
+                       .run();
+          !x)
+        return x;
+    }
+  }
+  sqlite::Stmt tag(db_,
+                   "INSERT OR REPLACE INTO release_tags(release_id, upstream, repo, tag, digest) "
+                   "VALUES(?,?,?,?,?)");
+  sqlite::Stmt seen(db_,
+                    "INSERT INTO tags(upstream, repo, tag, digest, checked_at) VALUES(?,?,?,?,0) "
+                    "ON CONFLICT(upstream, repo, tag) DO UPDATE SET digest=excluded.digest");
+  for (const auto& t : r.tags) {
+    if (auto x = tag.reset()
+                     .bind(1, id)
+                     .bind(2, t.upstream)
+                     .bind(3, t.repo)
+                     .bind(4, t.tag)
+                     .bind(5, t.digest.str())
+                     .run();
+        !x)
+      return x;
+    if (auto x = seen.reset()
+                     .bind(1, t.upstream)
+                     .bind(2, t.repo)
+                     .bind(3, t.tag)
+                     .bind(4, t.digest.str())
+                     .run();
+        !x)
+      return x;
+  }
+  return tx.commit();
+}
+
+Result<bool> MetaDb::has_release(const std::string& name, const std::string& version) {
+  std::lock_guard lock(mu_);
+  sqlite::Stmt s(db_, "SELECT 1 FROM releases WHERE name=? AND version=?");
+  s.bind(1, name).bind(2, version);
+  return s.step();
+}
+
+Result<std::vector<Digest>> MetaDb::release_blobs(const std::string& name,
+                                                  const std::string& version) {
+  std::lock_guard lock(mu_);
+  sqlite::Stmt s(db_,
+                 "SELECT b.digest FROM release_blobs b JOIN releases r ON r.id=b.release_id "
+                 "WHERE r.name=? AND r.version=?");
+  s.bind(1, name).bind(2, version);
+  std::vector<Digest> out;
+  for (;;) {
+    auto row = s.step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) return out;
+    if (auto d = Digest::parse(s.text(0))) out.push_back(*d);
+  }
+}
+
+Result<std::optional<Digest>> MetaDb::pinned_tag(const std::string& upstream,
+                                                 const std::string& repo, const std::string& tag) {
+  std::lock_guard lock(mu_);
+  sqlite::Stmt s(db_,
+                 "SELECT digest FROM release_tags WHERE upstream=? AND repo=? AND tag=? "
+                 "ORDER BY release_id DESC LIMIT 1");
+  s.bind(1, upstream).bind(2, repo).bind(3, tag);
+  auto row = s.step();
+  if (!row) return std::unexpected(row.error());
+  if (!*row) return std::optional<Digest>();
+  auto d = Digest::parse(s.text(0));
+  if (!d) return fail(Errc::io, "meta.db holds a malformed pinned digest");
+  return std::optional<Digest>(*d);
+}
+
+Result<std::vector<std::string>> MetaDb::apply_retention(const std::string& name, int keep) {
+  std::lock_guard lock(mu_);
+  sqlite::Stmt s(db_, "SELECT id, version FROM releases WHERE name=? ORDER BY id DESC");
+  s.bind(1, name);
+  std::vector<std::pair<std::int64_t, std::string>> all;
+  for (;;) {
+    auto row = s.step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) break;
+    all.emplace_back(s.integer(0), s.text(1));
+  }
+  std::vector<std::string> dropped;
+  for (std::size_t i = static_cast<std::size_t>(std::max(keep, 0)); i < all.size(); ++i) {
+    sqlite::Stmt del(db_, "DELETE FROM releases WHERE id=?");
+    if (auto x = del.bind(1, all[i].first).run(); !x) return std::unexpected(x.error());
+    dropped.push_back(all[i].second);
+  }
+  return dropped;
+}
+
+Result<std::vector<MetaDb::ReleaseRow>> MetaDb::releases() {
+  std::lock_guard lock(mu_);
+  sqlite::Stmt s(db_,
+                 "SELECT r.name, r.version, r.base_version, r.imported_at, "
+                 "(SELECT COUNT(*) FROM release_blobs b WHERE b.release_id=r.id) "
+                 "FROM releases r ORDER BY r.name, r.id");
+  std::vector<ReleaseRow> out;
+  for (;;) {
+    auto row = s.step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) return out;
+    ReleaseRow r{s.text(0), s.text(1), std::nullopt, s.integer(3), std::uint64_t(s.integer(4))};
+    if (!s.is_null(2)) r.base_version = s.text(2);
     out.push_back(std::move(r));
   }
 }

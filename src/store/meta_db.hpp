@@ -59,6 +59,41 @@ class MetaDb {
   Result<void> put_git_repo(const GitRepoRow& row);
   Result<std::vector<GitRepoRow>> git_repos();
 
+  // Releases (bundles imported). A release pins its blobs and maps its tags to its digests.
+  struct ReleaseRecord {
+    std::string name, version;
+    std::optional<std::string> base_version;
+    struct Blob {
+      Digest digest;
+      std::uint64_t size;
+      std::string manifest_media_type;  // non-empty for manifests
+    };
+    std::vector<Blob> blobs;
+    struct Tag {
+      std::string upstream, repo, tag;
+      Digest digest;
+    };
+    std::vector<Tag> tags;
+  };
+  // Records the release, its pins, its manifests and tags in one transaction. Re-importing the
+  // same name+version replaces it.
+  Result<void> record_release(const ReleaseRecord& r);
+  Result<bool> has_release(const std::string& name, const std::string& version);
+  Result<std::vector<Digest>> release_blobs(const std::string& name, const std::string& version);
+  // The digest the newest retained release maps this tag to.
+  Result<std::optional<Digest>> pinned_tag(const std::string& upstream, const std::string& repo,
+                                           const std::string& tag);
+  // Drops all but the newest `keep` releases of `name` (their pins go with them). Returns the
+  // versions dropped.
+  Result<std::vector<std::string>> apply_retention(const std::string& name, int keep);
+  struct ReleaseRow {
+    std::string name, version;
+    std::optional<std::string> base_version;
+    UnixSeconds imported_at;
+    std::uint64_t blobs;
+  };
+  Result<std::vector<ReleaseRow>> releases();
+
   Result<bool> integrity_ok();  // PRAGMA integrity_check
 
  private:

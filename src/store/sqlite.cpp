@@ -53,6 +53,12 @@ Stmt::~Stmt() {
   sqlite3_finalize(stmt_);
 }
 
+Stmt& Stmt::reset() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+  return *this;
+}
+
 Stmt& Stmt::bind(int idx, std::string_view v) {
   sqlite3_bind_text(stmt_, idx, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
   return *this;

@@ -36,6 +36,8 @@ class Stmt {
   Stmt(const Stmt&) = delete;
   Stmt& operator=(const Stmt&) = delete;
 
+  // Clears bindings and rewinds, for running the statement again.
+  Stmt& reset();
   Stmt& bind(int idx, std::string_view v);
   Stmt& bind(int idx, std::int64_t v);
   // Steps once: true when a row is available, false when done.

@@ -1,0 +1,90 @@
+#include "bundle/bundle_manifest.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace outpost::bundle {
+
+bool valid_release_part(std::string_view s) {
+  if (s.empty() || s.size() > 128) return false;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    if (!alnum && (i == 0 || (c != '.' && c != '_' && c != '-'))) return false;
+  }
+  return true;
+}
+
+std::string BundleManifest::to_json() const {
+  nlohmann::json j;
+  j["schemaVersion"] = 1;
+  j["name"] = name;
+  j["version"] = version;
+  j["createdAt"] = created_at;
+  if (!source_repo.empty()) j["source"] = {{"repo", source_repo}, {"commit", source_commit}};
+  j["base"] = base_version ? nlohmann::json({{"name", name}, {"version", *base_version}})
+                           : nlohmann::json(nullptr);
+  auto& imgs = j["images"] = nlohmann::json::array();
+  for (const auto& i : images)
+    imgs.push_back({{"ref", i.ref},
+                    {"registry", i.registry},
+                    {"repo", i.repo},
+                    {"tag", i.tag},
+                    {"digest", i.digest.str()},
+                    {"mediaType", i.media_type},
+                    {"platforms", i.platforms}});
+  auto& bl = j["blobs"] = nlohmann::json::array();
+  for (const auto& b : blobs)
+    bl.push_back({{"digest", b.digest.str()},
+                  {"size", b.size},
+                  {"mediaType", b.media_type},
+                  {"inBundle", b.in_bundle}});
+  return j.dump(2);
+}
+
+Result<BundleManifest> BundleManifest::parse(std::string_view text) {
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  auto bad = [](std::string why) {
+    return fail(Errc::invalid_argument, "outpost-bundle.json: " + why);
+  };
+  if (j.is_discarded() || !j.is_object()) return bad("not a JSON object");
+  try {
+    if (j.value("schemaVersion", 0) != 1) return bad("unsupported schemaVersion");
+    BundleManifest m;
+    m.name = j.at("name").get<std::string>();
+    m.version = j.at("version").get<std::string>();
+    if (!valid_release_part(m.name) || !valid_release_part(m.version))
+      return bad("invalid name or version");
+    m.created_at = j.value("createdAt", "");
+    if (j.contains("source") && j["source"].is_object()) {
+      m.source_repo = j["source"].value("repo", "");
+      m.source_commit = j["source"].value("commit", "");
+    }
+    if (j.contains("base") && j["base"].is_object()) {
+      m.base_version = j["base"].at("version").get<std::string>();
+      if (!valid_release_part(*m.base_version)) return bad("invalid base version");
+    }
+    for (const auto& i : j.at("images")) {
+      auto d = Digest::parse(i.at("digest").get<std::string>());
+      if (!d) return bad(d.error().message);
+      BundleImage img{i.at("ref").get<std::string>(),
+                      i.at("registry").get<std::string>(),
+                      i.at("repo").get<std::string>(),
+                      i.value("tag", ""),
+                      *d,
+                      i.value("mediaType", ""),
+                      i.value("platforms", std::vector<std::string>{})};
+      m.images.push_back(std::move(img));
+    }
+    for (const auto& b : j.at("blobs")) {
+      auto d = Digest::parse(b.at("digest").get<std::string>());
+      if (!d) return bad(d.error().message);
+      m.blobs.push_back({*d, b.at("size").get<std::uint64_t>(), b.value("mediaType", ""),
+                         b.at("inBundle").get<bool>()});
+    }
+    return m;
+  } catch (const nlohmann::json::exception& e) {
+    return bad(e.what());
+  }
+}
+
+}  // namespace outpost::bundle

@@ -1,0 +1,245 @@
+#include "bundle/create.hpp"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
+
+#include <map>
+#include <set>
+
+#include "bundle/tar_writer.hpp"
+#include "core/metrics.hpp"
+#include "http/client.hpp"
+#include "registry/manifest.hpp"
+#include "registry/mirror.hpp"
+
+namespace outpost::bundle {
+namespace fs = std::filesystem;
+namespace {
+
+struct Source {  // where a blob can be fetched from
+  std::string upstream, repo;
+};
+
+std::string now_iso() {
+  auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+bool platform_matches(const nlohmann::json& p, const std::string& want) {
+  if (!p.is_object()) return false;
+  std::string s = p.value("os", "") + "/" + p.value("architecture", "");
+  if (want == s) return true;
+  auto variant = p.value("variant", "");
+  return !variant.empty() && want == s + "/" + variant;
+}
+
+}  // namespace
+
+Result<BundleManifest> read_bundle_manifest(const fs::path& bundle) {
+  archive* a = archive_read_new();
+  archive_read_support_format_tar(a);
+  struct Free {
+    archive* a;
+    ~Free() { archive_read_free(a); }
+  } guard{a};
+  if (archive_read_open_filename(a, bundle.c_str(), 1 << 16) != ARCHIVE_OK)
+    return fail(Errc::io, fmt::format("{}: {}", bundle.string(), archive_error_string(a)));
+  archive_entry* e = nullptr;
+  if (archive_read_next_header(a, &e) != ARCHIVE_OK ||
+      std::string_view(archive_entry_pathname(e)) != kBundleJson)
+    return fail(Errc::invalid_argument,
+                fmt::format("{}: not an Outpost bundle ({} must come first)", bundle.string(),
+                            kBundleJson));
+  std::string json;
+  char buf[65536];
+  for (;;) {
+    auto n = archive_read_data(a, buf, sizeof buf);
+    if (n < 0) return fail(Errc::io, archive_error_string(a));
+    if (n == 0) break;
+    json.append(buf, static_cast<std::size_t>(n));
+    if (json.size() > (64u << 20)) return fail(Errc::too_large, "outpost-bundle.json too large");
+  }
+  return BundleManifest::parse(json);
+}
+
+Result<CreateStats> create_bundle(const Config& cfg, const CreateOptions& opt,
+                                  const std::function<void(const std::string&)>& progress) {
+  if (!valid_release_part(opt.name) || !valid_release_part(opt.version))
+    return fail(Errc::invalid_argument,
+                "--name and --version must match [A-Za-z0-9][A-Za-z0-9._-]*");
+  if (opt.images.empty())
+    return fail(Errc::invalid_argument, "no images given (--image / --images-from)");
+
+  BundleManifest bm;
+  bm.name = opt.name;
+  bm.version = opt.version;
+  bm.created_at = now_iso();
+  bm.source_repo = opt.source_repo;
+  bm.source_commit = opt.source_commit;
+  std::set<Digest> base;
+  if (opt.since) {
+    auto b = read_bundle_manifest(*opt.since);
+    if (!b) return std::unexpected(b.error());
+    if (b->name != opt.name)
+      return fail(Errc::invalid_argument,
+                  fmt::format("--since bundle is release '{}', not '{}'", b->name, opt.name));
+    bm.base_version = b->version;
+    for (const auto& blob : b->blobs) base.insert(blob.digest);
+  }
+
+  RegistryConfig reg = cfg.registry;
+  reg.tag_ttl = Millis(0);  // resolve tags as upstream has them now
+  fs::create_directories(opt.cache_dir);
+  BlobStore store(opt.cache_dir);
+  MetaDb db(opt.cache_dir / "meta.db");
+  Metrics metrics;
+  http::CurlHttpClient client;
+  registry::Mirror mirror(reg, store, db, client, metrics);
+
+  std::vector<BundleBlob> blobs;
+  std::map<Digest, Source> sources;
+  auto add_blob = [&](const Digest& d, std::uint64_t size, const std::string& media_type,
+                      const Source& src) {
+    if (sources.contains(d)) return;
+    sources.emplace(d, src);
+    blobs.push_back({d, size, media_type, !base.contains(d)});
+  };
+  nlohmann::json index = {{"schemaVersion", 2},
+                          {"mediaType", "application/vnd.oci.image.index.v1+json"},
+                          {"manifests", nlohmann::json::array()}};
+
+  for (const auto& ref : opt.images) {
+    if (!reg.find(ref.registry))
+      return fail(Errc::invalid_argument,
+                  fmt::format("{}: registry '{}' is not in registry.upstreams of the config",
+                              ref.str(), ref.registry));
+    Source src{ref.registry, ref.repo};
+    registry::Route route;
+    route.kind = registry::Kind::manifest;
+    route.upstream = ref.registry;
+    route.repo = ref.repo;
+    if (ref.digest)
+      route.digest = ref.digest;
+    else
+      route.tag = ref.tag;
+    auto top = mirror.manifest(route);
+    if (!top) return fail(top.error().code, fmt::format("{}: {}", ref.str(), top.error().message));
+    progress(fmt::format("resolved {} -> {}", ref.str(), top->digest.str()));
+    add_blob(top->digest, top->bytes.size(), top->media_type, src);
+
+    std::vector<std::string> bytes_of_images;
+    std::vector<std::string> found_platforms;
+    if (registry::is_index_media_type(top->media_type)) {
+      auto j = nlohmann::json::parse(top->bytes, nullptr, false);
+      if (j.is_discarded() || !j.contains("manifests"))
+        return fail(Errc::upstream_error, ref.str() + ": unreadable index");
+      for (const auto& want : opt.platforms) {
+        for (const auto& desc : j["manifests"]) {
+          if (!platform_matches(desc.value("platform", nlohmann::json()), want)) continue;
+          auto d = Digest::parse(desc.value("digest", ""));
+          if (!d) return fail(Errc::upstream_error, ref.str() + ": index with a bad digest");
+          registry::Route child = route;
+          child.tag.clear();
+          child.digest = *d;
+          auto m = mirror.manifest(child);
+          if (!m)
+            return fail(m.error().code,
+                        fmt::format("{} ({}): {}", ref.str(), want, m.error().message));
+          add_blob(m->digest, m->bytes.size(), m->media_type, src);
+          bytes_of_images.push_back(m->bytes);
+          found_platforms.push_back(want);
+          break;
+        }
+      }
+      if (found_platforms.empty())
+        return fail(Errc::not_found,
+                    fmt::format("{} has no manifest for {}", ref.str(),
+                                fmt::format("{}", fmt::join(opt.platforms, ", "))));
+    } else {
+      bytes_of_images.push_back(top->bytes);
+      found_platforms = {opt.platforms.front()};
+    }
+    for (const auto& img : bytes_of_images) {
+      auto j = nlohmann::json::parse(img, nullptr, false);
+      if (j.is_discarded()) return fail(Errc::upstream_error, ref.str() + ": unreadable manifest");
+      std::vector<nlohmann::json> descs;
+      if (j.contains("config")) descs.push_back(j["config"]);
+      if (j.contains("layers"))
+        for (const auto& l : j["layers"]) descs.push_back(l);
+      for (const auto& desc : descs) {
+        auto d = Digest::parse(desc.value("digest", ""));
+        if (!d) return fail(Errc::upstream_error, ref.str() + ": manifest with a bad digest");
+        add_blob(*d, desc.value("size", std::uint64_t{0}), "", src);
+      }
+    }
+    bm.images.push_back({ref.str(), ref.registry, ref.repo, ref.tag, top->digest, top->media_type,
+                         found_platforms});
+    index["manifests"].push_back(
+        {{"mediaType", top->media_type},
+         {"digest", top->digest.str()},
+         {"size", top->bytes.size()},
+         {"annotations", {{"org.opencontainers.image.ref.name", ref.str()}}}});
+  }
+
+  CreateStats stats;
+  stats.images = opt.images.size();
+  stats.blobs = blobs.size();
+  std::size_t n = 0;
+  for (auto& b : blobs) {
+    ++n;
+    if (!b.in_bundle || store.contains(b.digest)) continue;
+    const auto& src = sources.at(b.digest);
+    registry::Route route;
+    route.kind = registry::Kind::blob;
+    route.upstream = src.upstream;
+    route.repo = src.repo;
+    route.digest = b.digest;
+    progress(
+        fmt::format("[{}/{}] downloading {} ({} bytes)", n, blobs.size(), b.digest.str(), b.size));
+    auto got = mirror.blob(route, false);
+    if (!got)
+      return fail(got.error().code, fmt::format("{}: {}", b.digest.str(), got.error().message));
+    if (auto* f = std::get_if<std::shared_ptr<registry::BlobFetch>>(&got->body)) {
+      if (auto done = (*f)->wait_done(); !done)
+        return fail(done.error().code, fmt::format("{}: {}", b.digest.str(), done.error().message));
+    }
+  }
+  for (auto& b : blobs) {  // sizes as stored (descriptors may omit them)
+    if (auto s = store.size_of(b.digest)) b.size = *s;
+    if (b.in_bundle) {
+      ++stats.blobs_in_bundle;
+      stats.bytes_in_bundle += b.size;
+    }
+  }
+  bm.blobs = blobs;
+
+  auto part = fs::path(opt.output.string() + ".part");
+  auto tar = TarWriter::open(part);
+  if (!tar) return std::unexpected(tar.error());
+  if (auto r = tar->add(kBundleJson, bm.to_json()); !r) return std::unexpected(r.error());
+  if (auto r = tar->add("oci-layout", R"({"imageLayoutVersion":"1.0.0"})"); !r)
+    return std::unexpected(r.error());
+  if (auto r = tar->add("index.json", index.dump()); !r) return std::unexpected(r.error());
+  for (const auto& b : blobs) {
+    if (!b.in_bundle) continue;
+    if (auto r =
+            tar->add_file("blobs/sha256/" + std::string(b.digest.hex()), store.path_for(b.digest));
+        !r)
+      return std::unexpected(r.error());
+  }
+  if (auto r = tar->finish(); !r) return std::unexpected(r.error());
+  std::error_code ec;
+  fs::rename(part, opt.output, ec);
+  if (ec) return fail(Errc::io, "writing " + opt.output.string() + ": " + ec.message());
+  mirror.stop();
+  return stats;
+}
+
+}  // namespace outpost::bundle

@@ -1,0 +1,41 @@
+#pragma once
+// `outpost bundle create`: resolves image references to digests through the configured
+// upstreams, downloads every manifest and blob (selected platforms only) into a local cache that
+// verifies each digest, and writes the bundle tar: outpost-bundle.json first, then an OCI image
+// layout (oci-layout, index.json, blobs/sha256/…). With a base bundle, blobs the base already has
+// are listed but not carried (a delta).
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bundle/bundle_manifest.hpp"
+#include "core/config.hpp"
+#include "registry/image_ref.hpp"
+
+namespace outpost::bundle {
+
+struct CreateOptions {
+  std::string name, version;
+  std::vector<registry::ImageRef> images;
+  std::vector<std::string> platforms = {"linux/amd64"};
+  std::optional<std::filesystem::path> since;  // base bundle file (delta)
+  std::filesystem::path output;
+  std::filesystem::path cache_dir;  // verified downloads (reused across runs)
+  std::string source_repo, source_commit;
+};
+
+struct CreateStats {
+  std::size_t images = 0, blobs = 0, blobs_in_bundle = 0;
+  std::uint64_t bytes_in_bundle = 0;
+};
+
+// `progress` receives human-readable lines as work proceeds.
+Result<CreateStats> create_bundle(const Config& cfg, const CreateOptions& opt,
+                                  const std::function<void(const std::string&)>& progress);
+
+// Reads only outpost-bundle.json from a bundle tar.
+Result<BundleManifest> read_bundle_manifest(const std::filesystem::path& bundle);
+
+}  // namespace outpost::bundle

@@ -1,0 +1,152 @@
+#include "bundle/import.hpp"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <map>
+#include <set>
+
+namespace outpost::bundle {
+namespace {
+
+Result<std::string> read_small(archive* a, std::size_t limit) {
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    auto n = archive_read_data(a, buf, sizeof buf);
+    if (n < 0)
+      return fail(Errc::invalid_argument,
+                  std::string("corrupt bundle: ") + archive_error_string(a));
+    if (n == 0) return out;
+    out.append(buf, static_cast<std::size_t>(n));
+    if (out.size() > limit) return fail(Errc::too_large, "bundle metadata entry too large");
+  }
+}
+
+Result<ImportStats> import_archive(archive* a, BlobStore& store, MetaDb& db, int keep,
+                                   const std::function<void(const std::string&)>& progress) {
+  archive_entry* e = nullptr;
+  int rc = archive_read_next_header(a, &e);
+  if (rc != ARCHIVE_OK || std::string_view(archive_entry_pathname(e)) != kBundleJson)
+    return fail(Errc::invalid_argument,
+                fmt::format("not an Outpost bundle: {} must be the first entry", kBundleJson));
+  auto json = read_small(a, 64 << 20);
+  if (!json) return std::unexpected(json.error());
+  auto bm = BundleManifest::parse(*json);
+  if (!bm) return std::unexpected(bm.error());
+
+  ImportStats st;
+  st.name = bm->name;
+  st.version = bm->version;
+  st.blobs = bm->blobs.size();
+  if (bm->base_version) {
+    auto has = db.has_release(bm->name, *bm->base_version);
+    if (!has) return std::unexpected(has.error());
+    if (!*has)
+      return fail(
+          Errc::not_found,
+          fmt::format("{} {} is a delta on release {} {}, which is not here: import {} {} first",
+                      bm->name, bm->version, bm->name, *bm->base_version, bm->name,
+                      *bm->base_version));
+  }
+  std::map<Digest, const BundleBlob*> expected;
+  for (const auto& b : bm->blobs) expected.emplace(b.digest, &b);
+
+  std::vector<BlobWriter> staged;  // verified, published only when the whole bundle checks out
+  std::set<Digest> seen;
+  std::vector<char> buf(1 << 20);
+  while ((rc = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+    std::string name = archive_entry_pathname(e);
+    if (archive_entry_filetype(e) != AE_IFREG)
+      return fail(Errc::invalid_argument,
+                  fmt::format("bundle entry '{}' is not a regular file", name));
+    if (name == "oci-layout" || name == "index.json" || name == "outpost-bundle.json.sig") {
+      if (auto r = read_small(a, 64 << 20); !r) return std::unexpected(r.error());
+      continue;
+    }
+    constexpr std::string_view prefix = "blobs/sha256/";
+    auto d = name.starts_with(prefix) ? Digest::parse("sha256:" + name.substr(prefix.size()))
+                                      : Result<Digest>(fail(Errc::invalid_argument, ""));
+    if (!d)
+      return fail(
+          Errc::invalid_argument,
+          fmt::format("unexpected bundle entry '{}' (only outpost-bundle.json and an OCI layout)",
+                      name));
+    auto it = expected.find(*d);
+    if (it == expected.end() || !it->second->in_bundle)
+      return fail(
+          Errc::invalid_argument,
+          fmt::format("bundle carries {} which its outpost-bundle.json does not list", d->str()));
+    if (!seen.insert(*d).second)
+      return fail(Errc::invalid_argument, "bundle carries " + d->str() + " twice");
+    if (store.contains(*d)) {
+      ++st.deduplicated;
+      archive_read_data_skip(a);
+      continue;
+    }
+    auto w = store.create_temp();
+    if (!w) return std::unexpected(w.error());
+    for (;;) {
+      auto n = archive_read_data(a, buf.data(), buf.size());
+      if (n < 0)
+        return fail(Errc::invalid_argument,
+                    std::string("corrupt or truncated bundle: ") + archive_error_string(a));
+      if (n == 0) break;
+      if (auto r = w->write(std::span<const char>(buf.data(), static_cast<std::size_t>(n))); !r)
+        return std::unexpected(r.error());
+    }
+    if (auto s = w->seal(*d); !s)
+      return fail(Errc::digest_mismatch,
+                  fmt::format("bundle blob {} is corrupt: {}", d->str(), s.error().message));
+    ++st.received;
+    st.bytes_received += w->size();
+    progress(fmt::format("verified {} ({} bytes)", d->str(), w->size()));
+    staged.push_back(std::move(*w));
+  }
+  if (rc != ARCHIVE_EOF)
+    return fail(Errc::invalid_argument,
+                std::string("corrupt or truncated bundle: ") + archive_error_string(a));
+
+  for (const auto& b : bm->blobs) {
+    if (b.in_bundle && !seen.contains(b.digest) && !store.contains(b.digest))
+      return fail(Errc::invalid_argument, "bundle is missing blob " + b.digest.str());
+    if (!b.in_bundle && !store.contains(b.digest))
+      return fail(Errc::not_found,
+                  fmt::format("blob {} should come from release {} {} but is not in the store",
+                              b.digest.str(), bm->name, bm->base_version.value_or("?")));
+  }
+  for (auto& w : staged)
+    if (auto p = w.publish(); !p) return std::unexpected(p.error());
+
+  MetaDb::ReleaseRecord rec;
+  rec.name = bm->name;
+  rec.version = bm->version;
+  rec.base_version = bm->base_version;
+  for (const auto& b : bm->blobs) rec.blobs.push_back({b.digest, b.size, b.media_type});
+  for (const auto& i : bm->images)
+    if (!i.tag.empty()) rec.tags.push_back({i.registry, i.repo, i.tag, i.digest});
+  if (auto r = db.record_release(rec); !r) return std::unexpected(r.error());
+  auto dropped = db.apply_retention(bm->name, keep);
+  if (dropped) st.dropped_releases = *dropped;
+  return st;
+}
+
+}  // namespace
+
+Result<ImportStats> import_bundle_file(const std::filesystem::path& bundle, BlobStore& store,
+                                       MetaDb& db, int keep_releases,
+                                       const std::function<void(const std::string&)>& progress) {
+  archive* a = archive_read_new();
+  archive_read_support_format_tar(a);
+  struct Free {
+    archive* a;
+    ~Free() { archive_read_free(a); }
+  } guard{a};
+  if (archive_read_open_filename(a, bundle.c_str(), 1 << 20) != ARCHIVE_OK)
+    return fail(Errc::not_found, fmt::format("{}: {}", bundle.string(), archive_error_string(a)));
+  return import_archive(a, store, db, keep_releases, progress);
+}
+
+}  // namespace outpost::bundle

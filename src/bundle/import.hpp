@@ -1,0 +1,28 @@
+#pragma once
+// `outpost bundle import`: reads a bundle tar as a stream, verifies every blob against its
+// digest while reading (staged in tmp/, deduplicated against the store), refuses anything that is
+// not the bundle's own layout (no "../x", no absolute paths, no links), and only when everything
+// checks out publishes the blobs and records the release in one transaction: its pins, its
+// manifests' media types and its tags. Then keeps the newest storage.keep_releases of its name.
+#include <filesystem>
+#include <functional>
+#include <string>
+
+#include "bundle/bundle_manifest.hpp"
+#include "store/blob_store.hpp"
+#include "store/meta_db.hpp"
+
+namespace outpost::bundle {
+
+struct ImportStats {
+  std::string name, version;
+  std::size_t blobs = 0, received = 0, deduplicated = 0;
+  std::uint64_t bytes_received = 0;
+  std::vector<std::string> dropped_releases;  // by retention
+};
+
+Result<ImportStats> import_bundle_file(const std::filesystem::path& bundle, BlobStore& store,
+                                       MetaDb& db, int keep_releases,
+                                       const std::function<void(const std::string&)>& progress);
+
+}  // namespace outpost::bundle
