@@ -15,6 +15,7 @@ constexpr Command kCommands[] = {
      &setup_images},
     {"bundle", "Release image bundles: create (resolve + download + write), import (verify + load)",
      &setup_bundle},
+    {"gc", "Evict blobs no retained release pins, least recently used first", &setup_gc},
     {"fsck", "Re-verify every stored blob and the metadata; quarantine what is corrupt",
      &setup_fsck},
     {"version", "Print the version", &setup_version},

@@ -14,6 +14,7 @@
 #include "registry/mirror.hpp"
 #include "registry/oci_error.hpp"
 #include "store/blob_store.hpp"
+#include "store/gc.hpp"
 #include "store/meta_db.hpp"
 
 namespace outpost::cli {
@@ -28,6 +29,7 @@ int serve(const Config& cfg) {
   Metrics metrics;
   http::CurlHttpClient client;
   registry::Mirror mirror(cfg.registry, store, db, client, metrics);
+  WatermarkGc gc(cfg.storage, cfg.data_dir, store, db);
   git::GitCache git_cache(cfg.git, cfg.data_dir, db, client, metrics);
   git::GitService git_service(git_cache, cfg.git, metrics);
   http::Server server(cfg.server, metrics);

@@ -277,8 +277,23 @@ Config parse_config(const std::string& yaml_text, const std::string& origin) {
   if (top.has("registry")) parse_registry(top, origin, c.registry);
   if (top.has("git")) parse_git(top, origin, c.git);
   if (top.has("storage")) {
-    Section s(top.node("storage"), "storage", origin, {"keep_releases"});
+    Section s(top.node("storage"), "storage", origin,
+              {"keep_releases", "gc_high_watermark", "gc_low_watermark", "gc_interval"});
     s.integer<int>("keep_releases", c.storage.keep_releases, 1);
+    s.duration("gc_interval", c.storage.gc_interval);
+    for (auto [key, out] : {std::pair{"gc_high_watermark", &c.storage.gc_high_watermark},
+                            std::pair{"gc_low_watermark", &c.storage.gc_low_watermark}}) {
+      if (!s.has(key)) continue;
+      std::string v;
+      s.str(key, v);
+      char* end = nullptr;
+      double d = std::strtod(v.c_str(), &end);
+      if (end == v.c_str() || *end != '\0' || d <= 0 || d >= 1)
+        bad(origin, s.key(key), "must be a fraction between 0 and 1, e.g. 0.9");
+      *out = d;
+    }
+    if (c.storage.gc_low_watermark >= c.storage.gc_high_watermark)
+      bad(origin, "storage.gc_low_watermark", "must be below gc_high_watermark");
   }
   validate(c, origin);
   return c;

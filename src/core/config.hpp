@@ -81,6 +81,11 @@ struct GitConfig {
 
 struct StorageConfig {
   int keep_releases = 3;  // newest releases of each bundle name kept pinned
+  // Automatic GC: when the data dir's filesystem is fuller than gc_high_watermark, unpinned
+  // blobs are evicted (LRU first) until it is at gc_low_watermark.
+  double gc_high_watermark = 0.90;
+  double gc_low_watermark = 0.80;
+  Millis gc_interval = std::chrono::seconds(60);
 };
 
 struct LogConfig {

@@ -65,6 +65,17 @@ void Mirror::probe_loop(std::stop_token st) {
   }
 }
 
+void Mirror::touch(const Digest& d) {
+  auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(touch_mu_);
+    auto& last = touched_[d];
+    if (last.time_since_epoch().count() != 0 && now - last < std::chrono::minutes(10)) return;
+    last = now;
+  }
+  (void)db_.touch_blob(d);
+}
+
 Upstream& Mirror::upstream(const std::string& name) {
   return *upstreams_.at(name);
 }
@@ -203,6 +214,7 @@ Result<BlobResult> Mirror::blob(const Route& route, bool head) {
     auto size = store_.size_of(d);
     if (!size) return std::unexpected(size.error());
     cache_.add({{"kind", "blob"}, {"result", "hit"}});
+    touch(d);
     return BlobResult{*size, std::move(*fd)};
   }
   Upstream& up = upstream(route.upstream);

@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <thread>
+#include <unordered_map>
 #include <variant>
 
 #include "core/config.hpp"
@@ -67,6 +68,7 @@ class Mirror {
   Result<ManifestResult> fetch_manifest(Upstream& up, const Route& route, const std::string& ref);
   void prefetch_children(Upstream& up, const std::string& repo, const std::string& bytes);
   void probe_loop(std::stop_token st);
+  void touch(const Digest& d);  // records use for LRU eviction, at most every 10 minutes per blob
 
   const RegistryConfig& cfg_;
   BlobStore& store_;
@@ -74,6 +76,9 @@ class Mirror {
   Metrics& metrics_;
   MetricFamily& cache_;
   std::atomic<bool> stopping_{false};
+  std::mutex touch_mu_;
+  std::unordered_map<Digest, std::chrono::steady_clock::time_point>
+      touched_;  // GUARDED_BY(touch_mu_)
   std::map<std::string, std::unique_ptr<Upstream>> upstreams_;
   BlobFetcher fetcher_;
   ThreadPool pool_;  // downloads; destroyed (joined) before the members above

@@ -136,6 +136,36 @@ Result<std::vector<MetaDb::BlobRow>> MetaDb::blobs() {
   }
 }
 
+Result<std::vector<MetaDb::BlobRow>> MetaDb::blobs_by_last_access() {
+  std::lock_guard lock(mu_);
+  sqlite::Stmt s(db_, "SELECT digest, size FROM blobs ORDER BY last_access, digest");
+  std::vector<BlobRow> out;
+  for (;;) {
+    auto row = s.step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) return out;
+    if (auto d = Digest::parse(s.text(0))) out.push_back({*d, std::uint64_t(s.integer(1))});
+  }
+}
+
+Result<void> MetaDb::touch_blob(const Digest& d) {
+  std::lock_guard lock(mu_);
+  sqlite::Stmt s(db_, "UPDATE blobs SET last_access=? WHERE digest=?");
+  return s.bind(1, unix_now()).bind(2, d.str()).run();
+}
+
+Result<std::vector<Digest>> MetaDb::pinned_digests() {
+  std::lock_guard lock(mu_);
+  sqlite::Stmt s(db_, "SELECT DISTINCT digest FROM release_blobs");
+  std::vector<Digest> out;
+  for (;;) {
+    auto row = s.step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) return out;
+    if (auto d = Digest::parse(s.text(0))) out.push_back(*d);
+  }
+}
+
 Result<std::vector<Digest>> MetaDb::manifest_digests() {
   std::lock_guard lock(mu_);
   sqlite::Stmt s(db_, "SELECT digest FROM manifests ORDER BY digest");

@@ -48,6 +48,11 @@ class MetaDb {
     std::uint64_t size;
   };
   Result<std::vector<BlobRow>> blobs();
+  // Least recently used first.
+  Result<std::vector<BlobRow>> blobs_by_last_access();
+  Result<void> touch_blob(const Digest& d);
+  // Every digest some retained release pins.
+  Result<std::vector<Digest>> pinned_digests();
   Result<std::vector<Digest>> manifest_digests();
   Result<void> remove_manifest(const Digest& d);
 

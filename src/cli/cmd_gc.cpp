@@ -1,0 +1,53 @@
+#include <iostream>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "cli/commands.hpp"
+#include "core/config.hpp"
+#include "store/gc.hpp"
+
+namespace outpost::cli {
+
+Action setup_gc(CLI::App& sub) {
+  auto cfg = std::make_shared<ConfigOption>();
+  auto dir = std::make_shared<std::optional<std::string>>();
+  auto all = std::make_shared<bool>(false);
+  cfg->add_to(sub);
+  sub.add_option("--data-dir", *dir, "Data directory (overrides the config's data_dir)");
+  sub.add_flag("--all", *all,
+               "Evict every blob no retained release pins (default: down to the low watermark)");
+  sub.footer(
+      "Blobs pinned by the newest storage.keep_releases releases of each bundle are never "
+      "evicted.");
+  return [cfg, dir, all] {
+    Config c = load_config(cfg->path);
+    std::filesystem::path data = dir->value_or(c.data_dir.string());
+    if (!std::filesystem::exists(data / "meta.db"))
+      throw std::runtime_error(
+          fmt::format("{} is not an Outpost data directory (no meta.db)", data.string()));
+    BlobStore store(data);
+    MetaDb db(data / "meta.db");
+    std::uint64_t target = 0;
+    if (!*all) {
+      auto excess = bytes_above(data, c.storage.gc_low_watermark);
+      if (excess == 0) {
+        std::cout << "gc: disk below the low watermark; nothing to do (use --all to evict every "
+                     "unpinned blob)\n";
+        return 0;
+      }
+      target = store.total_bytes() > excess ? store.total_bytes() - excess : 1;
+    }
+    auto r = collect_garbage(store, db, target);
+    if (!r) {
+      std::cerr << "outpost gc: " << r.error().message << "\n";
+      return 1;
+    }
+    std::cout << fmt::format(
+        "gc: evicted {} blobs ({} bytes); pinned {} bytes; store now {} bytes\n", r->evicted_blobs,
+        r->evicted_bytes, r->pinned_bytes, r->store_bytes_after);
+    return 0;
+  };
+}
+
+}  // namespace outpost::cli

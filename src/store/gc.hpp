@@ -1,0 +1,49 @@
+#pragma once
+// Garbage collection: evicts blobs that no retained release pins, least recently used first,
+// until the store is down to a target. Pinned blobs are never touched. Metadata rows of evicted
+// blobs (and manifests) go with them, so a later request fetches them again when it can.
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+
+#include <thread>
+
+#include "core/config.hpp"
+#include "store/blob_store.hpp"
+#include "store/meta_db.hpp"
+
+namespace outpost {
+
+struct GcResult {
+  std::uint64_t evicted_blobs = 0;
+  std::uint64_t evicted_bytes = 0;
+  std::uint64_t pinned_bytes = 0;
+  std::uint64_t store_bytes_after = 0;
+};
+
+// Evicts unpinned blobs (LRU first) while store bytes > target_bytes (0: evict every unpinned).
+Result<GcResult> collect_garbage(BlobStore& store, MetaDb& db, std::uint64_t target_bytes);
+
+// Background GC between watermarks (storage.gc_high_watermark / gc_low_watermark), checked every
+// gc_interval. Stops (joins) on destruction.
+class WatermarkGc {
+ public:
+  WatermarkGc(const StorageConfig& cfg, std::filesystem::path data_dir, BlobStore& store,
+              MetaDb& db);
+  // Runs one check now; returns what was evicted (nothing when below the high watermark).
+  Result<GcResult> check();
+
+ private:
+  const StorageConfig& cfg_;
+  const std::filesystem::path data_dir_;
+  BlobStore& store_;
+  MetaDb& db_;
+  std::jthread thread_;
+};
+
+// Disk use of the filesystem holding `path`, as a fraction 0..1 (nullopt when statvfs fails).
+std::optional<double> disk_used_fraction(const std::filesystem::path& path);
+// Bytes to free so the filesystem is at `fraction` use.
+std::uint64_t bytes_above(const std::filesystem::path& path, double fraction);
+
+}  // namespace outpost
