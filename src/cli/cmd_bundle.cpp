@@ -4,12 +4,17 @@
 #include <memory>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <thread>
 
 #include "bundle/create.hpp"
 #include "bundle/images.hpp"
 #include "bundle/import.hpp"
 #include "cli/commands.hpp"
 #include "core/config.hpp"
+#include "core/log.hpp"
+#include "http/client.hpp"
 #include "store/blob_store.hpp"
 #include "store/meta_db.hpp"
 
@@ -29,8 +34,16 @@ struct CreateArgs {
   std::string output, cache;
 };
 
+// CLI commands log warnings and errors only, to stderr (progress lines are separate).
+void quiet_logging(const Config& cfg) {
+  LogConfig lc = cfg.log;
+  lc.level = "warn";
+  setup_logging(lc);
+}
+
 int run_create(const CreateArgs& a) {
   Config cfg = load_config(a.config.path);
+  quiet_logging(cfg);
   auto opt = a.opt;
   bundle::ImageCollector collector;
   for (const auto& p : a.images_from) {
@@ -74,6 +87,7 @@ struct ImportArgs {
 
 int run_import(const ImportArgs& a) {
   Config cfg = load_config(a.config.path);
+  quiet_logging(cfg);
   std::filesystem::path data = a.data_dir.value_or(cfg.data_dir.string());
   std::filesystem::create_directories(data);
   BlobStore store(data);
@@ -91,6 +105,106 @@ int run_import(const ImportArgs& a) {
   for (const auto& v : st->dropped_releases)
     std::cerr << fmt::format("retention: release {} {} is no longer pinned\n", st->name, v);
   return 0;
+}
+
+struct EnsureArgs {
+  std::string server, source, name, version, timeout = "30m";
+  bool check = false;
+};
+
+// The PreSync hook: 0 only when every blob of the release is in Outpost's store, verified.
+int run_ensure(const EnsureArgs& a) {
+  auto timeout = parse_duration(a.timeout);
+  if (!timeout) {
+    std::cerr << "outpost bundle ensure: --timeout: " << timeout.error().message << "\n";
+    return 2;
+  }
+  http::CurlHttpClient client;
+  std::string base = a.server;
+  while (base.ends_with('/')) base.pop_back();
+  auto get_status = [&]() -> Result<nlohmann::json> {
+    http::ClientRequest req;
+    req.url = fmt::format("{}/api/v1/releases/{}/{}", base, a.name, a.version);
+    req.total_timeout = std::chrono::seconds(30);
+    auto r = client.perform(req, nullptr);
+    if (!r) return std::unexpected(r.error());
+    auto j = nlohmann::json::parse(r->body, nullptr, false);
+    if (r->status == 404) return nlohmann::json{{"state", "unknown"}};
+    if (r->status != 200 || j.is_discarded())
+      return fail(Errc::upstream_error, fmt::format("HTTP {}: {}", r->status, r->body));
+    return j;
+  };
+  if (a.check) {
+    auto s = get_status();
+    if (!s) {
+      std::cerr << "outpost bundle ensure: cannot reach " << base << ": " << s.error().message
+                << "\n";
+      return 1;
+    }
+    std::cout << fmt::format("release {} {}: {}\n", a.name, a.version, (*s).value("state", "?"));
+    return (*s).value("state", "") == "ready" ? 0 : 1;
+  }
+  if (a.source.empty()) {
+    std::cerr << "outpost bundle ensure: --source is required (or use --check)\n";
+    return 2;
+  }
+  http::ClientRequest post;
+  post.method = "POST";
+  post.url = base + "/api/v1/releases";
+  post.headers = {{"Content-Type", "application/json"}};
+  post.body =
+      nlohmann::json({{"source", a.source}, {"name", a.name}, {"version", a.version}}).dump();
+  post.total_timeout = std::chrono::seconds(30);
+  auto r = client.perform(post, nullptr);
+  if (!r) {
+    std::cerr << "outpost bundle ensure: cannot reach " << base << ": " << r.error().message
+              << "\n";
+    return 1;
+  }
+  if (r->status >= 400) {
+    auto j = nlohmann::json::parse(r->body, nullptr, false);
+    std::cerr << "outpost bundle ensure: refused: "
+              << (j.is_discarded() ? r->body : j.value("error", r->body)) << "\n";
+    return 2;
+  }
+  const bool tty = ::isatty(2);
+  auto deadline = std::chrono::steady_clock::now() + *timeout;
+  std::string last_line;
+  for (;;) {
+    auto s = get_status();
+    if (s) {
+      auto state = (*s).value("state", "?");
+      std::string line = fmt::format("release {} {}: {}", a.name, a.version, state);
+      auto done = (*s).value("bytes_done", 0.0), total = (*s).value("bytes_total", 0.0);
+      if (state == "downloading" && total > 0)
+        line +=
+            fmt::format(" {:.1f}/{:.1f} MB ({:.0f}%)", done / 1e6, total / 1e6, 100 * done / total);
+      if (line != last_line) {
+        std::cerr << (tty ? "\r\033[K" : "") << line << (tty ? "" : "\n") << std::flush;
+        last_line = line;
+      }
+      if (state == "ready") {
+        std::cerr << (tty ? "\n" : "")
+                  << fmt::format("release {} {} is ready: {} blobs local and verified\n", a.name,
+                                 a.version, (*s).value("blobs", 0));
+        return 0;
+      }
+      if (state == "failed") {
+        std::cerr << (tty ? "\n" : "") << "outpost bundle ensure: " << (*s).value("error", "failed")
+                  << "\n";
+        return 1;
+      }
+    } else {
+      std::cerr << (tty ? "\n" : "") << "outpost bundle ensure: " << s.error().message
+                << " (retrying)\n";
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      std::cerr << (tty ? "\n" : "")
+                << fmt::format("outpost bundle ensure: not ready after {}\n", a.timeout);
+      return 1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
 }
 
 }  // namespace
@@ -127,9 +241,23 @@ Action setup_bundle(CLI::App& sub) {
   i->add_option("--data-dir", import->data_dir, "Data directory (default: the config's data_dir)");
   i->add_option("source", import->source, "Bundle file")->required()->check(CLI::ExistingFile);
 
-  return [c, i, create, import] {
+  auto ensure = std::make_shared<EnsureArgs>();
+  auto* e =
+      sub.add_subcommand("ensure",
+                         "For an Argo CD PreSync hook: make a running Outpost import a release and "
+                         "wait; exit 0 only when every image is local and verified");
+  e->add_option("--server", ensure->server, "Outpost URL, e.g. http://outpost.outpost.svc:8080")
+      ->required();
+  e->add_option("--source", ensure->source, "Bundle URL (or a path under bundle.allowed_sources)");
+  e->add_option("--name", ensure->name, "Release name")->required();
+  e->add_option("--version", ensure->version, "Release version")->required();
+  e->add_option("--timeout", ensure->timeout, "Give up after this long (default 30m)");
+  e->add_flag("--check", ensure->check, "Only report readiness (exit 0 when ready); start nothing");
+
+  return [c, i, e, create, import, ensure] {
     if (c->parsed()) return run_create(*create);
     if (i->parsed()) return run_import(*import);
+    if (e->parsed()) return run_ensure(*ensure);
     return 2;
   };
 }

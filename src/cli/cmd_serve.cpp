@@ -2,6 +2,8 @@
 
 #include <memory>
 
+#include "bundle/api.hpp"
+#include "bundle/jobs.hpp"
 #include "cli/commands.hpp"
 #include "core/config.hpp"
 #include "core/log.hpp"
@@ -30,6 +32,7 @@ int serve(const Config& cfg) {
   http::CurlHttpClient client;
   registry::Mirror mirror(cfg.registry, store, db, client, metrics);
   WatermarkGc gc(cfg.storage, cfg.data_dir, store, db);
+  bundle::ReleaseJobs releases(cfg, store, db, client);
   git::GitCache git_cache(cfg.git, cfg.data_dir, db, client, metrics);
   git::GitService git_service(git_cache, cfg.git, metrics);
   http::Server server(cfg.server, metrics);
@@ -49,6 +52,8 @@ int serve(const Config& cfg) {
                [&](const http::Request& req) { return git_service.handle_webhook(req); });
   server.route("/api/v1/git/repos", "api", http::Blocking::yes,
                [&](const http::Request& req) { return git_service.handle_repos(req); });
+  server.route("/api/v1/releases", "api", http::Blocking::yes,
+               [&](const http::Request& req) { return bundle::handle_releases(releases, req); });
   server.route("/healthz", "health", http::Blocking::no,
                [](const http::Request&) { return http::Response::text(200, "ok\n"); });
   server.route("/readyz", "health", http::Blocking::no, [&](const http::Request&) {
@@ -74,6 +79,7 @@ int serve(const Config& cfg) {
   server.run([&] {
     mirror.stop();
     git_cache.stop();
+    releases.stop();
   });
   spdlog::info("stopped");
   return 0;

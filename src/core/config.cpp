@@ -253,7 +253,7 @@ Config parse_config(const std::string& yaml_text, const std::string& origin) {
   Config c = default_config();
   if (root.IsNull()) return c;
   Section top(root, "", origin,
-              {"listen", "data_dir", "log", "server", "registry", "git", "storage"});
+              {"listen", "data_dir", "log", "server", "registry", "git", "storage", "bundle"});
   top.str("listen", c.listen);
   std::string dir;
   top.str("data_dir", dir);
@@ -276,6 +276,24 @@ Config parse_config(const std::string& yaml_text, const std::string& origin) {
   }
   if (top.has("registry")) parse_registry(top, origin, c.registry);
   if (top.has("git")) parse_git(top, origin, c.git);
+  if (top.has("bundle")) {
+    Section s(top.node("bundle"), "bundle", origin,
+              {"allowed_sources", "download_attempts", "stall_timeout"});
+    s.integer<int>("download_attempts", c.bundle.download_attempts, 1);
+    s.duration("stall_timeout", c.bundle.stall_timeout);
+    if (s.has("allowed_sources")) {
+      auto list = s.node("allowed_sources");
+      if (!list.IsSequence())
+        bad(origin, "bundle.allowed_sources", "must be a list of URL or path prefixes");
+      for (std::size_t i = 0; i < list.size(); ++i) {
+        auto v = list[i].as<std::string>();
+        if (!v.starts_with("http://") && !v.starts_with("https://") && !v.starts_with("/"))
+          bad(origin, fmt::format("bundle.allowed_sources[{}]", i),
+              "must be an http(s) URL or an absolute path prefix");
+        c.bundle.allowed_sources.push_back(v);
+      }
+    }
+  }
   if (top.has("storage")) {
     Section s(top.node("storage"), "storage", origin,
               {"keep_releases", "gc_high_watermark", "gc_low_watermark", "gc_interval"});

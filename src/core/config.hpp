@@ -79,6 +79,14 @@ struct GitConfig {
   const GitUpstreamConfig* find(std::string_view host) const;
 };
 
+struct BundleConfig {
+  // Sources the server may load bundles from (prefixes of http(s) URLs or absolute paths). Empty:
+  // any http(s) URL, no local paths.
+  std::vector<std::string> allowed_sources;
+  int download_attempts = 20;
+  Millis stall_timeout = std::chrono::seconds(30);
+};
+
 struct StorageConfig {
   int keep_releases = 3;  // newest releases of each bundle name kept pinned
   // Automatic GC: when the data dir's filesystem is fuller than gc_high_watermark, unpinned
@@ -101,6 +109,7 @@ struct Config {
   RegistryConfig registry;
   GitConfig git;
   StorageConfig storage;
+  BundleConfig bundle;
 };
 
 // The embedded default: ./outpost-data, 127.0.0.1:8080, docker.io, ghcr.io, quay.io,

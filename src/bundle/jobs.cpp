@@ -1,0 +1,177 @@
+#include "bundle/jobs.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
+
+#include <set>
+
+#include "bundle/bundle_manifest.hpp"
+#include "bundle/create.hpp"
+#include "bundle/download.hpp"
+#include "bundle/import.hpp"
+
+namespace outpost::bundle {
+namespace fs = std::filesystem;
+
+std::string ReleaseStatus::to_json() const {
+  return nlohmann::json({{"name", name},
+                         {"version", version},
+                         {"source", source},
+                         {"state", state},
+                         {"bytes_done", bytes_done},
+                         {"bytes_total", bytes_total},
+                         {"error", error},
+                         {"blobs", blobs},
+                         {"blobs_missing", blobs_missing}})
+      .dump();
+}
+
+ReleaseJobs::ReleaseJobs(const Config& cfg, BlobStore& store, MetaDb& db, http::HttpClient& client)
+    : cfg_(cfg), store_(store), db_(db), client_(client) {}
+
+ReleaseJobs::~ReleaseJobs() {
+  stop();
+}
+
+void ReleaseJobs::stop() {
+  stopping_ = true;
+}
+
+Result<void> ReleaseJobs::check_source(const std::string& source) const {
+  bool url = source.starts_with("http://") || source.starts_with("https://");
+  if (!url && !source.starts_with("/"))
+    return fail(Errc::invalid_argument, "source must be an http(s) URL or an absolute path");
+  if (source.find("/../") != std::string::npos || source.ends_with("/..") ||
+      source.find('\0') != std::string::npos)
+    return fail(Errc::invalid_argument, "source must not contain '..'");
+  const auto& allowed = cfg_.bundle.allowed_sources;
+  if (allowed.empty()) {
+    if (url) return {};
+    return fail(Errc::forbidden,
+                "local bundle paths are not allowed (configure bundle.allowed_sources)");
+  }
+  for (const auto& p : allowed)
+    if (source.starts_with(p)) return {};
+  return fail(Errc::forbidden,
+              fmt::format("source '{}' is outside bundle.allowed_sources", source));
+}
+
+ReleaseStatus ReleaseJobs::from_store(const std::string& name, const std::string& version) {
+  ReleaseStatus st{name, version, "", "unknown"};
+  auto blobs = db_.release_blobs(name, version);
+  auto has = db_.has_release(name, version);
+  if (!has || !*has || !blobs) return st;
+  st.blobs = blobs->size();
+  for (const auto& d : *blobs)
+    if (!store_.contains(d)) ++st.blobs_missing;
+  st.state = st.blobs_missing == 0 ? "ready" : "incomplete";
+  return st;
+}
+
+ReleaseStatus ReleaseJobs::status(const std::string& name, const std::string& version) {
+  auto stored = from_store(name, version);
+  if (stored.state == "ready") return stored;
+  std::lock_guard lock(mu_);
+  if (auto it = jobs_.find({name, version}); it != jobs_.end()) return it->second->st;
+  return stored;
+}
+
+std::vector<ReleaseStatus> ReleaseJobs::list() {
+  std::vector<ReleaseStatus> out;
+  std::set<std::pair<std::string, std::string>> seen;
+  if (auto rows = db_.releases()) {
+    for (const auto& r : *rows) {
+      out.push_back(status(r.name, r.version));
+      seen.insert({r.name, r.version});
+    }
+  }
+  std::lock_guard lock(mu_);
+  for (auto& [key, job] : jobs_)
+    if (!seen.contains(key)) out.push_back(job->st);
+  return out;
+}
+
+void ReleaseJobs::update(const std::shared_ptr<Job>& job,
+                         const std::function<void(ReleaseStatus&)>& fn) {
+  std::lock_guard lock(mu_);
+  fn(job->st);
+}
+
+Result<ReleaseStatus> ReleaseJobs::start(const std::string& name, const std::string& version,
+                                         const std::string& source) {
+  if (!valid_release_part(name) || !valid_release_part(version))
+    return fail(Errc::invalid_argument, "name and version must match [A-Za-z0-9][A-Za-z0-9._-]*");
+  if (auto ok = check_source(source); !ok) return std::unexpected(ok.error());
+  auto stored = from_store(name, version);
+  if (stored.state == "ready") return stored;
+  std::shared_ptr<Job> job;
+  {
+    std::lock_guard lock(mu_);
+    auto& slot = jobs_[{name, version}];
+    if (slot && slot->st.state != "failed") return slot->st;  // join the running (or done) job
+    slot = std::make_shared<Job>();
+    slot->st = {name, version, source, "queued"};
+    job = slot;
+  }
+  pool_.post([this, job] { run(job); });
+  return job->st;
+}
+
+void ReleaseJobs::run(std::shared_ptr<Job> job) {
+  ReleaseStatus st;
+  {
+    std::lock_guard lock(mu_);
+    st = job->st;
+  }
+  auto fail_job = [&](const std::string& why) {
+    spdlog::warn("release {} {}: {}", st.name, st.version, why);
+    update(job, [&](ReleaseStatus& s) {
+      s.state = "failed";
+      s.error = why;
+    });
+  };
+  fs::path file = st.source;
+  fs::path download;
+  if (st.source.starts_with("http://") || st.source.starts_with("https://")) {
+    update(job, [](ReleaseStatus& s) { s.state = "downloading"; });
+    fs::create_directories(store_.tmp_dir().parent_path() / "downloads");
+    download = store_.tmp_dir().parent_path() / "downloads" /
+               fmt::format("{}-{}.tar", st.name, st.version);
+    auto d = download_resumable(client_, st.source, download, cfg_.bundle.download_attempts,
+                                cfg_.bundle.stall_timeout, stopping_,
+                                [&](std::uint64_t done, std::uint64_t total) {
+                                  update(job, [&](ReleaseStatus& s) {
+                                    s.bytes_done = done;
+                                    s.bytes_total = total;
+                                  });
+                                });
+    if (!d) return fail_job("download failed: " + d.error().message);
+    spdlog::info("release {} {}: downloaded {} bytes in {} attempts ({} bytes received)", st.name,
+                 st.version, d->bytes, d->attempts, d->received);
+    file = download;
+  }
+  update(job, [](ReleaseStatus& s) { s.state = "importing"; });
+  if (auto head = read_bundle_manifest(file); !head) {
+    return fail_job("not a usable bundle: " + head.error().message);
+  } else if (head->name != st.name || head->version != st.version) {
+    return fail_job(fmt::format("the bundle is release {} {}, not {} {}", head->name, head->version,
+                                st.name, st.version));
+  }
+  auto r =
+      import_bundle_file(file, store_, db_, cfg_.storage.keep_releases, [](const std::string&) {});
+  std::error_code ec;
+  if (!download.empty() && r) fs::remove(download, ec);  // keep a failed one: a retry resumes it
+  if (!r) return fail_job("import failed: " + r.error().message);
+  auto done = from_store(st.name, st.version);
+  update(job, [&](ReleaseStatus& s) {
+    s.state = done.state == "ready" ? "ready" : "failed";
+    s.blobs = done.blobs;
+    s.blobs_missing = done.blobs_missing;
+    if (done.state != "ready")
+      s.error = fmt::format("{} blobs missing after import", done.blobs_missing);
+  });
+  spdlog::info("release {} {}: {}", st.name, st.version, done.state);
+}
+
+}  // namespace outpost::bundle

@@ -1,0 +1,64 @@
+#pragma once
+// Server-side release imports (POST /api/v1/releases): one job per release name+version however
+// many callers ask (PreSync hooks of several apps, retries), downloading http(s) sources with
+// resume, then importing into the live store. A release's readiness is a fact of the store: its
+// record exists and every blob it pins is present.
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/config.hpp"
+#include "core/thread_pool.hpp"
+#include "http/client.hpp"
+#include "store/blob_store.hpp"
+#include "store/meta_db.hpp"
+
+namespace outpost::bundle {
+
+struct ReleaseStatus {
+  std::string name, version, source;
+  std::string state;  // queued | downloading | importing | ready | failed | unknown
+  std::uint64_t bytes_done = 0, bytes_total = 0;
+  std::string error;
+  std::size_t blobs = 0, blobs_missing = 0;
+  std::string to_json() const;
+};
+
+class ReleaseJobs {
+ public:
+  ReleaseJobs(const Config& cfg, BlobStore& store, MetaDb& db, http::HttpClient& client);
+  ~ReleaseJobs();
+
+  // Starts the import of `source` as name/version, or joins the one running. A release already
+  // complete in the store is reported ready without any work. Errc::forbidden for a source outside
+  // bundle.allowed_sources, Errc::invalid_argument for bad names.
+  Result<ReleaseStatus> start(const std::string& name, const std::string& version,
+                              const std::string& source);
+  ReleaseStatus status(const std::string& name, const std::string& version);
+  std::vector<ReleaseStatus> list();
+  void stop();
+
+ private:
+  struct Job {
+    ReleaseStatus st;  // GUARDED_BY(ReleaseJobs::mu_)
+  };
+  Result<void> check_source(const std::string& source) const;
+  void run(std::shared_ptr<Job> job);
+  ReleaseStatus from_store(const std::string& name, const std::string& version);
+  void update(const std::shared_ptr<Job>& job, const std::function<void(ReleaseStatus&)>& fn);
+
+  const Config& cfg_;
+  BlobStore& store_;
+  MetaDb& db_;
+  http::HttpClient& client_;
+  std::atomic<bool> stopping_{false};
+  std::mutex mu_;
+  std::map<std::pair<std::string, std::string>, std::shared_ptr<Job>> jobs_;  // GUARDED_BY(mu_)
+  ThreadPool pool_{2};
+};
+
+}  // namespace outpost::bundle
