@@ -12,6 +12,7 @@
 namespace outpost::bundle {
 
 inline constexpr const char* kBundleJson = "outpost-bundle.json";
+inline constexpr const char* kBundleSig = "outpost-bundle.json.sig";
 
 struct BundleImage {
   std::string ref;       // normalised reference as manifests write it (registry/repo:tag)

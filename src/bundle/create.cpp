@@ -11,6 +11,7 @@
 
 #include "bundle/tar_writer.hpp"
 #include "core/metrics.hpp"
+#include "core/signing.hpp"
 #include "http/client.hpp"
 #include "registry/manifest.hpp"
 #include "registry/mirror.hpp"
@@ -223,7 +224,13 @@ Result<CreateStats> create_bundle(const Config& cfg, const CreateOptions& opt,
   auto part = fs::path(opt.output.string() + ".part");
   auto tar = TarWriter::open(part);
   if (!tar) return std::unexpected(tar.error());
-  if (auto r = tar->add(kBundleJson, bm.to_json()); !r) return std::unexpected(r.error());
+  const std::string bundle_json = bm.to_json();
+  if (auto r = tar->add(kBundleJson, bundle_json); !r) return std::unexpected(r.error());
+  if (opt.sign_key) {
+    auto sig = sign_ed25519(*opt.sign_key, bundle_json);
+    if (!sig) return std::unexpected(sig.error());
+    if (auto r = tar->add(kBundleSig, *sig + "\n"); !r) return std::unexpected(r.error());
+  }
   if (auto r = tar->add("oci-layout", R"({"imageLayoutVersion":"1.0.0"})"); !r)
     return std::unexpected(r.error());
   if (auto r = tar->add("index.json", index.dump()); !r) return std::unexpected(r.error());

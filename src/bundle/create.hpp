@@ -24,6 +24,7 @@ struct CreateOptions {
   std::filesystem::path output;
   std::filesystem::path cache_dir;  // verified downloads (reused across runs)
   std::string source_repo, source_commit;
+  std::optional<std::filesystem::path> sign_key;  // ed25519 private key (PEM)
 };
 
 struct CreateStats {

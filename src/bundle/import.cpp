@@ -8,6 +8,8 @@
 #include <map>
 #include <set>
 
+#include "core/signing.hpp"
+
 namespace outpost::bundle {
 namespace {
 
@@ -26,6 +28,7 @@ Result<std::string> read_small(archive* a, std::size_t limit) {
 }
 
 Result<ImportStats> import_archive(archive* a, BlobStore& store, MetaDb& db, int keep,
+                                   const std::vector<std::string>& trust_keys,
                                    const std::function<void(const std::string&)>& progress) {
   archive_entry* e = nullptr;
   int rc = archive_read_next_header(a, &e);
@@ -55,6 +58,7 @@ Result<ImportStats> import_archive(archive* a, BlobStore& store, MetaDb& db, int
   for (const auto& b : bm->blobs) expected.emplace(b.digest, &b);
 
   std::vector<BlobWriter> staged;  // verified, published only when the whole bundle checks out
+  std::optional<std::string> signature;
   std::set<Digest> seen;
   std::vector<char> buf(1 << 20);
   while ((rc = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
@@ -62,7 +66,13 @@ Result<ImportStats> import_archive(archive* a, BlobStore& store, MetaDb& db, int
     if (archive_entry_filetype(e) != AE_IFREG)
       return fail(Errc::invalid_argument,
                   fmt::format("bundle entry '{}' is not a regular file", name));
-    if (name == "oci-layout" || name == "index.json" || name == "outpost-bundle.json.sig") {
+    if (name == kBundleSig) {
+      auto sig = read_small(a, 4096);
+      if (!sig) return std::unexpected(sig.error());
+      signature = *sig;
+      continue;
+    }
+    if (name == "oci-layout" || name == "index.json") {
       if (auto r = read_small(a, 64 << 20); !r) return std::unexpected(r.error());
       continue;
     }
@@ -109,6 +119,13 @@ Result<ImportStats> import_archive(archive* a, BlobStore& store, MetaDb& db, int
     return fail(Errc::invalid_argument,
                 std::string("corrupt or truncated bundle: ") + archive_error_string(a));
 
+  if (!trust_keys.empty()) {
+    if (!signature)
+      return fail(Errc::unauthorized,
+                  "bundle is not signed and bundle.trust_keys requires a signature");
+    if (!verify_ed25519(trust_keys, *json, *signature))
+      return fail(Errc::unauthorized, "bundle signature does not verify against bundle.trust_keys");
+  }
   for (const auto& b : bm->blobs) {
     if (b.in_bundle && !seen.contains(b.digest) && !store.contains(b.digest))
       return fail(Errc::invalid_argument, "bundle is missing blob " + b.digest.str());
@@ -136,7 +153,7 @@ Result<ImportStats> import_archive(archive* a, BlobStore& store, MetaDb& db, int
 }  // namespace
 
 Result<ImportStats> import_bundle_file(const std::filesystem::path& bundle, BlobStore& store,
-                                       MetaDb& db, int keep_releases,
+                                       MetaDb& db, const ImportPolicy& policy,
                                        const std::function<void(const std::string&)>& progress) {
   archive* a = archive_read_new();
   archive_read_support_format_tar(a);
@@ -146,7 +163,7 @@ Result<ImportStats> import_bundle_file(const std::filesystem::path& bundle, Blob
   } guard{a};
   if (archive_read_open_filename(a, bundle.c_str(), 1 << 20) != ARCHIVE_OK)
     return fail(Errc::not_found, fmt::format("{}: {}", bundle.string(), archive_error_string(a)));
-  return import_archive(a, store, db, keep_releases, progress);
+  return import_archive(a, store, db, policy.keep_releases, policy.trust_keys, progress);
 }
 
 }  // namespace outpost::bundle

@@ -21,8 +21,13 @@ struct ImportStats {
   std::vector<std::string> dropped_releases;  // by retention
 };
 
+struct ImportPolicy {
+  int keep_releases = 3;
+  std::vector<std::string> trust_keys;  // non-empty: a valid signature is required
+};
+
 Result<ImportStats> import_bundle_file(const std::filesystem::path& bundle, BlobStore& store,
-                                       MetaDb& db, int keep_releases,
+                                       MetaDb& db, const ImportPolicy& policy,
                                        const std::function<void(const std::string&)>& progress);
 
 }  // namespace outpost::bundle

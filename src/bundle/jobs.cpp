@@ -58,7 +58,10 @@ Result<void> ReleaseJobs::check_source(const std::string& source) const {
 }
 
 ReleaseStatus ReleaseJobs::from_store(const std::string& name, const std::string& version) {
-  ReleaseStatus st{name, version, "", "unknown"};
+  ReleaseStatus st;
+  st.name = name;
+  st.version = version;
+  st.state = "unknown";
   auto blobs = db_.release_blobs(name, version);
   auto has = db_.has_release(name, version);
   if (!has || !*has || !blobs) return st;
@@ -111,7 +114,10 @@ Result<ReleaseStatus> ReleaseJobs::start(const std::string& name, const std::str
     auto& slot = jobs_[{name, version}];
     if (slot && slot->st.state != "failed") return slot->st;  // join the running (or done) job
     slot = std::make_shared<Job>();
-    slot->st = {name, version, source, "queued"};
+    slot->st.name = name;
+    slot->st.version = version;
+    slot->st.source = source;
+    slot->st.state = "queued";
     job = slot;
   }
   pool_.post([this, job] { run(job); });
@@ -159,7 +165,8 @@ void ReleaseJobs::run(std::shared_ptr<Job> job) {
                                 st.name, st.version));
   }
   auto r =
-      import_bundle_file(file, store_, db_, cfg_.storage.keep_releases, [](const std::string&) {});
+      import_bundle_file(file, store_, db_, {cfg_.storage.keep_releases, cfg_.bundle.trust_keys},
+                         [](const std::string&) {});
   std::error_code ec;
   if (!download.empty() && r) fs::remove(download, ec);  // keep a failed one: a retry resumes it
   if (!r) return fail_job("import failed: " + r.error().message);

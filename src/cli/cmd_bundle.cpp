@@ -93,8 +93,8 @@ int run_import(const ImportArgs& a) {
   BlobStore store(data);
   MetaDb db(data / "meta.db");
   std::cerr << fmt::format("outpost bundle import: {} into {}\n", a.source, data.string());
-  auto st =
-      bundle::import_bundle_file(a.source, store, db, cfg.storage.keep_releases, progress_line);
+  auto st = bundle::import_bundle_file(
+      a.source, store, db, {cfg.storage.keep_releases, cfg.bundle.trust_keys}, progress_line);
   if (!st) {
     std::cerr << "outpost bundle import: " << st.error().message << " (nothing was imported)\n";
     return 1;
@@ -232,6 +232,9 @@ Action setup_bundle(CLI::App& sub) {
   c->add_option("--source-commit", create->opt.source_commit,
                 "Provenance: the commit of the manifests");
   c->add_option("--cache", create->cache, "Download cache (default <data_dir>/bundle-cache)");
+  c->add_option("--sign-key", create->opt.sign_key,
+                "ed25519 private key (PEM) to sign the bundle with")
+      ->check(CLI::ExistingFile);
   c->add_option("-o,--output", create->output, "Bundle file to write")->required();
 
   auto import = std::make_shared<ImportArgs>();

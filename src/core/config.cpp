@@ -278,7 +278,19 @@ Config parse_config(const std::string& yaml_text, const std::string& origin) {
   if (top.has("git")) parse_git(top, origin, c.git);
   if (top.has("bundle")) {
     Section s(top.node("bundle"), "bundle", origin,
-              {"allowed_sources", "download_attempts", "stall_timeout"});
+              {"allowed_sources", "download_attempts", "stall_timeout", "trust_keys"});
+    if (s.has("trust_keys")) {
+      auto list = s.node("trust_keys");
+      if (!list.IsSequence())
+        bad(origin, "bundle.trust_keys", "must be a list of PEM public key files");
+      for (std::size_t i = 0; i < list.size(); ++i) {
+        auto key = fmt::format("bundle.trust_keys[{}]", i);
+        auto text = read_secret_file(origin, key, list[i].as<std::string>());
+        if (text.find("BEGIN PUBLIC KEY") == std::string::npos)
+          bad(origin, key, "is not a PEM public key");
+        c.bundle.trust_keys.push_back(text);
+      }
+    }
     s.integer<int>("download_attempts", c.bundle.download_attempts, 1);
     s.duration("stall_timeout", c.bundle.stall_timeout);
     if (s.has("allowed_sources")) {

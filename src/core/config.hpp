@@ -84,6 +84,9 @@ struct BundleConfig {
   // any http(s) URL, no local paths.
   std::vector<std::string> allowed_sources;
   int download_attempts = 20;
+  // ed25519 public keys (PEM text, read from trust_keys files). When any is configured, every
+  // import must carry a valid outpost-bundle.json.sig.
+  std::vector<std::string> trust_keys;
   Millis stall_timeout = std::chrono::seconds(30);
 };
 

@@ -12,10 +12,12 @@ push_image "$T/layout" v1 "$up_PORT" test/app
 push_image "$T/layout" v2 "$up_PORT" test/app
 write_outpost_config "$T/create.yaml" "$(free_port)" "$T/create-data" upstream.test "http://127.0.0.1:$up_PORT"
 mkdir -p "$T/www"
-"$OUTPOST_BIN" bundle create --config "$T/create.yaml" --name shop --version v1 \
+openssl genpkey -algorithm ed25519 -out "$T/release.key" 2>/dev/null
+openssl pkey -in "$T/release.key" -pubout -out "$T/release.pub"
+"$OUTPOST_BIN" bundle create --config "$T/create.yaml" --name shop --version v1 --sign-key "$T/release.key" \
   --image upstream.test/test/app:v1 -o "$T/www/shop-v1.tar" 2>"$T/create.log" || die "create: $(cat "$T/create.log")"
 skopeo_ copy -q --src-tls-verify=false "docker://127.0.0.1:$up_PORT/test/app:v1" "dir:$T/direct"
-"$OUTPOST_BIN" bundle create --config "$T/create.yaml" --name shop --version v2 \
+"$OUTPOST_BIN" bundle create --config "$T/create.yaml" --name shop --version v2 --sign-key "$T/release.key" \
   --image upstream.test/test/app:v2 -o "$T/shop-v2.tar" 2>>"$T/create.log" || die "create v2"
 python3 "$TOOLS/tamper_bundle.py" flip "$T/shop-v2.tar" "$T/www/shop-bad.tar"
 stop_pid "$up_PID"
@@ -49,6 +51,7 @@ write_outpost_config "$T/serve.yaml" "$OP" "$T/data" upstream.test "http://127.0
 cat >>"$T/serve.yaml" <<YAML
 bundle:
   download_attempts: 5
+  trust_keys: ["$T/release.pub"]
   allowed_sources: ["http://127.0.0.1:$px_PORT/", "http://127.0.0.1:9/"]
 YAML
 start_outpost op "$T/serve.yaml"

@@ -6,6 +6,7 @@
   tamper_bundle.py absolute IN OUT    append an entry named /tmp/outpost-abs
   tamper_bundle.py symlink IN OUT     append blobs/sha256/<hex> as a symlink
   tamper_bundle.py unlisted IN OUT    append a valid blob the bundle JSON does not list
+  tamper_bundle.py editjson IN OUT    change outpost-bundle.json (its signature, if any, is kept)
 """
 import hashlib, io, sys, tarfile
 
@@ -15,6 +16,9 @@ with tarfile.open(src) as tin, tarfile.open(dst, "w", format=tarfile.PAX_FORMAT)
     largest = max((m for m in members if m.name.startswith("blobs/")), key=lambda m: m.size)
     for m in members:
         data = tin.extractfile(m).read()
+        if mode == "editjson" and m.name == "outpost-bundle.json":
+            data = data.replace(b'"createdAt": "', b'"createdAt": "1')
+            m.size = len(data)
         if mode == "flip" and m.name == largest.name:
             b = bytearray(data)
             b[len(b) // 2] ^= 0x01
