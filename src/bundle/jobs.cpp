@@ -142,8 +142,10 @@ void ReleaseJobs::run(std::shared_ptr<Job> job) {
   if (st.source.starts_with("http://") || st.source.starts_with("https://")) {
     update(job, [](ReleaseStatus& s) { s.state = "downloading"; });
     fs::create_directories(store_.tmp_dir().parent_path() / "downloads");
+    // Keyed by source: an interrupted download of the same URL resumes; another URL never
+    // picks up its bytes.
     download = store_.tmp_dir().parent_path() / "downloads" /
-               fmt::format("{}-{}.tar", st.name, st.version);
+               (std::string(sha256_of(st.source).hex().substr(0, 24)) + ".tar");
     auto d = download_resumable(client_, st.source, download, cfg_.bundle.download_attempts,
                                 cfg_.bundle.stall_timeout, stopping_,
                                 [&](std::uint64_t done, std::uint64_t total) {
@@ -168,7 +170,9 @@ void ReleaseJobs::run(std::shared_ptr<Job> job) {
       import_bundle_file(file, store_, db_, {cfg_.storage.keep_releases, cfg_.bundle.trust_keys},
                          [](const std::string&) {});
   std::error_code ec;
-  if (!download.empty() && r) fs::remove(download, ec);  // keep a failed one: a retry resumes it
+  // Transport failures returned above and keep the partial file for a resume; a file that fails
+  // verification is removed so a retry downloads it afresh.
+  if (!download.empty()) fs::remove(download, ec);
   if (!r) return fail_job("import failed: " + r.error().message);
   auto done = from_store(st.name, st.version);
   update(job, [&](ReleaseStatus& s) {

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "bundle/create.hpp"
+#include "bundle/download.hpp"
 #include "bundle/images.hpp"
 #include "bundle/import.hpp"
 #include "cli/commands.hpp"
@@ -82,19 +83,68 @@ int run_create(const CreateArgs& a) {
 struct ImportArgs {
   ConfigOption config;
   std::optional<std::string> data_dir;
+  std::optional<std::string> server, name, version;
   std::string source;
 };
 
+struct EnsureArgs;
+int run_ensure(const EnsureArgs& a);
+int ensure_release(const std::string& server, const std::string& source, const std::string& name,
+                   const std::string& version, const std::string& timeout);
+
 int run_import(const ImportArgs& a) {
+  const bool url = a.source.starts_with("http://") || a.source.starts_with("https://");
+  if (a.server) {  // a running Outpost does the work (its bundle.allowed_sources apply)
+    std::string name = a.name.value_or(""), version = a.version.value_or("");
+    if ((name.empty() || version.empty()) && !url) {
+      auto head = bundle::read_bundle_manifest(a.source);
+      if (!head) {
+        std::cerr << "outpost bundle import: " << head.error().message << "\n";
+        return 1;
+      }
+      name = head->name;
+      version = head->version;
+    }
+    if (name.empty() || version.empty()) {
+      std::cerr
+          << "outpost bundle import: give --name and --version for a URL source with --server\n";
+      return 2;
+    }
+    auto src = url ? a.source : std::filesystem::absolute(a.source).string();
+    return ensure_release(*a.server, src, name, version, "6h");
+  }
   Config cfg = load_config(a.config.path);
   quiet_logging(cfg);
   std::filesystem::path data = a.data_dir.value_or(cfg.data_dir.string());
   std::filesystem::create_directories(data);
   BlobStore store(data);
   MetaDb db(data / "meta.db");
+  std::filesystem::path file = a.source;
+  if (url) {  // download (resumable) next to the store, then import the file
+    std::filesystem::create_directories(data / "downloads");
+    file = data / "downloads" / "cli-import.tar";
+    std::atomic<bool> never{false};
+    http::CurlHttpClient client;
+    std::uint64_t shown = 0;
+    auto d = bundle::download_resumable(
+        client, a.source, file, cfg.bundle.download_attempts, cfg.bundle.stall_timeout, never,
+        [&](std::uint64_t done, std::uint64_t total) {
+          if (done - shown < (8u << 20) && done != total) return;
+          shown = done;
+          progress_line(fmt::format("downloaded {:.1f}/{:.1f} MB", done / 1e6, total / 1e6));
+        });
+    if (!d) {
+      std::cerr << "outpost bundle import: " << d.error().message << "\n";
+      return 1;
+    }
+  }
   std::cerr << fmt::format("outpost bundle import: {} into {}\n", a.source, data.string());
   auto st = bundle::import_bundle_file(
-      a.source, store, db, {cfg.storage.keep_releases, cfg.bundle.trust_keys}, progress_line);
+      file, store, db, {cfg.storage.keep_releases, cfg.bundle.trust_keys}, progress_line);
+  if (url) {
+    std::error_code ec;
+    std::filesystem::remove(file, ec);
+  }
   if (!st) {
     std::cerr << "outpost bundle import: " << st.error().message << " (nothing was imported)\n";
     return 1;
@@ -112,8 +162,41 @@ struct EnsureArgs {
   bool check = false;
 };
 
+int ensure_release(const std::string& server, const std::string& source, const std::string& name,
+                   const std::string& version, const std::string& timeout_text);
+
 // The PreSync hook: 0 only when every blob of the release is in Outpost's store, verified.
 int run_ensure(const EnsureArgs& a) {
+  if (!a.check) {
+    if (a.source.empty()) {
+      std::cerr << "outpost bundle ensure: --source is required (or use --check)\n";
+      return 2;
+    }
+    return ensure_release(a.server, a.source, a.name, a.version, a.timeout);
+  }
+  http::CurlHttpClient client;
+  std::string base = a.server;
+  while (base.ends_with('/')) base.pop_back();
+  http::ClientRequest req;
+  req.url = fmt::format("{}/api/v1/releases/{}/{}", base, a.name, a.version);
+  req.total_timeout = std::chrono::seconds(30);
+  auto r = client.perform(req, nullptr);
+  if (!r) {
+    std::cerr << "outpost bundle ensure: cannot reach " << base << ": " << r.error().message
+              << "\n";
+    return 1;
+  }
+  auto j = nlohmann::json::parse(r->body, nullptr, false);
+  std::string state = r->status == 200 && !j.is_discarded() ? j.value("state", "?") : "unknown";
+  std::cout << fmt::format("release {} {}: {}\n", a.name, a.version, state);
+  return state == "ready" ? 0 : 1;
+}
+
+int ensure_release(const std::string& server, const std::string& source, const std::string& name,
+                   const std::string& version, const std::string& timeout_text) {
+  struct {
+    const std::string &server, &source, &name, &version, &timeout;
+  } a{server, source, name, version, timeout_text};
   auto timeout = parse_duration(a.timeout);
   if (!timeout) {
     std::cerr << "outpost bundle ensure: --timeout: " << timeout.error().message << "\n";
@@ -134,20 +217,6 @@ int run_ensure(const EnsureArgs& a) {
       return fail(Errc::upstream_error, fmt::format("HTTP {}: {}", r->status, r->body));
     return j;
   };
-  if (a.check) {
-    auto s = get_status();
-    if (!s) {
-      std::cerr << "outpost bundle ensure: cannot reach " << base << ": " << s.error().message
-                << "\n";
-      return 1;
-    }
-    std::cout << fmt::format("release {} {}: {}\n", a.name, a.version, (*s).value("state", "?"));
-    return (*s).value("state", "") == "ready" ? 0 : 1;
-  }
-  if (a.source.empty()) {
-    std::cerr << "outpost bundle ensure: --source is required (or use --check)\n";
-    return 2;
-  }
   http::ClientRequest post;
   post.method = "POST";
   post.url = base + "/api/v1/releases";
@@ -242,7 +311,12 @@ Action setup_bundle(CLI::App& sub) {
                                "Verify a bundle and load it into a (stopped) Outpost's data dir");
   import->config.add_to(*i);
   i->add_option("--data-dir", import->data_dir, "Data directory (default: the config's data_dir)");
-  i->add_option("source", import->source, "Bundle file")->required()->check(CLI::ExistingFile);
+  i->add_option("--server", import->server,
+                "Import through a running Outpost's API instead of a data dir");
+  i->add_option("--name", import->name, "With --server and a URL: the release name");
+  i->add_option("--version", import->version, "With --server and a URL: the release version");
+  i->add_option("source", import->source, "Bundle file or http(s) URL (downloads resume)")
+      ->required();
 
   auto ensure = std::make_shared<EnsureArgs>();
   auto* e =

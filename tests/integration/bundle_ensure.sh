@@ -87,6 +87,19 @@ if "$OUTPOST_BIN" bundle ensure --server "$S" --source "http://127.0.0.1:$px_POR
 grep -q 'import failed: bundle blob sha256:[0-9a-f]* is corrupt' "$T/bad.log" || die "unclear: $(cat "$T/bad.log")"
 "$OUTPOST_BIN" bundle ensure --server "$S" --name shop --version v2 --check >/dev/null && die "corrupt release reported ready"
 log "$(tail -1 "$T/bad.log")"
+log "bundle import --server (through the API) and from a URL into a data dir, over the cutting link"
+cp "$T/shop-v2.tar" "$T/www/shop-v2.tar"
+echo "cut 2500000" >"$px_CTL"
+"$OUTPOST_BIN" bundle import --server "$S" --name shop --version v2 "http://127.0.0.1:$px_PORT/shop-v2.tar" \
+  2>"$T/import-server.log" || die "import --server: $(cat "$T/import-server.log")"
+"$OUTPOST_BIN" bundle ensure --server "$S" --name shop --version v2 --check >/dev/null || die "v2 not ready after import --server"
+write_outpost_config "$T/cli.yaml" "$(free_port)" "$T/cli-data" upstream.test "http://127.0.0.1:$up_PORT"
+printf 'bundle:\n  trust_keys: ["%s"]\n' "$T/release.pub" >>"$T/cli.yaml"
+"$OUTPOST_BIN" bundle import --config "$T/cli.yaml" "http://127.0.0.1:$px_PORT/shop-v1.tar" 2>"$T/import-url.log" ||
+  die "import from URL: $(cat "$T/import-url.log")"
+grep -q 'imported release shop v1' "$T/import-url.log" || die "import from URL: $(cat "$T/import-url.log")"
+echo pass >"$px_CTL"
+
 log "sources outside bundle.allowed_sources are refused"
 for src in /etc/passwd "http://169.254.169.254/latest" "file:///etc/passwd"; do
   if "$OUTPOST_BIN" bundle ensure --server "$S" --source "$src" --name shop --version v2 2>"$T/refused.log"; then
