@@ -32,7 +32,7 @@ python3 "$TOOLS/make_image.py" "$T/layout" cold --layer-mb $((LAYER_MB / 4)) --l
 start_registry up
 push_image "$T/layout" warm "$up_PORT" bench/app
 push_image "$T/layout" cold "$up_PORT" bench/app
-layer=$(upstream_layers "$up_PORT" bench/app warm | head -1)
+layer=$(upstream_layers "$up_PORT" bench/app warm | sed -n 1p)
 hex=${layer#sha256:}
 image_bytes=$(curl -sf -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
   "http://127.0.0.1:$up_PORT/v2/bench/app/manifests/cold" |

@@ -9,6 +9,7 @@
 #include <map>
 #include <set>
 
+#include "bundle/tar_reader.hpp"
 #include "bundle/tar_writer.hpp"
 #include "core/metrics.hpp"
 #include "core/signing.hpp"
@@ -44,30 +45,11 @@ bool platform_matches(const nlohmann::json& p, const std::string& want) {
 }  // namespace
 
 Result<BundleManifest> read_bundle_manifest(const fs::path& bundle) {
-  archive* a = archive_read_new();
-  archive_read_support_format_tar(a);
-  struct Free {
-    archive* a;
-    ~Free() { archive_read_free(a); }
-  } guard{a};
-  if (archive_read_open_filename(a, bundle.c_str(), 1 << 16) != ARCHIVE_OK)
-    return fail(Errc::io, fmt::format("{}: {}", bundle.string(), archive_error_string(a)));
-  archive_entry* e = nullptr;
-  if (archive_read_next_header(a, &e) != ARCHIVE_OK ||
-      std::string_view(archive_entry_pathname(e)) != kBundleJson)
-    return fail(Errc::invalid_argument,
-                fmt::format("{}: not an Outpost bundle ({} must come first)", bundle.string(),
-                            kBundleJson));
-  std::string json;
-  char buf[65536];
-  for (;;) {
-    auto n = archive_read_data(a, buf, sizeof buf);
-    if (n < 0) return fail(Errc::io, archive_error_string(a));
-    if (n == 0) break;
-    json.append(buf, static_cast<std::size_t>(n));
-    if (json.size() > (64u << 20)) return fail(Errc::too_large, "outpost-bundle.json too large");
-  }
-  return BundleManifest::parse(json);
+  auto tar = open_tar(bundle);
+  if (!tar) return std::unexpected(tar.error());
+  auto head = read_bundle_head(tar->get());
+  if (!head) return std::unexpected(head.error());
+  return std::move(head->manifest);
 }
 
 Result<CreateStats> create_bundle(const Config& cfg, const CreateOptions& opt,

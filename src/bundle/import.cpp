@@ -1,5 +1,7 @@
 #include "bundle/import.hpp"
 
+#include "bundle/tar_reader.hpp"
+
 #include <archive.h>
 #include <archive_entry.h>
 #include <fmt/format.h>
@@ -13,32 +15,15 @@
 namespace outpost::bundle {
 namespace {
 
-Result<std::string> read_small(archive* a, std::size_t limit) {
-  std::string out;
-  char buf[65536];
-  for (;;) {
-    auto n = archive_read_data(a, buf, sizeof buf);
-    if (n < 0)
-      return fail(Errc::invalid_argument,
-                  std::string("corrupt bundle: ") + archive_error_string(a));
-    if (n == 0) return out;
-    out.append(buf, static_cast<std::size_t>(n));
-    if (out.size() > limit) return fail(Errc::too_large, "bundle metadata entry too large");
-  }
-}
-
 Result<ImportStats> import_archive(archive* a, BlobStore& store, MetaDb& db, int keep,
                                    const std::vector<std::string>& trust_keys,
                                    const std::function<void(const std::string&)>& progress) {
+  auto head = read_bundle_head(a);
+  if (!head) return std::unexpected(head.error());
+  auto* bm = &head->manifest;
+  const std::string* json = &head->json;
   archive_entry* e = nullptr;
-  int rc = archive_read_next_header(a, &e);
-  if (rc != ARCHIVE_OK || std::string_view(archive_entry_pathname(e)) != kBundleJson)
-    return fail(Errc::invalid_argument,
-                fmt::format("not an Outpost bundle: {} must be the first entry", kBundleJson));
-  auto json = read_small(a, 64 << 20);
-  if (!json) return std::unexpected(json.error());
-  auto bm = BundleManifest::parse(*json);
-  if (!bm) return std::unexpected(bm.error());
+  int rc = ARCHIVE_OK;
 
   ImportStats st;
   st.name = bm->name;
@@ -67,13 +52,13 @@ Result<ImportStats> import_archive(archive* a, BlobStore& store, MetaDb& db, int
       return fail(Errc::invalid_argument,
                   fmt::format("bundle entry '{}' is not a regular file", name));
     if (name == kBundleSig) {
-      auto sig = read_small(a, 4096);
+      auto sig = read_entry(a, 4096);
       if (!sig) return std::unexpected(sig.error());
       signature = *sig;
       continue;
     }
     if (name == "oci-layout" || name == "index.json") {
-      if (auto r = read_small(a, 64 << 20); !r) return std::unexpected(r.error());
+      if (auto r = read_entry(a, 64 << 20); !r) return std::unexpected(r.error());
       continue;
     }
     constexpr std::string_view prefix = "blobs/sha256/";
@@ -155,14 +140,9 @@ Result<ImportStats> import_archive(archive* a, BlobStore& store, MetaDb& db, int
 Result<ImportStats> import_bundle_file(const std::filesystem::path& bundle, BlobStore& store,
                                        MetaDb& db, const ImportPolicy& policy,
                                        const std::function<void(const std::string&)>& progress) {
-  archive* a = archive_read_new();
-  archive_read_support_format_tar(a);
-  struct Free {
-    archive* a;
-    ~Free() { archive_read_free(a); }
-  } guard{a};
-  if (archive_read_open_filename(a, bundle.c_str(), 1 << 20) != ARCHIVE_OK)
-    return fail(Errc::not_found, fmt::format("{}: {}", bundle.string(), archive_error_string(a)));
+  auto tar = open_tar(bundle);
+  if (!tar) return std::unexpected(tar.error());
+  archive* a = tar->get();
   return import_archive(a, store, db, policy.keep_releases, policy.trust_keys, progress);
 }
 

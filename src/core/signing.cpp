@@ -1,5 +1,7 @@
 #include "core/signing.hpp"
 
+#include "core/encoding.hpp"
+
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
@@ -13,26 +15,6 @@ namespace {
 using PKey = std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)>;
 using MdCtx = std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)>;
 using Bio = std::unique_ptr<BIO, decltype(&BIO_free)>;
-
-std::string b64(const unsigned char* p, std::size_t n) {
-  std::string out(4 * ((n + 2) / 3) + 1, '\0');
-  int len = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), p, static_cast<int>(n));
-  out.resize(static_cast<std::size_t>(len));
-  return out;
-}
-
-std::string unb64(std::string_view s) {
-  std::string in(s);
-  while (!in.empty() && (in.back() == '\n' || in.back() == '\r' || in.back() == ' ')) in.pop_back();
-  std::string out(3 * (in.size() / 4) + 3, '\0');
-  int len = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                            reinterpret_cast<const unsigned char*>(in.data()),
-                            static_cast<int>(in.size()));
-  if (len < 0) return {};
-  std::size_t pad = in.ends_with("==") ? 2 : in.ends_with("=") ? 1 : 0;
-  out.resize(static_cast<std::size_t>(len) - pad);
-  return out;
-}
 
 }  // namespace
 
@@ -53,12 +35,12 @@ Result<std::string> sign_ed25519(const std::filesystem::path& key_path, std::str
       EVP_DigestSign(ctx.get(), sig, &len, reinterpret_cast<const unsigned char*>(data.data()),
                      data.size()) != 1)
     return fail(Errc::internal, "ed25519 signing failed");
-  return b64(sig, len);
+  return base64_encode(std::string_view(reinterpret_cast<const char*>(sig), len));
 }
 
 bool verify_ed25519(const std::vector<std::string>& keys, std::string_view data,
                     std::string_view signature_b64) {
-  auto sig = unb64(signature_b64);
+  auto sig = base64_decode(signature_b64);
   if (sig.size() != 64) return false;
   for (const auto& pem : keys) {
     Bio bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), BIO_free);

@@ -7,6 +7,8 @@
 
 #include <random>
 
+#include "core/encoding.hpp"
+
 namespace outpost::git {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
@@ -35,16 +37,6 @@ std::uint64_t dir_bytes(const fs::path& p) {
     if (it->is_regular_file(ec)) total += it->file_size(ec);
   }
   return total;
-}
-
-std::string hmac_sha256_hex(const std::string& key, const std::string& data) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &len);
-  std::string hex;
-  for (unsigned i = 0; i < len; ++i) hex += fmt::format("{:02x}", out[i]);
-  return hex;
 }
 
 Clock::duration jittered(Millis interval) {

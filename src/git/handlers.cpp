@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <nlohmann/json.hpp>
 
+#include "core/encoding.hpp"
 #include "core/process.hpp"
 #include "git/pkt_line.hpp"
 #include "http/gzip.hpp"
@@ -54,16 +55,6 @@ class UploadPack final : public http::PipeSource {
   Process proc_;
   std::shared_ptr<std::counting_semaphore<4096>> slots_;
 };
-
-std::string hmac_hex(const std::string& key, std::string_view data) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &len);
-  std::string hex;
-  for (unsigned i = 0; i < len; ++i) hex += fmt::format("{:02x}", out[i]);
-  return hex;
-}
 
 bool same_secret(std::string_view a, std::string_view b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
@@ -191,7 +182,7 @@ http::Response GitService::handle_webhook(const http::Request& req) {
   if (!cfg_.webhook_secret.empty()) {
     bool ok = false;
     if (auto sig = req.headers.get("X-Hub-Signature-256"))
-      ok = same_secret(*sig, "sha256=" + hmac_hex(cfg_.webhook_secret, req.body));
+      ok = same_secret(*sig, "sha256=" + hmac_sha256_hex(cfg_.webhook_secret, req.body));
     else if (auto tok = req.headers.get("X-Gitlab-Token"))
       ok = same_secret(*tok, cfg_.webhook_secret);
     if (!ok) return text(401, "webhook signature missing or wrong");

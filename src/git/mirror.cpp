@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/encoding.hpp"
 #include "core/process.hpp"
 #include "git/handlers.hpp"
 #include "git/pkt_line.hpp"
@@ -16,15 +17,6 @@
 namespace outpost::git {
 namespace fs = std::filesystem;
 namespace {
-
-std::string base64(std::string_view in) {
-  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()),
-                          static_cast<int>(in.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
-}
 
 // The last meaningful line of git's stderr, for errors people read.
 std::string tail_line(const std::string& err) {
@@ -93,7 +85,7 @@ std::vector<std::string> GitMirror::git_env() const {
   // upstream URL so git never sends them to another host.
   if (!upstream_.username.empty()) {
     add(fmt::format("http.{}/.extraHeader", upstream_.url),
-        "Authorization: Basic " + base64(upstream_.username + ":" + upstream_.password));
+        "Authorization: Basic " + base64_encode(upstream_.username + ":" + upstream_.password));
   }
   if (upstream_.insecure) add("http.sslVerify", "false");
   add("http.lowSpeedLimit", "1000");

@@ -7,19 +7,11 @@
 #include <boost/url/url.hpp>
 #include <nlohmann/json.hpp>
 
+#include "core/encoding.hpp"
 #include "registry/www_authenticate.hpp"
 
 namespace outpost::registry {
 namespace {
-
-std::string base64(std::string_view in) {
-  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()),
-                          static_cast<int>(in.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
-}
 
 std::string scope_for(const std::string& repo) {
   return "repository:" + repo + ":pull";
@@ -61,7 +53,7 @@ bool Upstream::same_origin(const std::string& url) const {
 std::optional<std::string> Upstream::auth_header(const std::string& scope) {
   std::lock_guard lock(mu_);
   if (use_basic_ && !cfg_.username.empty())
-    return "Basic " + base64(cfg_.username + ":" + cfg_.password);
+    return "Basic " + base64_encode(cfg_.username + ":" + cfg_.password);
   auto it = tokens_.find(scope);
   if (it != tokens_.end() && std::chrono::steady_clock::now() < it->second.expires)
     return "Bearer " + it->second.value;
@@ -96,7 +88,7 @@ Result<void> Upstream::authenticate(const std::string& header, const std::string
   req.cancel = &stopping_;
   if (!cfg_.username.empty())
     req.headers.emplace_back("Authorization",
-                             "Basic " + base64(cfg_.username + ":" + cfg_.password));
+                             "Basic " + base64_encode(cfg_.username + ":" + cfg_.password));
   auto resp = client_.perform(req);
   if (!resp) return std::unexpected(resp.error());
   if (resp->status != 200)

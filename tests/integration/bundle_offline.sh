@@ -29,7 +29,7 @@ done
 log "bundle create v1 from the manifests"
 "$OUTPOST_BIN" bundle create --config "$T/create.yaml" --name shop --version v1 \
   --images-from "$T/manifests/v1" -o "$T/v1.tar" 2>"$T/create-v1.log" || die "create v1: $(cat "$T/create-v1.log")"
-tar -tf "$T/v1.tar" | head -1 | grep -qx outpost-bundle.json || die "outpost-bundle.json is not first"
+[[ $(tar -tf "$T/v1.tar" | sed -n 1p) == outpost-bundle.json ]] || die "outpost-bundle.json is not first"
 
 log "skopeo reads the bundle's OCI image layout directly"
 mkdir -p "$T/v1-layout"

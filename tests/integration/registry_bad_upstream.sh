@@ -9,7 +9,7 @@ python3 "$TOOLS/make_image.py" "$T/layout" v1 --layer-mb 8 --layers 2 >/dev/null
 python3 "$TOOLS/make_image.py" "$T/layout" r1 --layer-mb 8 --layers 1 >/dev/null
 push_image "$T/layout" v1 "$up_PORT" test/app
 push_image "$T/layout" r1 "$up_PORT" test/app
-resume_layer=$(upstream_layers "$up_PORT" test/app r1 | head -1)
+resume_layer=$(upstream_layers "$up_PORT" test/app r1 | sed -n 1p)
 mapfile -t layers < <(upstream_layers "$up_PORT" test/app v1)
 
 OP=$(free_port)

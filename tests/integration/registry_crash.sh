@@ -7,7 +7,7 @@ start_registry up
 start_proxy px "$up_PORT"
 python3 "$TOOLS/make_image.py" "$T/layout" big --layer-mb 32 --layers 1 >/dev/null
 push_image "$T/layout" big "$up_PORT" test/big
-layer=$(upstream_layers "$up_PORT" test/big big | head -1)
+layer=$(upstream_layers "$up_PORT" test/big big | sed -n 1p)
 hex=${layer#sha256:}
 
 OP=$(free_port)

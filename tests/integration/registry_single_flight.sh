@@ -7,7 +7,7 @@ start_registry up
 start_proxy px "$up_PORT"
 python3 "$TOOLS/make_image.py" "$T/layout" big --layer-mb 48 --layers 1 >/dev/null
 push_image "$T/layout" big "$up_PORT" test/big
-layer=$(upstream_layers "$up_PORT" test/big big | head -1)
+layer=$(upstream_layers "$up_PORT" test/big big | sed -n 1p)
 
 OP=$(free_port)
 write_outpost_config "$T/outpost.yaml" "$OP" "$T/data" upstream.test "http://127.0.0.1:$px_PORT"

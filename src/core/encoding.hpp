@@ -1,0 +1,17 @@
+#pragma once
+// Small encodings used at the edges: base64 (HTTP Basic, signatures), hex, HMAC-SHA256 (webhook
+// signatures). One implementation each, on OpenSSL.
+#include <string>
+#include <string_view>
+
+namespace outpost {
+
+std::string base64_encode(std::string_view bytes);
+// Empty on malformed input.
+std::string base64_decode(std::string_view text);
+std::string hex_encode(std::string_view bytes);
+// Lowercase hex HMAC-SHA256 of `data` keyed with `key` (GitHub's X-Hub-Signature-256 format
+// without the "sha256=" prefix).
+std::string hmac_sha256_hex(std::string_view key, std::string_view data);
+
+}  // namespace outpost
