@@ -14,7 +14,7 @@ build_pkgs=(
 test_pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev
   docker-registry skopeo containerd nginx fcgiwrap curl python3 procps iproute2 apache2-utils
-  golang-go golang-github-go-git-go-git-dev
+  golang-go golang-github-go-git-go-git-dev python3-yaml
 )
 
 want=("${build_pkgs[@]}")
@@ -24,6 +24,9 @@ missing=()
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# kubectl renders the kustomize manifests in the tests; Debian's kubernetes-client provides it
+# where no kubectl is installed already.
+if [[ "${1:-}" == "--test" ]] && ! command -v kubectl >/dev/null; then missing+=(kubernetes-client); fi
 if ((${#missing[@]} == 0)); then
   echo "install-deps: all ${#want[@]} packages present"
   exit 0

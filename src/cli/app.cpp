@@ -16,6 +16,10 @@ constexpr Command kCommands[] = {
     {"bundle", "Release image bundles: create (resolve + download + write), import (verify + load)",
      &setup_bundle},
     {"gc", "Evict blobs no retained release pins, least recently used first", &setup_gc},
+    {"node-config",
+     "Print containerd hosts.toml, k3s/RKE2 registries.yaml, CRI-O registries.conf for this "
+     "Outpost",
+     &setup_node_config},
     {"fsck", "Re-verify every stored blob and the metadata; quarantine what is corrupt",
      &setup_fsck},
     {"version", "Print the version", &setup_version},

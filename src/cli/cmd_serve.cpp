@@ -1,5 +1,6 @@
 #include <spdlog/spdlog.h>
 
+#include <iostream>
 #include <memory>
 
 #include "bundle/api.hpp"
@@ -89,12 +90,23 @@ int serve(const Config& cfg) {
 
 Action setup_serve(CLI::App& sub) {
   auto opt = std::make_shared<ConfigOption>();
+  auto check = std::make_shared<bool>(false);
   opt->add_to(sub);
+  sub.add_flag("--check-config", *check, "Validate the configuration and exit (0 when valid)");
   sub.footer(
       "With no --config: data in ./outpost-data, listens on 127.0.0.1:8080, mirrors docker.io,\n"
       "ghcr.io, quay.io and registry.k8s.io. Environment overrides: OUTPOST_LISTEN,\n"
       "OUTPOST_DATA_DIR, OUTPOST_LOG_FORMAT (text|json), OUTPOST_LOG_LEVEL.");
-  return [opt] { return serve(load_config(opt->path)); };
+  return [opt, check] {
+    Config cfg = load_config(opt->path);
+    if (*check) {
+      std::cout << "config OK: listen " << cfg.listen << ", data_dir " << cfg.data_dir.string()
+                << ", " << cfg.registry.upstreams.size() << " registry and "
+                << cfg.git.upstreams.size() << " git upstreams\n";
+      return 0;
+    }
+    return serve(cfg);
+  };
 }
 
 }  // namespace outpost::cli

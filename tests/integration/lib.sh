@@ -160,17 +160,14 @@ TOML
   die "containerd did not start"
 }
 
-# containerd_hosts REGISTRY OUTPOST_PORT: hosts.toml sending REGISTRY's pulls to Outpost only;
-# the fallback server is a port nothing listens on. Sets HOSTS_DIR.
+# containerd_hosts REGISTRY OUTPOST_PORT: the hosts.toml `outpost node-config` generates for
+# REGISTRY. Run without a config, so its fallback server is https://REGISTRY, a name that does
+# not resolve here: only Outpost can answer. Sets HOSTS_DIR.
 containerd_hosts() {
-  HOSTS_DIR=$T/certs.d
-  mkdir -p "$HOSTS_DIR/$1"
-  cat >"$HOSTS_DIR/$1/hosts.toml" <<TOML
-server = "http://127.0.0.1:9"
-
-[host."http://127.0.0.1:$2"]
-  capabilities = ["pull", "resolve"]
-TOML
+  "$OUTPOST_BIN" node-config --server "http://127.0.0.1:$2" --registries "$1" --format containerd \
+    --out "$T/nodecfg" 2>/dev/null || die "node-config failed"
+  HOSTS_DIR=$T/nodecfg/containerd/certs.d
+  grep -q "server = \"https://$1\"" "$HOSTS_DIR/$1/hosts.toml" || die "unexpected hosts.toml: $(cat "$HOSTS_DIR/$1/hosts.toml")"
 }
 
 # ctr_pull REF: pull and unpack (native snapshotter) through the hosts.toml mirror.

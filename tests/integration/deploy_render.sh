@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# The Kubernetes manifests render with `kubectl kustomize` and contain what a site needs (checked
+# by parsing, not by eye); the embedded config is one `outpost serve` accepts; the Argo CD
+# PreSync Job's own command line works against a running Outpost.
+source "$(dirname "$0")/lib.sh"
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+
+command -v kubectl >/dev/null || die "kubectl is missing (scripts/install-deps.sh --test installs it)"
+for overlay in base overlays/k3s-single-node overlays/multi-node; do
+  out=$T/$(basename "$overlay").yaml
+  kubectl kustomize "$ROOT/deploy/kubernetes/$overlay" >"$out" 2>"$T/kustomize.err" ||
+    die "kubectl kustomize $overlay: $(cat "$T/kustomize.err")"
+  python3 - "$out" "$overlay" "$T/config-$(basename "$overlay").yaml" <<'PY' || die "$overlay: checks failed"
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+overlay = sys.argv[2]
+kinds = {d["kind"] for d in docs}
+need = {"Namespace", "ServiceAccount", "ConfigMap", "Secret", "StatefulSet", "Service", "NetworkPolicy"}
+assert need <= kinds, f"missing {need - kinds}"
+for d in docs:
+    if d["kind"] != "Namespace":
+        assert d["metadata"].get("namespace") == "outpost", d["metadata"]
+sts = next(d for d in docs if d["kind"] == "StatefulSet")
+assert sts["spec"]["replicas"] == 1
+pod = sts["spec"]["template"]["spec"]
+c = pod["containers"][0]
+assert c["image"].startswith("ghcr.io/outpost-edge/outpost:"), c["image"]
+assert c["readinessProbe"]["httpGet"]["path"] == "/readyz"
+assert c["livenessProbe"]["httpGet"]["path"] == "/healthz"
+assert pod["securityContext"]["runAsNonRoot"] is True
+assert c["securityContext"]["readOnlyRootFilesystem"] is True
+assert c["resources"]["requests"]["cpu"] and c["resources"]["requests"]["memory"]
+assert sts["spec"]["volumeClaimTemplates"][0]["metadata"]["name"] == "data"
+mounts = {m["mountPath"] for m in c["volumeMounts"]}
+assert "/var/lib/outpost" in mounts and "/etc/outpost/config.yaml" in mounts
+svc = next(d for d in docs if d["kind"] == "Service")
+if overlay != "base":
+    assert svc["spec"]["type"] == "NodePort" and svc["spec"]["ports"][0]["nodePort"] == 30080
+if overlay.endswith("multi-node"):
+    assert "PodDisruptionBudget" in kinds
+cm = next(d for d in docs if d["kind"] == "ConfigMap")
+open(sys.argv[3], "w").write(cm["data"]["config.yaml"])
+PY
+  # the embedded config is valid for `outpost serve`
+  "$OUTPOST_BIN" serve --config "$T/config-$(basename "$overlay").yaml" --check-config >/dev/null 2>"$T/check.err" ||
+    die "$overlay config.yaml rejected: $(cat "$T/check.err")"
+  log "$overlay renders: $(grep -c '^kind:' "$out") objects"
+done
+
+log "Argo CD examples parse; the PreSync Job's command works against a running Outpost"
+python3 - "$ROOT/deploy/examples/argocd" "$T/presync.args" <<'PY' || die "argocd examples"
+import sys, yaml
+app = yaml.safe_load(open(sys.argv[1] + "/application.yaml"))
+assert "/git/github.com/" in app["spec"]["source"]["repoURL"]
+assert app["spec"]["syncPolicy"]["retry"]["limit"] > 0
+job = yaml.safe_load(open(sys.argv[1] + "/presync-bundle.yaml"))
+ann = job["metadata"]["annotations"]
+assert ann["argocd.argoproj.io/hook"] == "PreSync" and "hook-delete-policy" in str(ann)
+assert job["spec"]["activeDeadlineSeconds"] > 0
+open(sys.argv[2], "w").write("\n".join(job["spec"]["template"]["spec"]["containers"][0]["args"]))
+PY
+# run the Job's exact arguments, pointed at a local Outpost and a local bundle server
+start_registry up
+python3 "$TOOLS/make_image.py" "$T/layout" v2 --layer-mb 1 --layers 1 >/dev/null
+push_image "$T/layout" v2 "$up_PORT" example/shop
+write_outpost_config "$T/create.yaml" "$(free_port)" "$T/create-data" upstream.test "http://127.0.0.1:$up_PORT"
+mkdir -p "$T/www/shop"
+"$OUTPOST_BIN" bundle create --config "$T/create.yaml" --name shop --version v2 \
+  --image upstream.test/example/shop:v2 -o "$T/www/shop/shop-v2.tar" 2>"$T/create.log" || die "create: $(cat "$T/create.log")"
+WP=$(free_port)
+(cd "$T/www" && exec python3 -m http.server "$WP" --bind 127.0.0.1 >"$T/web.log" 2>&1) &
+PIDS+=("$!")
+wait_http "http://127.0.0.1:$WP/"
+OP=$(free_port)
+write_outpost_config "$T/serve.yaml" "$OP" "$T/data" upstream.test "http://127.0.0.1:$up_PORT"
+start_outpost op "$T/serve.yaml"
+mapfile -t args < <(sed -e "s|http://outpost.outpost.svc:8080|http://127.0.0.1:$OP|" \
+  -e "s|https://bundles.example.com|http://127.0.0.1:$WP|" "$T/presync.args")
+"$OUTPOST_BIN" "${args[@]}" 2>"$T/presync.log" || die "the PreSync command failed: $(cat "$T/presync.log")"
+grep -q 'is ready' "$T/presync.log" || die "PreSync output: $(cat "$T/presync.log")"
+log "ok"
