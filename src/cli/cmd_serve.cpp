@@ -10,6 +10,7 @@
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "git/cache.hpp"
+#include "git/gate.hpp"
 #include "git/handlers.hpp"
 #include "http/client.hpp"
 #include "http/server.hpp"
@@ -34,7 +35,9 @@ int serve(const Config& cfg) {
   registry::Mirror mirror(cfg.registry, store, db, client, metrics);
   WatermarkGc gc(cfg.storage, cfg.data_dir, store, db);
   bundle::ReleaseJobs releases(cfg, store, db, client);
-  git::GitCache git_cache(cfg.git, cfg.data_dir, db, client, metrics);
+  git::GitCache git_cache(cfg.git, cfg.data_dir, db, client, metrics, [&](const git::RepoId& id) {
+    return git::make_gate(cfg.git, cfg.registry, id, mirror, releases);
+  });
   git::GitService git_service(git_cache, cfg.git, metrics);
   http::Server server(cfg.server, metrics);
 

@@ -149,11 +149,11 @@ void parse_registry(const Section& top, const std::string& origin, RegistryConfi
 }
 
 void parse_git(const Section& top, const std::string& origin, GitConfig& git) {
-  Section s(
-      top.node("git"), "git", origin,
-      {"sync_interval", "request_refresh_budget", "sync_timeout", "probe_timeout", "stall_timeout",
-       "breaker_min_backoff", "breaker_max_backoff", "max_parallel_syncs", "max_upload_packs",
-       "max_request_bytes", "public_url", "argocd_webhook", "webhook_secret_file", "upstreams"});
+  Section s(top.node("git"), "git", origin,
+            {"sync_interval", "request_refresh_budget", "sync_timeout", "probe_timeout",
+             "stall_timeout", "breaker_min_backoff", "breaker_max_backoff", "max_parallel_syncs",
+             "max_upload_packs", "max_request_bytes", "public_url", "argocd_webhook",
+             "webhook_secret_file", "upstreams", "gating"});
   s.duration("sync_interval", git.sync_interval);
   s.duration("request_refresh_budget", git.request_refresh_budget);
   s.duration("sync_timeout", git.sync_timeout);
@@ -171,6 +171,30 @@ void parse_git(const Section& top, const std::string& origin, GitConfig& git) {
   if (!secret_file.empty())
     git.webhook_secret = read_secret_file(origin, "git.webhook_secret_file", secret_file);
   while (git.public_url.ends_with('/')) git.public_url.pop_back();
+  if (s.has("gating")) {
+    auto list = s.node("gating");
+    if (!list.IsSequence()) bad(origin, "git.gating", "must be a list");
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      Section g(list[i], fmt::format("git.gating[{}]", i), origin,
+                {"repo", "mode", "paths", "release_file"});
+      GitGateConfig gate;
+      g.str("repo", gate.repo);
+      g.str("mode", gate.mode);
+      g.str("release_file", gate.release_file);
+      if (gate.repo.empty() || gate.repo.find('/') == std::string::npos)
+        bad(origin, g.key("repo"), "must be <host>/<path>, e.g. github.com/org/manifests");
+      while (gate.repo.ends_with(".git")) gate.repo.resize(gate.repo.size() - 4);
+      if (gate.mode != "images" && gate.mode != "bundle")
+        bad(origin, g.key("mode"), "must be images or bundle");
+      if (g.has("paths")) {
+        auto p = g.node("paths");
+        if (!p.IsSequence()) bad(origin, g.key("paths"), "must be a list of directories");
+        for (auto e : p) gate.paths.push_back(e.as<std::string>());
+      }
+      if (gate.paths.empty()) gate.paths.push_back(".");
+      git.gating.push_back(std::move(gate));
+    }
+  }
   if (!s.has("upstreams")) return;
   auto list = s.node("upstreams");
   if (!list.IsSequence()) bad(origin, "git.upstreams", "must be a list");

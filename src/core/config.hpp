@@ -57,6 +57,17 @@ struct GitUpstreamConfig {
   bool insecure = false;  // allow http:// and skip TLS verification
 };
 
+// Ref gating for one mirrored repository: a new upstream commit is advertised only once what it
+// needs is local. mode "images": the images its manifests under `paths` reference, pulled through
+// the registry mirror. mode "bundle": the release named in `release_file` at that commit
+// (source, name, version), imported.
+struct GitGateConfig {
+  std::string repo;  // <host>/<path>
+  std::string mode;  // images | bundle
+  std::vector<std::string> paths;
+  std::string release_file = ".outpost/release.yaml";
+};
+
 struct GitConfig {
   Millis sync_interval = std::chrono::seconds(60);
   // How long a ref discovery may wait for a refresh of a stale mirror (upstream healthy only).
@@ -75,6 +86,7 @@ struct GitConfig {
   std::string argocd_webhook;  // POST <argocd>/api/webhook after a sync moved refs ("" = off)
   std::string webhook_secret;  // shared secret for incoming webhooks and the Argo CD notification
   std::vector<GitUpstreamConfig> upstreams;
+  std::vector<GitGateConfig> gating;
 
   const GitUpstreamConfig* find(std::string_view host) const;
 };

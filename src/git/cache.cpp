@@ -48,9 +48,11 @@ Clock::duration jittered(Millis interval) {
 }  // namespace
 
 GitCache::GitCache(const GitConfig& cfg, const fs::path& data_dir, MetaDb& db,
-                   http::HttpClient& client, Metrics& metrics)
+                   http::HttpClient& client, Metrics& metrics,
+                   std::function<GateFn(const RepoId&)> gates)
     : cfg_(cfg),
       data_dir_(data_dir),
+      gates_(std::move(gates)),
       db_(db),
       client_(client),
       metrics_(metrics),
@@ -73,7 +75,13 @@ GitCache::GitCache(const GitConfig& cfg, const fs::path& data_dir, MetaDb& db,
                                "Seconds since each mirror last synced successfully (-1: never)");
     auto& up = metrics_.gauge("outpost_git_upstream_up", "1 when the git host is reachable");
     std::lock_guard lock(mu_);
-    for (auto& [id, m] : mirrors_) age.set({{"repo", id.key()}}, staleness(*m).value_or(-1));
+    auto& gated = metrics_.gauge("outpost_git_gated_refs",
+                                 "Upstream refs held back until what their commit needs is local");
+    for (auto& [id, m] : mirrors_) {
+      age.set({{"repo", id.key()}}, staleness(*m).value_or(-1));
+      if (m->gated())
+        gated.set({{"repo", id.key()}}, static_cast<double>(m->status().pending.size()));
+    }
     for (const auto& u : cfg_.upstreams) {
       auto it = breakers_.find(u.host);
       up.set({{"host", u.host}}, it != breakers_.end() && it->second->is_open() ? 0 : 1);
@@ -104,6 +112,7 @@ std::shared_ptr<GitMirror> GitCache::get_or_create(const RepoId& id) {
   if (!m) {
     m = std::make_shared<GitMirror>(id, mirror_dir(data_dir_, id), data_dir_ / "git" / ".staging",
                                     *cfg_.find(id.host), cfg_);
+    if (gates_) m->set_gate(gates_(id));
     next_sync_[id] = Clock::now() + jittered(cfg_.sync_interval);
   }
   return m;
@@ -281,17 +290,26 @@ std::string GitCache::status_json() {
   for (auto& m : all) {
     auto st = m->status();
     auto age = staleness(*m);
-    arr.push_back({{"repo", m->id().key()},
-                   {"upstream", m->upstream_url()},
-                   {"cloned", m->cloned()},
-                   {"syncing", m->syncing()},
-                   {"last_sync", iso8601(st.last_success)},
-                   {"last_attempt", iso8601(st.last_attempt)},
-                   {"last_error", st.last_error},
-                   {"stale_seconds", age ? nlohmann::json(*age) : nlohmann::json(nullptr)},
-                   {"ref_count", st.ref_count},
-                   {"head", st.head},
-                   {"bytes", dir_bytes(m->dir())}});
+    arr.push_back(
+        {{"repo", m->id().key()},
+         {"upstream", m->upstream_url()},
+         {"cloned", m->cloned()},
+         {"syncing", m->syncing()},
+         {"last_sync", iso8601(st.last_success)},
+         {"last_attempt", iso8601(st.last_attempt)},
+         {"last_error", st.last_error},
+         {"stale_seconds", age ? nlohmann::json(*age) : nlohmann::json(nullptr)},
+         {"ref_count", st.ref_count},
+         {"head", st.head},
+         {"gated", m->gated()},
+         {"pending",
+          [&] {
+            auto p = nlohmann::json::array();
+            for (const auto& r : st.pending)
+              p.push_back({{"ref", r.ref}, {"commit", r.commit}, {"waiting_for", r.waiting_for}});
+            return p;
+          }()},
+         {"bytes", dir_bytes(m->dir())}});
   }
   return nlohmann::json({{"repos", arr}}).dump();
 }

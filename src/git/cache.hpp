@@ -21,8 +21,10 @@ namespace outpost::git {
 
 class GitCache {
  public:
+  // `gates` gives the gate for a repository (empty function: not gated).
   GitCache(const GitConfig& cfg, const std::filesystem::path& data_dir, MetaDb& db,
-           http::HttpClient& client, Metrics& metrics);
+           http::HttpClient& client, Metrics& metrics,
+           std::function<GateFn(const RepoId&)> gates = {});
   ~GitCache();
   GitCache(const GitCache&) = delete;
   GitCache& operator=(const GitCache&) = delete;
@@ -53,6 +55,7 @@ class GitCache {
 
   const GitConfig& cfg_;
   const std::filesystem::path data_dir_;
+  std::function<GateFn(const RepoId&)> gates_;
   MetaDb& db_;
   http::HttpClient& client_;
   Metrics& metrics_;

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <openssl/evp.h>
 #include <spdlog/spdlog.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -95,15 +96,46 @@ std::vector<std::string> GitMirror::git_env() const {
   return env;
 }
 
-Result<std::map<std::string, std::string>> GitMirror::list_refs(const fs::path& repo) {
+Result<std::string> GitMirror::git_output(const fs::path& repo,
+                                          const std::vector<std::string>& args) const {
   SpawnOptions o;
-  o.argv = {"git",
-            "-C",
-            repo.string(),
-            "for-each-ref",
-            "--format=%(objectname) %(refname)",
-            "refs/heads/",
-            "refs/tags/"};
+  o.argv = {"git", "-C", repo.string()};
+  o.argv.insert(o.argv.end(), args.begin(), args.end());
+  o.env = git_env();
+  auto r = run_process(o, std::chrono::seconds(60));
+  if (!r) return std::unexpected(r.error());
+  if (r->status != 0)
+    return fail(Errc::not_found, "git " + args.front() + ": " + tail_line(r->err));
+  return r->out;
+}
+
+std::string GitMirror::gate_updates(const fs::path& repo,
+                                    const std::map<std::string, std::string>& advertised,
+                                    const std::map<std::string, std::string>& upstream,
+                                    std::vector<PendingRef>& pending) {
+  std::string script;
+  std::map<std::string, GateResult> verdicts;  // per commit, once per sync
+  for (const auto& [name, sha] : upstream) {
+    auto it = advertised.find(name);
+    if (it != advertised.end() && it->second == sha) continue;
+    auto v = verdicts.find(sha);
+    if (v == verdicts.end()) v = verdicts.emplace(sha, gate_(*this, repo, sha)).first;
+    if (v->second.ready) {
+      script += fmt::format("update {} {}\n", name, sha);
+    } else {
+      pending.push_back({name, sha, v->second.waiting_for});
+    }
+  }
+  for (const auto& [name, sha] : advertised)
+    if (!upstream.contains(name)) script += fmt::format("delete {}\n", name);
+  return script;
+}
+
+Result<std::map<std::string, std::string>> GitMirror::list_refs(
+    const fs::path& repo, const std::vector<std::string>& prefixes) {
+  SpawnOptions o;
+  o.argv = {"git", "-C", repo.string(), "for-each-ref", "--format=%(objectname) %(refname)"};
+  o.argv.insert(o.argv.end(), prefixes.begin(), prefixes.end());
   o.env = git_env();
   auto r = run_process(o, std::chrono::seconds(60));
   if (!r) return std::unexpected(r.error());
@@ -198,6 +230,12 @@ Result<SyncOutcome> GitMirror::run_sync(const std::atomic<bool>& stop) {
   SpawnOptions fetch;
   fetch.argv = {"git",     "-C",      repo.string(),           "fetch", "--prune",
                 "--force", "--quiet", "--no-write-fetch-head", "origin"};
+  if (gate_) {  // upstream's refs land aside; advertised refs move only through the gate
+    // no opportunistic updates through the configured refspecs: only these destinations change
+    fetch.argv.insert(fetch.argv.end() - 1, "--refmap=");
+    fetch.argv.push_back("+refs/heads/*:refs/outpost/upstream/heads/*");
+    fetch.argv.push_back("+refs/tags/*:refs/outpost/upstream/tags/*");
+  }
   fetch.env = git_env();
   auto r = run_process(fetch, cfg_.sync_timeout, &stop);
   if (!r || r->status != 0) {
@@ -223,6 +261,21 @@ Result<SyncOutcome> GitMirror::run_sync(const std::atomic<bool>& stop) {
     }
   }
 
+  std::vector<PendingRef> pending;
+  if (gate_) {
+    auto up = list_refs(repo, {"refs/outpost/upstream/"});
+    if (!up) return std::unexpected(up.error());
+    std::map<std::string, std::string> upstream;
+    const std::string prefix = "refs/outpost/upstream/";
+    for (const auto& [name, sha] : *up) upstream["refs/" + name.substr(prefix.size())] = sha;
+    auto advance = gate_updates(repo, *before, upstream, pending);
+    if (!pending.empty())
+      spdlog::info("git: {} holds back {} ref(s): {} waits for {}", id_.key(), pending.size(),
+                   pending.front().ref, pending.front().waiting_for);
+    if (!advance.empty()) {
+      if (auto a = apply_ref_script(repo, advance); !a) return std::unexpected(a.error());
+    }
+  }
   auto after = list_refs(repo);
   if (!after) return std::unexpected(after.error());
   SyncOutcome out;
@@ -237,20 +290,8 @@ Result<SyncOutcome> GitMirror::run_sync(const std::atomic<bool>& stop) {
   for (const auto& [name, sha] : *after)
     if (!before->contains(name)) out.moved.push_back({name, "", sha});
   if (!keep.empty()) {
-    auto script = staging_root_ /
-                  fmt::format("retain-{}-{}", ::getpid(), std::hash<std::string>()(id_.key()));
-    fs::create_directories(staging_root_, ec);
-    { std::ofstream(script) << keep; }
-    UniqueFd in(::open(script.c_str(), O_RDONLY | O_CLOEXEC));
-    fs::remove(script, ec);
-    SpawnOptions upd;
-    upd.argv = {"git", "-C", repo.string(), "update-ref", "--stdin"};
-    upd.env = git_env();
-    upd.stdin_fd = in.get();
-    auto u = run_process(upd, std::chrono::seconds(60));
-    if (!u || u->status != 0)
-      spdlog::error("git: could not retain old tips of {}: {}", id_.key(),
-                    u ? tail_line(u->err) : u.error().message);
+    if (auto u = apply_ref_script(repo, keep); !u)
+      spdlog::error("git: could not retain old tips of {}: {}", id_.key(), u.error().message);
   }
   maintain(repo, first, !out.moved.empty(), stop);
   if (first) {
@@ -265,10 +306,27 @@ Result<SyncOutcome> GitMirror::run_sync(const std::atomic<bool>& stop) {
   {
     std::lock_guard lock(mu_);
     status_.ref_count = after->size();
+    status_.pending = pending;
     if (!head_target.empty()) status_.head = head_target;
     if (first) out.moved.push_back({"HEAD", "", head_target});  // force advert refresh
   }
   return out;
+}
+
+Result<void> GitMirror::apply_ref_script(const fs::path& repo, const std::string& script) {
+  UniqueFd in(::memfd_create("update-ref", MFD_CLOEXEC));
+  if (!in ||
+      ::write(in.get(), script.data(), script.size()) != static_cast<ssize_t>(script.size()) ||
+      ::lseek(in.get(), 0, SEEK_SET) != 0)
+    return fail(Errc::io, "buffering update-ref input");
+  SpawnOptions upd;
+  upd.argv = {"git", "-C", repo.string(), "update-ref", "--stdin"};
+  upd.env = git_env();
+  upd.stdin_fd = in.get();
+  auto u = run_process(upd, std::chrono::seconds(60));
+  if (!u) return std::unexpected(u.error());
+  if (u->status != 0) return fail(Errc::io, "git update-ref: " + tail_line(u->err));
+  return {};
 }
 
 void GitMirror::maintain(const fs::path& repo, bool first, bool refs_moved,

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -26,6 +27,20 @@ struct RefMove {
   std::string ref;
   std::string before;  // "" when created
   std::string after;   // "" when deleted
+};
+
+// Gating: whether commit `commit` of a mirror may be advertised yet (its images or release are
+// local). `waiting_for` says what it still waits for.
+struct GateResult {
+  bool ready;
+  std::string waiting_for;
+};
+class GitMirror;
+using GateFn = std::function<GateResult(const GitMirror& mirror, const std::filesystem::path& repo,
+                                        const std::string& commit)>;
+
+struct PendingRef {
+  std::string ref, commit, waiting_for;
 };
 
 struct SyncOutcome {
@@ -63,9 +78,19 @@ class GitMirror {
     std::optional<std::chrono::system_clock::time_point> last_attempt;
     std::string last_error;
     std::size_t ref_count = 0;
-    std::string head;  // symbolic target of HEAD
+    std::string head;                 // symbolic target of HEAD
+    std::vector<PendingRef> pending;  // gated: upstream commits not advertised yet
   };
   Status status() const;
+  // Gated mirrors fetch into refs/outpost/upstream/ and advance refs/heads|tags to an upstream
+  // commit only when `gate` says it is ready; until then the previous commit stays advertised.
+  void set_gate(GateFn gate) { gate_ = std::move(gate); }
+  bool gated() const { return static_cast<bool>(gate_); }
+  // Runs git with `args` in `repo` (this mirror, or its staging clone): read-only helpers for
+  // gates (ls-tree, show).
+  Result<std::string> git_output(const std::filesystem::path& repo,
+                                 const std::vector<std::string>& args) const;
+
   // Restores persisted state at start-up.
   void restore(std::optional<std::chrono::system_clock::time_point> last_success,
                std::string last_error);
@@ -73,8 +98,16 @@ class GitMirror {
  private:
   Result<SyncOutcome> run_sync(const std::atomic<bool>& stop);
   Result<void> init_staging(const std::filesystem::path& staging);
-  Result<std::map<std::string, std::string>> list_refs(const std::filesystem::path& repo);
+  Result<std::map<std::string, std::string>> list_refs(const std::filesystem::path& repo,
+                                                       const std::vector<std::string>& prefixes = {
+                                                           "refs/heads/", "refs/tags/"});
+  // Gated sync: which advertised refs to move, given upstream's tips. Returns update-ref lines.
+  std::string gate_updates(const std::filesystem::path& repo,
+                           const std::map<std::string, std::string>& advertised,
+                           const std::map<std::string, std::string>& upstream,
+                           std::vector<PendingRef>& pending);
   std::vector<std::string> git_env() const;
+  Result<void> apply_ref_script(const std::filesystem::path& repo, const std::string& script);
   void maintain(const std::filesystem::path& repo, bool first, bool refs_moved,
                 const std::atomic<bool>& stop);
 
@@ -83,6 +116,7 @@ class GitMirror {
   const std::filesystem::path staging_root_;
   const GitUpstreamConfig& upstream_;
   const GitConfig& cfg_;
+  GateFn gate_;  // empty: not gated
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

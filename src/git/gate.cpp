@@ -1,0 +1,137 @@
+#include "git/gate.hpp"
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+#include <nlohmann/json.hpp>
+
+#include <sstream>
+
+#include "bundle/images.hpp"
+#include "registry/manifest.hpp"
+
+namespace outpost::git {
+namespace {
+
+GateResult waiting(std::string why) {
+  return {false, std::move(why)};
+}
+
+// Pulls one image (every platform of an index) through the mirror until all its blobs are local.
+GateResult pull_image(registry::Mirror& mirror, const RegistryConfig& reg,
+                      const registry::ImageRef& ref) {
+  if (!reg.find(ref.registry))
+    return waiting(fmt::format("{}: registry {} is not configured", ref.str(), ref.registry));
+  registry::Route route;
+  route.kind = registry::Kind::manifest;
+  route.upstream = ref.registry;
+  route.repo = ref.repo;
+  if (ref.digest)
+    route.digest = ref.digest;
+  else
+    route.tag = ref.tag;
+  auto top = mirror.manifest(route);
+  if (!top) return waiting(fmt::format("image {}: {}", ref.str(), top.error().message));
+  std::vector<std::string> manifests;
+  if (registry::is_index_media_type(top->media_type)) {
+    auto info = registry::parse_manifest(top->bytes);
+    if (!info) return waiting(ref.str() + ": unreadable index");
+    for (const auto& d : info->manifests) {
+      registry::Route child = route;
+      child.tag.clear();
+      child.digest = d;
+      auto m = mirror.manifest(child);
+      if (!m)
+        return waiting(fmt::format("image {} ({}): {}", ref.str(), d.str(), m.error().message));
+      manifests.push_back(m->bytes);
+    }
+  } else {
+    manifests.push_back(top->bytes);
+  }
+  for (const auto& bytes : manifests) {
+    auto info = registry::parse_manifest(bytes);
+    if (!info) return waiting(ref.str() + ": unreadable manifest");
+    for (const auto& d : info->blobs) {
+      registry::Route blob;
+      blob.kind = registry::Kind::blob;
+      blob.upstream = ref.registry;
+      blob.repo = ref.repo;
+      blob.digest = d;
+      auto b = mirror.blob(blob, false);
+      if (!b)
+        return waiting(fmt::format("image {} blob {}: {}", ref.str(), d.str(), b.error().message));
+      if (auto* f = std::get_if<std::shared_ptr<registry::BlobFetch>>(&b->body)) {
+        if (auto done = (*f)->wait_done(); !done)
+          return waiting(
+              fmt::format("image {} blob {}: {}", ref.str(), d.str(), done.error().message));
+      }
+    }
+  }
+  return {true, ""};
+}
+
+GateResult images_gate(const GitMirror& gm, const std::filesystem::path& repo,
+                       const std::string& commit, const GitGateConfig& gate,
+                       registry::Mirror& mirror, const RegistryConfig& reg) {
+  std::vector<std::string> args = {"ls-tree", "-r", "--name-only", commit, "--"};
+  for (const auto& p : gate.paths) args.push_back(p);
+  auto files = gm.git_output(repo, args);
+  if (!files) return waiting("listing manifests: " + files.error().message);
+  bundle::ImageCollector images;
+  std::istringstream in(*files);
+  for (std::string f; std::getline(in, f);) {
+    if (!f.ends_with(".yaml") && !f.ends_with(".yml") && !f.ends_with(".json")) continue;
+    auto text = gm.git_output(repo, {"show", commit + ":" + f});
+    if (!text) return waiting(fmt::format("reading {}: {}", f, text.error().message));
+    if (auto r = images.add_yaml(*text, f); !r) return waiting(r.error().message);
+  }
+  for (const auto& use : images.images()) {
+    auto r = pull_image(mirror, reg, use.ref);
+    if (!r.ready) return r;
+  }
+  return {true, ""};
+}
+
+GateResult bundle_gate(const GitMirror& gm, const std::filesystem::path& repo,
+                       const std::string& commit, const GitGateConfig& gate,
+                       bundle::ReleaseJobs& releases) {
+  auto text = gm.git_output(repo, {"show", commit + ":" + gate.release_file});
+  if (!text) return waiting(fmt::format("{} (it names this commit's release)", gate.release_file));
+  std::string source, name, version;
+  try {
+    auto y = YAML::Load(*text);
+    source = y["source"].as<std::string>("");
+    name = y["name"].as<std::string>("");
+    version = y["version"].as<std::string>("");
+  } catch (const YAML::Exception& e) {
+    return waiting(fmt::format("{}: invalid YAML: {}", gate.release_file, e.what()));
+  }
+  if (source.empty() || name.empty() || version.empty())
+    return waiting(gate.release_file + " needs source, name and version");
+  auto st = releases.start(name, version, source);
+  if (!st) return waiting(fmt::format("release {} {}: {}", name, version, st.error().message));
+  auto now = releases.status(name, version);
+  if (now.state == "ready") return {true, ""};
+  return waiting(fmt::format("release {} {}: {}{}", name, version, now.state,
+                             now.error.empty() ? "" : " (" + now.error + ")"));
+}
+
+}  // namespace
+
+GateFn make_gate(const GitConfig& cfg, const RegistryConfig& registry_cfg, const RepoId& id,
+                 registry::Mirror& mirror, bundle::ReleaseJobs& releases) {
+  for (const auto& g : cfg.gating) {
+    if (g.repo != id.key()) continue;
+    if (g.mode == "images")
+      return [&g, &mirror, &registry_cfg](const GitMirror& gm, const std::filesystem::path& repo,
+                                          const std::string& commit) {
+        return images_gate(gm, repo, commit, g, mirror, registry_cfg);
+      };
+    return [&g, &releases](const GitMirror& gm, const std::filesystem::path& repo,
+                           const std::string& commit) {
+      return bundle_gate(gm, repo, commit, g, releases);
+    };
+  }
+  return {};
+}
+
+}  // namespace outpost::git
