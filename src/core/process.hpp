@@ -36,7 +36,6 @@ class Process {
   pid_t pid() const { return pid_; }
   int stdout_fd() const { return out_.get(); }
   int stderr_fd() const { return err_.get(); }
-  UniqueFd take_stdout() { return std::move(out_); }
   // Blocks until the child exits. Returns its exit status (128+signal when killed).
   int wait();
   void kill();  // SIGKILL to the process group

@@ -189,11 +189,6 @@ Result<SyncOutcome> GitMirror::sync(const std::atomic<bool>& stop) {
   return r;
 }
 
-bool GitMirror::wait_idle(std::chrono::milliseconds budget) {
-  std::unique_lock lock(mu_);
-  return cv_.wait_for(lock, budget, [&] { return !syncing_; });
-}
-
 std::uint64_t GitMirror::sync_generation() const {
   std::lock_guard lock(mu_);
   return sync_gen_;

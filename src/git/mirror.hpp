@@ -61,8 +61,6 @@ class GitMirror {
 
   // Fetches from upstream (initial clone when needed); joins a sync already running.
   Result<SyncOutcome> sync(const std::atomic<bool>& stop);
-  // Starts nothing: waits up to `budget` for a running sync to end. True if none is running now.
-  bool wait_idle(std::chrono::milliseconds budget);
   // Sync generation: bumps each time a sync ends. wait_sync_after waits (up to budget) for the
   // first sync to end after generation `gen`; true if one did.
   std::uint64_t sync_generation() const;

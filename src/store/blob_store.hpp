@@ -23,7 +23,6 @@ class BlobStore {
   // The one place a digest becomes a path.
   std::filesystem::path path_for(const Digest& d) const;
   const std::filesystem::path& tmp_dir() const { return tmp_dir_; }
-  const std::filesystem::path& quarantine_dir() const { return quarantine_dir_; }
 
   bool contains(const Digest& d) const;
   Result<std::uint64_t> size_of(const Digest& d) const;
