@@ -9,11 +9,12 @@ namespace outpost::cli {
 namespace {
 
 constexpr Command kCommands[] = {
-    {"serve", "Run the daemon: registry mirror (and the other caches) on one port", &setup_serve},
+    {"serve", "Run the daemon: OCI registry mirror, Git cache and release API on one port",
+     &setup_serve},
     {"images",
      "List the images that Kubernetes YAML (files, dirs, or rendered output on stdin) would pull",
      &setup_images},
-    {"bundle", "Release image bundles: create (resolve + download + write), import (verify + load)",
+    {"bundle", "Release image bundles: create, import, ensure (the Argo CD PreSync hook)",
      &setup_bundle},
     {"gc", "Evict blobs no retained release pins, least recently used first", &setup_gc},
     {"node-config",

@@ -308,7 +308,8 @@ Action setup_bundle(CLI::App& sub) {
 
   auto import = std::make_shared<ImportArgs>();
   auto* i = sub.add_subcommand("import",
-                               "Verify a bundle and load it into a (stopped) Outpost's data dir");
+                               "Verify a bundle (file or URL) and load it into a stopped Outpost's "
+                               "data dir, or a running one (--server)");
   import->config.add_to(*i);
   i->add_option("--data-dir", import->data_dir, "Data directory (default: the config's data_dir)");
   i->add_option("--server", import->server,
