@@ -63,3 +63,43 @@ TEST(Config, ParsesListenAddresses) {
 }
 
 }  // namespace outpost
+
+namespace outpost {
+
+TEST(Config, ParsesGitGatingStorageAndBundleSections) {
+  auto c = parse_config(R"(
+git:
+  gating:
+    - repo: github.com/org/app.git
+      mode: images
+      paths: [deploy, charts]
+    - repo: gitlab.com/g/p
+      mode: bundle
+storage:
+  keep_releases: 5
+  gc_high_watermark: 0.8
+  gc_low_watermark: 0.6
+bundle:
+  allowed_sources: ["https://bundles.example/"]
+)",
+                        "t.yaml");
+  ASSERT_EQ(c.git.gating.size(), 2u);
+  EXPECT_EQ(c.git.gating[0].repo, "github.com/org/app");
+  EXPECT_EQ(c.git.gating[0].paths, (std::vector<std::string>{"deploy", "charts"}));
+  EXPECT_EQ(c.git.gating[1].paths, (std::vector<std::string>{"."}));
+  EXPECT_EQ(c.storage.keep_releases, 5);
+  EXPECT_DOUBLE_EQ(c.storage.gc_low_watermark, 0.6);
+  EXPECT_EQ(c.bundle.allowed_sources.size(), 1u);
+}
+
+TEST(Config, RejectsBadGatingAndWatermarks) {
+  expect_error("git:\n  gating:\n    - {repo: github.com/x/y, mode: maybe}\n",
+               "git.gating[0].mode");
+  expect_error("git:\n  gating:\n    - {repo: noslash, mode: images}\n", "git.gating[0].repo");
+  expect_error("storage:\n  gc_high_watermark: 1.5\n", "storage.gc_high_watermark");
+  expect_error("storage:\n  gc_high_watermark: 0.5\n  gc_low_watermark: 0.7\n",
+               "storage.gc_low_watermark");
+  expect_error("bundle:\n  allowed_sources: [ftp://x/]\n", "bundle.allowed_sources[0]");
+}
+
+}  // namespace outpost
