@@ -104,14 +104,7 @@ Result<CreateStats> create_bundle(const Config& cfg, const CreateOptions& opt,
                   fmt::format("{}: registry '{}' is not in registry.upstreams of the config",
                               ref.str(), ref.registry));
     Source src{ref.registry, ref.repo};
-    registry::Route route;
-    route.kind = registry::Kind::manifest;
-    route.upstream = ref.registry;
-    route.repo = ref.repo;
-    if (ref.digest)
-      route.digest = ref.digest;
-    else
-      route.tag = ref.tag;
+    registry::Route route = registry::manifest_route(ref);
     auto top = mirror.manifest(route);
     if (!top) return fail(top.error().code, fmt::format("{}: {}", ref.str(), top.error().message));
     progress(fmt::format("resolved {} -> {}", ref.str(), top->digest.str()));

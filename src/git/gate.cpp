@@ -21,14 +21,7 @@ GateResult pull_image(registry::Mirror& mirror, const RegistryConfig& reg,
                       const registry::ImageRef& ref) {
   if (!reg.find(ref.registry))
     return waiting(fmt::format("{}: registry {} is not configured", ref.str(), ref.registry));
-  registry::Route route;
-  route.kind = registry::Kind::manifest;
-  route.upstream = ref.registry;
-  route.repo = ref.repo;
-  if (ref.digest)
-    route.digest = ref.digest;
-  else
-    route.tag = ref.tag;
+  registry::Route route = registry::manifest_route(ref);
   auto top = mirror.manifest(route);
   if (!top) return waiting(fmt::format("image {}: {}", ref.str(), top.error().message));
   std::vector<std::string> manifests;

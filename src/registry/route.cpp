@@ -4,6 +4,7 @@
 
 #include <cctype>
 
+#include "registry/image_ref.hpp"
 #include "registry/reference.hpp"
 
 namespace outpost::registry {
@@ -110,6 +111,19 @@ std::expected<Route, RouteError> parse_route(std::string_view path,
     default:
       break;
   }
+  return r;
+}
+
+Route manifest_route(const ImageRef& ref) {
+  Route r;
+  r.kind = Kind::manifest;
+  r.upstream = ref.registry;
+  r.repo = ref.repo;
+  r.client_name = ref.repo;
+  if (ref.digest)
+    r.digest = ref.digest;
+  else
+    r.tag = ref.tag;
   return r;
 }
 

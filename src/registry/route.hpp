@@ -31,6 +31,10 @@ struct RouteError {
   std::string message;
 };
 
+// The manifest route for a normalised image reference (its registry is the upstream name).
+struct ImageRef;
+Route manifest_route(const ImageRef& ref);
+
 std::expected<Route, RouteError> parse_route(std::string_view path,
                                              std::optional<std::string_view> ns,
                                              const RegistryConfig& cfg);
