@@ -68,26 +68,11 @@ start_outpost_fresh() {
 
 # nginx serving the blob as a static file
 NG=$(free_port)
-mkdir -p "$T/nginx/www/v2/bench/app/blobs" "$T/nginx/tmp"
+mkdir -p "$T/nginx/www/v2/bench/app/blobs"
 cp "$T/up/data/docker/registry/v2/blobs/sha256/${hex:0:2}/$hex/data" "$T/nginx/www/v2/bench/app/blobs/$layer"
-cat >"$T/nginx/nginx.conf" <<NGINX
-worker_processes 2;
-user root;
-pid $T/nginx/nginx.pid;
-error_log $T/nginx/error.log;
-daemon off;
-events { worker_connections 1024; }
-http {
-  access_log off;
+start_nginx nginx "$NG" 2 "  access_log off;
   sendfile on; tcp_nopush on;
-  client_body_temp_path $T/nginx/tmp; proxy_temp_path $T/nginx/tmp; fastcgi_temp_path $T/nginx/tmp;
-  uwsgi_temp_path $T/nginx/tmp; scgi_temp_path $T/nginx/tmp;
-  server { listen 127.0.0.1:$NG; root $T/nginx/www; }
-}
-NGINX
-nginx -c "$T/nginx/nginx.conf" &
-PIDS+=("$!")
-wait_http "http://127.0.0.1:$NG/"
+  server { listen 127.0.0.1:$NG; root $T/nginx/www; }"
 
 start_outpost_fresh op
 start_proxy_registry reg

@@ -34,6 +34,18 @@ void ConfigOption::add_to(CLI::App& sub) {
       ->check(CLI::ExistingFile);
 }
 
+void DataDirOption::add_to(CLI::App& sub) {
+  config.add_to(sub);
+  sub.add_option("--data-dir", dir, "Data directory (overrides the config's data_dir)");
+}
+
+std::filesystem::path DataDirOption::existing(const Config& cfg) const {
+  std::filesystem::path data = dir.value_or(cfg.data_dir.string());
+  if (!std::filesystem::exists(data / "meta.db"))
+    throw std::runtime_error(data.string() + " is not an Outpost data directory (no meta.db)");
+  return data;
+}
+
 int run(int argc, char** argv) {
   CLI::App app{
       "outpost: keeps GitOps working at the edge (Git cache, OCI registry mirror, "

@@ -10,18 +10,13 @@
 namespace outpost::cli {
 
 Action setup_fsck(CLI::App& sub) {
-  auto cfg = std::make_shared<ConfigOption>();
-  auto dir = std::make_shared<std::optional<std::string>>();
-  cfg->add_to(sub);
-  sub.add_option("--data-dir", *dir, "Data directory to check (overrides the config's data_dir)");
+  auto opt = std::make_shared<DataDirOption>();
+  opt->add_to(sub);
   sub.footer(
       "Exit status: 0 when the store is clean, 1 when something was repaired or quarantined.");
-  return [cfg, dir] {
-    Config c = load_config(cfg->path);
-    std::filesystem::path data = dir->value_or(c.data_dir.string());
-    if (!std::filesystem::exists(data / "meta.db"))
-      throw std::runtime_error(
-          fmt::format("{} is not an Outpost data directory (no meta.db)", data.string()));
+  return [opt] {
+    Config c = load_config(opt->config.path);
+    auto data = opt->existing(c);
     BlobStore store(data);
     MetaDb db(data / "meta.db");
     auto rep = run_fsck(store, db);

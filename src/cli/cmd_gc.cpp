@@ -10,22 +10,17 @@
 namespace outpost::cli {
 
 Action setup_gc(CLI::App& sub) {
-  auto cfg = std::make_shared<ConfigOption>();
-  auto dir = std::make_shared<std::optional<std::string>>();
+  auto opt = std::make_shared<DataDirOption>();
   auto all = std::make_shared<bool>(false);
-  cfg->add_to(sub);
-  sub.add_option("--data-dir", *dir, "Data directory (overrides the config's data_dir)");
+  opt->add_to(sub);
   sub.add_flag("--all", *all,
                "Evict every blob no retained release pins (default: down to the low watermark)");
   sub.footer(
       "Blobs pinned by the newest storage.keep_releases releases of each bundle are never "
       "evicted.");
-  return [cfg, dir, all] {
-    Config c = load_config(cfg->path);
-    std::filesystem::path data = dir->value_or(c.data_dir.string());
-    if (!std::filesystem::exists(data / "meta.db"))
-      throw std::runtime_error(
-          fmt::format("{} is not an Outpost data directory (no meta.db)", data.string()));
+  return [opt, all] {
+    Config c = load_config(opt->config.path);
+    auto data = opt->existing(c);
     BlobStore store(data);
     MetaDb db(data / "meta.db");
     std::uint64_t target = 0;

@@ -3,6 +3,9 @@
 // action to run when it is chosen (its exit code).
 #include <CLI/CLI.hpp>
 
+#include "core/config.hpp"
+
+#include <filesystem>
 #include <functional>
 #include <optional>
 #include <string>
@@ -29,6 +32,15 @@ Action setup_version(CLI::App& sub);
 struct ConfigOption {
   std::optional<std::string> path;
   void add_to(CLI::App& sub);
+};
+
+// --config plus --data-dir, for commands that work on an existing (stopped) data directory.
+struct DataDirOption {
+  ConfigOption config;
+  std::optional<std::string> dir;
+  void add_to(CLI::App& sub);
+  // The data dir (--data-dir, else the config's). Throws when it holds no meta.db.
+  std::filesystem::path existing(const Config& cfg) const;
 };
 
 }  // namespace outpost::cli

@@ -25,24 +25,8 @@ size=$(stat -c %s "$T/www/shop-v1.tar")
 
 # a static file server (nginx: Range support) behind the fault proxy
 WP=$(free_port)
-mkdir -p "$T/webnginx/tmp"
-cat >"$T/webnginx/nginx.conf" <<NGINX
-worker_processes 1;
-user root;
-pid $T/webnginx/nginx.pid;
-error_log $T/webnginx/error.log;
-daemon off;
-events { worker_connections 64; }
-http {
-  access_log $T/web-access.log;
-  client_body_temp_path $T/webnginx/tmp; proxy_temp_path $T/webnginx/tmp; fastcgi_temp_path $T/webnginx/tmp;
-  uwsgi_temp_path $T/webnginx/tmp; scgi_temp_path $T/webnginx/tmp;
-  server { listen 127.0.0.1:$WP; root $T/www; }
-}
-NGINX
-nginx -c "$T/webnginx/nginx.conf" &
-PIDS+=("$!")
-wait_http "http://127.0.0.1:$WP/"
+start_nginx webnginx "$WP" 1 "  access_log $T/web-access.log;
+  server { listen 127.0.0.1:$WP; root $T/www; }"
 start_proxy px "$WP"
 echo "cut 2500000" >"$px_CTL"  # every connection dies after 2.5 MB
 

@@ -4,22 +4,12 @@
 # start_git_upstream: sets GIT_UP_PORT; the repos live in $GIT_SRV (add with make_manifest_repo)
 start_git_upstream() {
   GIT_SRV=$T/srv
-  mkdir -p "$GIT_SRV" "$T/gitnginx/tmp"
+  mkdir -p "$GIT_SRV"
   fcgiwrap -s "unix:$T/fcgi.sock" >"$T/fcgiwrap.log" 2>&1 &
   PIDS+=("$!")
   for _ in $(seq 50); do [[ -S $T/fcgi.sock ]] && break; sleep 0.1; done
   GIT_UP_PORT=$(free_port)
-  cat >"$T/gitnginx/nginx.conf" <<NGINX
-worker_processes 1;
-user root;
-pid $T/gitnginx/nginx.pid;
-error_log $T/gitnginx/error.log;
-daemon off;
-events { worker_connections 256; }
-http {
-  access_log $T/git-upstream.log;
-  client_body_temp_path $T/gitnginx/tmp; proxy_temp_path $T/gitnginx/tmp; fastcgi_temp_path $T/gitnginx/tmp;
-  uwsgi_temp_path $T/gitnginx/tmp; scgi_temp_path $T/gitnginx/tmp;
+  start_nginx gitnginx "$GIT_UP_PORT" 1 "  access_log $T/git-upstream.log;
   client_max_body_size 0;
   server {
     listen 127.0.0.1:$GIT_UP_PORT;
@@ -29,24 +19,17 @@ http {
       include /etc/nginx/fastcgi_params;
       fastcgi_param SCRIPT_FILENAME /usr/lib/git-core/git-http-backend;
       fastcgi_param GIT_PROJECT_ROOT $GIT_SRV;
-      fastcgi_param GIT_HTTP_EXPORT_ALL "";
+      fastcgi_param GIT_HTTP_EXPORT_ALL \"\";
       fastcgi_param PATH_INFO \$uri;
       fastcgi_param GIT_PROTOCOL \$http_git_protocol;
     }
-  }
-}
-NGINX
-  nginx -c "$T/gitnginx/nginx.conf" >"$T/gitnginx.log" 2>&1 &
-  GIT_UP_PID=$!
-  PIDS+=("$GIT_UP_PID")
-  wait_http "http://127.0.0.1:$GIT_UP_PORT/"
+  }"
+  GIT_UP_PID=$gitnginx_PID
 }
 stop_git_upstream() { stop_pid "$GIT_UP_PID"; }
 restart_git_upstream() {
-  nginx -c "$T/gitnginx/nginx.conf" >>"$T/gitnginx.log" 2>&1 &
-  GIT_UP_PID=$!
-  PIDS+=("$GIT_UP_PID")
-  wait_http "http://127.0.0.1:$GIT_UP_PORT/"
+  restart_nginx gitnginx "$GIT_UP_PORT"
+  GIT_UP_PID=$gitnginx_PID
 }
 
 export GIT_AUTHOR_NAME=test GIT_AUTHOR_EMAIL=test@example.com GIT_COMMITTER_NAME=test \

@@ -206,3 +206,31 @@ upstream_layers() {
     "http://127.0.0.1:$1/v2/$2/manifests/$3" |
     python3 -c 'import json,sys; [print(l["digest"]) for l in sorted(json.load(sys.stdin)["layers"], key=lambda l: -l["size"])]'
 }
+
+# start_nginx NAME PORT WORKERS HTTP_BLOCK: nginx in the foreground with its pid, error log and
+# temp paths under $T/NAME, HTTP_BLOCK (access_log, server { … }) inside http { }. Sets
+# ${NAME}_PID; restart_nginx NAME PORT starts the same config again.
+start_nginx() {
+  local name=$1 port=$2 workers=$3 body=$4 dir=$T/$1
+  mkdir -p "$dir/tmp"
+  cat >"$dir/nginx.conf" <<NGINX
+worker_processes $workers;
+user root;
+pid $dir/nginx.pid;
+error_log $dir/error.log;
+daemon off;
+events { worker_connections 1024; }
+http {
+  client_body_temp_path $dir/tmp; proxy_temp_path $dir/tmp; fastcgi_temp_path $dir/tmp;
+  uwsgi_temp_path $dir/tmp; scgi_temp_path $dir/tmp;
+$body
+}
+NGINX
+  restart_nginx "$name" "$port"
+}
+restart_nginx() {
+  nginx -c "$T/$1/nginx.conf" >>"$T/$1.log" 2>&1 &
+  PIDS+=("$!")
+  printf -v "${1}_PID" '%s' "$!"
+  wait_http "http://127.0.0.1:$2/"
+}
