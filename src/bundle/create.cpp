@@ -53,7 +53,7 @@ Result<BundleManifest> read_bundle_manifest(const fs::path& bundle) {
 }
 
 Result<CreateStats> create_bundle(const Config& cfg, const CreateOptions& opt,
-                                  const std::function<void(const std::string&)>& progress) {
+                                  ProgressSink& progress) {
   if (!valid_release_part(opt.name) || !valid_release_part(opt.version))
     return fail(Errc::invalid_argument,
                 "--name and --version must match [A-Za-z0-9][A-Za-z0-9._-]*");
@@ -107,7 +107,7 @@ Result<CreateStats> create_bundle(const Config& cfg, const CreateOptions& opt,
     registry::Route route = registry::manifest_route(ref);
     auto top = mirror.manifest(route);
     if (!top) return fail(top.error().code, fmt::format("{}: {}", ref.str(), top.error().message));
-    progress(fmt::format("resolved {} -> {}", ref.str(), top->digest.str()));
+    progress.note(fmt::format("resolved {} -> {}", ref.str(), top->digest.str()));
     add_blob(top->digest, top->bytes.size(), top->media_type, src);
 
     std::vector<std::string> bytes_of_images;
@@ -167,6 +167,9 @@ Result<CreateStats> create_bundle(const Config& cfg, const CreateOptions& opt,
   CreateStats stats;
   stats.images = opt.images.size();
   stats.blobs = blobs.size();
+  std::uint64_t to_fetch = 0, fetched = 0;
+  for (const auto& b : blobs)
+    if (b.in_bundle && !store.contains(b.digest)) to_fetch += b.size;
   std::size_t n = 0;
   for (auto& b : blobs) {
     ++n;
@@ -177,15 +180,14 @@ Result<CreateStats> create_bundle(const Config& cfg, const CreateOptions& opt,
     route.upstream = src.upstream;
     route.repo = src.repo;
     route.digest = b.digest;
-    progress(
+    progress.note(
         fmt::format("[{}/{}] downloading {} ({} bytes)", n, blobs.size(), b.digest.str(), b.size));
-    auto got = mirror.blob(route, false);
-    if (!got)
-      return fail(got.error().code, fmt::format("{}: {}", b.digest.str(), got.error().message));
-    if (auto* f = std::get_if<std::shared_ptr<registry::BlobFetch>>(&got->body)) {
-      if (auto done = (*f)->wait_done(); !done)
-        return fail(done.error().code, fmt::format("{}: {}", b.digest.str(), done.error().message));
-    }
+    auto done = mirror.ensure_blob(
+        route, [&](std::uint64_t written) { progress.bytes(fetched + written, to_fetch); });
+    if (!done)
+      return fail(done.error().code, fmt::format("{}: {}", b.digest.str(), done.error().message));
+    fetched += b.size;
+    progress.bytes(fetched, to_fetch);
   }
   for (auto& b : blobs) {  // sizes as stored (descriptors may omit them)
     if (auto s = store.size_of(b.digest)) b.size = *s;

@@ -12,6 +12,7 @@
 
 #include "bundle/bundle_manifest.hpp"
 #include "core/config.hpp"
+#include "core/progress.hpp"
 #include "registry/image_ref.hpp"
 
 namespace outpost::bundle {
@@ -32,9 +33,9 @@ struct CreateStats {
   std::uint64_t bytes_in_bundle = 0;
 };
 
-// `progress` receives human-readable lines as work proceeds.
+// `progress` gets a line per step and the bytes downloaded of those to download.
 Result<CreateStats> create_bundle(const Config& cfg, const CreateOptions& opt,
-                                  const std::function<void(const std::string&)>& progress);
+                                  ProgressSink& progress);
 
 // Reads only outpost-bundle.json from a bundle tar.
 Result<BundleManifest> read_bundle_manifest(const std::filesystem::path& bundle);

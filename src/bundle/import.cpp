@@ -15,9 +15,8 @@
 namespace outpost::bundle {
 namespace {
 
-Result<ImportStats> import_archive(archive* a, BlobStore& store, MetaDb& db, int keep,
-                                   const std::vector<std::string>& trust_keys,
-                                   const std::function<void(const std::string&)>& progress) {
+Result<ImportStats> import_archive(archive* a, std::uint64_t file_size, BlobStore& store,
+                                   MetaDb& db, const ImportPolicy& policy, ProgressSink& progress) {
   auto head = read_bundle_head(a);
   if (!head) return std::unexpected(head.error());
   auto* bm = &head->manifest;
@@ -29,16 +28,7 @@ Result<ImportStats> import_archive(archive* a, BlobStore& store, MetaDb& db, int
   st.name = bm->name;
   st.version = bm->version;
   st.blobs = bm->blobs.size();
-  if (bm->base_version) {
-    auto has = db.has_release(bm->name, *bm->base_version);
-    if (!has) return std::unexpected(has.error());
-    if (!*has)
-      return fail(
-          Errc::not_found,
-          fmt::format("{} {} is a delta on release {} {}, which is not here: import {} {} first",
-                      bm->name, bm->version, bm->name, *bm->base_version, bm->name,
-                      *bm->base_version));
-  }
+  if (auto base = check_base_release(*bm, db); !base) return std::unexpected(base.error());
   std::map<Digest, const BundleBlob*> expected;
   for (const auto& b : bm->blobs) expected.emplace(b.digest, &b);
 
@@ -97,20 +87,16 @@ Result<ImportStats> import_archive(archive* a, BlobStore& store, MetaDb& db, int
                   fmt::format("bundle blob {} is corrupt: {}", d->str(), s.error().message));
     ++st.received;
     st.bytes_received += w->size();
-    progress(fmt::format("verified {} ({} bytes)", d->str(), w->size()));
+    progress.note(fmt::format("verified {} ({} bytes)", d->str(), w->size()));
+    progress.bytes(static_cast<std::uint64_t>(archive_filter_bytes(a, -1)), file_size);
     staged.push_back(std::move(*w));
   }
   if (rc != ARCHIVE_EOF)
     return fail(Errc::invalid_argument,
                 std::string("corrupt or truncated bundle: ") + archive_error_string(a));
 
-  if (!trust_keys.empty()) {
-    if (!signature)
-      return fail(Errc::unauthorized,
-                  "bundle is not signed and bundle.trust_keys requires a signature");
-    if (!verify_ed25519(trust_keys, *json, *signature))
-      return fail(Errc::unauthorized, "bundle signature does not verify against bundle.trust_keys");
-  }
+  if (auto sig = check_signature(*json, signature, policy.trust_keys); !sig)
+    return std::unexpected(sig.error());
   for (const auto& b : bm->blobs) {
     if (b.in_bundle && !seen.contains(b.digest) && !store.contains(b.digest))
       return fail(Errc::invalid_argument, "bundle is missing blob " + b.digest.str());
@@ -121,29 +107,60 @@ Result<ImportStats> import_archive(archive* a, BlobStore& store, MetaDb& db, int
   }
   for (auto& w : staged)
     if (auto p = w.publish(); !p) return std::unexpected(p.error());
-
-  MetaDb::ReleaseRecord rec;
-  rec.name = bm->name;
-  rec.version = bm->version;
-  rec.base_version = bm->base_version;
-  for (const auto& b : bm->blobs) rec.blobs.push_back({b.digest, b.size, b.media_type});
-  for (const auto& i : bm->images)
-    if (!i.tag.empty()) rec.tags.push_back({i.registry, i.repo, i.tag, i.digest});
-  if (auto r = db.record_release(rec); !r) return std::unexpected(r.error());
-  auto dropped = db.apply_retention(bm->name, keep);
-  if (dropped) st.dropped_releases = *dropped;
+  progress.bytes(file_size, file_size);
+  auto dropped = record_release(*bm, db, policy.keep_releases);
+  if (!dropped) return std::unexpected(dropped.error());
+  st.dropped_releases = *dropped;
   return st;
 }
 
 }  // namespace
 
+Result<void> check_base_release(const BundleManifest& bm, MetaDb& db) {
+  if (!bm.base_version) return {};
+  auto has = db.has_release(bm.name, *bm.base_version);
+  if (!has) return std::unexpected(has.error());
+  if (*has) return {};
+  return fail(
+      Errc::not_found,
+      fmt::format("{} {} is a delta on release {} {}, which is not here: import {} {} first",
+                  bm.name, bm.version, bm.name, *bm.base_version, bm.name, *bm.base_version));
+}
+
+Result<void> check_signature(std::string_view json, const std::optional<std::string>& signature,
+                             const std::vector<std::string>& trust_keys) {
+  if (trust_keys.empty()) return {};
+  if (!signature)
+    return fail(Errc::unauthorized,
+                "bundle is not signed and bundle.trust_keys requires a signature");
+  if (!verify_ed25519(trust_keys, json, *signature))
+    return fail(Errc::unauthorized, "bundle signature does not verify against bundle.trust_keys");
+  return {};
+}
+
+Result<std::vector<std::string>> record_release(const BundleManifest& bm, MetaDb& db,
+                                                int keep_releases) {
+  MetaDb::ReleaseRecord rec;
+  rec.name = bm.name;
+  rec.version = bm.version;
+  rec.base_version = bm.base_version;
+  for (const auto& b : bm.blobs) rec.blobs.push_back({b.digest, b.size, b.media_type});
+  for (const auto& i : bm.images)
+    if (!i.tag.empty()) rec.tags.push_back({i.registry, i.repo, i.tag, i.digest});
+  if (auto r = db.record_release(rec); !r) return std::unexpected(r.error());
+  auto dropped = db.apply_retention(bm.name, keep_releases);
+  if (!dropped) return std::vector<std::string>{};
+  return *dropped;
+}
+
 Result<ImportStats> import_bundle_file(const std::filesystem::path& bundle, BlobStore& store,
                                        MetaDb& db, const ImportPolicy& policy,
-                                       const std::function<void(const std::string&)>& progress) {
+                                       ProgressSink& progress) {
   auto tar = open_tar(bundle);
   if (!tar) return std::unexpected(tar.error());
-  archive* a = tar->get();
-  return import_archive(a, store, db, policy.keep_releases, policy.trust_keys, progress);
+  std::error_code ec;
+  auto size = std::filesystem::file_size(bundle, ec);
+  return import_archive(tar->get(), ec ? 0 : size, store, db, policy, progress);
 }
 
 }  // namespace outpost::bundle

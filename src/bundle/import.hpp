@@ -6,9 +6,11 @@
 // manifests' media types and its tags. Then keeps the newest storage.keep_releases of its name.
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "bundle/bundle_manifest.hpp"
+#include "core/progress.hpp"
 #include "store/blob_store.hpp"
 #include "store/meta_db.hpp"
 
@@ -28,6 +30,17 @@ struct ImportPolicy {
 
 Result<ImportStats> import_bundle_file(const std::filesystem::path& bundle, BlobStore& store,
                                        MetaDb& db, const ImportPolicy& policy,
-                                       const std::function<void(const std::string&)>& progress);
+                                       ProgressSink& progress);
+
+// Steps every importer shares (tar file, oci:// registry):
+// A delta whose base release is not recorded → Errc::not_found naming the base.
+Result<void> check_base_release(const BundleManifest& bm, MetaDb& db);
+// With trust keys, a signature over the exact outpost-bundle.json bytes is required.
+Result<void> check_signature(std::string_view json, const std::optional<std::string>& signature,
+                             const std::vector<std::string>& trust_keys);
+// REQUIRES: every blob of `bm` is in the store. Records the release (pins, tags) in one
+// transaction and applies retention; returns the versions retention dropped.
+Result<std::vector<std::string>> record_release(const BundleManifest& bm, MetaDb& db,
+                                                int keep_releases);
 
 }  // namespace outpost::bundle

@@ -1,8 +1,8 @@
 #pragma once
 // Server-side release imports (POST /api/v1/releases): one job per release name+version however
 // many callers ask (PreSync hooks of several apps, retries), downloading http(s) sources with
-// resume, then importing into the live store. A release's readiness is a fact of the store: its
-// record exists and every blob it pins is present.
+// resume, or oci:// sources blob by blob, then importing into the live store. A release's readiness
+// is a fact of the store: its record exists and every blob it pins is present.
 #include <atomic>
 #include <map>
 #include <memory>
@@ -17,6 +17,10 @@
 #include "store/blob_store.hpp"
 #include "store/meta_db.hpp"
 
+namespace outpost::registry {
+class Mirror;
+}
+
 namespace outpost::bundle {
 
 struct ReleaseStatus {
@@ -30,7 +34,9 @@ struct ReleaseStatus {
 
 class ReleaseJobs {
  public:
-  ReleaseJobs(const Config& cfg, BlobStore& store, MetaDb& db, http::HttpClient& client);
+  // `mirror` fetches oci:// sources (through the configured registry upstreams only).
+  ReleaseJobs(const Config& cfg, BlobStore& store, MetaDb& db, http::HttpClient& client,
+              registry::Mirror& mirror);
   ~ReleaseJobs();
 
   // Starts the import of `source` as name/version, or joins the one running. A release already
@@ -48,6 +54,7 @@ class ReleaseJobs {
   };
   Result<void> check_source(const std::string& source) const;
   void run(std::shared_ptr<Job> job);
+  void finish(const std::shared_ptr<Job>& job, const ReleaseStatus& st);  // ready, or why not
   ReleaseStatus from_store(const std::string& name, const std::string& version);
   void update(const std::shared_ptr<Job>& job, const std::function<void(ReleaseStatus&)>& fn);
 
@@ -55,6 +62,7 @@ class ReleaseJobs {
   BlobStore& store_;
   MetaDb& db_;
   http::HttpClient& client_;
+  registry::Mirror& mirror_;
   std::atomic<bool> stopping_{false};
   std::mutex mu_;
   std::map<std::pair<std::string, std::string>, std::shared_ptr<Job>> jobs_;  // GUARDED_BY(mu_)

@@ -14,7 +14,7 @@ constexpr Command kCommands[] = {
     {"images",
      "List the images that Kubernetes YAML (files, dirs, or rendered output on stdin) would pull",
      &setup_images},
-    {"bundle", "Release image bundles: create, import, ensure (the Argo CD PreSync hook)",
+    {"bundle", "Release image bundles: create, push, import, ensure (the Argo CD PreSync hook)",
      &setup_bundle},
     {"gc", "Evict blobs no retained release pins, least recently used first", &setup_gc},
     {"node-config",

@@ -34,7 +34,7 @@ int serve(const Config& cfg) {
   http::CurlHttpClient client;
   registry::Mirror mirror(cfg.registry, store, db, client, metrics);
   WatermarkGc gc(cfg.storage, cfg.data_dir, store, db);
-  bundle::ReleaseJobs releases(cfg, store, db, client);
+  bundle::ReleaseJobs releases(cfg, store, db, client, mirror);
   git::GitCache git_cache(cfg.git, cfg.data_dir, db, client, metrics, [&](const git::RepoId& id) {
     return git::make_gate(cfg.git, cfg.registry, id, mirror, releases);
   });

@@ -4,6 +4,7 @@
 // decide per hop, so credentials cannot leak to another host.
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <optional>
 #include <span>
 #include <string>
@@ -20,6 +21,9 @@ struct ClientRequest {
   std::string url;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;  // sent when non-empty (POST)
+  // When set, the request body streams from this file (PUT uploads of large blobs); `body` is
+  // ignored.
+  std::optional<std::filesystem::path> body_file;
   Millis connect_timeout = std::chrono::seconds(5);
   Millis total_timeout{0};  // 0: no overall bound (large downloads)
   Millis stall_timeout{0};  // 0: none; else abort when no byte arrives for this long

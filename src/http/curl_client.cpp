@@ -2,6 +2,8 @@
 
 #include <curl/curl.h>
 
+#include <cstdio>
+#include <memory>
 #include <mutex>
 
 namespace outpost::http {
@@ -19,6 +21,14 @@ struct Transfer {
   std::chrono::steady_clock::time_point last_progress = std::chrono::steady_clock::now();
   bool stalled = false;
   curl_off_t last_dl = 0;
+  std::FILE* upload = nullptr;
+
+  static std::size_t on_read(char* buf, std::size_t size, std::size_t n, void* self) {
+    auto* t = static_cast<Transfer*>(self);
+    std::size_t got = std::fread(buf, 1, size * n, t->upload);
+    if (got == 0 && std::ferror(t->upload)) return CURL_READFUNC_ABORT;
+    return got;
+  }
 
   static std::size_t on_header(char* data, std::size_t size, std::size_t n, void* self) {
     auto* t = static_cast<Transfer*>(self);
@@ -74,13 +84,13 @@ struct Transfer {
     return len;
   }
 
-  static int on_progress(void* self, curl_off_t, curl_off_t dlnow, curl_off_t, curl_off_t) {
+  static int on_progress(void* self, curl_off_t, curl_off_t dlnow, curl_off_t, curl_off_t ulnow) {
     auto* t = static_cast<Transfer*>(self);
     if (t->req->cancel && t->req->cancel->load()) return 1;
     if (t->req->stall_timeout.count() > 0) {
       auto now = std::chrono::steady_clock::now();
-      if (dlnow != t->last_dl) {
-        t->last_dl = dlnow;
+      if (dlnow + ulnow != t->last_dl) {
+        t->last_dl = dlnow + ulnow;
         t->last_progress = now;
       } else if (now - t->last_progress > t->req->stall_timeout) {
         t->stalled = true;
@@ -150,7 +160,19 @@ Result<ClientResponse> CurlHttpClient::perform(const ClientRequest& req, BodySin
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
   }
-  if (!req.body.empty()) {
+  std::unique_ptr<std::FILE, decltype(&std::fclose)> upload(nullptr, &std::fclose);
+  if (req.body_file) {
+    upload.reset(std::fopen(req.body_file->c_str(), "rb"));
+    if (!upload) return fail(Errc::io, "cannot open " + req.body_file->string());
+    std::error_code ec;
+    auto size = std::filesystem::file_size(*req.body_file, ec);
+    if (ec) return fail(Errc::io, "cannot stat " + req.body_file->string());
+    t.upload = upload.get();
+    curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(size));
+    curl_easy_setopt(h, CURLOPT_READFUNCTION, &Transfer::on_read);
+    curl_easy_setopt(h, CURLOPT_READDATA, &t);
+  } else if (!req.body.empty()) {
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, req.body.data());
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
   }

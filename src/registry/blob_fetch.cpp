@@ -64,6 +64,20 @@ Result<void> BlobFetch::wait_done() {
   return {};
 }
 
+Result<void> BlobFetch::wait_done(Millis every, const std::function<void(std::uint64_t)>& written) {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    if (cv_.wait_for(lock, every, [&] { return state_ == State::done || state_ == State::failed; }))
+      break;
+    auto n = written_;
+    lock.unlock();
+    written(n);
+    lock.lock();
+  }
+  if (state_ == State::failed) return std::unexpected(error_);
+  return {};
+}
+
 std::uint64_t BlobFetch::readable_locked() const {
   // The last byte is held back until the digest verifies: a reader can never receive a complete
   // body of unverified bytes, only a complete verified one or an aborted one.

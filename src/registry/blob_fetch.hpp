@@ -28,6 +28,8 @@ class BlobFetch final : public http::StreamSource, public http::BodySink {
   Result<std::uint64_t> wait_for_size();
   // Blocks until the blob is published or failed.
   Result<void> wait_done();
+  // Like wait_done, reporting the bytes written so far every `every` while it waits.
+  Result<void> wait_done(Millis every, const std::function<void(std::uint64_t)>& written);
 
   Result<std::size_t> read_at(std::uint64_t offset, std::span<char> buf) override;
   void notify_when_readable(std::uint64_t offset, std::function<void()> wake) override;

@@ -238,6 +238,16 @@ Result<BlobResult> Mirror::blob(const Route& route, bool head) {
   return BlobResult{*size, std::move(*f)};
 }
 
+Result<void> Mirror::ensure_blob(const Route& route,
+                                 const std::function<void(std::uint64_t)>& written) {
+  auto got = blob(route, false);
+  if (!got) return std::unexpected(got.error());
+  auto* f = std::get_if<std::shared_ptr<BlobFetch>>(&got->body);
+  if (!f) return {};
+  if (!written) return (*f)->wait_done();
+  return (*f)->wait_done(std::chrono::milliseconds(200), written);
+}
+
 Result<TagPage> Mirror::tags(const Route& route, std::optional<std::size_t> n,
                              const std::string& last) {
   Upstream& up = upstream(route.upstream);

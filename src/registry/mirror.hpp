@@ -55,6 +55,11 @@ class Mirror {
   Result<ManifestResult> manifest(const Route& route);
   // REQUIRES: route.kind == Kind::blob. `head`: size only, no download is started.
   Result<BlobResult> blob(const Route& route, bool head);
+  // REQUIRES: route.kind == Kind::blob. Makes sure the blob is in the store, downloading it
+  // (single-flight, verified) when missing; returns once it is published. `written`, when set,
+  // sees the bytes downloaded so far every 200 ms.
+  Result<void> ensure_blob(const Route& route,
+                           const std::function<void(std::uint64_t)>& written = {});
   Result<TagPage> tags(const Route& route, std::optional<std::size_t> n, const std::string& last);
   // The referrers index for a digest (an empty index when upstream has none or is down).
   Result<std::string> referrers(const Route& route);

@@ -13,8 +13,8 @@
 namespace outpost::registry {
 namespace {
 
-std::string scope_for(const std::string& repo) {
-  return "repository:" + repo + ":pull";
+std::string scope_for(const std::string& repo, bool push = false) {
+  return "repository:" + repo + (push ? ":pull,push" : ":pull");
 }
 
 }  // namespace
@@ -110,9 +110,8 @@ Result<void> Upstream::authenticate(const std::string& header, const std::string
   return {};
 }
 
-Result<http::ClientResponse> Upstream::send(http::ClientRequest req, const std::string& repo,
+Result<http::ClientResponse> Upstream::send(http::ClientRequest req, const std::string& scope,
                                             http::BodySink* sink) {
-  const std::string scope = scope_for(repo);
   const auto base_headers = req.headers;
   const std::string first_url = req.url;
   for (int attempt = 0; attempt < 2; ++attempt) {
@@ -175,7 +174,20 @@ Result<http::ClientResponse> Upstream::call(
   req.total_timeout = reg_.upstream_timeout;
   req.insecure = cfg_.insecure;
   req.cancel = &stopping_;
-  auto r = send(std::move(req), repo, nullptr);
+  auto r = send(std::move(req), scope_for(repo), nullptr);
+  note_result(r);
+  return r;
+}
+
+Result<http::ClientResponse> Upstream::push_call(http::ClientRequest req, const std::string& repo) {
+  if (req.url.starts_with("/")) req.url = cfg_.url + req.url;
+  if (!same_origin(req.url))
+    return fail(Errc::upstream_error, "registry sent an upload location on another origin");
+  req.connect_timeout = reg_.upstream_timeout;
+  req.stall_timeout = reg_.stall_timeout;
+  req.insecure = cfg_.insecure;
+  req.cancel = &stopping_;
+  auto r = send(std::move(req), scope_for(repo, true), nullptr);
   note_result(r);
   return r;
 }
@@ -190,7 +202,7 @@ Result<http::ClientResponse> Upstream::fetch_blob(const std::string& repo,
   req.stall_timeout = reg_.stall_timeout;
   req.insecure = cfg_.insecure;
   req.cancel = &stopping_;
-  auto r = send(std::move(req), repo, &sink);
+  auto r = send(std::move(req), scope_for(repo), &sink);
   // A dropped or stalled body is resumed by the caller; only a refused connection means "down".
   if (!r && r.error().code == Errc::upstream_unavailable)
     note_result(r);

@@ -32,11 +32,15 @@ class Upstream {
   // Streams a blob from `offset` into `sink` (2xx only); no overall time bound, a stall bound.
   Result<http::ClientResponse> fetch_blob(const std::string& repo, const std::string& digest,
                                           std::uint64_t offset, http::BodySink& sink);
+  // A registry write (blob upload, manifest PUT) under a pull,push token. `req.url` is a path
+  // starting with /v2/ or an absolute URL on this upstream's origin (an upload Location); no
+  // overall time bound, a stall bound.
+  Result<http::ClientResponse> push_call(http::ClientRequest req, const std::string& repo);
   // GET /v2/: records the outcome in the breaker. Used by the background prober.
   bool probe();
 
  private:
-  Result<http::ClientResponse> send(http::ClientRequest req, const std::string& repo,
+  Result<http::ClientResponse> send(http::ClientRequest req, const std::string& scope,
                                     http::BodySink* sink);
   std::optional<std::string> auth_header(const std::string& scope);
   Result<void> authenticate(const std::string& challenge_header, const std::string& scope);

@@ -1,0 +1,331 @@
+#include "bundle/oci.hpp"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <fstream>
+#include <map>
+
+#include "bundle/tar_reader.hpp"
+#include "core/metrics.hpp"
+#include "http/client.hpp"
+#include "registry/mirror.hpp"
+#include "registry/route.hpp"
+#include "registry/upstream.hpp"
+
+namespace outpost::bundle {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr const char* kTitle = "org.opencontainers.image.title";
+constexpr const char* kManifestType = "application/vnd.oci.image.manifest.v1+json";
+constexpr const char* kEmptyType = "application/vnd.oci.empty.v1+json";
+constexpr const char* kBundleJsonType = "application/vnd.outpost.bundle.v1+json";
+constexpr const char* kSignatureType = "application/vnd.outpost.bundle.signature.v1";
+constexpr std::size_t kMaxBundleJson = 64 << 20;
+
+// The media type a bundle file is pushed as.
+std::string media_type_of(const std::string& path, const std::map<Digest, std::string>& known,
+                          const std::optional<Digest>& d) {
+  if (path == kBundleJson) return kBundleJsonType;
+  if (path == kBundleSig) return kSignatureType;
+  if (path == "oci-layout") return "application/vnd.oci.layout.header.v1+json";
+  if (path == "index.json") return "application/vnd.oci.image.index.v1+json";
+  if (d) {
+    auto it = known.find(*d);
+    if (it != known.end() && !it->second.empty()) return it->second;
+  }
+  return "application/octet-stream";
+}
+
+std::string http_error(const http::ClientResponse& r) {
+  std::string body = r.body.substr(0, 300);
+  auto j = nlohmann::json::parse(r.body, nullptr, false);
+  if (!j.is_discarded() && j.contains("errors") && j["errors"].is_array() && !j["errors"].empty())
+    body = j["errors"][0].value("message", body);
+  return fmt::format("HTTP {}: {}", r.status, body);
+}
+
+// Uploads one file as a blob unless the repository has it. Returns whether bytes were sent.
+Result<bool> upload_blob(registry::Upstream& up, const std::string& repo, const Digest& d,
+                         const fs::path& file) {
+  http::ClientRequest head;
+  head.method = "HEAD";
+  head.url = fmt::format("/v2/{}/blobs/{}", repo, d.str());
+  auto h = up.push_call(head, repo);
+  if (!h) return std::unexpected(h.error());
+  if (h->status == 200) return false;
+
+  http::ClientRequest start;
+  start.method = "POST";
+  start.url = fmt::format("/v2/{}/blobs/uploads/", repo);
+  auto s = up.push_call(start, repo);
+  if (!s) return std::unexpected(s.error());
+  auto location = s->headers.get("Location");
+  if (s->status != 202 || !location)
+    return fail(Errc::upstream_error,
+                fmt::format("registry refused to start an upload to {}: {}", repo, http_error(*s)));
+  http::ClientRequest put;
+  put.method = "PUT";
+  put.url = std::string(*location);
+  put.url += (put.url.find('?') == std::string::npos ? "?digest=" : "&digest=") + d.str();
+  put.headers = {{"Content-Type", "application/octet-stream"}};
+  put.body_file = file;
+  auto p = up.push_call(put, repo);
+  if (!p) return std::unexpected(p.error());
+  if (p->status != 201)
+    return fail(Errc::upstream_error,
+                fmt::format("registry refused blob {}: {}", d.str(), http_error(*p)));
+  return true;
+}
+
+// Stages bytes into `file`, returning their digest.
+class Stager {
+ public:
+  explicit Stager(fs::path file) : file_(std::move(file)) {}
+  ~Stager() {
+    std::error_code ec;
+    fs::remove(file_, ec);
+  }
+  const fs::path& path() const { return file_; }
+
+  Result<Digest> from_string(std::string_view bytes) {
+    std::ofstream out(file_, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    if (!out.flush()) return fail(Errc::io, "cannot write " + file_.string());
+    return sha256_of(bytes);
+  }
+
+  Result<Digest> from_entry(archive* a) {
+    std::ofstream out(file_, std::ios::binary | std::ios::trunc);
+    Sha256 h;
+    std::vector<char> buf(1 << 20);
+    for (;;) {
+      auto n = archive_read_data(a, buf.data(), buf.size());
+      if (n < 0)
+        return fail(Errc::invalid_argument,
+                    std::string("corrupt or truncated bundle: ") + archive_error_string(a));
+      if (n == 0) break;
+      std::span<const char> chunk(buf.data(), static_cast<std::size_t>(n));
+      h.update(chunk);
+      out.write(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+    }
+    if (!out.flush()) return fail(Errc::io, "cannot write " + file_.string());
+    return h.finish();
+  }
+
+ private:
+  fs::path file_;
+};
+
+}  // namespace
+
+Result<registry::ImageRef> parse_oci_source(std::string_view source, const RegistryConfig& reg) {
+  if (!is_oci_source(source))
+    return fail(Errc::invalid_argument, fmt::format("'{}' is not an oci:// reference", source));
+  auto text = source.substr(kOciScheme.size());
+  auto last = text.substr(text.rfind('/') == std::string_view::npos ? 0 : text.rfind('/'));
+  if (last.find(':') == std::string_view::npos && last.find('@') == std::string_view::npos)
+    return fail(
+        Errc::invalid_argument,
+        fmt::format("{}: name the bundle's tag, e.g. oci://registry/bundles/app:v1", source));
+  auto ref = registry::parse_image_ref(text);
+  if (!ref) return fail(Errc::invalid_argument, fmt::format("{}: {}", source, ref.error().message));
+  if (!reg.find(ref->registry))
+    return fail(Errc::invalid_argument,
+                fmt::format("{}: registry '{}' is not in registry.upstreams of the config", source,
+                            ref->registry));
+  return *ref;
+}
+
+Result<PushStats> push_bundle(const Config& cfg, const fs::path& bundle,
+                              const registry::ImageRef& dest, const fs::path& scratch,
+                              ProgressSink& progress) {
+  const auto* up_cfg = cfg.registry.find(dest.registry);
+  if (!up_cfg)
+    return fail(Errc::invalid_argument,
+                fmt::format("registry '{}' is not in registry.upstreams", dest.registry));
+  if (dest.tag.empty()) return fail(Errc::invalid_argument, "push needs a tag: oci://…/repo:tag");
+  http::CurlHttpClient client;
+  Metrics metrics;
+  std::atomic<bool> stopping{false};
+  registry::Upstream up(*up_cfg, cfg.registry, client, metrics, stopping);
+
+  auto tar = open_tar(bundle);
+  if (!tar) return std::unexpected(tar.error());
+  archive* a = tar->get();
+  auto head = read_bundle_head(a);
+  if (!head) return std::unexpected(head.error());
+  std::map<Digest, std::string> media_types;
+  for (const auto& b : head->manifest.blobs) media_types.emplace(b.digest, b.media_type);
+  std::error_code ec;
+  const auto file_size = fs::file_size(bundle, ec);
+  fs::create_directories(scratch, ec);
+  Stager stage(scratch / fmt::format("push-{}.part", ::getpid()));
+
+  PushStats st;
+  nlohmann::json layers = nlohmann::json::array();
+  auto push = [&](const std::string& path, const Digest& d) -> Result<void> {
+    auto size = fs::file_size(stage.path(), ec);
+    auto sent = upload_blob(up, dest.repo, d, stage.path());
+    if (!sent) return fail(sent.error().code, fmt::format("{}: {}", path, sent.error().message));
+    ++st.files;
+    if (*sent) {
+      ++st.uploaded;
+      st.bytes_uploaded += size;
+    }
+    progress.note(fmt::format("{} {} ({} bytes)", *sent ? "pushed" : "present", path, size));
+    layers.push_back({{"mediaType", media_type_of(path, media_types, d)},
+                      {"digest", d.str()},
+                      {"size", size},
+                      {"annotations", {{kTitle, path}}}});
+    return {};
+  };
+
+  auto d = stage.from_string(head->json);
+  if (!d) return std::unexpected(d.error());
+  if (auto r = push(kBundleJson, *d); !r) return std::unexpected(r.error());
+  archive_entry* e = nullptr;
+  int rc = ARCHIVE_OK;
+  while ((rc = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+    std::string path = archive_entry_pathname(e);
+    constexpr std::string_view prefix = "blobs/sha256/";
+    std::optional<Digest> named;
+    if (path.starts_with(prefix)) {
+      auto p = Digest::parse("sha256:" + path.substr(prefix.size()));
+      if (p) named = *p;
+    }
+    if (archive_entry_filetype(e) != AE_IFREG ||
+        (!named && path != kBundleSig && path != "oci-layout" && path != "index.json"))
+      return fail(Errc::invalid_argument,
+                  fmt::format("unexpected bundle entry '{}' (only outpost-bundle.json and an OCI "
+                              "layout)",
+                              path));
+    auto got = stage.from_entry(a);
+    if (!got) return std::unexpected(got.error());
+    if (named && *named != *got)
+      return fail(Errc::digest_mismatch,
+                  fmt::format("bundle blob {} is corrupt (its bytes hash to {})", named->str(),
+                              got->str()));
+    if (auto r = push(path, *got); !r) return std::unexpected(r.error());
+    progress.bytes(static_cast<std::uint64_t>(archive_filter_bytes(a, -1)), file_size);
+  }
+  if (rc != ARCHIVE_EOF)
+    return fail(Errc::invalid_argument,
+                std::string("corrupt or truncated bundle: ") + archive_error_string(a));
+
+  auto empty = stage.from_string("{}");
+  if (!empty) return std::unexpected(empty.error());
+  if (auto r = upload_blob(up, dest.repo, *empty, stage.path()); !r)
+    return std::unexpected(r.error());
+  const auto& bm = head->manifest;
+  nlohmann::json manifest = {
+      {"schemaVersion", 2},
+      {"mediaType", kManifestType},
+      {"artifactType", kBundleArtifactType},
+      {"config", {{"mediaType", kEmptyType}, {"digest", empty->str()}, {"size", 2}}},
+      {"layers", layers},
+      {"annotations",
+       {{"org.opencontainers.image.created", bm.created_at},
+        {"org.opencontainers.image.title", bm.name},
+        {"org.opencontainers.image.version", bm.version}}}};
+  const std::string bytes = manifest.dump();
+  http::ClientRequest put;
+  put.method = "PUT";
+  put.url = fmt::format("/v2/{}/manifests/{}", dest.repo, dest.tag);
+  put.headers = {{"Content-Type", kManifestType}};
+  put.body = bytes;
+  auto r = up.push_call(put, dest.repo);
+  if (!r) return std::unexpected(r.error());
+  if (r->status != 201)
+    return fail(Errc::upstream_error,
+                fmt::format("registry refused the bundle manifest: {}", http_error(*r)));
+  progress.bytes(file_size, file_size);
+  st.manifest = sha256_of(bytes).str();
+  return st;
+}
+
+Result<ImportStats> import_bundle_oci(registry::Mirror& mirror, const registry::ImageRef& source,
+                                      BlobStore& store, MetaDb& db, const ImportPolicy& policy,
+                                      ProgressSink& progress) {
+  const std::string where = "oci://" + source.str();
+  auto top = mirror.manifest(registry::manifest_route(source));
+  if (!top) return fail(top.error().code, fmt::format("{}: {}", where, top.error().message));
+  auto m = nlohmann::json::parse(top->bytes, nullptr, false);
+  if (m.is_discarded() || !m.is_object() || m.value("artifactType", "") != kBundleArtifactType ||
+      !m.contains("layers") || !m["layers"].is_array())
+    return fail(Errc::invalid_argument,
+                fmt::format("{} is not an Outpost bundle (artifactType is not {})", where,
+                            kBundleArtifactType));
+  auto blob_route = [&](const Digest& d) {
+    registry::Route r;
+    r.kind = registry::Kind::blob;
+    r.upstream = source.registry;
+    r.repo = source.repo;
+    r.digest = d;
+    return r;
+  };
+  auto small_layer = [&](const std::string& title) -> Result<std::optional<std::string>> {
+    for (const auto& l : m["layers"]) {
+      if (!l.is_object() || !l.contains("annotations") ||
+          l["annotations"].value(kTitle, "") != title)
+        continue;
+      auto d = Digest::parse(l.value("digest", ""));
+      if (!d) return fail(Errc::invalid_argument, where + ": a layer with a bad digest");
+      if (auto r = mirror.ensure_blob(blob_route(*d)); !r)
+        return fail(r.error().code, fmt::format("{}: {}: {}", where, title, r.error().message));
+      auto bytes = store.read_all(*d, kMaxBundleJson);
+      if (!bytes) return std::unexpected(bytes.error());
+      return std::optional<std::string>(std::move(*bytes));
+    }
+    return std::optional<std::string>();
+  };
+  auto json = small_layer(kBundleJson);
+  if (!json) return std::unexpected(json.error());
+  if (!*json) return fail(Errc::invalid_argument, where + " has no outpost-bundle.json layer");
+  auto sig = small_layer(kBundleSig);
+  if (!sig) return std::unexpected(sig.error());
+  if (auto ok = check_signature(**json, *sig, policy.trust_keys); !ok)
+    return std::unexpected(ok.error());
+  auto bm = BundleManifest::parse(**json);
+  if (!bm) return fail(Errc::invalid_argument, where + ": " + bm.error().message);
+  if (auto base = check_base_release(*bm, db); !base) return std::unexpected(base.error());
+
+  ImportStats st;
+  st.name = bm->name;
+  st.version = bm->version;
+  st.blobs = bm->blobs.size();
+  std::uint64_t total = 0, done = 0;
+  for (const auto& b : bm->blobs)
+    if (!store.contains(b.digest)) total += b.size;
+  for (const auto& b : bm->blobs) {
+    if (store.contains(b.digest)) {
+      ++st.deduplicated;
+      continue;
+    }
+    if (!b.in_bundle)
+      return fail(Errc::not_found,
+                  fmt::format("blob {} should come from release {} {} but is not in the store",
+                              b.digest.str(), bm->name, bm->base_version.value_or("?")));
+    auto r = mirror.ensure_blob(blob_route(b.digest), [&](std::uint64_t written) {
+      progress.bytes(done + written, total);
+    });
+    if (!r)
+      return fail(r.error().code,
+                  fmt::format("{}: blob {}: {}", where, b.digest.str(), r.error().message));
+    ++st.received;
+    st.bytes_received += b.size;
+    done += b.size;
+    progress.bytes(done, total);
+    progress.note(fmt::format("verified {} ({} bytes)", b.digest.str(), b.size));
+  }
+  auto dropped = record_release(*bm, db, policy.keep_releases);
+  if (!dropped) return std::unexpected(dropped.error());
+  st.dropped_releases = *dropped;
+  return st;
+}
+
+}  // namespace outpost::bundle

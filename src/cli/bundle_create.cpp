@@ -1,0 +1,115 @@
+// `outpost bundle create` and `outpost bundle push`.
+#include <algorithm>
+#include <iostream>
+#include <iterator>
+
+#include <fmt/format.h>
+
+#include "bundle/images.hpp"
+#include "bundle/oci.hpp"
+#include "cli/bundle_commands.hpp"
+#include "cli/progress_bar.hpp"
+#include "core/log.hpp"
+
+namespace outpost::cli {
+namespace {
+
+int push_file(const Config& cfg, const std::filesystem::path& file, const std::string& dest,
+              const std::filesystem::path& scratch) {
+  auto ref = bundle::parse_oci_source(dest, cfg.registry);
+  if (!ref) {
+    std::cerr << "outpost bundle push: " << ref.error().message << "\n";
+    return 2;
+  }
+  std::cerr << fmt::format("outpost bundle push: {} -> {}\n", file.string(), dest);
+  Result<bundle::PushStats> st = fail(Errc::internal, "");
+  {
+    ProgressBar bar("pushing");
+    st = bundle::push_bundle(cfg, file, *ref, scratch, bar);
+  }
+  if (!st) {
+    std::cerr << "outpost bundle push: " << st.error().message << "\n";
+    return 1;
+  }
+  std::cerr << fmt::format("pushed {} as {}: {} files, {} uploaded ({}), the rest already there\n",
+                           dest, st->manifest, st->files, st->uploaded,
+                           human_bytes(st->bytes_uploaded));
+  return 0;
+}
+
+}  // namespace
+
+void quiet_logging(const Config& cfg) {
+  LogConfig lc = cfg.log;
+  lc.level = "warn";
+  setup_logging(lc);
+}
+
+int run_create(const CreateArgs& a) {
+  Config cfg = load_config(a.config.path);
+  quiet_logging(cfg);
+  if (a.output.empty() && !a.push) {
+    std::cerr << "outpost bundle create: give -o FILE, --push oci://REF, or both\n";
+    return 2;
+  }
+  if (a.push) {  // refuse a bad destination before any download
+    if (auto ref = bundle::parse_oci_source(*a.push, cfg.registry); !ref) {
+      std::cerr << "outpost bundle create: --push " << ref.error().message << "\n";
+      return 2;
+    }
+  }
+  auto opt = a.opt;
+  bundle::ImageCollector collector;
+  for (const auto& p : a.images_from) {
+    auto r = p == "-" ? [&] {
+      std::string text((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+      return collector.add_yaml(text, "<stdin>");
+    }()
+                      : collector.add_path(p);
+    if (!r) throw std::runtime_error(r.error().message);
+  }
+  for (const auto& use : collector.images()) opt.images.push_back(use.ref);
+  for (const auto& i : a.images) {
+    auto r = registry::parse_image_ref(i);
+    if (!r) throw std::runtime_error(r.error().message);
+    opt.images.push_back(*r);
+  }
+  std::sort(opt.images.begin(), opt.images.end());
+  opt.images.erase(std::unique(opt.images.begin(), opt.images.end()), opt.images.end());
+  if (!a.platforms.empty()) opt.platforms = a.platforms;
+  if (a.since) opt.since = *a.since;
+  opt.cache_dir = a.cache.empty() ? cfg.data_dir / "bundle-cache" : std::filesystem::path(a.cache);
+  // Without -o the bundle is written next to the cache and removed once pushed.
+  opt.output = a.output.empty()
+                   ? opt.cache_dir / fmt::format("{}-{}.bundle.tar", opt.name, opt.version)
+                   : std::filesystem::path(a.output);
+  std::cerr << fmt::format("outpost bundle create: {} {} ({} images)\n", opt.name, opt.version,
+                           opt.images.size());
+  Result<bundle::CreateStats> stats = fail(Errc::internal, "");
+  {
+    ProgressBar bar("downloading");
+    stats = bundle::create_bundle(cfg, opt, bar);
+  }
+  if (!stats) {
+    std::cerr << "outpost bundle create: " << stats.error().message << "\n";
+    return 1;
+  }
+  std::cerr << fmt::format("wrote {}: {} images, {} blobs ({} in this bundle, {}){}\n",
+                           opt.output.string(), stats->images, stats->blobs, stats->blobs_in_bundle,
+                           human_bytes(stats->bytes_in_bundle), opt.since ? " — delta" : "");
+  if (!a.push) return 0;
+  int rc = push_file(cfg, opt.output, *a.push, opt.cache_dir / "push-tmp");
+  if (a.output.empty()) {
+    std::error_code ec;
+    std::filesystem::remove(opt.output, ec);
+  }
+  return rc;
+}
+
+int run_push(const PushArgs& a) {
+  Config cfg = load_config(a.config.path);
+  quiet_logging(cfg);
+  return push_file(cfg, a.file, a.dest, cfg.data_dir / "bundle-cache" / "push-tmp");
+}
+
+}  // namespace outpost::cli

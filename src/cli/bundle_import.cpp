@@ -1,0 +1,214 @@
+// `outpost bundle import` and `outpost bundle ensure`.
+#include <iostream>
+#include <thread>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "bundle/download.hpp"
+#include "bundle/import.hpp"
+#include "bundle/oci.hpp"
+#include "cli/bundle_commands.hpp"
+#include "cli/progress_bar.hpp"
+#include "core/metrics.hpp"
+#include "http/client.hpp"
+#include "registry/mirror.hpp"
+#include "store/blob_store.hpp"
+#include "store/meta_db.hpp"
+
+namespace outpost::cli {
+namespace {
+
+bool is_url(const std::string& s) {
+  return s.starts_with("http://") || s.starts_with("https://");
+}
+
+// Asks a running Outpost to import `source` as name/version and follows the job until the release
+// is ready (0), failed or timed out (1), or the request was refused (2).
+int ensure_release(const std::string& server, const std::string& source, const std::string& name,
+                   const std::string& version, const std::string& timeout_text) {
+  auto timeout = parse_duration(timeout_text);
+  if (!timeout) {
+    std::cerr << "outpost bundle ensure: --timeout: " << timeout.error().message << "\n";
+    return 2;
+  }
+  http::CurlHttpClient client;
+  std::string base = server;
+  while (base.ends_with('/')) base.pop_back();
+  auto get_status = [&]() -> Result<nlohmann::json> {
+    http::ClientRequest req;
+    req.url = fmt::format("{}/api/v1/releases/{}/{}", base, name, version);
+    req.total_timeout = std::chrono::seconds(30);
+    auto r = client.perform(req, nullptr);
+    if (!r) return std::unexpected(r.error());
+    auto j = nlohmann::json::parse(r->body, nullptr, false);
+    if (r->status == 404) return nlohmann::json{{"state", "unknown"}};
+    if (r->status != 200 || j.is_discarded())
+      return fail(Errc::upstream_error, fmt::format("HTTP {}: {}", r->status, r->body));
+    return j;
+  };
+  http::ClientRequest post;
+  post.method = "POST";
+  post.url = base + "/api/v1/releases";
+  post.headers = {{"Content-Type", "application/json"}};
+  post.body = nlohmann::json({{"source", source}, {"name", name}, {"version", version}}).dump();
+  post.total_timeout = std::chrono::seconds(30);
+  auto r = client.perform(post, nullptr);
+  if (!r) {
+    std::cerr << "outpost bundle ensure: cannot reach " << base << ": " << r.error().message
+              << "\n";
+    return 1;
+  }
+  if (r->status >= 400) {
+    auto j = nlohmann::json::parse(r->body, nullptr, false);
+    std::cerr << "outpost bundle ensure: refused: "
+              << (j.is_discarded() ? r->body : j.value("error", r->body)) << "\n";
+    return 2;
+  }
+  auto deadline = std::chrono::steady_clock::now() + *timeout;
+  const std::string prefix = fmt::format("release {} {}:", name, version);
+  std::optional<ProgressBar> bar(std::in_place, prefix + " queued");
+  auto end = [&](const std::string& line) {
+    bar.reset();
+    std::cerr << line << "\n";
+  };
+  for (;;) {
+    auto s = get_status();
+    if (s) {
+      auto state = (*s).value("state", "?");
+      bar->set_label(prefix + " " + state);
+      auto done = (*s).value("bytes_done", std::uint64_t{0});
+      auto total = (*s).value("bytes_total", std::uint64_t{0});
+      if (state == "downloading" && total > 0) bar->bytes(done, total);
+      if (state == "ready") {
+        end(fmt::format("release {} {} is ready: {} blobs local and verified", name, version,
+                        (*s).value("blobs", 0)));
+        return 0;
+      }
+      if (state == "failed") {
+        end("outpost bundle ensure: " + (*s).value("error", std::string("failed")));
+        return 1;
+      }
+    } else {
+      bar->note(s.error().message + " (retrying)");
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      end(fmt::format("outpost bundle ensure: not ready after {}", timeout_text));
+      return 1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+}
+
+// Into a stopped Outpost's data dir: an oci:// source through a registry mirror over that store,
+// a URL downloaded (resumable) next to it, or a file.
+Result<bundle::ImportStats> import_into(const Config& cfg, const std::filesystem::path& data,
+                                        const std::string& source) {
+  BlobStore store(data);
+  MetaDb db(data / "meta.db");
+  const bundle::ImportPolicy policy{cfg.storage.keep_releases, cfg.bundle.trust_keys};
+  http::CurlHttpClient client;
+  if (bundle::is_oci_source(source)) {
+    auto ref = bundle::parse_oci_source(source, cfg.registry);
+    if (!ref) return std::unexpected(ref.error());
+    Metrics metrics;
+    RegistryConfig reg = cfg.registry;
+    reg.tag_ttl = Millis(0);  // the bundle tag as the registry has it now
+    registry::Mirror mirror(reg, store, db, client, metrics);
+    ProgressBar bar("fetching");
+    auto st = bundle::import_bundle_oci(mirror, *ref, store, db, policy, bar);
+    mirror.stop();
+    return st;
+  }
+  std::filesystem::path file = source;
+  if (is_url(source)) {
+    std::filesystem::create_directories(data / "downloads");
+    file = data / "downloads" / "cli-import.tar";
+    std::atomic<bool> never{false};
+    ProgressBar bar("downloading");
+    auto d = bundle::download_resumable(
+        client, source, file, cfg.bundle.download_attempts, cfg.bundle.stall_timeout, never,
+        [&](std::uint64_t done, std::uint64_t total) { bar.bytes(done, total); });
+    if (!d) return std::unexpected(d.error());
+  }
+  Result<bundle::ImportStats> st = fail(Errc::internal, "");
+  {
+    ProgressBar bar("verifying");
+    st = bundle::import_bundle_file(file, store, db, policy, bar);
+  }
+  if (is_url(source)) {
+    std::error_code ec;
+    std::filesystem::remove(file, ec);
+  }
+  return st;
+}
+
+}  // namespace
+
+int run_import(const ImportArgs& a) {
+  const bool remote = is_url(a.source) || bundle::is_oci_source(a.source);
+  if (a.server) {  // a running Outpost does the work (its bundle.allowed_sources apply)
+    std::string name = a.name.value_or(""), version = a.version.value_or("");
+    if ((name.empty() || version.empty()) && !remote) {
+      auto head = bundle::read_bundle_manifest(a.source);
+      if (!head) {
+        std::cerr << "outpost bundle import: " << head.error().message << "\n";
+        return 1;
+      }
+      name = head->name;
+      version = head->version;
+    }
+    if (name.empty() || version.empty()) {
+      std::cerr << "outpost bundle import: give --name and --version for a URL or oci:// source "
+                   "with --server\n";
+      return 2;
+    }
+    auto src = remote ? a.source : std::filesystem::absolute(a.source).string();
+    return ensure_release(*a.server, src, name, version, "6h");
+  }
+  Config cfg = load_config(a.config.path);
+  quiet_logging(cfg);
+  std::filesystem::path data = a.data_dir.value_or(cfg.data_dir.string());
+  std::filesystem::create_directories(data);
+  std::cerr << fmt::format("outpost bundle import: {} into {}\n", a.source, data.string());
+  auto st = import_into(cfg, data, a.source);
+  if (!st) {
+    std::cerr << "outpost bundle import: " << st.error().message << " (nothing was imported)\n";
+    return 1;
+  }
+  std::cerr << fmt::format("imported release {} {}: {} blobs ({} received, {}; {} already here)\n",
+                           st->name, st->version, st->blobs, st->received,
+                           human_bytes(st->bytes_received), st->deduplicated);
+  for (const auto& v : st->dropped_releases)
+    std::cerr << fmt::format("retention: release {} {} is no longer pinned\n", st->name, v);
+  return 0;
+}
+
+// The PreSync hook: 0 only when every blob of the release is in Outpost's store, verified.
+int run_ensure(const EnsureArgs& a) {
+  if (!a.check) {
+    if (a.source.empty()) {
+      std::cerr << "outpost bundle ensure: --source is required (or use --check)\n";
+      return 2;
+    }
+    return ensure_release(a.server, a.source, a.name, a.version, a.timeout);
+  }
+  http::CurlHttpClient client;
+  std::string base = a.server;
+  while (base.ends_with('/')) base.pop_back();
+  http::ClientRequest req;
+  req.url = fmt::format("{}/api/v1/releases/{}/{}", base, a.name, a.version);
+  req.total_timeout = std::chrono::seconds(30);
+  auto r = client.perform(req, nullptr);
+  if (!r) {
+    std::cerr << "outpost bundle ensure: cannot reach " << base << ": " << r.error().message
+              << "\n";
+    return 1;
+  }
+  auto j = nlohmann::json::parse(r->body, nullptr, false);
+  std::string state = r->status == 200 && !j.is_discarded() ? j.value("state", "?") : "unknown";
+  std::cout << fmt::format("release {} {}: {}\n", a.name, a.version, state);
+  return state == "ready" ? 0 : 1;
+}
+
+}  // namespace outpost::cli
