@@ -5,6 +5,8 @@
 #   scripts/install-deps.sh --test   also the real peers the tests drive
 set -euo pipefail
 
+root=$(cd "$(dirname "$0")/.." && pwd)
+
 build_pkgs=(
   ca-certificates build-essential cmake ninja-build pkg-config git
   libboost1.81-all-dev libboost-url1.81-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev
@@ -15,6 +17,7 @@ test_pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev
   docker-registry skopeo containerd nginx fcgiwrap curl python3 procps iproute2 apache2-utils
   golang-go golang-github-go-git-go-git-dev python3-yaml
+  chromium
 )
 
 want=("${build_pkgs[@]}")
@@ -27,21 +30,34 @@ done
 # kubectl renders the kustomize manifests in the tests; Debian's kubernetes-client provides it
 # where no kubectl is installed already.
 if [[ "${1:-}" == "--test" ]] && ! command -v kubectl >/dev/null; then missing+=(kubernetes-client); fi
+# Node.js and npm run the browser tool in tests/tools/browser. Debian's nodejs and npm come in only
+# where there is no node or npm yet: NodeSource's nodejs bundles npm and conflicts with Debian's.
+if [[ "${1:-}" == "--test" ]]; then
+  command -v node >/dev/null || missing+=(nodejs)
+  command -v npm >/dev/null || missing+=(npm)
+fi
 if ((${#missing[@]} == 0)); then
   echo "install-deps: all ${#want[@]} packages present"
-  exit 0
+else
+  sudo=()
+  [[ $(id -u) -ne 0 ]] && sudo=(sudo)
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # The distro starts these services on install; the tests run their own instances.
+  for svc in docker-registry nginx containerd; do
+    if command -v systemctl >/dev/null && systemctl is-active --quiet "$svc" 2>/dev/null; then
+      "${sudo[@]}" systemctl stop "$svc" || true
+    fi
+  done
 fi
 
-sudo=()
-[[ $(id -u) -ne 0 ]] && sudo=(sudo)
-echo "install-deps: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-"${sudo[@]}" apt-get update -qq
-"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-# The distro starts these services on install; the tests run their own instances.
-for svc in docker-registry nginx containerd; do
-  if command -v systemctl >/dev/null && systemctl is-active --quiet "$svc" 2>/dev/null; then
-    "${sudo[@]}" systemctl stop "$svc" || true
-  fi
-done
+# The browser tool's npm packages (playwright-core, pinned by package-lock.json; it drives the
+# chromium above and downloads no browser of its own).
+browser_dir="$root/tests/tools/browser"
+if [[ "${1:-}" == "--test" && ! -d "$browser_dir/node_modules" ]]; then
+  echo "install-deps: installing npm packages in tests/tools/browser"
+  npm ci --prefix "$browser_dir" --no-audit --no-fund --loglevel=error >/dev/null
+fi
 echo "install-deps: done"

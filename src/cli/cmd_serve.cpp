@@ -12,6 +12,7 @@
 #include "git/cache.hpp"
 #include "git/gate.hpp"
 #include "git/handlers.hpp"
+#include "helm/handlers.hpp"
 #include "http/client.hpp"
 #include "http/server.hpp"
 #include "registry/handlers.hpp"
@@ -39,6 +40,7 @@ int serve(const Config& cfg) {
     return git::make_gate(cfg.git, cfg.registry, id, mirror, releases);
   });
   git::GitService git_service(git_cache, cfg.git, metrics);
+  helm::HelmCache helm_cache(cfg.helm, cfg.data_dir, store, db, client, metrics);
   http::Server server(cfg.server, metrics);
 
   server.set_error_responder([](int status, std::string msg) {
@@ -52,6 +54,9 @@ int serve(const Config& cfg) {
       "/git/", "git", http::Blocking::yes,
       [&](const http::Request& req) { return git_service.handle_git(req); },
       cfg.git.max_request_bytes);
+  server.route("/helm/", "helm", http::Blocking::yes, [&](const http::Request& req) {
+    return helm::handle_helm(helm_cache, cfg.helm, req);
+  });
   server.route("/api/v1/git/webhook", "api", http::Blocking::yes,
                [&](const http::Request& req) { return git_service.handle_webhook(req); });
   server.route("/api/v1/git/repos", "api", http::Blocking::yes,
@@ -83,6 +88,7 @@ int serve(const Config& cfg) {
   server.run([&] {
     mirror.stop();
     git_cache.stop();
+    helm_cache.stop();
     releases.stop();
   });
   spdlog::info("stopped");

@@ -148,6 +148,9 @@ void parse_registry(const Section& top, const std::string& origin, RegistryConfi
   }
 }
 
+std::vector<HostUpstreamConfig> parse_host_upstreams(const Section& s, const std::string& what,
+                                                     const std::string& origin);
+
 void parse_git(const Section& top, const std::string& origin, GitConfig& git) {
   Section s(top.node("git"), "git", origin,
             {"sync_interval", "request_refresh_budget", "sync_timeout", "probe_timeout",
@@ -195,15 +198,33 @@ void parse_git(const Section& top, const std::string& origin, GitConfig& git) {
       git.gating.push_back(std::move(gate));
     }
   }
-  if (!s.has("upstreams")) return;
+  if (s.has("upstreams")) git.upstreams = parse_host_upstreams(s, "git", origin);
+}
+
+void parse_helm(const Section& top, const std::string& origin, HelmConfig& helm) {
+  Section s(top.node("helm"), "helm", origin,
+            {"refresh_interval", "request_refresh_budget", "fetch_timeout", "breaker_min_backoff",
+             "breaker_max_backoff", "max_index_bytes", "max_chart_bytes", "upstreams"});
+  s.duration("refresh_interval", helm.refresh_interval);
+  s.duration("request_refresh_budget", helm.request_refresh_budget);
+  s.duration("fetch_timeout", helm.fetch_timeout);
+  s.duration("breaker_min_backoff", helm.breaker_min_backoff);
+  s.duration("breaker_max_backoff", helm.breaker_max_backoff);
+  s.integer<std::size_t>("max_index_bytes", helm.max_index_bytes, 1024);
+  s.integer<std::size_t>("max_chart_bytes", helm.max_chart_bytes, 1024);
+  if (s.has("upstreams")) helm.upstreams = parse_host_upstreams(s, "helm", origin);
+}
+
+std::vector<HostUpstreamConfig> parse_host_upstreams(const Section& s, const std::string& what,
+                                                     const std::string& origin) {
   auto list = s.node("upstreams");
-  if (!list.IsSequence()) bad(origin, "git.upstreams", "must be a list");
-  git.upstreams.clear();
+  if (!list.IsSequence()) bad(origin, what + ".upstreams", "must be a list");
+  std::vector<HostUpstreamConfig> out;
   std::set<std::string> hosts;
   for (std::size_t i = 0; i < list.size(); ++i) {
-    Section u(list[i], fmt::format("git.upstreams[{}]", i), origin,
+    Section u(list[i], fmt::format("{}.upstreams[{}]", what, i), origin,
               {"host", "url", "username", "password_file", "password_env", "insecure"});
-    GitUpstreamConfig up;
+    HostUpstreamConfig up;
     u.str("host", up.host);
     u.str("url", up.url);
     u.str("username", up.username);
@@ -215,12 +236,14 @@ void parse_git(const Section& top, const std::string& origin, GitConfig& git) {
         bad(origin, u.key("host"), "must be a host name like github.com");
     if (up.host.starts_with('-') || up.host.starts_with('.'))
       bad(origin, u.key("host"), "must be a host name like github.com");
-    if (!hosts.insert(up.host).second) bad(origin, u.key("host"), "duplicate git upstream host");
+    if (!hosts.insert(up.host).second)
+      bad(origin, u.key("host"), fmt::format("duplicate {} upstream host", what));
     check_url(origin, u.key("url"), up.url, up.insecure);
     while (up.url.ends_with('/')) up.url.pop_back();
     up.password = read_password(u, origin);
-    git.upstreams.push_back(std::move(up));
+    out.push_back(std::move(up));
   }
+  return out;
 }
 
 void validate(const Config& c, const std::string& origin) {
@@ -239,7 +262,13 @@ void validate(const Config& c, const std::string& origin) {
 
 }  // namespace
 
-const GitUpstreamConfig* GitConfig::find(std::string_view host) const {
+const HostUpstreamConfig* GitConfig::find(std::string_view host) const {
+  for (const auto& u : upstreams)
+    if (u.host == host) return &u;
+  return nullptr;
+}
+
+const HostUpstreamConfig* HelmConfig::find(std::string_view host) const {
   for (const auto& u : upstreams)
     if (u.host == host) return &u;
   return nullptr;
@@ -276,8 +305,9 @@ Config parse_config(const std::string& yaml_text, const std::string& origin) {
   }
   Config c = default_config();
   if (root.IsNull()) return c;
-  Section top(root, "", origin,
-              {"listen", "data_dir", "log", "server", "registry", "git", "storage", "bundle"});
+  Section top(
+      root, "", origin,
+      {"listen", "data_dir", "log", "server", "registry", "git", "helm", "storage", "bundle"});
   top.str("listen", c.listen);
   std::string dir;
   top.str("data_dir", dir);
@@ -300,6 +330,7 @@ Config parse_config(const std::string& yaml_text, const std::string& origin) {
   }
   if (top.has("registry")) parse_registry(top, origin, c.registry);
   if (top.has("git")) parse_git(top, origin, c.git);
+  if (top.has("helm")) parse_helm(top, origin, c.helm);
   if (top.has("bundle")) {
     Section s(top.node("bundle"), "bundle", origin,
               {"allowed_sources", "download_attempts", "stall_timeout", "trust_keys"});

@@ -49,9 +49,10 @@ struct ServerConfig {
   int worker_threads = 16;  // handlers that may block on upstream run here
 };
 
-struct GitUpstreamConfig {
-  std::string host;  // the first path component: /git/<host>/<path>
-  std::string url;   // scheme://host[:port][/prefix] that <path>.git is appended to
+// A Git or Helm upstream, named by host: /git/<host>/<path>, /helm/<host>/<path>.
+struct HostUpstreamConfig {
+  std::string host;  // the first path component after /git/ or /helm/
+  std::string url;   // scheme://host[:port][/prefix] that <path> is appended to
   std::string username;
   std::string password;   // from password_file or password_env; never logged, never in argv
   bool insecure = false;  // allow http:// and skip TLS verification
@@ -85,10 +86,26 @@ struct GitConfig {
   std::string public_url;      // how clients reach Outpost (named in Argo CD notifications)
   std::string argocd_webhook;  // POST <argocd>/api/webhook after a sync moved refs ("" = off)
   std::string webhook_secret;  // shared secret for incoming webhooks and the Argo CD notification
-  std::vector<GitUpstreamConfig> upstreams;
+  std::vector<HostUpstreamConfig> upstreams;
   std::vector<GitGateConfig> gating;
 
-  const GitUpstreamConfig* find(std::string_view host) const;
+  const HostUpstreamConfig* find(std::string_view host) const;
+};
+
+// Classic Helm chart repositories (index.yaml + chart archives), mirrored at /helm/<host>/<path>/.
+struct HelmConfig {
+  // A cached index.yaml is refreshed in the background this often, and on a request within
+  // request_refresh_budget when the upstream is healthy; otherwise the last good copy is served.
+  Millis refresh_interval = std::chrono::minutes(5);
+  Millis request_refresh_budget = std::chrono::seconds(2);
+  Millis fetch_timeout = std::chrono::seconds(60);  // bound on one index or chart download
+  Millis breaker_min_backoff = std::chrono::seconds(5);
+  Millis breaker_max_backoff = std::chrono::minutes(5);
+  std::size_t max_index_bytes = 64 << 20;
+  std::size_t max_chart_bytes = 64 << 20;
+  std::vector<HostUpstreamConfig> upstreams;
+
+  const HostUpstreamConfig* find(std::string_view host) const;
 };
 
 struct BundleConfig {
@@ -123,6 +140,7 @@ struct Config {
   ServerConfig server;
   RegistryConfig registry;
   GitConfig git;
+  HelmConfig helm;
   StorageConfig storage;
   BundleConfig bundle;
 };

@@ -57,7 +57,7 @@ constexpr const char* kMirrorConfig = R"(
 }  // namespace
 
 GitMirror::GitMirror(RepoId id, fs::path dir, fs::path staging_root,
-                     const GitUpstreamConfig& upstream, const GitConfig& cfg)
+                     const HostUpstreamConfig& upstream, const GitConfig& cfg)
     : id_(std::move(id)),
       dir_(std::move(dir)),
       staging_root_(std::move(staging_root)),

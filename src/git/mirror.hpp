@@ -50,7 +50,7 @@ struct SyncOutcome {
 class GitMirror {
  public:
   GitMirror(RepoId id, std::filesystem::path dir, std::filesystem::path staging_root,
-            const GitUpstreamConfig& upstream, const GitConfig& cfg);
+            const HostUpstreamConfig& upstream, const GitConfig& cfg);
 
   const RepoId& id() const { return id_; }
   const std::filesystem::path& dir() const { return dir_; }
@@ -112,7 +112,7 @@ class GitMirror {
   const RepoId id_;
   const std::filesystem::path dir_;
   const std::filesystem::path staging_root_;
-  const GitUpstreamConfig& upstream_;
+  const HostUpstreamConfig& upstream_;
   const GitConfig& cfg_;
   GateFn gate_;  // empty: not gated
 

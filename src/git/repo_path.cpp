@@ -2,22 +2,9 @@
 
 #include <fmt/format.h>
 
+#include "core/path_component.hpp"
+
 namespace outpost::git {
-namespace {
-
-bool plain_component(std::string_view c) {
-  if (c.empty() || c.size() > 100) return false;
-  if (c.front() == '.' || c.front() == '-') return false;
-  if (c.ends_with(".lock")) return false;
-  for (char ch : c) {
-    bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-              ch == '.' || ch == '_' || ch == '-';
-    if (!ok) return false;
-  }
-  return true;
-}
-
-}  // namespace
 
 Result<RepoId> parse_repo_id(std::string_view s, const GitConfig& cfg) {
   auto slash = s.find('/');
@@ -36,7 +23,7 @@ Result<RepoId> parse_repo_id(std::string_view s, const GitConfig& cfg) {
     auto next = path.find('/', start);
     auto comp =
         path.substr(start, next == std::string_view::npos ? std::string_view::npos : next - start);
-    if (!plain_component(comp))
+    if (!plain_path_component(comp))
       return fail(Errc::invalid_argument,
                   fmt::format("invalid repository path component '{}'", comp));
     if (++depth > 10) return fail(Errc::invalid_argument, "repository path too deep");
@@ -70,7 +57,7 @@ std::filesystem::path mirror_dir(const std::filesystem::path& data_dir, const Re
   return data_dir / "git" / id.host / (id.path + ".git");
 }
 
-std::string upstream_url(const GitUpstreamConfig& up, const RepoId& id) {
+std::string upstream_url(const HostUpstreamConfig& up, const RepoId& id) {
   return up.url + "/" + id.path + ".git";
 }
 

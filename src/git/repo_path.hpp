@@ -36,6 +36,6 @@ Result<RepoId> parse_repo_id(std::string_view host_and_path, const GitConfig& cf
 // <data>/git/<host>/<path>.git
 std::filesystem::path mirror_dir(const std::filesystem::path& data_dir, const RepoId& id);
 // <upstream url>/<path>.git
-std::string upstream_url(const GitUpstreamConfig& up, const RepoId& id);
+std::string upstream_url(const HostUpstreamConfig& up, const RepoId& id);
 
 }  // namespace outpost::git

@@ -35,6 +35,12 @@ CREATE TABLE IF NOT EXISTS release_tags(
   repo TEXT NOT NULL, tag TEXT NOT NULL, digest TEXT NOT NULL,
   PRIMARY KEY(release_id, upstream, repo, tag));
 CREATE INDEX IF NOT EXISTS release_tags_lookup ON release_tags(upstream, repo, tag);
+CREATE TABLE IF NOT EXISTS release_charts(
+  release_id INTEGER NOT NULL REFERENCES releases(id) ON DELETE CASCADE, repo TEXT NOT NULL,
+  name TEXT NOT NULL, version TEXT NOT NULL, digest TEXT NOT NULL, entry TEXT NOT NULL,
+  PRIMARY KEY(release_id, repo, name, version));
+CREATE TABLE IF NOT EXISTS helm_charts(
+  url TEXT PRIMARY KEY, digest TEXT NOT NULL, fetched_at INTEGER NOT NULL);
 PRAGMA user_version=1;
 )sql";
 }  // namespace
@@ -273,7 +279,57 @@ Result<void> MetaDb::record_release(const ReleaseRecord& r) {
         !x)
       return x;
   }
+  sqlite::Stmt chart(db_,
+                     "INSERT OR REPLACE INTO release_charts(release_id, repo, name, version, "
+                     "digest, entry) VALUES(?,?,?,?,?,?)");
+  for (const auto& c : r.charts) {
+    if (auto x = chart.reset()
+                     .bind(1, id)
+                     .bind(2, c.repo)
+                     .bind(3, c.name)
+                     .bind(4, c.version)
+                     .bind(5, c.digest.str())
+                     .bind(6, c.entry_json)
+                     .run();
+        !x)
+      return x;
+  }
   return tx.commit();
+}
+
+Result<std::vector<MetaDb::ReleaseRecord::Chart>> MetaDb::release_charts(const std::string& repo) {
+  std::lock_guard lock(mu_);
+  sqlite::Stmt s(db_,
+                 "SELECT repo, name, version, digest, entry FROM release_charts WHERE repo=? "
+                 "ORDER BY release_id DESC");
+  s.bind(1, repo);
+  std::vector<ReleaseRecord::Chart> out;
+  for (;;) {
+    auto row = s.step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) return out;
+    auto d = Digest::parse(s.text(3));
+    if (!d) return fail(Errc::io, "meta.db holds a malformed chart digest");
+    out.push_back({s.text(0), s.text(1), s.text(2), *d, s.text(4)});
+  }
+}
+
+Result<void> MetaDb::put_helm_chart(const std::string& url, const Digest& digest) {
+  std::lock_guard lock(mu_);
+  sqlite::Stmt s(db_, "INSERT OR REPLACE INTO helm_charts(url, digest, fetched_at) VALUES(?,?,?)");
+  return s.bind(1, url).bind(2, digest.str()).bind(3, unix_now()).run();
+}
+
+Result<std::optional<Digest>> MetaDb::helm_chart(const std::string& url) {
+  std::lock_guard lock(mu_);
+  sqlite::Stmt s(db_, "SELECT digest FROM helm_charts WHERE url=?");
+  s.bind(1, url);
+  auto row = s.step();
+  if (!row) return std::unexpected(row.error());
+  if (!*row) return std::optional<Digest>();
+  auto d = Digest::parse(s.text(0));
+  if (!d) return fail(Errc::io, "meta.db holds a malformed chart digest");
+  return std::optional<Digest>(*d);
 }
 
 Result<bool> MetaDb::has_release(const std::string& name, const std::string& version) {

@@ -79,11 +79,23 @@ class MetaDb {
       Digest digest;
     };
     std::vector<Tag> tags;
+    struct Chart {
+      std::string repo;  // <host>/<path> of the chart repository (a helm.upstreams host)
+      std::string name, version;
+      Digest digest;           // the chart archive
+      std::string entry_json;  // its index.yaml entry (JSON), served when upstream is not cached
+    };
+    std::vector<Chart> charts;
   };
   // Records the release, its pins, its manifests and tags in one transaction. Re-importing the
   // same name+version replaces it.
   Result<void> record_release(const ReleaseRecord& r);
   Result<bool> has_release(const std::string& name, const std::string& version);
+  // Charts retained releases carry for a chart repository, newest release first.
+  Result<std::vector<ReleaseRecord::Chart>> release_charts(const std::string& repo);
+  // Helm chart archives by upstream URL (immutable per URL: fetched once).
+  Result<void> put_helm_chart(const std::string& url, const Digest& digest);
+  Result<std::optional<Digest>> helm_chart(const std::string& url);
   Result<std::vector<Digest>> release_blobs(const std::string& name, const std::string& version);
   // The digest the newest retained release maps this tag to.
   Result<std::optional<Digest>> pinned_tag(const std::string& upstream, const std::string& repo,

@@ -1,0 +1,466 @@
+#include "helm/cache.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "core/encoding.hpp"
+#include "registry/upstream.hpp"
+
+namespace outpost::helm {
+namespace fs = std::filesystem;
+namespace {
+
+std::int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Collects a 2xx body up to a limit.
+class StringSink final : public http::BodySink {
+ public:
+  explicit StringSink(std::size_t limit) : limit_(limit) {}
+  bool on_start(int, const http::Headers&) override {
+    data.clear();
+    return true;
+  }
+  bool on_data(std::span<const char> bytes) override {
+    if (data.size() + bytes.size() > limit_) {
+      over = true;
+      return false;
+    }
+    data.append(bytes.data(), bytes.size());
+    return true;
+  }
+  std::string data;
+  bool over = false;
+
+ private:
+  std::size_t limit_;
+};
+
+// Writes a 2xx body into a temp blob up to a limit.
+class WriterSink final : public http::BodySink {
+ public:
+  WriterSink(BlobWriter& w, std::size_t limit) : w_(w), limit_(limit) {}
+  bool on_start(int, const http::Headers&) override { return true; }
+  bool on_data(std::span<const char> bytes) override {
+    if (w_.size() + bytes.size() > limit_) {
+      over = true;
+      return false;
+    }
+    if (auto r = w_.write(bytes); !r) {
+      error = r.error().message;
+      return false;
+    }
+    return true;
+  }
+  bool over = false;
+  std::string error;
+
+ private:
+  BlobWriter& w_;
+  std::size_t limit_;
+};
+
+std::string read_file(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+}  // namespace
+
+HelmCache::HelmCache(const HelmConfig& cfg, const fs::path& data_dir, BlobStore& store, MetaDb& db,
+                     http::HttpClient& client, Metrics& metrics)
+    : cfg_(cfg),
+      dir_(data_dir / "helm"),
+      store_(store),
+      db_(db),
+      client_(client),
+      requests_(metrics.counter("outpost_helm_requests_total",
+                                "Helm index and chart requests by kind and result")) {
+  for (const auto& up : cfg_.upstreams)
+    breakers_.emplace(up.host, std::make_unique<CircuitBreaker>(cfg_.breaker_min_backoff,
+                                                                cfg_.breaker_max_backoff));
+  auto& age = metrics.gauge("outpost_helm_index_age_seconds",
+                            "Seconds since each chart repository index was last fetched upstream");
+  auto& up_gauge = metrics.gauge("outpost_helm_upstream_up",
+                                 "1 when the chart repository host answers, 0 while it is down");
+  metrics.add_collector([this, &age, &up_gauge] {
+    for (const auto& s : status()) {
+      if (s.last_success) age.set({{"repo", s.repo}}, double(unix_now() - *s.last_success));
+    }
+    for (const auto& [host, b] : breakers_) up_gauge.set({{"host", host}}, b->is_open() ? 0 : 1);
+  });
+  refresher_ = std::jthread([this](std::stop_token st) { refresh_loop(st); });
+}
+
+HelmCache::~HelmCache() {
+  stop();
+}
+
+void HelmCache::stop() {
+  stopping_ = true;
+  refresher_.request_stop();
+  if (refresher_.joinable()) refresher_.join();
+}
+
+CircuitBreaker& HelmCache::breaker(const std::string& host) {
+  return *breakers_.at(host);  // one per configured host, created up front
+}
+
+fs::path HelmCache::disk_copy(const ChartRepo& id) const {
+  // Components are plain (never start with '.'), so ".index.yaml" cannot collide with a path.
+  return (id.path.empty() ? dir_ / id.host : dir_ / id.host / id.path) / ".index.yaml";
+}
+
+const HostUpstreamConfig* HelmCache::upstream_for_url(const std::string& url) const {
+  auto origin = registry::url_origin(url);
+  if (origin.empty()) return nullptr;
+  for (const auto& up : cfg_.upstreams)
+    if (registry::url_origin(up.url) == origin) return &up;
+  return nullptr;
+}
+
+std::vector<ChartEntry> HelmCache::release_entries(const ChartRepo& id) {
+  std::vector<ChartEntry> out;
+  auto rows = db_.release_charts(id.key());
+  if (!rows) return out;
+  for (auto& c : *rows) out.push_back({c.name, c.version, "", c.digest, c.entry_json});
+  return out;
+}
+
+HelmCache::Repo& HelmCache::repo_locked(const ChartRepo& id) {
+  auto& slot = repos_[id.key()];
+  if (!slot) {
+    slot = std::make_unique<Repo>();
+    slot->id = id;
+  }
+  return *slot;
+}
+
+void HelmCache::load_disk_locked(Repo& r) {
+  if (r.loaded) return;
+  r.loaded = true;
+  auto path = disk_copy(r.id);
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return;
+  const auto* up = cfg_.find(r.id.host);
+  auto raw = std::make_shared<const std::string>(read_file(path));
+  auto served = serve_index(*raw, index_url(*up, r.id), release_entries(r.id));
+  if (!served) {
+    spdlog::warn("helm: ignoring unreadable cached index {}: {}", path.string(),
+                 served.error().message);
+    return;
+  }
+  r.raw = raw;
+  r.served = std::make_shared<const ServedIndex>(std::move(*served));
+  auto mtime = fs::last_write_time(path, ec);
+  if (!ec)
+    r.last_success = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::file_clock::to_sys(mtime).time_since_epoch())
+                         .count();
+}
+
+std::shared_future<void> HelmCache::start_refresh(Repo& r) {
+  std::unique_lock lock(mu_);
+  if (r.refreshing.valid() &&
+      r.refreshing.wait_for(std::chrono::seconds(0)) != std::future_status::ready)
+    return r.refreshing;
+  auto done = std::make_shared<std::promise<void>>();
+  r.refreshing = done->get_future().share();
+  auto f = r.refreshing;
+  lock.unlock();
+  pool_.post([this, &r, done] {
+    refresh(r);
+    done->set_value();
+  });
+  return f;
+}
+
+void HelmCache::refresh(Repo& r) {
+  const auto* up = cfg_.find(r.id.host);
+  auto& b = breaker(r.id.host);
+  const std::string url = index_url(*up, r.id);
+  StringSink sink(cfg_.max_index_bytes);
+  auto resp = get(*up, url, sink);
+  std::string err;
+  if (!resp) {
+    err = sink.over ? fmt::format("{} is larger than helm.max_index_bytes", url)
+                    : fmt::format("{}: {}", url, resp.error().message);
+    if (!sink.over && resp.error().code != Errc::cancelled) b.record_failure(err);
+  } else if (resp->status >= 500) {
+    err = fmt::format("{}: upstream answered HTTP {}", url, resp->status);
+    b.record_failure(err);
+  } else if (resp->status != 200) {
+    b.record_success();
+    err = fmt::format("{}: upstream answered HTTP {}", url, resp->status);
+  } else {
+    b.record_success();
+    auto served = serve_index(sink.data, url, release_entries(r.id));
+    if (!served) {
+      err = fmt::format("{}: {}", url, served.error().message);
+    } else {
+      for (const auto& why : served->skipped) spdlog::warn("helm {}: left out {}", r.id.key(), why);
+      auto path = disk_copy(r.id);
+      std::error_code ec;
+      fs::create_directories(path.parent_path(), ec);
+      auto tmp = path;
+      tmp += ".tmp";
+      {
+        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+        out.write(sink.data.data(), static_cast<std::streamsize>(sink.data.size()));
+        out.flush();
+        if (!out) spdlog::warn("helm: cannot keep a copy of {} on disk", url);
+      }
+      fs::rename(tmp, path, ec);
+      std::lock_guard lock(mu_);
+      r.raw = std::make_shared<const std::string>(std::move(sink.data));
+      r.served = std::make_shared<const ServedIndex>(std::move(*served));
+      r.last_success = unix_now();
+      r.last_error.clear();
+      r.fetched = std::chrono::steady_clock::now();
+      return;
+    }
+  }
+  spdlog::warn("helm {}: refresh failed: {}", r.id.key(), err);
+  std::lock_guard lock(mu_);
+  r.last_error = err;
+  r.fetched = std::chrono::steady_clock::now();
+}
+
+void HelmCache::refresh_loop(std::stop_token st) {
+  std::mutex sleep_mu;
+  std::condition_variable_any sleeper;
+  while (!st.stop_requested()) {
+    {
+      std::unique_lock lock(sleep_mu);
+      sleeper.wait_for(lock, st, std::chrono::seconds(1), [] { return false; });
+    }
+    if (st.stop_requested()) break;
+    std::vector<Repo*> due;
+    {
+      std::lock_guard lock(mu_);
+      auto now = std::chrono::steady_clock::now();
+      for (auto& [key, r] : repos_) {
+        auto& b = breaker(r->id.host);
+        bool stale = now - r->fetched >= cfg_.refresh_interval;
+        if ((stale && !b.is_open()) || b.probe_due()) due.push_back(r.get());
+      }
+    }
+    for (Repo* r : due) {
+      if (st.stop_requested()) break;
+      start_refresh(*r).wait();
+    }
+  }
+}
+
+Result<std::shared_ptr<const ServedIndex>> HelmCache::current(const ChartRepo& id) {
+  const auto* up = cfg_.find(id.host);
+  if (!up) return fail(Errc::not_found, "chart repository host is not configured");
+  auto& b = breaker(id.host);
+  Repo* r = nullptr;
+  bool have = false, stale = false;
+  {
+    std::lock_guard lock(mu_);
+    r = &repo_locked(id);
+    load_disk_locked(*r);
+    have = r->raw != nullptr;
+    stale = std::chrono::steady_clock::now() - r->fetched >= cfg_.refresh_interval;
+  }
+  if (!have && !b.is_open()) {
+    start_refresh(*r).wait_for(cfg_.fetch_timeout);
+  } else if (have && stale && !b.is_open()) {
+    start_refresh(*r).wait_for(cfg_.request_refresh_budget);
+  }
+  auto extra = release_entries(id);
+  std::lock_guard lock(mu_);
+  bool complete = r->served != nullptr;
+  if (complete)
+    for (const auto& c : extra)
+      if (!r->served->charts.contains(chart_path(c.name, c.version).substr(7))) complete = false;
+  if (!complete) {  // a release added charts since the index was built, or there is no copy
+    if (!r->raw && extra.empty()) {
+      std::string why = r->last_error.empty() ? b.state().last_error : r->last_error;
+      return fail(Errc::upstream_unavailable,
+                  fmt::format("no copy of {} yet and the upstream is unreachable ({})",
+                              index_url(*up, id), why));
+    }
+    auto served = serve_index(r->raw ? std::string_view(*r->raw) : std::string_view(),
+                              index_url(*up, id), extra);
+    if (!served) return std::unexpected(served.error());
+    r->served = std::make_shared<const ServedIndex>(std::move(*served));
+  }
+  return r->served;
+}
+
+Result<IndexResult> HelmCache::index(const ChartRepo& repo) {
+  auto cur = current(repo);
+  if (!cur) {
+    requests_.add({{"kind", "index"}, {"result", "error"}});
+    return std::unexpected(cur.error());
+  }
+  IndexResult out;
+  out.body = std::shared_ptr<const std::string>(*cur, &(*cur)->body);
+  {
+    std::lock_guard lock(mu_);
+    const Repo& r = *repos_.at(repo.key());
+    if (r.last_success) out.stale_seconds = double(unix_now() - *r.last_success);
+  }
+  requests_.add({{"kind", "index"},
+                 {"result", !out.stale_seconds       ? "releases"
+                            : *out.stale_seconds < 1 ? "fresh"
+                                                     : "cached"}});
+  return out;
+}
+
+Result<ChartEntry> HelmCache::entry(const ChartRepo& repo, std::string_view name,
+                                    std::string_view version) {
+  auto cur = current(repo);
+  if (!cur) return std::unexpected(cur.error());
+  return find_chart(**cur, name, version);
+}
+
+Result<Digest> HelmCache::chart(const ChartRepo& repo, std::string_view file) {
+  auto cur = current(repo);
+  if (!cur) {
+    requests_.add({{"kind", "chart"}, {"result", "error"}});
+    return std::unexpected(cur.error());
+  }
+  auto it = (*cur)->charts.find(std::string(file));
+  if (it == (*cur)->charts.end()) {
+    requests_.add({{"kind", "chart"}, {"result", "error"}});
+    return fail(Errc::not_found,
+                fmt::format("chart {} is not listed in the index of {}", file, repo.key()));
+  }
+  const ChartEntry& c = it->second;
+  if (c.digest && store_.contains(*c.digest)) {
+    requests_.add({{"kind", "chart"}, {"result", "hit"}});
+    return *c.digest;
+  }
+  if (!c.url.empty()) {
+    if (auto d = db_.helm_chart(c.url); d && *d && store_.contains(**d)) {
+      requests_.add({{"kind", "chart"}, {"result", "hit"}});
+      return **d;
+    }
+  }
+  requests_.add({{"kind", "chart"}, {"result", "miss"}});
+  return download(c);
+}
+
+Result<Digest> HelmCache::download(const ChartEntry& c) {
+  const auto* up = upstream_for_url(c.url);
+  if (!up)
+    return fail(Errc::forbidden,
+                fmt::format("chart {} {} points at {}, which is not in helm.upstreams: not "
+                            "followed",
+                            c.name, c.version, c.url.empty() ? "nothing" : c.url));
+  auto& b = breaker(up->host);
+  if (b.is_open())
+    return fail(Errc::upstream_unavailable,
+                fmt::format("chart {} {} is not cached and {} is unreachable ({})", c.name,
+                            c.version, up->host, b.state().last_error));
+  std::unique_lock lock(mu_);
+  if (auto it = downloads_.find(c.url); it != downloads_.end()) {
+    auto f = it->second;
+    lock.unlock();
+    return f.get();
+  }
+  auto promise = std::make_shared<std::promise<Result<Digest>>>();
+  downloads_.emplace(c.url, promise->get_future().share());
+  lock.unlock();
+
+  auto result = [&]() -> Result<Digest> {
+    auto w = store_.create_temp();
+    if (!w) return std::unexpected(w.error());
+    WriterSink sink(*w, cfg_.max_chart_bytes);
+    auto resp = get(*up, c.url, sink);
+    if (!resp) {
+      if (sink.over)
+        return fail(Errc::upstream_error,
+                    fmt::format("chart {} is larger than helm.max_chart_bytes", c.url));
+      if (!sink.error.empty()) return fail(Errc::io, sink.error);
+      if (resp.error().code != Errc::cancelled) b.record_failure(resp.error().message);
+      return fail(Errc::upstream_unavailable,
+                  fmt::format("fetching {}: {}", c.url, resp.error().message));
+    }
+    if (resp->status >= 500) b.record_failure(fmt::format("HTTP {}", resp->status));
+    if (resp->status != 200)
+      return fail(resp->status == 404 ? Errc::not_found : Errc::upstream_error,
+                  fmt::format("fetching {}: upstream answered HTTP {}", c.url, resp->status));
+    b.record_success();
+    auto sealed = w->seal(c.digest);
+    if (!sealed)
+      return fail(Errc::digest_mismatch,
+                  fmt::format("chart {} {} from {} does not match the index's digest", c.name,
+                              c.version, c.url));
+    auto d = w->publish();
+    if (!d) return std::unexpected(d.error());
+    if (auto r = db_.put_helm_chart(c.url, *d); !r) return std::unexpected(r.error());
+    spdlog::info("helm: cached {} {} ({})", c.name, c.version, d->str());
+    return *d;
+  }();
+  promise->set_value(result);
+  lock.lock();
+  downloads_.erase(c.url);
+  return result;
+}
+
+Result<http::ClientResponse> HelmCache::get(const HostUpstreamConfig& up, std::string url,
+                                            http::BodySink& sink) {
+  const auto home = registry::url_origin(up.url);
+  for (int hop = 0; hop < 6; ++hop) {
+    http::ClientRequest req;
+    req.url = url;
+    req.connect_timeout = std::min<Millis>(cfg_.fetch_timeout, std::chrono::seconds(5));
+    req.total_timeout = cfg_.fetch_timeout;
+    req.insecure = up.insecure;
+    req.cancel = &stopping_;
+    // Credentials go only to the configured upstream's own origin, never across a redirect.
+    if (!up.username.empty() && registry::url_origin(url) == home)
+      req.headers.emplace_back("Authorization",
+                               "Basic " + base64_encode(up.username + ":" + up.password));
+    auto resp = client_.perform(req, &sink);
+    if (!resp) return resp;
+    int s = resp->status;
+    if ((s == 301 || s == 302 || s == 303 || s == 307 || s == 308) &&
+        resp->headers.get("Location")) {
+      url = registry::resolve_location(url, std::string(*resp->headers.get("Location")));
+      if (!url.starts_with("https://") && !(up.insecure && url.starts_with("http://")))
+        return fail(Errc::upstream_error, "upstream redirected to a non-https URL");
+      continue;
+    }
+    return resp;
+  }
+  return fail(Errc::upstream_error, "too many redirects");
+}
+
+Result<std::pair<UniqueFd, std::uint64_t>> HelmCache::open(const Digest& d) {
+  auto size = store_.size_of(d);
+  if (!size) return std::unexpected(size.error());
+  auto fd = store_.open(d);
+  if (!fd) return std::unexpected(fd.error());
+  return std::pair<UniqueFd, std::uint64_t>(std::move(*fd), *size);
+}
+
+std::vector<RepoStatus> HelmCache::status() {
+  std::lock_guard lock(mu_);
+  std::vector<RepoStatus> out;
+  for (const auto& [key, r] : repos_) {
+    RepoStatus s;
+    s.repo = key;
+    s.last_success = r->last_success;
+    s.last_error = r->last_error;
+    s.charts = r->served ? r->served->charts.size() : 0;
+    s.upstream_up = !breakers_.at(r->id.host)->is_open();
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+}  // namespace outpost::helm

@@ -1,0 +1,105 @@
+#pragma once
+// The offline-first Helm chart repository cache. An index is answered from its last good copy
+// (kept on disk under <data>/helm/), refreshed in the background every refresh_interval and, on a
+// request, within request_refresh_budget while the upstream host is healthy. Chart archives are
+// immutable per URL: fetched once however many clients ask (single-flight), verified against the
+// index's digest when it has one, stored content-addressed. Only URLs on helm.upstreams origins
+// are ever dialled, whatever an upstream index says. Charts of retained releases are served (and
+// listed in the index) even when the upstream was never reached. Thread-safe.
+#include <condition_variable>
+#include <filesystem>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "core/circuit_breaker.hpp"
+#include "core/config.hpp"
+#include "core/metrics.hpp"
+#include "core/thread_pool.hpp"
+#include "helm/index.hpp"
+#include "helm/repo.hpp"
+#include "http/client.hpp"
+#include "store/blob_store.hpp"
+#include "store/meta_db.hpp"
+
+namespace outpost::helm {
+
+struct IndexResult {
+  std::shared_ptr<const std::string> body;
+  std::optional<double> stale_seconds;  // age of the upstream copy (none: releases only)
+};
+
+struct RepoStatus {
+  std::string repo;
+  std::optional<std::int64_t> last_success;  // unix seconds
+  std::string last_error;
+  std::size_t charts = 0;
+  bool upstream_up = true;
+};
+
+class HelmCache {
+ public:
+  HelmCache(const HelmConfig& cfg, const std::filesystem::path& data_dir, BlobStore& store,
+            MetaDb& db, http::HttpClient& client, Metrics& metrics);
+  ~HelmCache();
+  HelmCache(const HelmCache&) = delete;
+  HelmCache& operator=(const HelmCache&) = delete;
+
+  // The served index. Errc::upstream_unavailable when there is no copy and upstream is down.
+  Result<IndexResult> index(const ChartRepo& repo);
+  // Makes sure the chart archive `file` ("<name>-<version>.tgz") that the repo's index lists is in
+  // the store; returns its digest. Errc::not_found when the index does not list it,
+  // Errc::forbidden when its URL is on a host that is not configured.
+  Result<Digest> chart(const ChartRepo& repo, std::string_view file);
+  // The index entry of a chart (for bundles), from the current index.
+  Result<ChartEntry> entry(const ChartRepo& repo, std::string_view name, std::string_view version);
+
+  // A stored chart archive and its size.
+  Result<std::pair<UniqueFd, std::uint64_t>> open(const Digest& d);
+
+  std::vector<RepoStatus> status();
+  void stop();  // ends background refreshes and cancels downloads
+
+ private:
+  struct Repo {
+    ChartRepo id;
+    std::shared_ptr<const std::string> raw;           // GUARDED_BY(mu_): last good upstream copy
+    std::shared_ptr<const ServedIndex> served;        // GUARDED_BY(mu_)
+    std::optional<std::int64_t> last_success;         // GUARDED_BY(mu_)
+    std::chrono::steady_clock::time_point fetched{};  // GUARDED_BY(mu_)
+    std::string last_error;                           // GUARDED_BY(mu_)
+    bool loaded = false;                              // GUARDED_BY(mu_): disk copy read
+    std::shared_future<void> refreshing;              // GUARDED_BY(mu_)
+  };
+  Repo& repo_locked(const ChartRepo& id);  // REQUIRES: mu_ held
+  void load_disk_locked(Repo& r);          // REQUIRES: mu_ held
+  std::shared_future<void> start_refresh(Repo& r);
+  void refresh(Repo& r);
+  Result<std::shared_ptr<const ServedIndex>> current(const ChartRepo& id);
+  Result<Digest> download(const ChartEntry& c);
+  Result<http::ClientResponse> get(const HostUpstreamConfig& up, std::string url,
+                                   http::BodySink& sink);
+  const HostUpstreamConfig* upstream_for_url(const std::string& url) const;
+  CircuitBreaker& breaker(const std::string& host);
+  std::vector<ChartEntry> release_entries(const ChartRepo& id);
+  std::filesystem::path disk_copy(const ChartRepo& id) const;
+  void refresh_loop(std::stop_token st);
+
+  const HelmConfig& cfg_;
+  std::filesystem::path dir_;
+  BlobStore& store_;
+  MetaDb& db_;
+  http::HttpClient& client_;
+  MetricFamily& requests_;
+  std::atomic<bool> stopping_{false};
+  std::mutex mu_;
+  std::map<std::string, std::unique_ptr<Repo>> repos_;  // GUARDED_BY(mu_); key: ChartRepo::key
+  std::map<std::string, std::unique_ptr<CircuitBreaker>> breakers_;  // per host; set in the ctor
+  std::map<std::string, std::shared_future<Result<Digest>>> downloads_;  // GUARDED_BY(mu_)
+  ThreadPool pool_{2};  // refreshes; joined before the members above go
+  std::jthread refresher_;
+};
+
+}  // namespace outpost::helm

@@ -1,0 +1,67 @@
+#include "helm/handlers.hpp"
+
+#include <fmt/format.h>
+
+namespace outpost::helm {
+namespace {
+
+http::Response error_response(const Error& e) {
+  int status = 500;
+  switch (e.code) {
+    case Errc::not_found:
+      status = 404;
+      break;
+    case Errc::invalid_argument:
+      status = 400;
+      break;
+    case Errc::forbidden:
+      status = 403;
+      break;
+    case Errc::upstream_unavailable:
+      status = 503;
+      break;
+    case Errc::timeout:
+      status = 504;
+      break;
+    case Errc::digest_mismatch:
+    case Errc::upstream_error:
+      status = 502;
+      break;
+    default:
+      break;
+  }
+  return http::Response::text(status, e.message + "\n");
+}
+
+}  // namespace
+
+http::Response handle_helm(HelmCache& cache, const HelmConfig& cfg, const http::Request& req) {
+  if (req.method != "GET" && req.method != "HEAD") {
+    auto r = http::Response::text(405, "a Helm chart repository is read-only\n");
+    r.headers.set("Allow", "GET, HEAD");
+    return r;
+  }
+  auto parsed = parse_helm_path(req.path, cfg);
+  if (!parsed) return error_response(parsed.error());
+  http::Response r;
+  if (parsed->what == HelmFile::index) {
+    auto idx = cache.index(parsed->repo);
+    if (!idx) return error_response(idx.error());
+    r.body = http::SharedBody{idx->body};
+    r.headers.set("Content-Type", "application/x-yaml");
+    if (idx->stale_seconds)
+      r.headers.set("X-Outpost-Stale-Seconds", fmt::format("{:.0f}", *idx->stale_seconds));
+  } else {
+    auto d = cache.chart(parsed->repo, parsed->chart_file);
+    if (!d) return error_response(d.error());
+    auto fd = cache.open(*d);
+    if (!fd) return error_response(fd.error());
+    r.headers.set("Content-Type", "application/gzip");
+    r.headers.set("Docker-Content-Digest", d->str());
+    r.body = http::FileBody{std::move(fd->first), 0, fd->second};
+  }
+  r.omit_body = req.method == "HEAD";
+  return r;
+}
+
+}  // namespace outpost::helm
