@@ -1,6 +1,11 @@
 #include "bundle/bundle_manifest.hpp"
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
+
+#include <algorithm>
+
+#include "helm/repo.hpp"
 
 namespace outpost::bundle {
 
@@ -32,6 +37,15 @@ std::string BundleManifest::to_json() const {
                     {"digest", i.digest.str()},
                     {"mediaType", i.media_type},
                     {"platforms", i.platforms}});
+  if (!charts.empty()) {
+    auto& ch = j["charts"] = nlohmann::json::array();
+    for (const auto& c : charts)
+      ch.push_back({{"repo", c.repo},
+                    {"name", c.name},
+                    {"version", c.version},
+                    {"digest", c.digest.str()},
+                    {"entry", nlohmann::json::parse(c.entry_json, nullptr, false)}});
+  }
   auto& bl = j["blobs"] = nlohmann::json::array();
   for (const auto& b : blobs)
     bl.push_back({{"digest", b.digest.str()},
@@ -75,11 +89,28 @@ Result<BundleManifest> BundleManifest::parse(std::string_view text) {
                       i.value("platforms", std::vector<std::string>{})};
       m.images.push_back(std::move(img));
     }
+    if (j.contains("charts")) {
+      for (const auto& c : j.at("charts")) {
+        auto d = Digest::parse(c.at("digest").get<std::string>());
+        if (!d) return bad(d.error().message);
+        if (!c.contains("entry") || !c["entry"].is_object()) return bad("a chart without entry");
+        m.charts.push_back({c.at("repo").get<std::string>(), c.at("name").get<std::string>(),
+                            c.at("version").get<std::string>(), *d, c["entry"].dump()});
+      }
+    }
     for (const auto& b : j.at("blobs")) {
       auto d = Digest::parse(b.at("digest").get<std::string>());
       if (!d) return bad(d.error().message);
       m.blobs.push_back({*d, b.at("size").get<std::uint64_t>(), b.value("mediaType", ""),
                          b.at("inBundle").get<bool>()});
+    }
+    for (const auto& c : m.charts) {  // served in indexes: only plain names, listed blobs
+      if (!helm::valid_chart_name(c.name) || !helm::valid_chart_version(c.version) ||
+          !helm::valid_repo_key(c.repo))
+        return bad(fmt::format("invalid chart reference {}/{}:{}", c.repo, c.name, c.version));
+      if (std::none_of(m.blobs.begin(), m.blobs.end(),
+                       [&](const BundleBlob& b) { return b.digest == c.digest; }))
+        return bad("chart " + c.name + " " + c.version + " is not among the blobs");
     }
     return m;
   } catch (const nlohmann::json::exception& e) {

@@ -24,6 +24,17 @@ struct BundleImage {
   std::vector<std::string> platforms;
 };
 
+// A Helm chart the release needs, from a classic chart repository mirrored at /helm/<repo>/.
+struct BundleChart {
+  std::string repo;  // <host>[/<path>], host in helm.upstreams
+  std::string name, version;
+  Digest digest;           // the chart archive (also listed in blobs)
+  std::string entry_json;  // its index.yaml entry, served offline when no upstream index is cached
+};
+
+inline constexpr const char* kChartMediaType =
+    "application/vnd.cncf.helm.chart.content.v1.tar+gzip";
+
 struct BundleBlob {
   Digest digest;
   std::uint64_t size;
@@ -38,6 +49,7 @@ struct BundleManifest {
   std::string source_repo, source_commit;   // optional provenance
   std::optional<std::string> base_version;  // delta: the release of the same name it builds on
   std::vector<BundleImage> images;
+  std::vector<BundleChart> charts;
   std::vector<BundleBlob> blobs;
 
   std::string to_json() const;

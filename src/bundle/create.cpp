@@ -13,6 +13,7 @@
 #include "bundle/tar_writer.hpp"
 #include "core/metrics.hpp"
 #include "core/signing.hpp"
+#include "helm/cache.hpp"
 #include "http/client.hpp"
 #include "registry/manifest.hpp"
 #include "registry/mirror.hpp"
@@ -44,6 +45,22 @@ bool platform_matches(const nlohmann::json& p, const std::string& want) {
 
 }  // namespace
 
+Result<ChartRef> ChartRef::parse(std::string_view text) {
+  auto slash = text.rfind('/');
+  auto colon = slash == std::string_view::npos ? slash : text.find(':', slash);
+  if (slash == std::string_view::npos || colon == std::string_view::npos)
+    return fail(Errc::invalid_argument,
+                fmt::format("'{}': expected <host>[/<path>]/<chart>:<version>", text));
+  ChartRef r{std::string(text.substr(0, slash)),
+             std::string(text.substr(slash + 1, colon - slash - 1)),
+             std::string(text.substr(colon + 1))};
+  if (!helm::valid_repo_key(r.repo) || !helm::valid_chart_name(r.name) ||
+      !helm::valid_chart_version(r.version))
+    return fail(Errc::invalid_argument,
+                fmt::format("'{}': expected <host>[/<path>]/<chart>:<version>", text));
+  return r;
+}
+
 Result<BundleManifest> read_bundle_manifest(const fs::path& bundle) {
   auto tar = open_tar(bundle);
   if (!tar) return std::unexpected(tar.error());
@@ -57,8 +74,9 @@ Result<CreateStats> create_bundle(const Config& cfg, const CreateOptions& opt,
   if (!valid_release_part(opt.name) || !valid_release_part(opt.version))
     return fail(Errc::invalid_argument,
                 "--name and --version must match [A-Za-z0-9][A-Za-z0-9._-]*");
-  if (opt.images.empty())
-    return fail(Errc::invalid_argument, "no images given (--image / --images-from)");
+  if (opt.images.empty() && opt.charts.empty())
+    return fail(Errc::invalid_argument,
+                "no images or charts given (--image / --chart / --images-from)");
 
   BundleManifest bm;
   bm.name = opt.name;
@@ -164,8 +182,31 @@ Result<CreateStats> create_bundle(const Config& cfg, const CreateOptions& opt,
          {"annotations", {{"org.opencontainers.image.ref.name", ref.str()}}}});
   }
 
+  if (!opt.charts.empty()) {
+    HelmConfig hc = cfg.helm;
+    hc.request_refresh_budget = hc.fetch_timeout;  // charts as the repository lists them now
+    helm::HelmCache charts(hc, opt.cache_dir, store, db, client, metrics);
+    for (const auto& c : opt.charts) {
+      const auto what = fmt::format("chart {}/{}:{}", c.repo, c.name, c.version);
+      auto repo = helm::parse_chart_repo(c.repo, cfg.helm);
+      if (!repo) return fail(repo.error().code, fmt::format("{}: {}", what, repo.error().message));
+      auto entry = charts.entry(*repo, c.name, c.version);
+      if (!entry)
+        return fail(entry.error().code, fmt::format("{}: {}", what, entry.error().message));
+      auto d = charts.chart(*repo, helm::chart_path(c.name, c.version).substr(7));
+      if (!d) return fail(d.error().code, fmt::format("{}: {}", what, d.error().message));
+      auto size = store.size_of(*d);
+      if (!size) return std::unexpected(size.error());
+      progress.note(fmt::format("resolved {} -> {}", what, d->str()));
+      add_blob(*d, *size, "", Source{});
+      bm.charts.push_back({repo->key(), c.name, c.version, *d, entry->entry_json});
+    }
+    charts.stop();
+  }
+
   CreateStats stats;
   stats.images = opt.images.size();
+  stats.charts = opt.charts.size();
   stats.blobs = blobs.size();
   std::uint64_t to_fetch = 0, fetched = 0;
   for (const auto& b : blobs)

@@ -17,9 +17,17 @@
 
 namespace outpost::bundle {
 
+// A chart from a classic repository: `<host>[/<path>]/<name>:<version>`.
+struct ChartRef {
+  std::string repo, name, version;
+  static Result<ChartRef> parse(std::string_view text);
+  auto operator<=>(const ChartRef&) const = default;
+};
+
 struct CreateOptions {
   std::string name, version;
   std::vector<registry::ImageRef> images;
+  std::vector<ChartRef> charts;
   std::vector<std::string> platforms = {"linux/amd64"};
   std::optional<std::filesystem::path> since;  // base bundle file (delta)
   std::filesystem::path output;
@@ -29,7 +37,7 @@ struct CreateOptions {
 };
 
 struct CreateStats {
-  std::size_t images = 0, blobs = 0, blobs_in_bundle = 0;
+  std::size_t images = 0, charts = 0, blobs = 0, blobs_in_bundle = 0;
   std::uint64_t bytes_in_bundle = 0;
 };
 

@@ -52,6 +52,12 @@ Result<void> ImageCollector::add_yaml(const std::string& text, const std::string
     }
   }
   for (const auto& obj : objects) {
+    if (obj["kind"] && obj["kind"].IsScalar() && obj["kind"].as<std::string>() == "Application" &&
+        obj["apiVersion"] && obj["apiVersion"].IsScalar() &&
+        obj["apiVersion"].as<std::string>().starts_with("argoproj.io/")) {
+      if (auto r = add_application(obj, origin); !r) return r;
+      continue;
+    }
     auto spec = pod_spec(obj);
     if (!spec || !spec.IsMap()) continue;
     for (const char* field : {"initContainers", "containers", "ephemeralContainers"}) {
@@ -66,6 +72,41 @@ Result<void> ImageCollector::add_yaml(const std::string& text, const std::string
         if (seen_.insert(ref->str()).second) found_.push_back({*ref, where});
       }
     }
+  }
+  return {};
+}
+
+Result<void> ImageCollector::add_application(const YAML::Node& app, const std::string& origin) {
+  auto spec = app["spec"];
+  if (!spec || !spec.IsMap()) return {};
+  std::vector<YAML::Node> sources;
+  if (spec["source"] && spec["source"].IsMap()) sources.push_back(spec["source"]);
+  if (spec["sources"] && spec["sources"].IsSequence())
+    for (auto s : spec["sources"]) sources.push_back(s);
+  for (const auto& s : sources) {
+    if (!s.IsMap() || !s["chart"] || !s["repoURL"] || !s["chart"].IsScalar() ||
+        !s["repoURL"].IsScalar())
+      continue;
+    auto chart = s["chart"].as<std::string>();
+    auto repo = s["repoURL"].as<std::string>();
+    auto version = s["targetRevision"] && s["targetRevision"].IsScalar()
+                       ? s["targetRevision"].as<std::string>()
+                       : std::string();
+    auto where = fmt::format("{}:{}", origin, s["chart"].Mark().line + 1);
+    if (version.empty() || version == "HEAD" ||
+        version.find_first_of("*^~<>=| ") != std::string::npos)
+      return fail(
+          Errc::invalid_argument,
+          fmt::format("{}: chart {} needs an exact targetRevision to be bundled", where, chart));
+    if (repo.starts_with("oci://") || repo.find("://") == std::string::npos) {
+      if (repo.starts_with("oci://")) repo = repo.substr(6);
+      auto ref = registry::parse_image_ref(repo + "/" + chart + ":" + version);
+      if (!ref) return fail(Errc::invalid_argument, where + ": " + ref.error().message);
+      if (seen_.insert(ref->str()).second) found_.push_back({*ref, where});
+      continue;
+    }
+    if (seen_.insert(repo + " " + chart + " " + version).second)
+      charts_.push_back({repo, chart, version, where});
   }
   return {};
 }

@@ -2,7 +2,7 @@
 // Which images Kubernetes YAML would pull: containers, initContainers and ephemeralContainers of
 // Pods and of the pod templates in Deployments, StatefulSets, DaemonSets, ReplicaSets, Jobs,
 // CronJobs (and List items), across multi-document files, directories and rendered Helm /
-// Kustomize output.
+// Kustomize output; and the Helm charts Argo CD Applications install.
 #include <filesystem>
 #include <istream>
 #include <set>
@@ -10,6 +10,10 @@
 #include <vector>
 
 #include "core/error.hpp"
+
+namespace YAML {
+class Node;
+}
 #include "registry/image_ref.hpp"
 
 namespace outpost::bundle {
@@ -17,6 +21,13 @@ namespace outpost::bundle {
 struct ImageUse {
   registry::ImageRef ref;
   std::string where;  // "file:line" of the first use
+};
+
+// A Helm chart an Argo CD Application (spec.source / spec.sources) installs from a classic chart
+// repository. Charts from OCI registries are images: they are listed with the images.
+struct ChartUse {
+  std::string repo_url, chart, version;
+  std::string where;
 };
 
 class ImageCollector {
@@ -28,8 +39,11 @@ class ImageCollector {
 
   // De-duplicated, sorted by normalised reference.
   std::vector<ImageUse> images() const;
+  std::vector<ChartUse> charts() const { return charts_; }
 
  private:
+  Result<void> add_application(const YAML::Node& app, const std::string& origin);
+  std::vector<ChartUse> charts_;
   std::vector<ImageUse> found_;
   std::set<std::string> seen_;
 };

@@ -147,6 +147,8 @@ Result<std::vector<std::string>> record_release(const BundleManifest& bm, MetaDb
   for (const auto& b : bm.blobs) rec.blobs.push_back({b.digest, b.size, b.media_type});
   for (const auto& i : bm.images)
     if (!i.tag.empty()) rec.tags.push_back({i.registry, i.repo, i.tag, i.digest});
+  for (const auto& c : bm.charts)
+    rec.charts.push_back({c.repo, c.name, c.version, c.digest, c.entry_json});
   if (auto r = db.record_release(rec); !r) return std::unexpected(r.error());
   auto dropped = db.apply_retention(bm.name, keep_releases);
   if (!dropped) return std::vector<std::string>{};

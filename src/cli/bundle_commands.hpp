@@ -13,7 +13,7 @@ namespace outpost::cli {
 struct CreateArgs {
   ConfigOption config;
   bundle::CreateOptions opt;
-  std::vector<std::string> images_from, images, platforms;
+  std::vector<std::string> images_from, images, charts, platforms;
   std::optional<std::string> since, push;
   std::string output, cache;
 };

@@ -10,6 +10,7 @@
 #include "cli/bundle_commands.hpp"
 #include "cli/progress_bar.hpp"
 #include "core/log.hpp"
+#include "helm/repo.hpp"
 
 namespace outpost::cli {
 namespace {
@@ -69,6 +70,18 @@ int run_create(const CreateArgs& a) {
     if (!r) throw std::runtime_error(r.error().message);
   }
   for (const auto& use : collector.images()) opt.images.push_back(use.ref);
+  for (const auto& use : collector.charts()) {
+    auto repo = helm::chart_repo_for_url(use.repo_url, cfg.helm);
+    if (!repo) throw std::runtime_error(use.where + ": " + repo.error().message);
+    opt.charts.push_back({repo->key(), use.chart, use.version});
+  }
+  for (const auto& c : a.charts) {
+    auto r = bundle::ChartRef::parse(c);
+    if (!r) throw std::runtime_error("--chart " + r.error().message);
+    opt.charts.push_back(*r);
+  }
+  std::sort(opt.charts.begin(), opt.charts.end());
+  opt.charts.erase(std::unique(opt.charts.begin(), opt.charts.end()), opt.charts.end());
   for (const auto& i : a.images) {
     auto r = registry::parse_image_ref(i);
     if (!r) throw std::runtime_error(r.error().message);
@@ -83,8 +96,8 @@ int run_create(const CreateArgs& a) {
   opt.output = a.output.empty()
                    ? opt.cache_dir / fmt::format("{}-{}.bundle.tar", opt.name, opt.version)
                    : std::filesystem::path(a.output);
-  std::cerr << fmt::format("outpost bundle create: {} {} ({} images)\n", opt.name, opt.version,
-                           opt.images.size());
+  std::cerr << fmt::format("outpost bundle create: {} {} ({} images, {} charts)\n", opt.name,
+                           opt.version, opt.images.size(), opt.charts.size());
   Result<bundle::CreateStats> stats = fail(Errc::internal, "");
   {
     ProgressBar bar("downloading");
@@ -94,9 +107,10 @@ int run_create(const CreateArgs& a) {
     std::cerr << "outpost bundle create: " << stats.error().message << "\n";
     return 1;
   }
-  std::cerr << fmt::format("wrote {}: {} images, {} blobs ({} in this bundle, {}){}\n",
-                           opt.output.string(), stats->images, stats->blobs, stats->blobs_in_bundle,
-                           human_bytes(stats->bytes_in_bundle), opt.since ? " — delta" : "");
+  std::cerr << fmt::format("wrote {}: {} images, {} charts, {} blobs ({} in this bundle, {}){}\n",
+                           opt.output.string(), stats->images, stats->charts, stats->blobs,
+                           stats->blobs_in_bundle, human_bytes(stats->bytes_in_bundle),
+                           opt.since ? " — delta" : "");
   if (!a.push) return 0;
   int rc = push_file(cfg, opt.output, *a.push, opt.cache_dir / "push-tmp");
   if (a.output.empty()) {

@@ -19,6 +19,9 @@ Action setup_bundle(CLI::App& sub) {
   c->add_option("--images-from", create->images_from,
                 "Kubernetes YAML files/dirs ('-' = stdin) to take images from");
   c->add_option("--image", create->images, "An image reference (repeatable)");
+  c->add_option("--chart", create->charts,
+                "A Helm chart from a helm.upstreams repository: HOST[/PATH]/NAME:VERSION "
+                "(repeatable; Argo CD Applications in --images-from add theirs)");
   c->add_option("--platform", create->platforms, "Platforms to include (default linux/amd64)")
       ->delimiter(',');
   c->add_option("--since", create->since,

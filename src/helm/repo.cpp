@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "core/path_component.hpp"
+#include "registry/upstream.hpp"
 
 namespace outpost::helm {
 
@@ -59,6 +60,39 @@ Result<HelmRequest> parse_helm_path(std::string_view path, const HelmConfig& cfg
   auto repo = parse_chart_repo(dir.substr(0, dir.size() - 7), cfg);
   if (!repo) return std::unexpected(repo.error());
   return HelmRequest{*repo, HelmFile::chart, std::string(file)};
+}
+
+bool valid_repo_key(std::string_view key) {
+  auto slash = key.find('/');
+  auto host = key.substr(0, slash);
+  if (host.empty() || host.front() == '.' || host.front() == '-' || host.size() > 253) return false;
+  for (char ch : host)
+    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '.' && ch != '-' && ch != ':')
+      return false;
+  return slash == std::string_view::npos || plain_relative_path(key.substr(slash + 1));
+}
+
+Result<ChartRepo> chart_repo_for_url(std::string_view url, const HelmConfig& cfg) {
+  while (url.ends_with('/')) url.remove_suffix(1);
+  if (auto at = url.find("/helm/"); at != std::string_view::npos)
+    return parse_chart_repo(url.substr(at + 6), cfg);
+  auto origin = registry::url_origin(url);
+  for (const auto& up : cfg.upstreams) {
+    if (origin.empty() || registry::url_origin(up.url) != origin) continue;
+    // the part of the URL's path below the upstream's own path prefix
+    auto scheme_end = url.find("://");
+    auto path_start = url.find('/', scheme_end + 3);
+    std::string_view path = path_start == std::string_view::npos ? "" : url.substr(path_start);
+    auto up_start = up.url.find('/', up.url.find("://") + 3);
+    std::string_view prefix =
+        up_start == std::string::npos ? "" : std::string_view(up.url).substr(up_start);
+    if (!path.starts_with(prefix)) continue;
+    path.remove_prefix(prefix.size());
+    while (path.starts_with('/')) path.remove_prefix(1);
+    return parse_chart_repo(path.empty() ? up.host : up.host + "/" + std::string(path), cfg);
+  }
+  return fail(Errc::not_found,
+              fmt::format("chart repository {} is not served by any helm.upstreams entry", url));
 }
 
 std::string index_url(const HostUpstreamConfig& up, const ChartRepo& repo) {

@@ -38,6 +38,13 @@ std::string chart_path(std::string_view name, std::string_view version);
 bool valid_chart_name(std::string_view name);
 bool valid_chart_version(std::string_view version);
 
+// "<host>[/<path>]" with a host-name-like host and plain path components (no config needed).
+bool valid_repo_key(std::string_view key);
+
+// The repository an Argo CD Application's repoURL names: Outpost's own /helm/<host>/<path> URL,
+// or a URL on a helm.upstreams origin. Errc::not_found when no configured upstream serves it.
+Result<ChartRepo> chart_repo_for_url(std::string_view url, const HelmConfig& cfg);
+
 // <upstream url>[/<path>]/index.yaml
 std::string index_url(const HostUpstreamConfig& up, const ChartRepo& repo);
 

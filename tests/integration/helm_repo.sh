@@ -82,6 +82,32 @@ c=$(code "$REPO/charts/bad-1.0.0.tgz")
 [[ $c == 502 ]] && grep -q "does not match the index's digest" "$T/body" || die "wrong digest: $c $(cat "$T/body")"
 [[ -z $(ls -A "$T/data/tmp") ]] || die "a bad chart left temp files"
 
+log "a bundle carries the charts Argo CD Applications install (and --chart ones)"
+mkdir -p "$T/apps"
+cat >"$T/apps/apps.yaml" <<YAML
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: cache}
+spec:
+  source: {repoURL: "$REPO", chart: redis, targetRevision: 18.1.0}
+---
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: shop}
+spec:
+  sources:
+    - {repoURL: "http://127.0.0.1:$WP/stable", chart: app, targetRevision: 0.1.0}
+    - {repoURL: "https://example.invalid/manifests.git", path: shop}
+YAML
+"$OUTPOST_BIN" images --charts "$T/apps" >"$T/charts.txt" || die "images --charts"
+[[ $(wc -l <"$T/charts.txt") == 2 ]] || die "charts found: $(cat "$T/charts.txt")"
+write_outpost_config "$T/create.yaml" "$(free_port)" "$T/create-data" upstream.test "http://127.0.0.1:9"
+sed -n '/^helm:/,$p' "$T/serve.yaml" >>"$T/create.yaml"
+"$OUTPOST_BIN" bundle create --config "$T/create.yaml" --name shop --version v1 --images-from "$T/apps" \
+  --chart 'charts.test/stable/nginx:1.2.3+build.1' -o "$T/charts.tar" 2>"$T/create.log" ||
+  die "bundle create with charts: $(cat "$T/create.log")"
+grep -q '3 charts' "$T/create.log" || die "not 3 charts: $(cat "$T/create.log")"
+
 log "upstream stopped: the index and fetched charts are still served; a never-fetched chart fails fast"
 stop_pid "$charts_PID"
 curl -sf -D "$T/headers" "$REPO/index.yaml" -o "$T/index-offline.yaml" || die "index offline"
@@ -96,4 +122,26 @@ ms=$(elapsed_ms curl -s "$REPO/charts/bad-1.0.0.tgz")
 c=$(code "$REPO/charts/bad-1.0.0.tgz")
 [[ $c == 503 ]] && grep -q 'not cached' "$T/body" || die "never-fetched chart offline: $c $(cat "$T/body")"
 log "never-fetched chart offline: HTTP $c in ${ms} ms: $(cat "$T/body")"
+log "the bundle imported into a fresh Outpost serves its charts with the upstream stopped"
+OP2=$(free_port)
+write_outpost_config "$T/fresh.yaml" "$OP2" "$T/fresh" upstream.test "http://127.0.0.1:9"
+sed -n '/^helm:/,$p' "$T/serve.yaml" >>"$T/fresh.yaml"
+"$OUTPOST_BIN" bundle import --config "$T/fresh.yaml" "$T/charts.tar" 2>"$T/import.log" || die "import: $(cat "$T/import.log")"
+start_outpost op2 "$T/fresh.yaml"
+REPO2="http://127.0.0.1:$OP2/helm/charts.test/stable"
+curl -sf "$REPO2/index.yaml" -o "$T/fresh-index.yaml" || die "no index from the bundle's charts"
+python3 - "$T/fresh-index.yaml" <<'PY' || die "fresh index lacks the bundle's charts"
+import sys, yaml
+idx = yaml.safe_load(open(sys.argv[1]))
+got = sorted(f'{e["name"]}-{e["version"]}' for v in idx["entries"].values() for e in v)
+assert got == ["app-0.1.0", "nginx-1.2.3+build.1", "redis-18.1.0"], got
+assert all(e["urls"][0].startswith("charts/") for v in idx["entries"].values() for e in v)
+PY
+for f in redis-18.1.0.tgz:stable/redis-18.1.0.tgz app-0.1.0.tgz:stable/sub/app-0.1.0.tgz \
+  nginx-1.2.3+build.1.tgz:stable/nginx-1.2.3+build.1.tgz; do
+  curl -sf "$REPO2/charts/${f%%:*}" -o "$T/fresh-chart" || die "chart ${f%%:*} from the bundle"
+  cmp -s "$T/www/${f#*:}" "$T/fresh-chart" || die "chart ${f%%:*} differs"
+done
+c=$(code "$REPO2/charts/redis-18.0.0.tgz")
+[[ $c == 404 ]] || die "a chart outside the bundle got $c"
 log "ok"
