@@ -16,6 +16,9 @@ constexpr Command kCommands[] = {
      &setup_images},
     {"bundle", "Release image bundles: create, push, import, ensure (the Argo CD PreSync hook)",
      &setup_bundle},
+    {"status",
+     "Show whether the site is offline-ready: upstreams, Git mirrors, releases, Helm, store",
+     &setup_status},
     {"gc", "Evict blobs no retained release pins, least recently used first", &setup_gc},
     {"node-config",
      "Print containerd hosts.toml, k3s/RKE2 registries.yaml, CRI-O registries.conf for this "

@@ -18,6 +18,7 @@
 #include "registry/handlers.hpp"
 #include "registry/mirror.hpp"
 #include "registry/oci_error.hpp"
+#include "status/handlers.hpp"
 #include "store/blob_store.hpp"
 #include "store/gc.hpp"
 #include "store/meta_db.hpp"
@@ -74,11 +75,13 @@ int serve(const Config& cfg) {
   server.route("/metrics", "metrics", http::Blocking::no, [&](const http::Request&) {
     return http::Response::text(200, metrics.render(), "text/plain; version=0.0.4; charset=utf-8");
   });
-  server.route("/", "ui", http::Blocking::no, [](const http::Request& req) {
-    if (req.path != "/") return http::Response::text(404, "not found\n");
-    return http::Response::text(
-        200, "Outpost " OUTPOST_VERSION "\n/v2/ registry mirror, /metrics, /healthz, /readyz\n");
-  });
+  status::Sources site{cfg, mirror, git_cache, helm_cache, releases, store, db};
+  server.route("/api/v1/status", "api", http::Blocking::yes,
+               [&](const http::Request& req) { return status::handle_status(site, req); });
+  server.route("/api/v1/readiness", "api", http::Blocking::yes,
+               [&](const http::Request& req) { return status::handle_readiness(site, req); });
+  server.route("/", "ui", http::Blocking::no,
+               [](const http::Request& req) { return status::handle_page(req); });
 
   auto addr = parse_listen(cfg.listen);
   auto port = server.listen(addr);

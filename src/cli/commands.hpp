@@ -26,6 +26,7 @@ Action setup_images(CLI::App& sub);
 Action setup_bundle(CLI::App& sub);
 Action setup_gc(CLI::App& sub);
 Action setup_node_config(CLI::App& sub);
+Action setup_status(CLI::App& sub);
 Action setup_version(CLI::App& sub);
 
 // Shared by commands that read the serve config: --config FILE, and the data dir it names.

@@ -42,4 +42,13 @@ class CircuitBreaker {
   unsigned failures_ = 0;   // GUARDED_BY(mu_)
 };
 
+// How an upstream is doing, for the status page and readiness.
+struct UpstreamHealth {
+  std::string kind;  // registry | git | helm
+  std::string name;  // registry upstream name or host
+  std::string url;
+  bool contacted = false;  // false: never needed yet
+  CircuitBreaker::State state{};
+};
+
 }  // namespace outpost

@@ -1,6 +1,7 @@
 #include "core/log.hpp"
 
 #include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -33,7 +34,26 @@ class JsonFormatter final : public spdlog::formatter {
   }
 };
 
+// Warnings and errors kept for the status page (the newest 50).
+std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> problems() {
+  static auto sink = [] {
+    auto s = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(50);
+    s->set_level(spdlog::level::warn);
+    s->set_formatter(std::make_unique<spdlog::pattern_formatter>("%Y-%m-%dT%H:%M:%SZ %l %v",
+                                                                 spdlog::pattern_time_type::utc));
+    return s;
+  }();
+  return sink;
+}
+
 }  // namespace
+
+std::vector<std::string> recent_problems(std::size_t n) {
+  auto lines = problems()->last_formatted(n);
+  for (auto& l : lines)
+    while (!l.empty() && (l.back() == '\n' || l.back() == '\r')) l.pop_back();
+  return lines;
+}
 
 void setup_logging(const LogConfig& cfg) {
   auto logger = spdlog::stderr_logger_mt("outpost");
@@ -42,6 +62,7 @@ void setup_logging(const LogConfig& cfg) {
   } else {
     logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc);
   }
+  logger->sinks().push_back(problems());  // after the formatter: it keeps its own pattern
   logger->set_level(spdlog::level::from_str(cfg.level));
   logger->flush_on(spdlog::level::info);
   spdlog::set_default_logger(logger);

@@ -280,6 +280,20 @@ void GitCache::notify_argocd(const GitMirror& m, const SyncOutcome& out) {
   }
 }
 
+std::vector<UpstreamHealth> GitCache::health() {
+  std::lock_guard lock(mu_);
+  std::vector<UpstreamHealth> out;
+  for (const auto& u : cfg_.upstreams) {
+    UpstreamHealth h{"git", u.host, u.url, false, {}};
+    if (auto it = breakers_.find(u.host); it != breakers_.end()) {
+      h.contacted = true;
+      h.state = it->second->state();
+    }
+    out.push_back(std::move(h));
+  }
+  return out;
+}
+
 std::string GitCache::status_json() {
   std::vector<std::shared_ptr<GitMirror>> all;
   {

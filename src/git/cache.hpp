@@ -41,6 +41,7 @@ class GitCache {
   std::optional<double> staleness(const GitMirror& m) const;
 
   std::string status_json();
+  std::vector<UpstreamHealth> health();
   void stop();
 
  private:

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "core/encoding.hpp"
@@ -446,6 +447,18 @@ Result<std::pair<UniqueFd, std::uint64_t>> HelmCache::open(const Digest& d) {
   auto fd = store_.open(d);
   if (!fd) return std::unexpected(fd.error());
   return std::pair<UniqueFd, std::uint64_t>(std::move(*fd), *size);
+}
+
+std::vector<UpstreamHealth> HelmCache::health() {
+  std::set<std::string> used;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [key, r] : repos_) used.insert(r->id.host);
+  }
+  std::vector<UpstreamHealth> out;
+  for (const auto& u : cfg_.upstreams)
+    out.push_back({"helm", u.host, u.url, used.contains(u.host), breakers_.at(u.host)->state()});
+  return out;
 }
 
 std::vector<RepoStatus> HelmCache::status() {

@@ -76,6 +76,15 @@ void Mirror::touch(const Digest& d) {
   (void)db_.touch_blob(d);
 }
 
+std::vector<UpstreamHealth> Mirror::health() {
+  std::vector<UpstreamHealth> out;
+  for (const auto& u : cfg_.upstreams) {
+    auto& b = upstreams_.at(u.name)->breaker();
+    out.push_back({"registry", u.name, u.url, true, b.state()});
+  }
+  return out;
+}
+
 Upstream& Mirror::upstream(const std::string& name) {
   return *upstreams_.at(name);
 }

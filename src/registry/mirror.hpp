@@ -64,6 +64,8 @@ class Mirror {
   // The referrers index for a digest (an empty index when upstream has none or is down).
   Result<std::string> referrers(const Route& route);
 
+  std::vector<UpstreamHealth> health();
+
   // Cancels downloads (nothing half-done is published) and stops background work.
   void stop();
 

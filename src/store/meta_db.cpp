@@ -332,6 +332,16 @@ Result<std::optional<Digest>> MetaDb::helm_chart(const std::string& url) {
   return std::optional<Digest>(*d);
 }
 
+Result<MetaDb::Pinned> MetaDb::pinned_usage() {
+  std::lock_guard lock(mu_);
+  sqlite::Stmt s(db_,
+                 "SELECT COALESCE(SUM(b.size), 0), COUNT(*) FROM blobs b WHERE b.digest IN "
+                 "(SELECT digest FROM release_blobs)");
+  auto row = s.step();
+  if (!row) return std::unexpected(row.error());
+  return Pinned{static_cast<std::uint64_t>(s.integer(0)), static_cast<std::uint64_t>(s.integer(1))};
+}
+
 Result<bool> MetaDb::has_release(const std::string& name, const std::string& version) {
   std::lock_guard lock(mu_);
   sqlite::Stmt s(db_, "SELECT 1 FROM releases WHERE name=? AND version=?");

@@ -111,6 +111,13 @@ class MetaDb {
   };
   Result<std::vector<ReleaseRow>> releases();
 
+  // Bytes and count of the distinct blobs retained releases pin.
+  struct Pinned {
+    std::uint64_t bytes = 0;
+    std::uint64_t blobs = 0;
+  };
+  Result<Pinned> pinned_usage();
+
   Result<bool> integrity_ok();  // PRAGMA integrity_check
 
  private:

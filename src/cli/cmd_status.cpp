@@ -1,0 +1,143 @@
+// `outpost status`: the status page's facts in the terminal (or as JSON for scripts).
+#include <iostream>
+#include <memory>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.hpp"
+#include "cli/progress_bar.hpp"
+#include "http/client.hpp"
+
+namespace outpost::cli {
+namespace {
+
+using nlohmann::json;
+
+struct StatusArgs {
+  ConfigOption config;
+  std::optional<std::string> server;
+  bool json = false;
+};
+
+std::string age(const json& seconds) {
+  if (!seconds.is_number()) return "never";
+  auto s = seconds.get<double>();
+  if (s < 90) return fmt::format("{:.0f} s ago", s);
+  if (s < 5400) return fmt::format("{:.0f} min ago", s / 60);
+  if (s < 172800) return fmt::format("{:.0f} h ago", s / 3600);
+  return fmt::format("{:.0f} days ago", s / 86400);
+}
+
+std::string str(const json& j, const char* key) {
+  return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : "";
+}
+
+void print_human(const json& s, const std::string& server) {
+  const auto& r = s["readiness"];
+  bool ready = r.value("ready", false);
+  std::cout << fmt::format("Outpost {} at {}: {}\n", str(s, "version"), server,
+                           ready ? "OFFLINE-READY" : "NOT READY to go offline");
+  for (const auto& why : r.value("reasons", json::array()))
+    std::cout << "  - " << why.get<std::string>() << "\n";
+  std::cout << "\nUpstreams\n";
+  for (const auto& u : s["upstreams"]) {
+    std::string state = !u.value("contacted", false) ? "not used yet"
+                        : u.value("up", false)       ? "up since " + str(u, "since")
+                                                     : "DOWN since " + str(u, "since");
+    std::cout << fmt::format("  {:<8} {:<24} {}", str(u, "kind"), str(u, "name"), state);
+    if (!u.value("up", true) && !str(u, "last_error").empty())
+      std::cout << " (" << str(u, "last_error") << ")";
+    std::cout << "\n";
+  }
+  std::cout << "\nGit mirrors\n";
+  if (s["git"].empty()) std::cout << "  (none yet)\n";
+  for (const auto& g : s["git"]) {
+    std::cout << fmt::format("  {:<40} last sync {}, HEAD {}, {} pending\n", str(g, "repo"),
+                             str(g, "last_sync").empty() ? "never" : str(g, "last_sync"),
+                             str(g, "head").substr(0, 12),
+                             g.value("pending", json::array()).size());
+    if (!str(g, "last_error").empty())
+      std::cout << "    last error: " << str(g, "last_error") << "\n";
+  }
+  std::cout << "\nReleases\n";
+  if (s["releases"].empty()) std::cout << "  (none)\n";
+  for (const auto& x : s["releases"]) {
+    std::cout << fmt::format("  {:<30} {}", str(x, "name") + " " + str(x, "version"),
+                             str(x, "state"));
+    auto total = x.value("bytes_total", std::uint64_t{0});
+    if (str(x, "state") != "ready" && total > 0)
+      std::cout << fmt::format(" {}/{}", human_bytes(x.value("bytes_done", std::uint64_t{0})),
+                               human_bytes(total));
+    if (x.value("blobs_missing", 0) > 0)
+      std::cout << fmt::format(", {} blobs missing", x["blobs_missing"].get<int>());
+    if (!str(x, "error").empty()) std::cout << " (" << str(x, "error") << ")";
+    std::cout << "\n";
+  }
+  if (!s["helm"].empty()) {
+    std::cout << "\nHelm repositories\n";
+    for (const auto& h : s["helm"])
+      std::cout << fmt::format("  {:<40} index {}, {} charts\n", str(h, "repo"),
+                               age(h["stale_seconds"]), h.value("charts", 0));
+  }
+  const auto& st = s["store"];
+  std::cout << fmt::format("\nStore\n  {} stored, {} pinned by releases, {} evictable\n",
+                           human_bytes(st.value("bytes", std::uint64_t{0})),
+                           human_bytes(st.value("pinned_bytes", std::uint64_t{0})),
+                           human_bytes(st.value("evictable_bytes", std::uint64_t{0})));
+  if (st.contains("fs_used_fraction"))
+    std::cout << fmt::format("  disk {:.1f}% used (GC from {:.0f}% to {:.0f}%)\n",
+                             100 * st["fs_used_fraction"].get<double>(),
+                             100 * st.value("gc_high_watermark", 0.0),
+                             100 * st.value("gc_low_watermark", 0.0));
+  const auto& errors = s["errors"];
+  if (!errors.empty()) {
+    std::cout << "\nRecent warnings and errors\n";
+    std::size_t from = errors.size() > 5 ? errors.size() - 5 : 0;
+    for (std::size_t i = from; i < errors.size(); ++i)
+      std::cout << "  " << errors[i].get<std::string>() << "\n";
+  }
+}
+
+int run_status(const StatusArgs& a) {
+  std::string server = a.server.value_or("");
+  if (server.empty()) server = "http://" + load_config(a.config.path).listen;
+  while (server.ends_with('/')) server.pop_back();
+  http::CurlHttpClient client;
+  http::ClientRequest req;
+  req.url = server + "/api/v1/status";
+  req.total_timeout = std::chrono::seconds(30);
+  auto r = client.perform(req, nullptr);
+  if (!r || r->status != 200) {
+    std::cerr << "outpost status: cannot read " << req.url << ": "
+              << (r ? fmt::format("HTTP {}", r->status) : r.error().message) << "\n";
+    return 2;
+  }
+  auto s = json::parse(r->body, nullptr, false);
+  if (s.is_discarded() || !s.is_object() || !s.contains("readiness")) {
+    std::cerr << "outpost status: " << req.url << " did not answer with a status document\n";
+    return 2;
+  }
+  if (a.json)
+    std::cout << s.dump(2) << "\n";
+  else
+    print_human(s, server);
+  return s["readiness"].value("ready", false) ? 0 : 1;
+}
+
+}  // namespace
+
+Action setup_status(CLI::App& sub) {
+  auto a = std::make_shared<StatusArgs>();
+  a->config.add_to(sub);
+  sub.add_option(
+      "--server", a->server,
+      "Outpost URL (default: http://<listen> of the config, i.e. http://127.0.0.1:8080)");
+  sub.add_flag("--json", a->json, "Print the status document as JSON (as GET /api/v1/status)");
+  sub.footer(
+      "Exit status: 0 when the site is offline-ready, 1 when it is not (the reasons are listed),\n"
+      "2 when Outpost cannot be reached.");
+  return [a] { return run_status(*a); };
+}
+
+}  // namespace outpost::cli

@@ -1,0 +1,143 @@
+#include "status/site_status.hpp"
+
+#include <sys/statvfs.h>
+
+#include <fmt/format.h>
+
+#include "bundle/jobs.hpp"
+#include "core/log.hpp"
+#include "git/cache.hpp"
+#include "helm/cache.hpp"
+#include "registry/mirror.hpp"
+#include "store/blob_store.hpp"
+#include "store/meta_db.hpp"
+
+namespace outpost::status {
+namespace {
+
+using nlohmann::json;
+
+std::string iso(std::chrono::system_clock::time_point t) {
+  auto tt = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+json upstreams(Sources& s) {
+  json out = json::array();
+  std::vector<UpstreamHealth> all = s.mirror.health();
+  for (auto& h : s.git.health()) all.push_back(std::move(h));
+  for (auto& h : s.helm.health()) all.push_back(std::move(h));
+  for (const auto& h : all) {
+    out.push_back({{"kind", h.kind},
+                   {"name", h.name},
+                   {"url", h.url},
+                   {"contacted", h.contacted},
+                   {"up", h.state.up},
+                   {"since", h.contacted ? json(iso(h.state.since)) : json(nullptr)},
+                   {"last_error", h.state.last_error},
+                   {"failures", h.state.failures}});
+  }
+  return out;
+}
+
+json store_usage(Sources& s) {
+  json st = {{"bytes", s.store.total_bytes()},
+             {"gc_high_watermark", s.cfg.storage.gc_high_watermark},
+             {"gc_low_watermark", s.cfg.storage.gc_low_watermark}};
+  if (auto p = s.db.pinned_usage()) {
+    st["pinned_bytes"] = p->bytes;
+    st["pinned_blobs"] = p->blobs;
+    st["evictable_bytes"] = s.store.total_bytes() > p->bytes ? s.store.total_bytes() - p->bytes : 0;
+  }
+  struct statvfs fs {};
+  if (::statvfs(s.cfg.data_dir.c_str(), &fs) == 0 && fs.f_blocks > 0) {
+    auto total = std::uint64_t(fs.f_blocks) * fs.f_frsize;
+    auto avail = std::uint64_t(fs.f_bavail) * fs.f_frsize;
+    auto free_all = std::uint64_t(fs.f_bfree) * fs.f_frsize;
+    st["fs_bytes"] = total;
+    st["fs_available_bytes"] = avail;
+    st["fs_used_fraction"] = total ? double(total - free_all) / double(total) : 0.0;
+  }
+  return st;
+}
+
+}  // namespace
+
+json site_status(Sources& s) {
+  json doc;
+  doc["generated_at"] = iso(std::chrono::system_clock::now());
+  doc["version"] = OUTPOST_VERSION;
+  doc["upstreams"] = upstreams(s);
+  auto git = json::parse(s.git.status_json(), nullptr, false);
+  doc["git"] = git.is_object() && git.contains("repos") ? git["repos"] : json::array();
+  json helm = json::array();
+  auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count();
+  for (const auto& r : s.helm.status())
+    helm.push_back(
+        {{"repo", r.repo},
+         {"last_success", r.last_success ? json(iso(std::chrono::system_clock::time_point(
+                                               std::chrono::seconds(*r.last_success))))
+                                         : json(nullptr)},
+         {"stale_seconds", r.last_success ? json(now - *r.last_success) : json(nullptr)},
+         {"last_error", r.last_error},
+         {"charts", r.charts},
+         {"upstream_up", r.upstream_up}});
+  doc["helm"] = helm;
+  json rel = json::array();
+  for (const auto& r : s.releases.list()) rel.push_back(json::parse(r.to_json()));
+  doc["releases"] = rel;
+  doc["store"] = store_usage(s);
+  doc["errors"] = recent_problems(20);
+  doc["readiness"] = readiness(doc);
+  return doc;
+}
+
+json readiness(const json& st) {
+  json reasons = json::array();
+  std::map<std::string, bool> host_up;
+  for (const auto& u : st.value("upstreams", json::array()))
+    if (u.value("kind", "") == "git") host_up[u.value("name", "")] = u.value("up", true);
+  for (const auto& g : st.value("git", json::array())) {
+    std::string repo = g.value("repo", "?");
+    if (!g.value("cloned", false) || g["last_sync"].is_null()) {
+      reasons.push_back(fmt::format("git {}: no synced copy yet", repo));
+      continue;
+    }
+    for (const auto& p : g.value("pending", json::array()))
+      reasons.push_back(fmt::format("git {}: {} {} waits for {}", repo, p.value("ref", ""),
+                                    p.value("commit", "").substr(0, 12),
+                                    p.value("waiting_for", "")));
+    auto host = repo.substr(0, repo.find('/'));
+    auto err = g.value("last_error", "");
+    if (!err.empty() && host_up[host])
+      reasons.push_back(fmt::format("git {}: last sync failed: {}", repo, err));
+  }
+  for (const auto& h : st.value("helm", json::array()))
+    if (h["last_success"].is_null() && h.value("charts", 0) == 0)
+      reasons.push_back(fmt::format("helm {}: no copy of the index yet", h.value("repo", "?")));
+  for (const auto& r : st.value("releases", json::array())) {
+    auto state = r.value("state", "");
+    if (state == "ready") continue;
+    auto what = fmt::format("release {} {}", r.value("name", "?"), r.value("version", "?"));
+    if (state == "failed")
+      reasons.push_back(fmt::format("{}: failed: {}", what, r.value("error", "")));
+    else if (state == "incomplete")
+      reasons.push_back(
+          fmt::format("{}: {} blobs missing", what, r.value("blobs_missing", std::size_t{0})));
+    else {
+      auto done = r.value("bytes_done", 0.0), total = r.value("bytes_total", 0.0);
+      reasons.push_back(total > 0 ? fmt::format("{}: {} ({:.0f}%)", what, state, 100 * done / total)
+                                  : fmt::format("{}: {}", what, state));
+    }
+  }
+  bool ready = reasons.empty();
+  return {{"ready", ready}, {"state", ready ? "offline-ready" : "not-ready"}, {"reasons", reasons}};
+}
+
+}  // namespace outpost::status

@@ -1,0 +1,52 @@
+#pragma once
+// One picture of the site for the status page, `outpost status` and readiness: upstreams (up or
+// down since when, last error), Git mirrors, Helm repositories, releases, the store against its
+// watermarks, and recent warnings. `readiness` answers "could this site lose its link right now?"
+// from that picture alone (a pure function, so the page, the CLI and the API cannot disagree).
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/config.hpp"
+
+namespace outpost {
+class BlobStore;
+class MetaDb;
+namespace registry {
+class Mirror;
+}
+namespace git {
+class GitCache;
+}
+namespace helm {
+class HelmCache;
+}
+namespace bundle {
+class ReleaseJobs;
+}
+}  // namespace outpost
+
+namespace outpost::status {
+
+struct Sources {
+  const Config& cfg;
+  registry::Mirror& mirror;
+  git::GitCache& git;
+  helm::HelmCache& helm;
+  bundle::ReleaseJobs& releases;
+  BlobStore& store;
+  MetaDb& db;
+};
+
+// {generated_at, version, readiness, upstreams[], git[], helm[], releases[], store{}, errors[]}
+nlohmann::json site_status(Sources& s);
+
+// {ready, state: "offline-ready" | "not-ready", reasons[]}, computed from a site_status document
+// (its "readiness" member is ignored). Offline-ready: every Git mirror holds a synced copy with no
+// commit waiting at a gate and no failing sync against a reachable upstream, every Helm repository
+// has a copy, and every release asked for is complete in the store.
+nlohmann::json readiness(const nlohmann::json& status);
+
+}  // namespace outpost::status

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# The operator's view: headless Chromium loads the status page of an Outpost with one Git mirror,
+# one ready release, a failed release and its upstreams stopped, and the page shows each of those
+# states (screenshot kept in $TEST_ARTIFACTS); `outpost status --json` and /api/v1/readiness agree
+# with the page.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/git_lib.sh"
+ARTIFACTS=${TEST_ARTIFACTS:-$T/artifacts}
+mkdir -p "$ARTIFACTS"
+BROWSER=$(cd "$(dirname "$0")/../tools/browser" && pwd)
+[[ -d $BROWSER/node_modules/playwright-core ]] || die "run scripts/install-deps.sh --test (npm packages)"
+
+start_registry up
+python3 "$TOOLS/make_image.py" "$T/layout" v1 --layer-mb 1 --layers 1 >/dev/null
+push_image "$T/layout" v1 "$up_PORT" test/app
+start_git_upstream
+make_manifest_repo org/app
+OP=$(free_port)
+write_git_outpost_config "$T/serve.yaml" "$OP" "$T/data" "sync_interval: 1s" "probe_timeout: 1s"
+cat >>"$T/serve.yaml" <<YAML
+registry:
+  default_upstream: upstream.test
+  upstream_timeout: 2s
+  breaker_min_backoff: 500ms
+  breaker_max_backoff: 2s
+  upstreams:
+    - name: upstream.test
+      url: http://127.0.0.1:$up_PORT
+      insecure: true
+bundle:
+  download_attempts: 2
+YAML
+"$OUTPOST_BIN" bundle create --config "$T/serve.yaml" --name shop --version v1 \
+  --image upstream.test/test/app:v1 -o "$T/v1.tar" 2>"$T/create.log" || die "create: $(cat "$T/create.log")"
+"$OUTPOST_BIN" bundle import --config "$T/serve.yaml" "$T/v1.tar" 2>"$T/import.log" || die "import"
+start_outpost op "$T/serve.yaml"
+API=http://127.0.0.1:$OP
+git clone -q "$API/git/git.test/org/app.git" "$T/clone" || die "clone through Outpost"
+
+log "online, with the mirror synced and the release imported: offline-ready"
+curl -sf "$API/api/v1/readiness" >"$T/ready.json" || die "not offline-ready: $(curl -s "$API/api/v1/readiness")"
+"$OUTPOST_BIN" status --server "$API" >"$T/status-ready.txt" || die "outpost status says not ready"
+grep -q OFFLINE-READY "$T/status-ready.txt" || die "$(cat "$T/status-ready.txt")"
+
+log "upstreams stopped; a release whose source is unreachable fails"
+stop_pid "$up_PID"
+stop_git_upstream
+curl -s -o /dev/null "$API/v2/upstream.test/test/other/manifests/v9"  # the registry breaker opens
+curl -s -X POST -H 'Content-Type: application/json' \
+  -d '{"source":"http://127.0.0.1:9/shop-v2.tar","name":"shop","version":"v2"}' "$API/api/v1/releases" >/dev/null
+for _ in $(seq 100); do  # wait for the failure and the git breaker (sync every 1 s)
+  curl -s "$API/api/v1/status" >"$T/status.json"
+  python3 - "$T/status.json" <<'PY' && break
+import json, sys
+s = json.load(open(sys.argv[1]))
+ups = {(u["kind"], u["name"]): u for u in s["upstreams"]}
+rel = {(r["name"], r["version"]): r for r in s["releases"]}
+ok = (not ups[("registry", "upstream.test")]["up"] and not ups[("git", "git.test")]["up"]
+      and rel.get(("shop", "v2"), {}).get("state") == "failed")
+sys.exit(0 if ok else 1)
+PY
+  sleep 0.2
+done
+python3 -m json.tool "$T/status.json" >"$ARTIFACTS/status.json"
+
+log "headless Chromium reads the page"
+node "$BROWSER/page_check.mjs" "$API/" "$ARTIFACTS/status-page.png" >"$T/page.json" 2>"$T/page.err" ||
+  die "page_check: $(cat "$T/page.err")"
+cp "$T/page.json" "$ARTIFACTS/status-page.json"
+"$OUTPOST_BIN" status --server "$API" --json >"$T/cli.json" && die "status --json exits 0 while not ready"
+"$OUTPOST_BIN" status --server "$API" >"$T/cli.txt" || [[ $? == 1 ]] || die "outpost status failed"
+code=$(curl -s -o "$T/readiness.json" -w '%{http_code}' "$API/api/v1/readiness")
+[[ $code == 503 ]] || die "readiness answered $code while not ready"
+python3 - "$T/page.json" "$T/cli.json" "$T/readiness.json" "$T/cli.txt" <<'PY' || die "the page, the CLI and the API disagree"
+import json, sys
+page, cli, api = (json.load(open(p)) for p in sys.argv[1:4])
+text = open(sys.argv[4]).read()
+t = page["tests"]
+def has(key, *words):
+    v = t.get(key)
+    assert v is not None, f"page has no {key}: {sorted(t)}"
+    v = " ".join(v) if isinstance(v, list) else v
+    for w in words:
+        assert w in v, f"{key}: {w!r} not in {v!r}"
+has("readiness", "Not ready")
+has("upstream:registry:upstream.test", "down")
+has("upstream:git:git.test", "down")
+has("git:git.test/org/app", "synced", "last sync")
+has("release:shop:v1", "ready", "blobs local and verified")
+has("release:shop:v2", "failed")
+has("store", "pinned by releases")
+reasons = t["reason"] if isinstance(t["reason"], list) else [t["reason"]]
+assert reasons == api["reasons"] == cli["readiness"]["reasons"], (reasons, api, cli["readiness"])
+assert any("release shop v2: failed" in r for r in reasons), reasons
+assert api["state"] == "not-ready" and cli["readiness"]["state"] == "not-ready"
+assert "NOT READY" in text and "shop v2" in text, text
+assert not page["console_errors"], page["console_errors"]
+assert not page["horizontal_overflow"], "the page overflows a phone-wide screen"
+print("page, CLI and API agree:", reasons)
+PY
+[[ -s $ARTIFACTS/status-page.png ]] || die "no screenshot"
+log "screenshot: $ARTIFACTS/status-page.png"
+log "ok"
