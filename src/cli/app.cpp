@@ -1,5 +1,7 @@
 #include "cli/app.hpp"
 
+#include <cstdlib>
+#include <fstream>
 #include <iostream>
 
 #include "cli/commands.hpp"
@@ -35,6 +37,25 @@ void ConfigOption::add_to(CLI::App& sub) {
   sub.add_option("-c,--config", path,
                  "YAML config file (default: embedded defaults; env OUTPOST_* overrides apply)")
       ->check(CLI::ExistingFile);
+}
+
+void TokenOption::add_to(CLI::App& sub) {
+  sub.add_option("--token-file", file,
+                 "Bearer token for Outpost's API (default: env OUTPOST_TOKEN; none on loopback)");
+}
+
+std::vector<std::pair<std::string, std::string>> TokenOption::headers() const {
+  std::string token;
+  if (file) {
+    std::ifstream in(*file);
+    if (!in) throw std::runtime_error("cannot read --token-file " + *file);
+    std::getline(in, token);
+  } else if (const char* env = std::getenv("OUTPOST_TOKEN")) {
+    token = env;
+  }
+  while (!token.empty() && (token.back() == '\r' || token.back() == ' ')) token.pop_back();
+  if (token.empty()) return {};
+  return {{"Authorization", "Bearer " + token}};
 }
 
 void DataDirOption::add_to(CLI::App& sub) {

@@ -25,12 +25,14 @@ struct PushArgs {
 
 struct ImportArgs {
   ConfigOption config;
+  TokenOption token;
   std::optional<std::string> data_dir;
   std::optional<std::string> server, name, version;
   std::string source;
 };
 
 struct EnsureArgs {
+  TokenOption token;
   std::string server, source, name, version, timeout = "30m";
   bool check = false;
 };

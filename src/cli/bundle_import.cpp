@@ -26,7 +26,8 @@ bool is_url(const std::string& s) {
 // Asks a running Outpost to import `source` as name/version and follows the job until the release
 // is ready (0), failed or timed out (1), or the request was refused (2).
 int ensure_release(const std::string& server, const std::string& source, const std::string& name,
-                   const std::string& version, const std::string& timeout_text) {
+                   const std::string& version, const std::string& timeout_text,
+                   const std::vector<std::pair<std::string, std::string>>& auth) {
   auto timeout = parse_duration(timeout_text);
   if (!timeout) {
     std::cerr << "outpost bundle ensure: --timeout: " << timeout.error().message << "\n";
@@ -38,6 +39,7 @@ int ensure_release(const std::string& server, const std::string& source, const s
   auto get_status = [&]() -> Result<nlohmann::json> {
     http::ClientRequest req;
     req.url = fmt::format("{}/api/v1/releases/{}/{}", base, name, version);
+    req.headers = auth;
     req.total_timeout = std::chrono::seconds(30);
     auto r = client.perform(req, nullptr);
     if (!r) return std::unexpected(r.error());
@@ -50,7 +52,8 @@ int ensure_release(const std::string& server, const std::string& source, const s
   http::ClientRequest post;
   post.method = "POST";
   post.url = base + "/api/v1/releases";
-  post.headers = {{"Content-Type", "application/json"}};
+  post.headers = auth;
+  post.headers.emplace_back("Content-Type", "application/json");
   post.body = nlohmann::json({{"source", source}, {"name", name}, {"version", version}}).dump();
   post.total_timeout = std::chrono::seconds(30);
   auto r = client.perform(post, nullptr);
@@ -164,7 +167,7 @@ int run_import(const ImportArgs& a) {
       return 2;
     }
     auto src = remote ? a.source : std::filesystem::absolute(a.source).string();
-    return ensure_release(*a.server, src, name, version, "6h");
+    return ensure_release(*a.server, src, name, version, "6h", a.token.headers());
   }
   Config cfg = load_config(a.config.path);
   quiet_logging(cfg);
@@ -191,13 +194,14 @@ int run_ensure(const EnsureArgs& a) {
       std::cerr << "outpost bundle ensure: --source is required (or use --check)\n";
       return 2;
     }
-    return ensure_release(a.server, a.source, a.name, a.version, a.timeout);
+    return ensure_release(a.server, a.source, a.name, a.version, a.timeout, a.token.headers());
   }
   http::CurlHttpClient client;
   std::string base = a.server;
   while (base.ends_with('/')) base.pop_back();
   http::ClientRequest req;
   req.url = fmt::format("{}/api/v1/releases/{}/{}", base, a.name, a.version);
+  req.headers = a.token.headers();
   req.total_timeout = std::chrono::seconds(30);
   auto r = client.perform(req, nullptr);
   if (!r) {

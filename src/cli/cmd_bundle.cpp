@@ -53,6 +53,7 @@ Action setup_bundle(CLI::App& sub) {
                                "Verify a bundle (file, URL or oci:// reference) and load it into a "
                                "stopped Outpost's data dir, or a running one (--server)");
   import->config.add_to(*i);
+  import->token.add_to(*i);
   i->add_option("--data-dir", import->data_dir, "Data directory (default: the config's data_dir)");
   i->add_option("--server", import->server,
                 "Import through a running Outpost's API instead of a data dir");
@@ -69,6 +70,7 @@ Action setup_bundle(CLI::App& sub) {
       sub.add_subcommand("ensure",
                          "For an Argo CD PreSync hook: make a running Outpost import a release and "
                          "wait; exit 0 only when every image is local and verified");
+  ensure->token.add_to(*e);
   e->add_option("--server", ensure->server, "Outpost URL, e.g. http://outpost.outpost.svc:8080")
       ->required();
   e->add_option("--source", ensure->source,

@@ -13,6 +13,7 @@
 #include "git/gate.hpp"
 #include "git/handlers.hpp"
 #include "helm/handlers.hpp"
+#include "http/auth.hpp"
 #include "http/client.hpp"
 #include "http/server.hpp"
 #include "registry/handlers.hpp"
@@ -43,6 +44,8 @@ int serve(const Config& cfg) {
   git::GitService git_service(git_cache, cfg.git, metrics);
   helm::HelmCache helm_cache(cfg.helm, cfg.data_dir, store, db, client, metrics);
   http::Server server(cfg.server, metrics);
+  http::Authorizer auth(cfg.auth, cfg.git);
+  server.set_guard([&](const http::Request& req, const std::string&) { return auth.check(req); });
 
   server.set_error_responder([](int status, std::string msg) {
     return registry::oci_error(
@@ -72,10 +75,11 @@ int serve(const Config& cfg) {
       return http::Response::text(503, "store not writable\n");
     return http::Response::text(200, "ready\n");
   });
-  server.route("/metrics", "metrics", http::Blocking::no, [&](const http::Request&) {
+  server.route("/metrics", "metrics", http::Blocking::yes, [&](const http::Request&) {
     return http::Response::text(200, metrics.render(), "text/plain; version=0.0.4; charset=utf-8");
   });
   status::Sources site{cfg, mirror, git_cache, helm_cache, releases, store, db};
+  status::register_metrics(metrics, site);
   server.route("/api/v1/status", "api", http::Blocking::yes,
                [&](const http::Request& req) { return status::handle_status(site, req); });
   server.route("/api/v1/readiness", "api", http::Blocking::yes,

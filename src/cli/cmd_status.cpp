@@ -16,6 +16,7 @@ using nlohmann::json;
 
 struct StatusArgs {
   ConfigOption config;
+  TokenOption token;
   std::optional<std::string> server;
   bool json = false;
 };
@@ -106,6 +107,7 @@ int run_status(const StatusArgs& a) {
   http::CurlHttpClient client;
   http::ClientRequest req;
   req.url = server + "/api/v1/status";
+  req.headers = a.token.headers();
   req.total_timeout = std::chrono::seconds(30);
   auto r = client.perform(req, nullptr);
   if (!r || r->status != 200) {
@@ -130,6 +132,7 @@ int run_status(const StatusArgs& a) {
 Action setup_status(CLI::App& sub) {
   auto a = std::make_shared<StatusArgs>();
   a->config.add_to(sub);
+  a->token.add_to(sub);
   sub.add_option(
       "--server", a->server,
       "Outpost URL (default: http://<listen> of the config, i.e. http://127.0.0.1:8080)");

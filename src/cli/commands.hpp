@@ -9,6 +9,8 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace outpost::cli {
 
@@ -33,6 +35,14 @@ Action setup_version(CLI::App& sub);
 struct ConfigOption {
   std::optional<std::string> path;
   void add_to(CLI::App& sub);
+};
+
+// --token-file FILE (or env OUTPOST_TOKEN): the bearer token for a running Outpost's API.
+struct TokenOption {
+  std::optional<std::string> file;
+  void add_to(CLI::App& sub);
+  // {"Authorization", "Bearer …"} when a token is given, else nothing. Throws when unreadable.
+  std::vector<std::pair<std::string, std::string>> headers() const;
 };
 
 // --config plus --data-dir, for commands that work on an existing (stopped) data directory.

@@ -151,6 +151,88 @@ void parse_registry(const Section& top, const std::string& origin, RegistryConfi
 std::vector<HostUpstreamConfig> parse_host_upstreams(const Section& s, const std::string& what,
                                                      const std::string& origin);
 
+std::vector<std::string> parse_groups(const YAML::Node& list, const std::string& key,
+                                      const std::string& origin) {
+  static const std::set<std::string> known{"registry", "git", "status", "admin"};
+  if (!list.IsSequence())
+    bad(origin, key, "must be a list of groups (registry, git, status, admin)");
+  std::vector<std::string> out;
+  for (const auto& g : list) {
+    auto v = g.as<std::string>();
+    if (!known.contains(v))
+      bad(origin, key, fmt::format("unknown group '{}' (registry, git, status, admin)", v));
+    out.push_back(v);
+  }
+  return out;
+}
+
+void parse_auth(const Section& top, const std::string& origin, AuthConfig& auth) {
+  Section s(top.node("auth"), "auth", origin,
+            {"require", "admin_from_loopback", "tokens", "htpasswd_file", "users"});
+  if (s.has("require")) auth.require = parse_groups(s.node("require"), "auth.require", origin);
+  s.boolean("admin_from_loopback", auth.admin_from_loopback);
+  if (s.has("tokens")) {
+    auto list = s.node("tokens");
+    if (!list.IsSequence()) bad(origin, "auth.tokens", "must be a list");
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      Section t(list[i], fmt::format("auth.tokens[{}]", i), origin,
+                {"name", "token_file", "token_env", "groups"});
+      AuthConfig::Token tok;
+      t.str("name", tok.name);
+      std::string file, env;
+      t.str("token_file", file);
+      t.str("token_env", env);
+      if (file.empty() == env.empty())
+        bad(origin, t.key("token_file"), "give token_file or token_env (one of them)");
+      if (!file.empty()) tok.value = read_secret_file(origin, t.key("token_file"), file);
+      if (!env.empty()) {
+        const char* v = std::getenv(env.c_str());
+        if (!v)
+          bad(origin, t.key("token_env"), fmt::format("environment variable {} is not set", env));
+        tok.value = v;
+      }
+      if (tok.value.size() < 16)
+        bad(origin, t.key("token_file"), "tokens must be at least 16 characters");
+      if (!t.has("groups")) bad(origin, t.key("groups"), "is required");
+      tok.groups = parse_groups(t.node("groups"), t.key("groups"), origin);
+      if (tok.name.empty()) tok.name = fmt::format("token{}", i);
+      auth.tokens.push_back(std::move(tok));
+    }
+  }
+  std::string htpasswd;
+  s.str("htpasswd_file", htpasswd);
+  if (!htpasswd.empty()) {
+    std::istringstream in(read_secret_file(origin, "auth.htpasswd_file", htpasswd));
+    std::string line;
+    int n = 0;
+    while (std::getline(in, line)) {
+      ++n;
+      while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+      if (line.empty() || line.starts_with('#')) continue;
+      auto colon = line.find(':');
+      auto hash = colon == std::string::npos ? "" : line.substr(colon + 1);
+      if (colon == 0 || !(hash.starts_with("$2") || hash.starts_with("$6$") ||
+                          hash.starts_with("$5$") || hash.starts_with("$y$")))
+        bad(origin, "auth.htpasswd_file",
+            fmt::format("line {}: expected user:hash with a bcrypt or SHA-crypt hash (htpasswd -B)",
+                        n));
+      auth.htpasswd[line.substr(0, colon)] = hash;
+    }
+  }
+  if (s.has("users")) {
+    auto list = s.node("users");
+    if (!list.IsSequence()) bad(origin, "auth.users", "must be a list");
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      Section u(list[i], fmt::format("auth.users[{}]", i), origin, {"name", "groups"});
+      std::string name;
+      u.str("name", name);
+      if (!auth.htpasswd.contains(name))
+        bad(origin, u.key("name"), fmt::format("user '{}' is not in auth.htpasswd_file", name));
+      auth.user_groups[name] = parse_groups(u.node("groups"), u.key("groups"), origin);
+    }
+  }
+}
+
 void parse_git(const Section& top, const std::string& origin, GitConfig& git) {
   Section s(top.node("git"), "git", origin,
             {"sync_interval", "request_refresh_budget", "sync_timeout", "probe_timeout",
@@ -307,7 +389,7 @@ Config parse_config(const std::string& yaml_text, const std::string& origin) {
   if (root.IsNull()) return c;
   Section top(
       root, "", origin,
-      {"listen", "data_dir", "log", "server", "registry", "git", "helm", "storage", "bundle"});
+      {"listen", "data_dir", "log", "server", "registry", "git", "helm", "storage", "bundle", "auth"});
   top.str("listen", c.listen);
   std::string dir;
   top.str("data_dir", dir);
@@ -354,13 +436,15 @@ Config parse_config(const std::string& yaml_text, const std::string& origin) {
         bad(origin, "bundle.allowed_sources", "must be a list of URL or path prefixes");
       for (std::size_t i = 0; i < list.size(); ++i) {
         auto v = list[i].as<std::string>();
-        if (!v.starts_with("http://") && !v.starts_with("https://") && !v.starts_with("/"))
+        if (!v.starts_with("http://") && !v.starts_with("https://") && !v.starts_with("oci://") &&
+            !v.starts_with("/"))
           bad(origin, fmt::format("bundle.allowed_sources[{}]", i),
-              "must be an http(s) URL or an absolute path prefix");
+              "must be an http(s) URL, an oci:// reference or an absolute path prefix");
         c.bundle.allowed_sources.push_back(v);
       }
     }
   }
+  if (top.has("auth")) parse_auth(top, origin, c.auth);
   if (top.has("storage")) {
     Section s(top.node("storage"), "storage", origin,
               {"keep_releases", "gc_high_watermark", "gc_low_watermark", "gc_interval"});

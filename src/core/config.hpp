@@ -3,6 +3,7 @@
 // overrides). Components take `const Config&` or one of the sub-structs; nothing else reads
 // the environment.
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -128,6 +129,25 @@ struct StorageConfig {
   Millis gc_interval = std::chrono::seconds(60);
 };
 
+// Who may use what. Requests fall in groups: registry (/v2/), git (/git/, /helm/), status (the
+// page, read-only API, /metrics, health), admin (API writes: release imports) and webhook (checked
+// by git.webhook_secret). Groups in `require` need a credential that lists them: a bearer token
+// or an htpasswd user (bcrypt or SHA-crypt hashes, as `htpasswd -B` writes).
+struct AuthConfig {
+  struct Token {
+    std::string name;
+    std::string value;  // from token_file or token_env; never logged
+    std::vector<std::string> groups;
+  };
+  std::vector<Token> tokens;
+  std::map<std::string, std::string> htpasswd;  // user → crypt(3) hash
+  // Groups of each htpasswd user (users not listed: registry, git, status).
+  std::map<std::string, std::vector<std::string>> user_groups;
+  std::vector<std::string> require = {"admin"};
+  // Admin requests from a loopback peer (the CLI on the same machine) need no credential.
+  bool admin_from_loopback = true;
+};
+
 struct LogConfig {
   std::string format = "text";  // text | json
   std::string level = "info";   // trace | debug | info | warn | error
@@ -143,6 +163,7 @@ struct Config {
   HelmConfig helm;
   StorageConfig storage;
   BundleConfig bundle;
+  AuthConfig auth;
 };
 
 // The embedded default: ./outpost-data, 127.0.0.1:8080, docker.io, ghcr.io, quay.io,

@@ -315,6 +315,7 @@ std::string GitCache::status_json() {
          {"stale_seconds", age ? nlohmann::json(*age) : nlohmann::json(nullptr)},
          {"ref_count", st.ref_count},
          {"head", st.head},
+         {"head_commit", st.head_commit},
          {"gated", m->gated()},
          {"pending",
           [&] {

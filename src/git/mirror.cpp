@@ -303,6 +303,7 @@ Result<SyncOutcome> GitMirror::run_sync(const std::atomic<bool>& stop) {
     status_.ref_count = after->size();
     status_.pending = pending;
     if (!head_target.empty()) status_.head = head_target;
+    if (auto it = after->find(status_.head); it != after->end()) status_.head_commit = it->second;
     if (first) out.moved.push_back({"HEAD", "", head_target});  // force advert refresh
   }
   return out;

@@ -77,6 +77,7 @@ class GitMirror {
     std::string last_error;
     std::size_t ref_count = 0;
     std::string head;                 // symbolic target of HEAD
+    std::string head_commit;          // the commit advertised for it
     std::vector<PendingRef> pending;  // gated: upstream commits not advertised yet
   };
   Status status() const;

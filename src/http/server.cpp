@@ -54,6 +54,7 @@ struct Server::Impl {
     return Response::text(status, msg + "\n");
   };
   std::function<void()> on_stop;
+  Guard guard;
   std::atomic<bool> stopping{false};
   std::atomic<int> active{0};
   MetricFamily& requests;
@@ -85,10 +86,15 @@ struct Server::Impl {
       co_return error_responder(404, "no such endpoint");
     }
     group = route->group;
-    if (route->blocking == Blocking::no) co_return call(route->handler, req);
+    auto guarded = [&]() -> Response {
+      if (guard) {
+        if (auto refused = guard(req, route->group)) return std::move(*refused);
+      }
+      return call(route->handler, req);
+    };
+    if (route->blocking == Blocking::no) co_return guarded();
     co_return co_await asio::co_spawn(
-        workers, [&]() -> asio::awaitable<Response> { co_return call(route->handler, req); },
-        asio::use_awaitable);
+        workers, [&]() -> asio::awaitable<Response> { co_return guarded(); }, asio::use_awaitable);
   }
 
   // Cuts a transfer that makes no progress for write_timeout. One timer per transfer, re-armed
@@ -373,6 +379,10 @@ Server::Server(const ServerConfig& cfg, Metrics& metrics)
 Server::~Server() {
   impl_->ioc.stop();
   impl_->workers.join();
+}
+
+void Server::set_guard(Guard guard) {
+  impl_->guard = std::move(guard);
 }
 
 void Server::route(std::string prefix, std::string group, Blocking blocking, Handler handler,

@@ -29,6 +29,10 @@ class Server {
   // server.max_body_bytes).
   void route(std::string prefix, std::string group, Blocking blocking, Handler handler,
              std::optional<std::size_t> max_body = std::nullopt);
+  // Runs before every handler (on the handler's thread) with the route's group; a response refuses
+  // the request (authentication, authorization). REQUIRES: set before listen().
+  using Guard = std::function<std::optional<Response>(const Request&, const std::string& group)>;
+  void set_guard(Guard guard);
   // Builds the body for errors the server itself answers (bad framing, oversize headers).
   void set_error_responder(std::function<Response(int status, std::string message)> fn);
 

@@ -98,6 +98,30 @@ json site_status(Sources& s) {
   return doc;
 }
 
+void register_metrics(Metrics& metrics, Sources& s) {
+  auto& ready = metrics.gauge("outpost_offline_ready",
+                              "1 when the site could lose its link now (see /api/v1/readiness)");
+  auto& reasons = metrics.gauge("outpost_readiness_reasons",
+                                "How many things keep the site from being offline-ready");
+  auto& releases = metrics.gauge("outpost_releases", "Releases by state (ready, downloading, …)");
+  auto& missing = metrics.gauge("outpost_release_missing_blobs",
+                                "Blobs a recorded release pins that are not in the store");
+  metrics.add_collector([&s, &ready, &reasons, &releases, &missing] {
+    auto st = site_status(s);
+    const auto& r = st["readiness"];
+    ready.set({}, r.value("ready", false) ? 1 : 0);
+    reasons.set({}, double(r["reasons"].size()));
+    std::map<std::string, double> by_state = {{"ready", 0},     {"queued", 0}, {"downloading", 0},
+                                              {"importing", 0}, {"failed", 0}, {"incomplete", 0}};
+    for (const auto& x : st["releases"]) {
+      by_state[x.value("state", "unknown")] += 1;
+      missing.set({{"release", x.value("name", "") + " " + x.value("version", "")}},
+                  x.value("blobs_missing", 0.0));
+    }
+    for (const auto& [state, n] : by_state) releases.set({{"state", state}}, n);
+  });
+}
+
 json readiness(const json& st) {
   json reasons = json::array();
   std::map<std::string, bool> host_up;

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/config.hpp"
+#include "core/metrics.hpp"
 
 namespace outpost {
 class BlobStore;
@@ -48,5 +49,10 @@ nlohmann::json site_status(Sources& s);
 // commit waiting at a gate and no failing sync against a reachable upstream, every Helm repository
 // has a copy, and every release asked for is complete in the store.
 nlohmann::json readiness(const nlohmann::json& status);
+
+// Gauges set from the same picture at each scrape: outpost_offline_ready (1/0),
+// outpost_readiness_reasons, outpost_releases{state}, outpost_release_missing_blobs{release}.
+// REQUIRES: `s` outlives `metrics`' collectors.
+void register_metrics(Metrics& metrics, Sources& s);
 
 }  // namespace outpost::status

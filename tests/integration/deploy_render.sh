@@ -42,7 +42,8 @@ cm = next(d for d in docs if d["kind"] == "ConfigMap")
 open(sys.argv[3], "w").write(cm["data"]["config.yaml"])
 PY
   # the embedded config is valid for `outpost serve`
-  "$OUTPOST_BIN" serve --config "$T/config-$(basename "$overlay").yaml" --check-config >/dev/null 2>"$T/check.err" ||
+  OUTPOST_PRESYNC_TOKEN=0123456789abcdef0123 \
+    "$OUTPOST_BIN" serve --config "$T/config-$(basename "$overlay").yaml" --check-config >/dev/null 2>"$T/check.err" ||
     die "$overlay config.yaml rejected: $(cat "$T/check.err")"
   log "$overlay renders: $(grep -c '^kind:' "$out") objects"
 done

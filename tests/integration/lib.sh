@@ -8,6 +8,8 @@ OUTPOST_BIN=${OUTPOST_BIN:?set by ctest}
 TOOLS=${TEST_TOOLS:?set by ctest}
 KEEP=${KEEP_TEST_DIR:-}
 
+CLEANUP_CMDS=()  # run last on exit (e.g. deleting network namespaces a test made)
+
 cleanup() {
   local rc=$?
   for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
@@ -19,6 +21,7 @@ cleanup() {
     echo "--- test failed (rc=$rc); logs in $T:" >&2
     for f in "$T"/*.log; do [[ -f $f ]] && { echo "=== $f" >&2; tail -n 40 "$f" >&2; }; done
   fi
+  for c in "${CLEANUP_CMDS[@]}"; do eval "$c" 2>/dev/null || true; done
   [[ -n $KEEP || $rc -ne 0 ]] || rm -rf "$T"
   exit $rc
 }
@@ -234,3 +237,23 @@ restart_nginx() {
   printf -v "${1}_PID" '%s' "$!"
   wait_http "http://127.0.0.1:$2/"
 }
+
+# make_veth: a network namespace of this test joined to the host by a veth pair on a private /30,
+# so Outpost can listen on a non-loopback address (HOST_IP) that clients reach from the host
+# (peer address HOST_IP) or from inside the namespace (PEER_IP, with `in_ns CMD…`). Removed on exit.
+make_veth() {
+  local n=$(($$ % 250 + 2))
+  NS=outpost-it-$$
+  HOST_IP=10.231.$n.1
+  PEER_IP=10.231.$n.2
+  ip netns add "$NS"
+  CLEANUP_CMDS+=("ip link del veth-o$$" "ip netns del $NS")
+  ip link add "veth-o$$" type veth peer name "veth-p$$"
+  ip link set "veth-p$$" netns "$NS"
+  ip addr add "$HOST_IP/30" dev "veth-o$$"
+  ip link set "veth-o$$" up
+  ip netns exec "$NS" ip addr add "$PEER_IP/30" dev "veth-p$$"
+  ip netns exec "$NS" ip link set "veth-p$$" up
+  ip netns exec "$NS" ip link set lo up
+}
+in_ns() { ip netns exec "$NS" "$@"; }

@@ -1,0 +1,46 @@
+#pragma once
+// Client authentication and authorization for every request (installed as the server's guard).
+// A request falls in one group by its path and method; groups in auth.require need a bearer token
+// or an htpasswd user that lists the group. Admin requests are never open to the network by
+// default: only loopback peers may use them without a credential (auth.admin_from_loopback).
+// Webhooks are checked by their own HMAC/token (git.webhook_secret); without a secret they are
+// accepted from loopback peers only. Thread-safe.
+#include <chrono>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "core/config.hpp"
+#include "http/message.hpp"
+
+namespace outpost::http {
+
+enum class Group { registry, git, status, admin, webhook };
+
+std::string_view group_name(Group g);
+// Which group a request belongs to.
+Group classify(const Request& req);
+// Whether a peer address ("127.0.0.1:5000", "::1:5000", "::ffff:127.0.0.1:5000") is loopback.
+bool is_loopback_peer(std::string_view remote);
+
+class Authorizer {
+ public:
+  Authorizer(const AuthConfig& cfg, const GitConfig& git);
+  // nullopt: go on. Otherwise the refusal (401 with a challenge, or 403), in the group's format.
+  std::optional<Response> check(const Request& req);
+
+ private:
+  // The groups the request's credential grants; nullopt when it carries none or a wrong one.
+  std::optional<std::vector<std::string>> credential(const Request& req, bool& presented);
+  bool verify_password(const std::string& user, const std::string& password);
+
+  const AuthConfig& cfg_;
+  const GitConfig& git_;
+  std::mutex mu_;
+  // SHA-256 of "user:password" verified recently (crypt(3) is slow on purpose).
+  std::unordered_map<std::string, std::chrono::steady_clock::time_point>
+      verified_;  // GUARDED_BY(mu_)
+};
+
+}  // namespace outpost::http
