@@ -9,10 +9,10 @@ start_git_upstream() {
   PIDS+=("$!")
   for _ in $(seq 50); do [[ -S $T/fcgi.sock ]] && break; sleep 0.1; done
   GIT_UP_PORT=$(free_port)
-  start_nginx gitnginx "$GIT_UP_PORT" 1 "  access_log $T/git-upstream.log;
+  NGINX_HOST=${GIT_UP_HOST:-127.0.0.1} start_nginx gitnginx "$GIT_UP_PORT" 1 "  access_log $T/git-upstream.log;
   client_max_body_size 0;
   server {
-    listen 127.0.0.1:$GIT_UP_PORT;
+    listen ${GIT_UP_HOST:-127.0.0.1}:$GIT_UP_PORT;
     location / {
       ${GIT_UP_AUTH:-}
       fastcgi_pass unix:$T/fcgi.sock;

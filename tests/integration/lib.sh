@@ -41,10 +41,11 @@ wait_http() {
   die "nothing answers at $url"
 }
 
-# start_registry NAME: a real docker-registry (distribution) on a free port; sets
-# ${NAME}_PORT, ${NAME}_PID and logs to $T/NAME.log (its access log counts upstream requests).
+# start_registry NAME [ADDR]: a real docker-registry (distribution) on a free port of ADDR
+# (default 127.0.0.1); sets ${NAME}_PORT, ${NAME}_PID and logs to $T/NAME.log (its access log
+# counts upstream requests).
 start_registry() {
-  local name=$1 port dir
+  local name=$1 addr=${2:-127.0.0.1} port dir
   port=$(free_port)
   dir=$T/$name
   mkdir -p "$dir/data"
@@ -60,14 +61,14 @@ storage:
   delete:
     enabled: true
 http:
-  addr: 127.0.0.1:$port
+  addr: $addr:$port
 YAML
   docker-registry serve "$dir/config.yml" >"$T/$name.log" 2>&1 &
   local pid=$!
   PIDS+=("$pid")
   printf -v "${name}_PORT" '%s' "$port"
   printf -v "${name}_PID" '%s' "$pid"
-  wait_http "http://127.0.0.1:$port/v2/"
+  wait_http "http://$addr:$port/v2/"
 }
 
 skopeo_() {
@@ -235,7 +236,7 @@ restart_nginx() {
   nginx -c "$T/$1/nginx.conf" >>"$T/$1.log" 2>&1 &
   PIDS+=("$!")
   printf -v "${1}_PID" '%s' "$!"
-  wait_http "http://127.0.0.1:$2/"
+  wait_http "http://${NGINX_HOST:-127.0.0.1}:$2/"  # NGINX_HOST: when it listens elsewhere
 }
 
 # make_veth: a network namespace of this test joined to the host by a veth pair on a private /30,
