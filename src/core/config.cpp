@@ -387,9 +387,9 @@ Config parse_config(const std::string& yaml_text, const std::string& origin) {
   }
   Config c = default_config();
   if (root.IsNull()) return c;
-  Section top(
-      root, "", origin,
-      {"listen", "data_dir", "log", "server", "registry", "git", "helm", "storage", "bundle", "auth"});
+  Section top(root, "", origin,
+              {"listen", "data_dir", "log", "server", "registry", "git", "helm", "storage",
+               "bundle", "auth"});
   top.str("listen", c.listen);
   std::string dir;
   top.str("data_dir", dir);
@@ -402,7 +402,13 @@ Config parse_config(const std::string& yaml_text, const std::string& origin) {
   if (top.has("server")) {
     Section s(top.node("server"), "server", origin,
               {"max_header_bytes", "max_body_bytes", "read_timeout", "write_timeout",
-               "shutdown_grace", "worker_threads"});
+               "shutdown_grace", "worker_threads", "tls_cert_file", "tls_key_file"});
+    s.str("tls_cert_file", c.server.tls_cert_file);
+    s.str("tls_key_file", c.server.tls_key_file);
+    if (c.server.tls_cert_file.empty() != c.server.tls_key_file.empty())
+      bad(origin, "server.tls_cert_file", "give both tls_cert_file and tls_key_file");
+    for (const auto* f : {&c.server.tls_cert_file, &c.server.tls_key_file})
+      if (!f->empty()) (void)read_secret_file(origin, "server.tls_cert_file", *f);
     s.integer<std::size_t>("max_header_bytes", c.server.max_header_bytes, 1024);
     s.integer<std::size_t>("max_body_bytes", c.server.max_body_bytes, 1024);
     s.duration("read_timeout", c.server.read_timeout);

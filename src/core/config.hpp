@@ -48,6 +48,8 @@ struct ServerConfig {
   Millis write_timeout = std::chrono::seconds(60);  // a client that takes no bytes for this long
   Millis shutdown_grace = std::chrono::seconds(10);
   int worker_threads = 16;  // handlers that may block on upstream run here
+  // HTTPS: a PEM certificate chain and its key. Empty: plain HTTP (terminate TLS elsewhere).
+  std::string tls_cert_file, tls_key_file;
 };
 
 // A Git or Helm upstream, named by host: /git/<host>/<path>, /helm/<host>/<path>.

@@ -27,6 +27,7 @@ struct RouteEntry {
 };
 
 enum class Sent { complete, aborted };
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 }  // namespace
 
@@ -55,6 +56,7 @@ struct Server::Impl {
   };
   std::function<void()> on_stop;
   Guard guard;
+  std::optional<asio::ssl::context> tls;  // set when server.tls_cert_file is configured
   std::atomic<bool> stopping{false};
   std::atomic<int> active{0};
   MetricFamily& requests;
@@ -135,6 +137,25 @@ struct Server::Impl {
     Millis timeout_;
   };
 
+  // TLS: the bytes must go through the SSL stream, so no sendfile; reads at the file's offsets.
+  asio::awaitable<Sent> send_file(TlsStream& stream, FileBody& fb) {
+    std::vector<char> buf(256 * 1024);
+    std::uint64_t off = fb.offset, left = fb.length;
+    while (left > 0) {
+      ssize_t n = ::pread(fb.fd.get(), buf.data(), std::min<std::uint64_t>(left, buf.size()),
+                          static_cast<off_t>(off));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) co_return Sent::aborted;  // error, or the file is shorter than announced
+      beast::get_lowest_layer(stream).expires_after(cfg.write_timeout);
+      auto [ec, w] = co_await asio::async_write(
+          stream, asio::buffer(buf.data(), static_cast<std::size_t>(n)), nothrow);
+      if (ec) co_return Sent::aborted;
+      off += static_cast<std::uint64_t>(n);
+      left -= static_cast<std::uint64_t>(n);
+    }
+    co_return Sent::complete;
+  }
+
   asio::awaitable<Sent> send_file(beast::tcp_stream& stream, FileBody& fb) {
     auto& sock = stream.socket();
     sock.native_non_blocking(true);
@@ -160,7 +181,8 @@ struct Server::Impl {
     co_return Sent::complete;
   }
 
-  asio::awaitable<Sent> send_stream(beast::tcp_stream& stream, StreamBody& sb) {
+  template <class Stream>
+  asio::awaitable<Sent> send_stream(Stream& stream, StreamBody& sb) {
     auto ex = co_await asio::this_coro::executor;
     std::vector<char> buf(256 * 1024);
     std::uint64_t off = sb.offset;
@@ -170,7 +192,7 @@ struct Server::Impl {
           off, std::span(buf.data(), std::min<std::uint64_t>(buf.size(), end - off)));
       if (!n) co_return Sent::aborted;
       if (*n > 0) {
-        stream.expires_after(cfg.write_timeout);
+        beast::get_lowest_layer(stream).expires_after(cfg.write_timeout);
         auto [ec, w] = co_await asio::async_write(stream, asio::buffer(buf.data(), *n), nothrow);
         if (ec) co_return Sent::aborted;
         off += *n;
@@ -189,7 +211,8 @@ struct Server::Impl {
 
   // Reads the pipe to EOF, sending each read as one chunk; the final chunk only if the producer
   // finished cleanly. Adds the body bytes sent to `bytes`.
-  asio::awaitable<Sent> send_pipe(beast::tcp_stream& stream, PipeBody& pb, std::uint64_t& bytes) {
+  template <class Stream>
+  asio::awaitable<Sent> send_pipe(Stream& stream, PipeBody& pb, std::uint64_t& bytes) {
     auto ex = co_await asio::this_coro::executor;
     int fd = ::dup(pb.source->fd());
     if (fd < 0) co_return Sent::aborted;
@@ -204,19 +227,20 @@ struct Server::Impl {
       std::array<asio::const_buffer, 3> chunk{
           asio::buffer(size_line, static_cast<std::size_t>(len)), asio::buffer(buf.data(), n),
           asio::buffer("\r\n", 2)};
-      stream.expires_after(cfg.write_timeout);
+      beast::get_lowest_layer(stream).expires_after(cfg.write_timeout);
       auto [wec, w] = co_await asio::async_write(stream, chunk, nothrow);
       if (wec) co_return Sent::aborted;
       bytes += n;
     }
     if (!pb.source->finish()) co_return Sent::aborted;
-    stream.expires_after(cfg.write_timeout);
+    beast::get_lowest_layer(stream).expires_after(cfg.write_timeout);
     auto [ec, w] = co_await asio::async_write(stream, asio::buffer("0\r\n\r\n", 5), nothrow);
     co_return ec ? Sent::aborted : Sent::complete;
   }
 
-  asio::awaitable<Sent> write_response(beast::tcp_stream& stream, const Request& req,
-                                       Response& resp, bool keep_alive, std::uint64_t& bytes) {
+  template <class Stream>
+  asio::awaitable<Sent> write_response(Stream& stream, const Request& req, Response& resp,
+                                       bool keep_alive, std::uint64_t& bytes) {
     bhttp::response<bhttp::empty_body> head{static_cast<bhttp::status>(resp.status), 11};
     head.reason(reason_phrase(resp.status));
     for (const auto& [k, v] : resp.headers.items()) head.insert(k, v);
@@ -229,19 +253,19 @@ struct Server::Impl {
       head.content_length(length);
     }
     bhttp::response_serializer<bhttp::empty_body> sr{head};
-    stream.expires_after(cfg.write_timeout);
+    beast::get_lowest_layer(stream).expires_after(cfg.write_timeout);
     auto [ec, n] = co_await bhttp::async_write_header(stream, sr, nothrow);
     if (ec) co_return Sent::aborted;
     if (pipe) co_return co_await send_pipe(stream, *pipe, bytes);
     if (resp.omit_body || req.method == "HEAD" || length == 0) co_return Sent::complete;
     bytes = length;
     if (auto* sb = std::get_if<SharedBody>(&resp.body)) {
-      stream.expires_after(cfg.write_timeout);
+      beast::get_lowest_layer(stream).expires_after(cfg.write_timeout);
       auto [ec2, m] = co_await asio::async_write(stream, asio::buffer(*sb->bytes), nothrow);
       co_return ec2 ? Sent::aborted : Sent::complete;
     }
     if (auto* s = std::get_if<std::string>(&resp.body)) {
-      stream.expires_after(cfg.write_timeout);
+      beast::get_lowest_layer(stream).expires_after(cfg.write_timeout);
       auto [ec2, m] = co_await asio::async_write(stream, asio::buffer(*s), nothrow);
       co_return ec2 ? Sent::aborted : Sent::complete;
     }
@@ -250,24 +274,48 @@ struct Server::Impl {
   }
 
   asio::awaitable<void> session(tcp::socket socket) {
-    beast::tcp_stream stream(std::move(socket));
     std::string remote;
     {
       boost::system::error_code ec;
-      auto ep = stream.socket().remote_endpoint(ec);
+      auto ep = socket.remote_endpoint(ec);
       if (!ec) remote = ep.address().to_string() + ":" + std::to_string(ep.port());
     }
+    if (!tls) {
+      beast::tcp_stream stream(std::move(socket));
+      co_await serve(stream, remote);
+      boost::system::error_code ignored;
+      stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+      stream.socket().close(ignored);
+      co_return;
+    }
+    TlsStream stream(beast::tcp_stream(std::move(socket)), *tls);
+    beast::get_lowest_layer(stream).expires_after(cfg.read_timeout);
+    auto [hec] = co_await stream.async_handshake(asio::ssl::stream_base::server, nothrow);
+    if (hec) {
+      spdlog::info("access {} \"- -\" 0 0B 0ms tls handshake failed: {}", remote, hec.message());
+    } else {
+      co_await serve(stream, remote);
+      beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(2));
+      co_await stream.async_shutdown(nothrow);
+    }
+    boost::system::error_code ignored;
+    beast::get_lowest_layer(stream).socket().close(ignored);
+  }
+
+  // One connection's requests, in order, until the client or an error ends it.
+  template <class Stream>
+  asio::awaitable<void> serve(Stream& stream, const std::string& remote) {
     beast::flat_buffer buffer;
     for (;;) {
       bhttp::request_parser<bhttp::string_body> parser;
       parser.header_limit(static_cast<std::uint32_t>(cfg.max_header_bytes));
       parser.body_limit(cfg.max_body_bytes);
-      stream.expires_after(cfg.read_timeout);
+      beast::get_lowest_layer(stream).expires_after(cfg.read_timeout);
       // Header first: the route decides how large a body it accepts.
       auto [ec, n] = co_await bhttp::async_read_header(stream, buffer, parser, nothrow);
       if (!ec && !parser.is_done()) {
         if (const RouteEntry* r = find_route(parser.get().target())) parser.body_limit(r->max_body);
-        stream.expires_after(cfg.read_timeout);
+        beast::get_lowest_layer(stream).expires_after(cfg.read_timeout);
         std::tie(ec, n) = co_await bhttp::async_read(stream, buffer, parser, nothrow);
       }
       if (ec) {
@@ -331,9 +379,6 @@ struct Server::Impl {
       --active;
       if (sent == Sent::aborted || !keep) break;
     }
-    boost::system::error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    stream.socket().close(ignored);
   }
 
   asio::awaitable<void> accept_loop() {
@@ -397,6 +442,20 @@ void Server::set_error_responder(std::function<Response(int, std::string)> fn) {
 
 unsigned short Server::listen(const ListenAddress& addr) {
   boost::system::error_code ec;
+  if (!impl_->cfg.tls_cert_file.empty()) {
+    auto& ctx = impl_->tls.emplace(asio::ssl::context::tls_server);
+    ctx.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                    asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                    asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use);
+    ctx.use_certificate_chain_file(impl_->cfg.tls_cert_file, ec);
+    if (ec)
+      throw std::runtime_error("server.tls_cert_file " + impl_->cfg.tls_cert_file + ": " +
+                               ec.message());
+    ctx.use_private_key_file(impl_->cfg.tls_key_file, asio::ssl::context::pem, ec);
+    if (ec)
+      throw std::runtime_error("server.tls_key_file " + impl_->cfg.tls_key_file + ": " +
+                               ec.message());
+  }
   tcp::resolver resolver(impl_->ioc);
   auto results = resolver.resolve(addr.host, std::to_string(addr.port), ec);
   if (ec || results.empty())
