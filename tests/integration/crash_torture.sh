@@ -8,22 +8,20 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/git_lib.sh"
 CYCLES=${CRASH_CYCLES:-12}
-M=4 K=3
 
 start_registry up
-for i in $(seq 0 $((M - 1))); do
-  python3 "$TOOLS/make_image.py" "$T/layout" "img$i" --layer-mb 2 --layers 2 --seed "img$i" >/dev/null
-  push_image "$T/layout" "img$i" "$up_PORT" "test/img$i"
-  skopeo_ copy -q --src-tls-verify=false "docker://127.0.0.1:$up_PORT/test/img$i:img$i" "dir:$T/direct-$i"
-done
 mkdir -p "$T/www"
 write_outpost_config "$T/create.yaml" "$(free_port)" "$T/create-data" upstream.test "http://127.0.0.1:$up_PORT"
-for k in $(seq 0 $((K - 1))); do
-  python3 "$TOOLS/make_image.py" "$T/layout" "rel$k" --layer-mb 3 --layers 1 --seed "rel$k" >/dev/null
-  push_image "$T/layout" "rel$k" "$up_PORT" "test/rel$k"
-  "$OUTPOST_BIN" bundle create --config "$T/create.yaml" --name shop --version "v$k" \
-    --image "upstream.test/test/rel$k:rel$k" -o "$T/www/shop-v$k.tar" 2>>"$T/create.log" || die "bundle create"
-done
+# new_work C: a fresh image test/rC and a release bundle shop vC of it, so every round has a cold
+# ingest and an import to interrupt
+new_work() {
+  python3 "$TOOLS/make_image.py" "$T/layout" "r$1" --layer-mb 1 --layers 3 --seed "round$1" >/dev/null
+  push_image "$T/layout" "r$1" "$up_PORT" "test/r$1"
+  python3 "$TOOLS/make_image.py" "$T/layout" "b$1" --layer-mb 2 --layers 1 --seed "bundle$1" >/dev/null
+  push_image "$T/layout" "b$1" "$up_PORT" "test/b$1"
+  "$OUTPOST_BIN" bundle create --config "$T/create.yaml" --name shop --version "v$1" \
+    --image "upstream.test/test/b$1:b$1" -o "$T/www/shop-v$1.tar" 2>>"$T/create.log" || die "bundle create v$1"
+}
 WP=$(free_port)
 start_nginx web "$WP" 1 "  access_log off;
   server { listen 127.0.0.1:$WP; root $T/www; }"
@@ -44,20 +42,20 @@ registry:
       url: http://127.0.0.1:$px_PORT
       insecure: true
 storage:
-  keep_releases: 10
+  keep_releases: 1000
 YAML
 API=http://127.0.0.1:$OP
 git clone -q "http://127.0.0.1:$GIT_UP_PORT/org/app.git" "$T/seed" 2>/dev/null || true
 
 for c in $(seq 1 "$CYCLES"); do
+  new_work "$c"
   start_outpost op "$T/serve.yaml"
-  i=$((c % M)) k=$((c % K))
   commit_upstream org/app "round $c" >/dev/null
   jobs=()
-  skopeo_ copy -q --src-tls-verify=false "docker://127.0.0.1:$OP/upstream.test/test/img$i:img$i" \
+  skopeo_ copy -q --src-tls-verify=false "docker://127.0.0.1:$OP/upstream.test/test/r$c:r$c" \
     "dir:$T/pull-$c" >/dev/null 2>&1 & jobs+=($!)
   curl -s -o /dev/null -X POST -H 'Content-Type: application/json' \
-    -d "{\"source\":\"http://127.0.0.1:$pw_PORT/shop-v$k.tar\",\"name\":\"shop\",\"version\":\"v$k\"}" \
+    -d "{\"source\":\"http://127.0.0.1:$pw_PORT/shop-v$c.tar\",\"name\":\"shop\",\"version\":\"v$c\"}" \
     "$API/api/v1/releases" & jobs+=($!)
   git ls-remote "$API/git/git.test/org/app.git" >/dev/null 2>&1 & jobs+=($!)
   delay=$(python3 -c "import random; print(round(random.uniform(0.1, 1.8), 2))")
@@ -73,14 +71,13 @@ log "restart: every interrupted job completes on retry"
 echo pass >"$px_CTL"
 echo pass >"$pw_CTL"
 start_outpost op "$T/serve.yaml"
-for i in $(seq 0 $((M - 1))); do
-  skopeo_ copy -q --src-tls-verify=false "docker://127.0.0.1:$OP/upstream.test/test/img$i:img$i" "dir:$T/final-$i" ||
-    die "pull img$i after the crashes"
-  diff -r "$T/direct-$i" "$T/final-$i" >/dev/null || die "img$i differs from upstream"
-done
-for k in $(seq 0 $((K - 1))); do
-  "$OUTPOST_BIN" bundle ensure --server "$API" --source "http://127.0.0.1:$pw_PORT/shop-v$k.tar" \
-    --name shop --version "v$k" --timeout 2m 2>"$T/ensure-$k.log" || die "release v$k: $(cat "$T/ensure-$k.log")"
+for c in $(seq 1 "$CYCLES"); do
+  skopeo_ copy -q --src-tls-verify=false "docker://127.0.0.1:$up_PORT/test/r$c:r$c" "dir:$T/direct-$c"
+  skopeo_ copy -q --src-tls-verify=false "docker://127.0.0.1:$OP/upstream.test/test/r$c:r$c" "dir:$T/final-$c" ||
+    die "pull r$c after the crashes"
+  diff -r "$T/direct-$c" "$T/final-$c" >/dev/null || die "r$c differs from upstream"
+  "$OUTPOST_BIN" bundle ensure --server "$API" --source "http://127.0.0.1:$pw_PORT/shop-v$c.tar" \
+    --name shop --version "v$c" --timeout 2m 2>"$T/ensure-$c.log" || die "release v$c: $(cat "$T/ensure-$c.log")"
 done
 want=$(git -C "$T/work/org/app" rev-parse HEAD)
 for _ in $(seq 100); do
