@@ -21,16 +21,8 @@ serve_on() {  # serve_on NAME CONFIG PORT: Outpost on HOST_IP
 config() {  # config FILE PORT DATA
   write_git_outpost_config "$1" "$2" "$3"
   sed -i "s/^listen: .*/listen: $HOST_IP:$2/" "$1"
-  cat >>"$1" <<YAML
-registry:
-  default_upstream: upstream.test
-  upstreams:
-    - name: upstream.test
-      url: http://127.0.0.1:$up_PORT
-      insecure: true
-bundle:
-  download_attempts: 1
-YAML
+  registry_yaml "http://127.0.0.1:$up_PORT" >>"$1"
+  printf 'bundle:\n  download_attempts: 1\n' >>"$1"
 }
 code() { curl -s -o "$T/body" -w '%{http_code}' "$@"; }
 

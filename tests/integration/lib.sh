@@ -258,3 +258,10 @@ make_veth() {
   ip netns exec "$NS" ip link set lo up
 }
 in_ns() { ip netns exec "$NS" "$@"; }
+
+# registry_yaml URL: a config's registry section with one upstream, upstream.test at URL
+# (for configs written by other helpers, e.g. write_git_outpost_config).
+registry_yaml() {
+  printf 'registry:\n  default_upstream: upstream.test\n  upstreams:\n'
+  printf '    - name: upstream.test\n      url: %s\n      insecure: true\n' "$1"
+}

@@ -13,16 +13,8 @@ start_git_upstream
 make_manifest_repo org/app
 OP=$(free_port)
 write_git_outpost_config "$T/serve.yaml" "$OP" "$T/data"
-cat >>"$T/serve.yaml" <<YAML
-server:
-  read_timeout: 3s
-registry:
-  default_upstream: upstream.test
-  upstreams:
-    - name: upstream.test
-      url: http://127.0.0.1:$up_PORT
-      insecure: true
-YAML
+printf 'server:\n  read_timeout: 3s\n' >>"$T/serve.yaml"
+registry_yaml "http://127.0.0.1:$up_PORT" >>"$T/serve.yaml"
 start_outpost op "$T/serve.yaml"
 API=http://127.0.0.1:$OP
 skopeo_ copy -q --src-tls-verify=false "docker://127.0.0.1:$OP/upstream.test/test/app:v1" "dir:$T/warm" || die "warm pull"

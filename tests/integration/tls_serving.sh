@@ -22,17 +22,8 @@ start_git_upstream
 make_manifest_repo org/app
 OP=$(free_port)
 write_git_outpost_config "$T/serve.yaml" "$OP" "$T/data"
-cat >>"$T/serve.yaml" <<YAML
-server:
-  tls_cert_file: $T/server.crt
-  tls_key_file: $T/server.key
-registry:
-  default_upstream: upstream.test
-  upstreams:
-    - name: upstream.test
-      url: http://127.0.0.1:$up_PORT
-      insecure: true
-YAML
+printf 'server:\n  tls_cert_file: %s\n  tls_key_file: %s\n' "$T/server.crt" "$T/server.key" >>"$T/serve.yaml"
+registry_yaml "http://127.0.0.1:$up_PORT" >>"$T/serve.yaml"
 "$OUTPOST_BIN" serve --config "$T/serve.yaml" >>"$T/op.log" 2>&1 &
 op_PID=$!
 PIDS+=("$op_PID")
