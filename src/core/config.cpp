@@ -377,14 +377,9 @@ Config default_config() {
   return c;
 }
 
-Config parse_config(const std::string& yaml_text, const std::string& origin) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(yaml_text);
-  } catch (const YAML::ParserException& e) {
-    throw ConfigError(fmt::format("{}:{}:{}: invalid YAML: {}", origin, e.mark.line + 1,
-                                  e.mark.column + 1, e.msg));
-  }
+namespace {
+
+Config parse_document(const YAML::Node& root, const std::string& origin) {
   Config c = default_config();
   if (root.IsNull()) return c;
   Section top(root, "", origin,
@@ -472,6 +467,24 @@ Config parse_config(const std::string& yaml_text, const std::string& origin) {
   }
   validate(c, origin);
   return c;
+}
+
+}  // namespace
+
+Config parse_config(const std::string& yaml_text, const std::string& origin) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::ParserException& e) {
+    throw ConfigError(fmt::format("{}:{}:{}: invalid YAML: {}", origin, e.mark.line + 1,
+                                  e.mark.column + 1, e.msg));
+  }
+  try {
+    return parse_document(root, origin);
+  } catch (const YAML::Exception& e) {  // a shape the typed reads did not expect (found by fuzzing)
+    throw ConfigError(fmt::format("{}:{}:{}: unexpected YAML structure: {}", origin,
+                                  e.mark.line + 1, e.mark.column + 1, e.msg));
+  }
 }
 
 Config load_config(const std::optional<std::filesystem::path>& path) {

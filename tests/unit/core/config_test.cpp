@@ -103,3 +103,17 @@ TEST(Config, RejectsBadGatingAndWatermarks) {
 }
 
 }  // namespace outpost
+
+namespace outpost {
+namespace {
+
+// Found by fuzz_config: a complex key ("? upstreams") made yaml-cpp throw past parse_config.
+TEST(Config, UnexpectedYamlShapesAreConfigErrors) {
+  for (const char* text : {"registry:\n? upstreams:\n    - no\n", "? [a]\n: b\n", "git: [1, 2]\n",
+                           "log: {level: [x]}\n"}) {
+    EXPECT_THROW(parse_config(text, "t.yaml"), ConfigError) << text;
+  }
+}
+
+}  // namespace
+}  // namespace outpost
