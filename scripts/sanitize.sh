@@ -15,6 +15,7 @@ build=${OUTPOST_ASAN_DIR:-$root/build-asan}
 seconds=${FUZZ_SECONDS:-10}
 mode=${1:-all}
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export ASAN_SYMBOLIZER_PATH=${ASAN_SYMBOLIZER_PATH:-$(command -v llvm-symbolizer-16 || command -v llvm-symbolizer || true)}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 if [[ $mode != --test-only ]]; then

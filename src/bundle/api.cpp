@@ -6,7 +6,9 @@ namespace outpost::bundle {
 namespace {
 
 http::Response error(int status, const std::string& msg) {
-  return http::Response::json(status, nlohmann::json({{"error", msg}}).dump());
+  return http::Response::json(status,
+                              nlohmann::json({{"error", msg}})
+                                  .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 }  // namespace
@@ -18,7 +20,9 @@ http::Response handle_releases(ReleaseJobs& jobs, const http::Request& req) {
     if (req.method == "GET") {
       auto arr = nlohmann::json::array();
       for (const auto& s : jobs.list()) arr.push_back(nlohmann::json::parse(s.to_json()));
-      return http::Response::json(200, nlohmann::json({{"releases", arr}}).dump());
+      return http::Response::json(
+          200, nlohmann::json({{"releases", arr}})
+                   .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     }
     if (req.method != "POST") return error(405, "use GET or POST");
     auto j = nlohmann::json::parse(req.body, nullptr, false);

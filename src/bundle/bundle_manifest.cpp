@@ -52,7 +52,7 @@ std::string BundleManifest::to_json() const {
                   {"size", b.size},
                   {"mediaType", b.media_type},
                   {"inBundle", b.in_bundle}});
-  return j.dump(2);
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 Result<BundleManifest> BundleManifest::parse(std::string_view text) {
@@ -94,8 +94,10 @@ Result<BundleManifest> BundleManifest::parse(std::string_view text) {
         auto d = Digest::parse(c.at("digest").get<std::string>());
         if (!d) return bad(d.error().message);
         if (!c.contains("entry") || !c["entry"].is_object()) return bad("a chart without entry");
-        m.charts.push_back({c.at("repo").get<std::string>(), c.at("name").get<std::string>(),
-                            c.at("version").get<std::string>(), *d, c["entry"].dump()});
+        m.charts.push_back(
+            {c.at("repo").get<std::string>(), c.at("name").get<std::string>(),
+             c.at("version").get<std::string>(), *d,
+             c["entry"].dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)});
       }
     }
     for (const auto& b : j.at("blobs")) {

@@ -25,7 +25,7 @@ std::string ReleaseStatus::to_json() const {
                          {"error", error},
                          {"blobs", blobs},
                          {"blobs_missing", blobs_missing}})
-      .dump();
+      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 ReleaseJobs::ReleaseJobs(const Config& cfg, BlobStore& store, MetaDb& db, http::HttpClient& client,

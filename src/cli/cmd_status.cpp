@@ -121,7 +121,7 @@ int run_status(const StatusArgs& a) {
     return 2;
   }
   if (a.json)
-    std::cout << s.dump(2) << "\n";
+    std::cout << s.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   else
     print_human(s, server);
   return s["readiness"].value("ready", false) ? 0 : 1;

@@ -326,7 +326,8 @@ std::string GitCache::status_json() {
           }()},
          {"bytes", dir_bytes(m->dir())}});
   }
-  return nlohmann::json({{"repos", arr}}).dump();
+  return nlohmann::json({{"repos", arr}})
+      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace outpost::git

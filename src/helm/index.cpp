@@ -98,7 +98,7 @@ Result<ServedIndex> serve_index(std::string_view yaml, const std::string& index_
       c.version = version;
       c.url = registry::resolve_location(index_url, e["urls"][0].get<std::string>());
       c.digest = digest_of(e);
-      c.entry_json = e.dump();
+      c.entry_json = e.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
       e["urls"] = json::array({chart_path(name, version)});
       out.charts.emplace(chart_path(name, version).substr(7), std::move(c));
       kept.push_back(std::move(e));
@@ -120,7 +120,7 @@ Result<ServedIndex> serve_index(std::string_view yaml, const std::string& index_
   }
   doc["entries"] = std::move(entries);
   if (!doc.contains("apiVersion")) doc["apiVersion"] = "v1";
-  out.body = doc.dump(1);
+  out.body = doc.dump(1, ' ', false, nlohmann::json::error_handler_t::replace);
   return out;
 }
 

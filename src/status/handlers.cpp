@@ -15,7 +15,8 @@ http::Response only_get(const http::Request& req) {
 
 http::Response handle_status(Sources& s, const http::Request& req) {
   if (req.method != "GET" && req.method != "HEAD") return only_get(req);
-  auto r = http::Response::json(200, site_status(s).dump());
+  auto r = http::Response::json(
+      200, site_status(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   r.headers.set("Cache-Control", "no-store");
   r.omit_body = req.method == "HEAD";
   return r;
@@ -24,7 +25,9 @@ http::Response handle_status(Sources& s, const http::Request& req) {
 http::Response handle_readiness(Sources& s, const http::Request& req) {
   if (req.method != "GET" && req.method != "HEAD") return only_get(req);
   auto ready = readiness(site_status(s));
-  auto r = http::Response::json(ready.value("ready", false) ? 200 : 503, ready.dump());
+  auto r =
+      http::Response::json(ready.value("ready", false) ? 200 : 503,
+                           ready.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   r.headers.set("Cache-Control", "no-store");
   r.omit_body = req.method == "HEAD";
   return r;

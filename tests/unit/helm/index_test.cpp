@@ -102,3 +102,18 @@ TEST(HelmPath, RefusesHostilePathsAndUnknownHosts) {
 
 }  // namespace
 }  // namespace outpost::helm
+
+namespace outpost::helm {
+namespace {
+
+// Found by fuzz_helm_index: invalid UTF-8 in an upstream index made the JSON dump throw.
+TEST(HelmIndex, InvalidUtf8IsServedReplacedNotThrown) {
+  std::string yaml = "apiVersion: v1\nentries:\n  a:\n    - name: a\n      version: 1.0.0\n"
+                     "      urls: [a.tgz]\n      description: \"bad \xcf\xff byte\"\n";
+  auto idx = serve_index(yaml, "https://charts.example.com/index.yaml", {});
+  ASSERT_TRUE(idx) << idx.error().message;
+  EXPECT_NE(idx->body.find("charts/a-1.0.0.tgz"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace outpost::helm
