@@ -27,6 +27,12 @@ constexpr const char* kBundleJsonType = "application/vnd.outpost.bundle.v1+json"
 constexpr const char* kSignatureType = "application/vnd.outpost.bundle.signature.v1";
 constexpr std::size_t kMaxBundleJson = 64 << 20;
 
+// A string member of a JSON object from a registry, "" when absent or of another type.
+std::string text_of(const nlohmann::json& o, const char* key) {
+  if (!o.is_object() || !o.contains(key) || !o[key].is_string()) return {};
+  return o[key].get<std::string>();
+}
+
 // The media type a bundle file is pushed as.
 std::string media_type_of(const std::string& path, const std::map<Digest, std::string>& known,
                           const std::optional<Digest>& d) {
@@ -45,7 +51,7 @@ std::string http_error(const http::ClientResponse& r) {
   std::string body = r.body.substr(0, 300);
   auto j = nlohmann::json::parse(r.body, nullptr, false);
   if (!j.is_discarded() && j.contains("errors") && j["errors"].is_array() && !j["errors"].empty())
-    body = j["errors"][0].value("message", body);
+    if (auto m = text_of(j["errors"][0], "message"); !m.empty()) body = m;
   return fmt::format("HTTP {}: {}", r.status, body);
 }
 
@@ -255,7 +261,7 @@ Result<ImportStats> import_bundle_oci(registry::Mirror& mirror, const registry::
   auto top = mirror.manifest(registry::manifest_route(source));
   if (!top) return fail(top.error().code, fmt::format("{}: {}", where, top.error().message));
   auto m = nlohmann::json::parse(top->bytes, nullptr, false);
-  if (m.is_discarded() || !m.is_object() || m.value("artifactType", "") != kBundleArtifactType ||
+  if (m.is_discarded() || !m.is_object() || text_of(m, "artifactType") != kBundleArtifactType ||
       !m.contains("layers") || !m["layers"].is_array())
     return fail(Errc::invalid_argument,
                 fmt::format("{} is not an Outpost bundle (artifactType is not {})", where,
@@ -271,9 +277,9 @@ Result<ImportStats> import_bundle_oci(registry::Mirror& mirror, const registry::
   auto small_layer = [&](const std::string& title) -> Result<std::optional<std::string>> {
     for (const auto& l : m["layers"]) {
       if (!l.is_object() || !l.contains("annotations") ||
-          l["annotations"].value(kTitle, "") != title)
+          text_of(l["annotations"], kTitle) != title)
         continue;
-      auto d = Digest::parse(l.value("digest", ""));
+      auto d = Digest::parse(text_of(l, "digest"));
       if (!d) return fail(Errc::invalid_argument, where + ": a layer with a bad digest");
       if (auto r = mirror.ensure_blob(blob_route(*d)); !r)
         return fail(r.error().code, fmt::format("{}: {}: {}", where, title, r.error().message));

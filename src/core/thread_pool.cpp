@@ -1,5 +1,7 @@
 #include "core/thread_pool.hpp"
 
+#include <spdlog/spdlog.h>
+
 namespace outpost {
 
 ThreadPool::ThreadPool(unsigned threads) {
@@ -33,7 +35,11 @@ void ThreadPool::loop() {
       task = std::move(queue_.front());
       queue_.pop_front();
     }
-    task();
+    try {
+      task();
+    } catch (const std::exception& e) {  // a task must not take the process down with it
+      spdlog::error("background task failed: {}", e.what());
+    }
   }
 }
 

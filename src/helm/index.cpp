@@ -81,7 +81,8 @@ Result<ServedIndex> serve_index(std::string_view yaml, const std::string& index_
     json kept = json::array();
     for (auto& e : versions) {
       if (!e.is_object()) continue;
-      std::string name = e.value("name", key);
+      std::string name =
+          e.contains("name") && e["name"].is_string() ? e["name"].get<std::string>() : key;
       std::string version =
           e.contains("version") && e["version"].is_string() ? e["version"].get<std::string>() : "";
       if (!valid_chart_name(name) || name != key || !valid_chart_version(version)) {

@@ -45,6 +45,8 @@ Result<ImageRef> parse_image_ref(std::string_view text) {
     ref.registry = "docker.io";
   if (!valid_repository(rest)) return bad("invalid repository name");
   ref.repo = normalize_docker_hub(ref.registry, rest);
+  // "library/" may push a Docker Hub name past the limit (found by fuzz_image_ref)
+  if (!valid_repository(ref.repo)) return bad("repository name too long once normalised");
   if (ref.tag.empty() && !ref.digest) ref.tag = "latest";
   return ref;
 }

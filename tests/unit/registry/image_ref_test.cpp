@@ -42,3 +42,19 @@ TEST(ImageRef, RejectsMalformed) {
 }
 
 }  // namespace outpost::registry
+
+namespace outpost::registry {
+namespace {
+
+// Found by fuzz_image_ref: a 250-character Docker Hub name was accepted, but its normal form
+// (with "library/") was not.
+TEST(ImageRef, NormalFormsAlwaysParseAgain) {
+  std::string name(250, 'a');
+  EXPECT_FALSE(parse_image_ref(name));
+  auto ok = parse_image_ref(std::string(240, 'a'));
+  ASSERT_TRUE(ok);
+  EXPECT_TRUE(parse_image_ref(ok->str()));
+}
+
+}  // namespace
+}  // namespace outpost::registry
