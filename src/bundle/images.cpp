@@ -1,5 +1,7 @@
 #include "bundle/images.hpp"
 
+#include "core/text.hpp"
+
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
@@ -34,6 +36,8 @@ YAML::Node pod_spec(const YAML::Node& obj) {
 }  // namespace
 
 Result<void> ImageCollector::add_yaml(const std::string& text, const std::string& origin) {
+  if (!valid_utf8(text))
+    return fail(Errc::invalid_argument, fmt::format("{}: not UTF-8 text", origin));
   std::vector<YAML::Node> docs;
   try {
     docs = YAML::LoadAll(text);

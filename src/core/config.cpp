@@ -1,5 +1,7 @@
 #include "core/config.hpp"
 
+#include "core/text.hpp"
+
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
@@ -472,6 +474,7 @@ Config parse_document(const YAML::Node& root, const std::string& origin) {
 }  // namespace
 
 Config parse_config(const std::string& yaml_text, const std::string& origin) {
+  if (!valid_utf8(yaml_text)) throw ConfigError(origin + ": not UTF-8 text");
   YAML::Node root;
   try {
     root = YAML::Load(yaml_text);

@@ -6,6 +6,7 @@
 
 #include <regex>
 
+#include "core/text.hpp"
 #include "helm/repo.hpp"
 #include "registry/upstream.hpp"
 
@@ -66,6 +67,7 @@ Result<ServedIndex> serve_index(std::string_view yaml, const std::string& index_
                                 const std::vector<ChartEntry>& extra) {
   json doc = {{"apiVersion", "v1"}, {"entries", json::object()}};
   if (!yaml.empty()) {
+    if (!valid_utf8(yaml)) return fail(Errc::invalid_argument, "index.yaml is not UTF-8 text");
     try {
       doc = to_json(YAML::Load(std::string(yaml)));
     } catch (const YAML::Exception& e) {
