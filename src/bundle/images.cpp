@@ -36,8 +36,9 @@ YAML::Node pod_spec(const YAML::Node& obj) {
 }  // namespace
 
 Result<void> ImageCollector::add_yaml(const std::string& text, const std::string& origin) {
-  if (!valid_utf8(text))
-    return fail(Errc::invalid_argument, fmt::format("{}: not UTF-8 text", origin));
+  if (!valid_yaml_text(text))
+    return fail(Errc::invalid_argument,
+                fmt::format("{}: not UTF-8 text of printable characters", origin));
   std::vector<YAML::Node> docs;
   try {
     docs = YAML::LoadAll(text);

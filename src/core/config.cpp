@@ -474,7 +474,8 @@ Config parse_document(const YAML::Node& root, const std::string& origin) {
 }  // namespace
 
 Config parse_config(const std::string& yaml_text, const std::string& origin) {
-  if (!valid_utf8(yaml_text)) throw ConfigError(origin + ": not UTF-8 text");
+  if (!valid_yaml_text(yaml_text))
+    throw ConfigError(origin + ": not UTF-8 text of printable characters");
   YAML::Node root;
   try {
     root = YAML::Load(yaml_text);

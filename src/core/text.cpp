@@ -2,12 +2,18 @@
 
 namespace outpost {
 
-bool valid_utf8(std::string_view s) {
+namespace {
+
+// Decodes the code points of well-formed UTF-8, calling `ok(cp)` for each; false on bad bytes or
+// when `ok` says no.
+template <class Fn>
+bool each_code_point(std::string_view s, Fn ok) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const auto* end = p + s.size();
   while (p < end) {
     unsigned c = *p;
     if (c < 0x80) {
+      if (!ok(c)) return false;
       ++p;
       continue;
     }
@@ -28,9 +34,24 @@ bool valid_utf8(std::string_view s) {
       cp = (cp << 6) | (p[i] & 0x3F);
     }
     if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    if (!ok(cp)) return false;
     p += n + 1;
   }
   return true;
+}
+
+}  // namespace
+
+bool valid_utf8(std::string_view s) {
+  return each_code_point(s, [](unsigned) { return true; });
+}
+
+bool valid_yaml_text(std::string_view s) {
+  if (s.starts_with("\xEF\xBB\xBF")) s.remove_prefix(3);
+  return each_code_point(s, [](unsigned c) {
+    return c == 0x9 || c == 0xA || c == 0xD || (c >= 0x20 && c <= 0x7E) || c == 0x85 ||
+           (c >= 0xA0 && c <= 0xD7FF) || (c >= 0xE000 && c <= 0xFFFD) || c >= 0x10000;
+  });
 }
 
 }  // namespace outpost

@@ -8,5 +8,9 @@ namespace outpost {
 
 // Well-formed UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF.
 bool valid_utf8(std::string_view s);
+// Text a YAML document may hold: well-formed UTF-8 of YAML's printable characters only (tab, LF,
+// CR, U+0020–U+007E, U+0085, U+00A0–U+D7FF, U+E000–U+FFFD, U+10000 up; a leading BOM allowed).
+// yaml-cpp can also spin on control characters (found by fuzz_k8s_images).
+bool valid_yaml_text(std::string_view s);
 
 }  // namespace outpost

@@ -67,7 +67,8 @@ Result<ServedIndex> serve_index(std::string_view yaml, const std::string& index_
                                 const std::vector<ChartEntry>& extra) {
   json doc = {{"apiVersion", "v1"}, {"entries", json::object()}};
   if (!yaml.empty()) {
-    if (!valid_utf8(yaml)) return fail(Errc::invalid_argument, "index.yaml is not UTF-8 text");
+    if (!valid_yaml_text(yaml))
+      return fail(Errc::invalid_argument, "index.yaml is not UTF-8 text of printable characters");
     try {
       doc = to_json(YAML::Load(std::string(yaml)));
     } catch (const YAML::Exception& e) {

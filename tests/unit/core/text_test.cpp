@@ -18,5 +18,14 @@ TEST(Utf8, RefusesMalformedText) {
   }
 }
 
+TEST(YamlText, RefusesControlCharacters) {
+  EXPECT_TRUE(valid_yaml_text("a: b\n\tc: \"d\"\r\n"));
+  EXPECT_TRUE(valid_yaml_text("\xEF\xBB\xBF" "a: caf\xc3\xa9"));
+  EXPECT_FALSE(valid_yaml_text("a: \x02"));
+  EXPECT_FALSE(valid_yaml_text("a: \x7f"));
+  EXPECT_FALSE(valid_yaml_text("a: \xc2\x80"));  // C1 control
+  EXPECT_FALSE(valid_yaml_text("a: \xff"));
+}
+
 }  // namespace
 }  // namespace outpost
