@@ -64,7 +64,8 @@ done <"$T/expected.txt"
 
 log "bad input: hostile paths, an unknown host, a chart on another host, a wrong digest"
 code() { curl -s --path-as-is -o "$T/body" -w '%{http_code}' "$@"; }
-before=$(wc -l <"$T/charts-access.log")
+upstream_files() { grep -vc 'GET /stable/index.yaml' "$T/charts-access.log" || true; }  # (refreshes aside)
+before=$(upstream_files)
 for p in "/helm/charts.test/../etc/index.yaml" "/helm/charts.test/-x/index.yaml" \
   "/helm/charts.test/stable/charts/..%2f..%2fescape.tgz" "/helm/charts.test/stable/charts/a;b.tgz" \
   "/helm/charts.test/.git/index.yaml" "/helm/charts.test/stable/other.txt"; do
@@ -77,7 +78,7 @@ c=$(code "$REPO/charts/evil-6.6.6.tgz")
 [[ $c == 403 ]] && grep -q 'not in helm.upstreams: not followed' "$T/body" || die "foreign chart URL: $c $(cat "$T/body")"
 c=$(code -X DELETE "$REPO/index.yaml")
 [[ $c == 405 ]] || die "DELETE got $c"
-[[ $(wc -l <"$T/charts-access.log") == "$before" ]] || die "bad requests reached the upstream"
+[[ $(upstream_files) == "$before" ]] || die "bad requests reached the upstream"
 c=$(code "$REPO/charts/bad-1.0.0.tgz")
 [[ $c == 502 ]] && grep -q "does not match the index's digest" "$T/body" || die "wrong digest: $c $(cat "$T/body")"
 [[ -z $(ls -A "$T/data/tmp") ]] || die "a bad chart left temp files"
