@@ -1,5 +1,9 @@
 #include "core/text.hpp"
 
+#include <yaml.h>
+
+#include <string>
+
 namespace outpost {
 
 namespace {
@@ -46,8 +50,33 @@ bool valid_utf8(std::string_view s) {
   return each_code_point(s, [](unsigned) { return true; });
 }
 
+bool yaml_syntax_ok(std::string_view s, std::string* error) {
+  yaml_parser_t parser;
+  if (!yaml_parser_initialize(&parser)) return false;
+  yaml_parser_set_input_string(&parser, reinterpret_cast<const unsigned char*>(s.data()), s.size());
+  bool ok = true;
+  for (;;) {
+    yaml_event_t event;
+    if (!yaml_parser_parse(&parser, &event)) {
+      ok = false;
+      if (error)
+        *error = std::string(parser.problem ? parser.problem : "syntax error") + " at line " +
+                 std::to_string(parser.problem_mark.line + 1);
+      break;
+    }
+    bool end = event.type == YAML_STREAM_END_EVENT;
+    yaml_event_delete(&event);
+    if (end) break;
+  }
+  yaml_parser_delete(&parser);
+  return ok;
+}
+
 bool valid_yaml_text(std::string_view s) {
   if (s.starts_with("\xEF\xBB\xBF")) s.remove_prefix(3);
+  // Never valid YAML, and yaml-cpp 0.7 loops forever on ",<plain scalar>" at the start of the
+  // stream (found by fuzz_k8s_images).
+  if (s.starts_with(',')) return false;
   return each_code_point(s, [](unsigned c) {
     return c == 0x9 || c == 0xA || c == 0xD || (c >= 0x20 && c <= 0x7E) || c == 0x85 ||
            (c >= 0xA0 && c <= 0xD7FF) || (c >= 0xE000 && c <= 0xFFFD) || c >= 0x10000;

@@ -10,7 +10,12 @@ namespace outpost {
 bool valid_utf8(std::string_view s);
 // Text a YAML document may hold: well-formed UTF-8 of YAML's printable characters only (tab, LF,
 // CR, U+0020–U+007E, U+0085, U+00A0–U+D7FF, U+E000–U+FFFD, U+10000 up; a leading BOM allowed).
-// yaml-cpp can also spin on control characters (found by fuzz_k8s_images).
+// yaml-cpp can also spin on control characters, and on a stream starting with ',' (found by
+// fuzz_k8s_images): both are refused.
 bool valid_yaml_text(std::string_view s);
+// True when libyaml (the reference C parser, fuzzed upstream) parses `s` as a YAML stream without
+// a syntax error. Run before yaml-cpp, which loops forever on some malformed input (e.g. a tag
+// holding ',', found by fuzz_k8s_images). REQUIRES: valid_yaml_text(s).
+bool yaml_syntax_ok(std::string_view s, std::string* error = nullptr);
 
 }  // namespace outpost

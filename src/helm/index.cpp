@@ -69,6 +69,8 @@ Result<ServedIndex> serve_index(std::string_view yaml, const std::string& index_
   if (!yaml.empty()) {
     if (!valid_yaml_text(yaml))
       return fail(Errc::invalid_argument, "index.yaml is not UTF-8 text of printable characters");
+    if (std::string why; !yaml_syntax_ok(yaml, &why))
+      return fail(Errc::invalid_argument, "index.yaml does not parse: " + why);
     try {
       doc = to_json(YAML::Load(std::string(yaml)));
     } catch (const YAML::Exception& e) {
