@@ -65,7 +65,21 @@ bool yaml_syntax_ok(std::string_view s, std::string* error) {
       break;
     }
     bool end = event.type == YAML_STREAM_END_EVENT;
+    // Explicit tags: nothing Outpost reads uses them, and yaml-cpp 0.7 spins while scanning some
+    // (found by fuzz_k8s_images).
+    const unsigned char* tag =
+        event.type == YAML_SCALAR_EVENT           ? event.data.scalar.tag
+        : event.type == YAML_SEQUENCE_START_EVENT ? event.data.sequence_start.tag
+        : event.type == YAML_MAPPING_START_EVENT  ? event.data.mapping_start.tag
+                                                  : nullptr;
+    if (tag) {
+      ok = false;
+      if (error)
+        *error =
+            "YAML tags are not supported, at line " + std::to_string(event.start_mark.line + 1);
+    }
     yaml_event_delete(&event);
+    if (!ok) break;
     if (end) break;
   }
   yaml_parser_delete(&parser);

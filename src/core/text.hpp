@@ -14,8 +14,8 @@ bool valid_utf8(std::string_view s);
 // fuzz_k8s_images): both are refused.
 bool valid_yaml_text(std::string_view s);
 // True when libyaml (the reference C parser, fuzzed upstream) parses `s` as a YAML stream without
-// a syntax error. Run before yaml-cpp, which loops forever on some malformed input (e.g. a tag
-// holding ',', found by fuzz_k8s_images). REQUIRES: valid_yaml_text(s).
+// a syntax error and without explicit tags (`!tag`). Run before yaml-cpp, which loops forever on
+// some malformed input and some tags (found by fuzz_k8s_images). REQUIRES: valid_yaml_text(s).
 bool yaml_syntax_ok(std::string_view s, std::string* error = nullptr);
 
 }  // namespace outpost

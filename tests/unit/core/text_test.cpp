@@ -20,13 +20,18 @@ TEST(Utf8, RefusesMalformedText) {
 
 TEST(YamlText, RefusesControlCharacters) {
   EXPECT_TRUE(valid_yaml_text("a: b\n\tc: \"d\"\r\n"));
-  EXPECT_TRUE(valid_yaml_text("\xEF\xBB\xBF" "a: caf\xc3\xa9"));
+  EXPECT_TRUE(
+      valid_yaml_text("\xEF\xBB\xBF"
+                      "a: caf\xc3\xa9"));
   EXPECT_FALSE(valid_yaml_text("a: \x02"));
   EXPECT_FALSE(valid_yaml_text("a: \x7f"));
   EXPECT_FALSE(valid_yaml_text("a: \xc2\x80"));  // C1 control
   EXPECT_FALSE(valid_yaml_text("a: \xff"));
   EXPECT_FALSE(valid_yaml_text(",aa"));  // yaml-cpp 0.7 never returns on this
   EXPECT_TRUE(valid_yaml_text("a: [b, c]"));
+  EXPECT_TRUE(yaml_syntax_ok("a: [b, c]\n---\nd: &x 1\ne: *x\n"));
+  EXPECT_FALSE(yaml_syntax_ok("a: !!str 1"));
+  EXPECT_FALSE(yaml_syntax_ok("a: [b"));
 }
 
 }  // namespace
