@@ -36,12 +36,8 @@ YAML::Node pod_spec(const YAML::Node& obj) {
 }  // namespace
 
 Result<void> ImageCollector::add_yaml(const std::string& text, const std::string& origin) {
-  std::string syntax;
-  if (valid_yaml_text(text) && !yaml_syntax_ok(text, &syntax))
-    return fail(Errc::invalid_argument, fmt::format("{}: invalid YAML: {}", origin, syntax));
-  if (!valid_yaml_text(text))
-    return fail(Errc::invalid_argument,
-                fmt::format("{}: not UTF-8 text of printable characters", origin));
+  if (auto why = untrusted_yaml_problem(text))
+    return fail(Errc::invalid_argument, fmt::format("{}: {}", origin, *why));
   std::vector<YAML::Node> docs;
   try {
     docs = YAML::LoadAll(text);

@@ -474,10 +474,7 @@ Config parse_document(const YAML::Node& root, const std::string& origin) {
 }  // namespace
 
 Config parse_config(const std::string& yaml_text, const std::string& origin) {
-  if (!valid_yaml_text(yaml_text))
-    throw ConfigError(origin + ": not UTF-8 text of printable characters");
-  if (std::string why; !yaml_syntax_ok(yaml_text, &why))
-    throw ConfigError(origin + ": invalid YAML: " + why);
+  if (auto why = untrusted_yaml_problem(yaml_text)) throw ConfigError(origin + ": " + *why);
   YAML::Node root;
   try {
     root = YAML::Load(yaml_text);

@@ -86,6 +86,12 @@ bool yaml_syntax_ok(std::string_view s, std::string* error) {
   return ok;
 }
 
+std::optional<std::string> untrusted_yaml_problem(std::string_view s) {
+  if (!valid_yaml_text(s)) return "not UTF-8 text of printable characters";
+  if (std::string why; !yaml_syntax_ok(s, &why)) return "invalid YAML: " + why;
+  return std::nullopt;
+}
+
 bool valid_yaml_text(std::string_view s) {
   if (s.starts_with("\xEF\xBB\xBF")) s.remove_prefix(3);
   // Never valid YAML, and yaml-cpp 0.7 loops forever on ",<plain scalar>" at the start of the

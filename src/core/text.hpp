@@ -2,6 +2,8 @@
 // Checks on text from outside before it reaches a parser. YAML is UTF-8 (or UTF-16/32 with a BOM,
 // which nothing here sends); yaml-cpp can spin for a very long time on some invalid byte
 // sequences (found by fuzz_k8s_images), so text that is not well-formed UTF-8 is refused first.
+#include <optional>
+#include <string>
 #include <string_view>
 
 namespace outpost {
@@ -17,5 +19,7 @@ bool valid_yaml_text(std::string_view s);
 // a syntax error and without explicit tags (`!tag`). Run before yaml-cpp, which loops forever on
 // some malformed input and some tags (found by fuzz_k8s_images). REQUIRES: valid_yaml_text(s).
 bool yaml_syntax_ok(std::string_view s, std::string* error = nullptr);
+// Both checks, for every parser of YAML from outside: why `s` must not reach yaml-cpp, or nothing.
+std::optional<std::string> untrusted_yaml_problem(std::string_view s);
 
 }  // namespace outpost

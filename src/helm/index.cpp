@@ -67,10 +67,8 @@ Result<ServedIndex> serve_index(std::string_view yaml, const std::string& index_
                                 const std::vector<ChartEntry>& extra) {
   json doc = {{"apiVersion", "v1"}, {"entries", json::object()}};
   if (!yaml.empty()) {
-    if (!valid_yaml_text(yaml))
-      return fail(Errc::invalid_argument, "index.yaml is not UTF-8 text of printable characters");
-    if (std::string why; !yaml_syntax_ok(yaml, &why))
-      return fail(Errc::invalid_argument, "index.yaml does not parse: " + why);
+    if (auto why = untrusted_yaml_problem(yaml))
+      return fail(Errc::invalid_argument, "index.yaml: " + *why);
     try {
       doc = to_json(YAML::Load(std::string(yaml)));
     } catch (const YAML::Exception& e) {
