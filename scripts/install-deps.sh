@@ -53,6 +53,23 @@ else
   done
 fi
 
+# Debian's kubectl 1.20 (kustomize v2.0.3) renders the deploy overlays in the tests beside any
+# newer kubectl, since an operator's kubectl can be that old. Where no kubectl was installed it is
+# the kubectl (above); where another one is, Debian's package is unpacked here, not installed.
+old_kubectl_dir=/opt/outpost-test/kubernetes-client
+if [[ "${1:-}" == "--test" ]] && ! dpkg-query -W -f='${Status}' kubernetes-client 2>/dev/null |
+  grep -q "install ok installed" && [[ ! -x $old_kubectl_dir/usr/bin/kubectl ]]; then
+  echo "install-deps: unpacking Debian's kubernetes-client into $old_kubectl_dir"
+  dl=$(mktemp -d)
+  sudo=()
+  [[ $(id -u) -ne 0 ]] && sudo=(sudo)
+  (cd "$dl" && { apt-get download kubernetes-client >/dev/null 2>&1 ||
+    { "${sudo[@]}" apt-get update -qq && apt-get download kubernetes-client >/dev/null 2>&1; }; })
+  "${sudo[@]}" mkdir -p "$old_kubectl_dir"
+  "${sudo[@]}" dpkg-deb -x "$dl"/kubernetes-client_*.deb "$old_kubectl_dir"
+  rm -rf "$dl"
+fi
+
 # The browser tool's npm packages (playwright-core, pinned by package-lock.json; it drives the
 # chromium above and downloads no browser of its own).
 browser_dir="$root/tests/tools/browser"

@@ -6,7 +6,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/install-deps.sh" --test
-"$root/scripts/build.sh"
+"$root/scripts/build.sh" --tests
 sanitize=${OUTPOST_SANITIZE:-1}
 asan_log=${OUTPOST_BUILD_DIR:-$root/build}/sanitize-build.log
 if [[ $sanitize == 1 ]]; then

@@ -51,40 +51,44 @@ int serve(const Config& cfg) {
     return registry::oci_error(
         status, status == 431 || status == 413 ? "SIZE_INVALID" : "UNSUPPORTED", msg);
   });
-  server.route("/v2", "registry", http::Blocking::yes, [&](const http::Request& req) {
-    return registry::handle_v2(mirror, cfg.registry, req);
+  // Registry, Git and Helm requests are tiered: what local state can answer never waits for a
+  // thread held by an upstream wait.
+  server.route("/v2", "registry", [&](const http::Request& req, http::Reach reach) {
+    return registry::handle_v2(mirror, cfg.registry, req, reach);
   });
   server.route(
-      "/git/", "git", http::Blocking::yes,
-      [&](const http::Request& req) { return git_service.handle_git(req); },
+      "/git/", "git",
+      [&](const http::Request& req, http::Reach reach) {
+        return git_service.handle_git(req, reach);
+      },
       cfg.git.max_request_bytes);
-  server.route("/helm/", "helm", http::Blocking::yes, [&](const http::Request& req) {
-    return helm::handle_helm(helm_cache, cfg.helm, req);
+  server.route("/helm/", "helm", [&](const http::Request& req, http::Reach reach) {
+    return helm::handle_helm(helm_cache, cfg.helm, req, reach);
   });
-  server.route("/api/v1/git/webhook", "api", http::Blocking::yes,
+  server.route("/api/v1/git/webhook", "api", http::Runs::upstream,
                [&](const http::Request& req) { return git_service.handle_webhook(req); });
-  server.route("/api/v1/git/repos", "api", http::Blocking::yes,
+  server.route("/api/v1/git/repos", "api", http::Runs::local,
                [&](const http::Request& req) { return git_service.handle_repos(req); });
-  server.route("/api/v1/releases", "api", http::Blocking::yes,
+  server.route("/api/v1/releases", "api", http::Runs::upstream,
                [&](const http::Request& req) { return bundle::handle_releases(releases, req); });
-  server.route("/healthz", "health", http::Blocking::no,
+  server.route("/healthz", "health", http::Runs::inline_io,
                [](const http::Request&) { return http::Response::text(200, "ok\n"); });
-  server.route("/readyz", "health", http::Blocking::no, [&](const http::Request&) {
+  server.route("/readyz", "health", http::Runs::inline_io, [&](const http::Request&) {
     // Ready when the store can take writes: tmp/ exists and is writable.
     if (::access(store.tmp_dir().c_str(), W_OK) != 0)
       return http::Response::text(503, "store not writable\n");
     return http::Response::text(200, "ready\n");
   });
-  server.route("/metrics", "metrics", http::Blocking::yes, [&](const http::Request&) {
+  server.route("/metrics", "metrics", http::Runs::local, [&](const http::Request&) {
     return http::Response::text(200, metrics.render(), "text/plain; version=0.0.4; charset=utf-8");
   });
   status::Sources site{cfg, mirror, git_cache, helm_cache, releases, store, db};
   status::register_metrics(metrics, site);
-  server.route("/api/v1/status", "api", http::Blocking::yes,
+  server.route("/api/v1/status", "api", http::Runs::local,
                [&](const http::Request& req) { return status::handle_status(site, req); });
-  server.route("/api/v1/readiness", "api", http::Blocking::yes,
+  server.route("/api/v1/readiness", "api", http::Runs::local,
                [&](const http::Request& req) { return status::handle_readiness(site, req); });
-  server.route("/", "ui", http::Blocking::no,
+  server.route("/", "ui", http::Runs::inline_io,
                [](const http::Request& req) { return status::handle_page(req); });
 
   auto addr = parse_listen(cfg.listen);

@@ -397,9 +397,10 @@ Config parse_document(const YAML::Node& root, const std::string& origin) {
     s.str("level", c.log.level);
   }
   if (top.has("server")) {
-    Section s(top.node("server"), "server", origin,
-              {"max_header_bytes", "max_body_bytes", "read_timeout", "write_timeout",
-               "shutdown_grace", "worker_threads", "tls_cert_file", "tls_key_file"});
+    Section s(
+        top.node("server"), "server", origin,
+        {"max_header_bytes", "max_body_bytes", "read_timeout", "write_timeout", "shutdown_grace",
+         "worker_threads", "local_threads", "tls_cert_file", "tls_key_file"});
     s.str("tls_cert_file", c.server.tls_cert_file);
     s.str("tls_key_file", c.server.tls_key_file);
     if (c.server.tls_cert_file.empty() != c.server.tls_key_file.empty())
@@ -412,6 +413,7 @@ Config parse_document(const YAML::Node& root, const std::string& origin) {
     s.duration("write_timeout", c.server.write_timeout);
     s.duration("shutdown_grace", c.server.shutdown_grace);
     s.integer<int>("worker_threads", c.server.worker_threads, 1);
+    s.integer<int>("local_threads", c.server.local_threads, 1);
   }
   if (top.has("registry")) parse_registry(top, origin, c.registry);
   if (top.has("git")) parse_git(top, origin, c.git);

@@ -47,7 +47,8 @@ struct ServerConfig {
   Millis read_timeout = std::chrono::seconds(30);   // per request head/body and idle keep-alive
   Millis write_timeout = std::chrono::seconds(60);  // a client that takes no bytes for this long
   Millis shutdown_grace = std::chrono::seconds(10);
-  int worker_threads = 16;  // handlers that may block on upstream run here
+  int worker_threads = 16;  // handlers that may wait on an upstream run here
+  int local_threads = 8;    // handlers (and first tiers) that need only disk and database
   // HTTPS: a PEM certificate chain and its key. Empty: plain HTTP (terminate TLS elsewhere).
   std::string tls_cert_file, tls_key_file;
 };

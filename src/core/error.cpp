@@ -41,6 +41,8 @@ std::string_view errc_name(Errc code) {
       return "cancelled";
     case Errc::internal:
       return "internal";
+    case Errc::needs_upstream:
+      return "needs_upstream";
   }
   return "unknown";
 }

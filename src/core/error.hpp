@@ -23,6 +23,8 @@ enum class Errc {
   timeout,
   cancelled,  // shutdown or a client went away
   internal,
+  needs_upstream,  // asked for local state only (http::Reach::local), and only an upstream can
+                   // answer
 };
 
 struct Error {

@@ -131,7 +131,7 @@ std::optional<double> GitCache::staleness(const GitMirror& m) const {
   return std::chrono::duration<double>(std::chrono::system_clock::now() - *st.last_success).count();
 }
 
-Result<std::shared_ptr<GitMirror>> GitCache::prepare(const RepoId& id) {
+Result<std::shared_ptr<GitMirror>> GitCache::prepare(const RepoId& id, http::Reach reach) {
   auto m = get_or_create(id);
   auto& br = breaker(id.host);
   if (!m->cloned()) {
@@ -140,6 +140,7 @@ Result<std::shared_ptr<GitMirror>> GitCache::prepare(const RepoId& id) {
                   fmt::format("{} has not been mirrored yet and {} is unreachable ({}); it can be "
                               "served once one sync has succeeded",
                               id.key(), id.host, br.state().last_error));
+    if (reach == http::Reach::local) return fail(Errc::needs_upstream, "not mirrored yet");
     if (!m->syncing() && !probe(id))
       return fail(Errc::upstream_unavailable,
                   fmt::format("{} has not been mirrored yet and {} is unreachable ({}); it can be "
@@ -154,6 +155,7 @@ Result<std::shared_ptr<GitMirror>> GitCache::prepare(const RepoId& id) {
   auto age = staleness(*m);
   bool stale = !age || *age * 1000 >= static_cast<double>(cfg_.sync_interval.count());
   if (stale && !br.is_open() && !m->syncing()) {
+    if (reach == http::Reach::local) return fail(Errc::needs_upstream, "due for a refresh");
     // Offline-first: wait for a refresh only briefly, only when upstream is believed healthy, and
     // not at all when a sync is already running (it may be stuck on a dead link: one request
     // waiting out the budget is enough).

@@ -31,8 +31,10 @@ class GitCache {
 
   // The mirror for `id`, ready to serve: a first request clones (waiting up to clone_wait); a
   // stale mirror is refreshed within the budget when upstream is healthy. Errors carry a message
-  // meant for the git client's user.
-  Result<std::shared_ptr<GitMirror>> prepare(const RepoId& id);
+  // meant for the git client's user. With Reach::local, Errc::needs_upstream instead of a clone or
+  // a wait for a refresh.
+  Result<std::shared_ptr<GitMirror>> prepare(const RepoId& id,
+                                             http::Reach reach = http::Reach::upstream);
   // The mirror if it exists and is cloned (no upstream contact).
   std::shared_ptr<GitMirror> existing(const RepoId& id);
   // Queues an immediate background sync (webhooks). False if the repository is not mirrored.

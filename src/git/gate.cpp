@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "bundle/images.hpp"
+#include "core/text.hpp"
 #include "registry/manifest.hpp"
 
 namespace outpost::git {
@@ -89,17 +90,9 @@ GateResult bundle_gate(const GitMirror& gm, const std::filesystem::path& repo,
                        bundle::ReleaseJobs& releases) {
   auto text = gm.git_output(repo, {"show", commit + ":" + gate.release_file});
   if (!text) return waiting(fmt::format("{} (it names this commit's release)", gate.release_file));
-  std::string source, name, version;
-  try {
-    auto y = YAML::Load(*text);
-    source = y["source"].as<std::string>("");
-    name = y["name"].as<std::string>("");
-    version = y["version"].as<std::string>("");
-  } catch (const YAML::Exception& e) {
-    return waiting(fmt::format("{}: invalid YAML: {}", gate.release_file, e.what()));
-  }
-  if (source.empty() || name.empty() || version.empty())
-    return waiting(gate.release_file + " needs source, name and version");
+  auto rel = parse_release_file(*text);
+  if (!rel) return waiting(fmt::format("{}: {}", gate.release_file, rel.error().message));
+  const auto& [source, name, version] = *rel;
   auto st = releases.start(name, version, source);
   if (!st) return waiting(fmt::format("release {} {}: {}", name, version, st.error().message));
   auto now = releases.status(name, version);
@@ -109,6 +102,25 @@ GateResult bundle_gate(const GitMirror& gm, const std::filesystem::path& repo,
 }
 
 }  // namespace
+
+Result<ReleaseFile> parse_release_file(std::string_view text) {
+  // The file comes from the upstream repository: it is checked like all YAML from outside before
+  // yaml-cpp sees it (yaml-cpp 0.7 spins on some malformed input).
+  if (auto why = untrusted_yaml_problem(text)) return fail(Errc::invalid_argument, *why);
+  ReleaseFile rel;
+  try {
+    auto y = YAML::Load(std::string(text));
+    if (!y.IsMap()) return fail(Errc::invalid_argument, "not a YAML mapping");
+    rel.source = y["source"].as<std::string>("");
+    rel.name = y["name"].as<std::string>("");
+    rel.version = y["version"].as<std::string>("");
+  } catch (const YAML::Exception& e) {
+    return fail(Errc::invalid_argument, fmt::format("invalid YAML: {}", e.what()));
+  }
+  if (rel.source.empty() || rel.name.empty() || rel.version.empty())
+    return fail(Errc::invalid_argument, "needs source, name and version");
+  return rel;
+}
 
 GateFn make_gate(const GitConfig& cfg, const RegistryConfig& registry_cfg, const RepoId& id,
                  registry::Mirror& mirror, bundle::ReleaseJobs& releases) {

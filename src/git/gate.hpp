@@ -12,6 +12,14 @@
 
 namespace outpost::git {
 
+// A commit's release file (git.gating[].release_file, mode bundle): which release it needs.
+struct ReleaseFile {
+  std::string source, name, version;
+};
+// Parses the YAML of a release file taken from the upstream repository: every check for YAML from
+// outside applies. Errc::invalid_argument says why it is unusable.
+Result<ReleaseFile> parse_release_file(std::string_view text);
+
 // The gate for `id` per config (an empty function when the repository is not gated).
 GateFn make_gate(const GitConfig& cfg, const RegistryConfig& registry_cfg, const RepoId& id,
                  registry::Mirror& mirror, bundle::ReleaseJobs& releases);

@@ -88,7 +88,7 @@ GitService::GitService(GitCache& cache, const GitConfig& cfg, Metrics& metrics)
                                "Ref advertisements served, by protocol version")),
       slots_(std::make_shared<std::counting_semaphore<4096>>(cfg.max_upload_packs)) {}
 
-http::Response GitService::handle_git(const http::Request& req) {
+std::optional<http::Response> GitService::handle_git(const http::Request& req, http::Reach reach) {
   auto gr = parse_git_path(req.path, cfg_);
   if (!gr) return from_error(gr.error());
   switch (gr->endpoint) {
@@ -97,14 +97,15 @@ http::Response GitService::handle_git(const http::Request& req) {
                                    "repository instead",
                                    gr->repo.key()));
     case Endpoint::info_refs:
-      return info_refs(gr->repo, req);
+      return info_refs(gr->repo, req, reach);
     case Endpoint::upload_pack:
       return upload_pack(gr->repo, req);
   }
   return text(404, "unknown endpoint");
 }
 
-http::Response GitService::info_refs(const RepoId& repo, const http::Request& req) {
+std::optional<http::Response> GitService::info_refs(const RepoId& repo, const http::Request& req,
+                                                    http::Reach reach) {
   if (req.method != "GET" && req.method != "HEAD") return text(405, "use GET for info/refs");
   auto service = req.query_param("service");
   if (service == "git-receive-pack")
@@ -113,7 +114,8 @@ http::Response GitService::info_refs(const RepoId& repo, const http::Request& re
                                  repo.key()));
   if (service != "git-upload-pack")
     return text(403, "only smart HTTP (service=git-upload-pack) is served; dumb HTTP is not");
-  auto m = cache_.prepare(repo);
+  auto m = cache_.prepare(repo, reach);
+  if (!m && m.error().code == Errc::needs_upstream) return std::nullopt;
   if (!m) return from_error(m.error());
   int version = requested_protocol(req);
   auto body = (*m)->info_refs_body(version);

@@ -14,12 +14,15 @@ class GitService {
  public:
   GitService(GitCache& cache, const GitConfig& cfg, Metrics& metrics);
 
-  http::Response handle_git(const http::Request& req);      // /git/…
+  // /git/…, tiered (http::TieredHandler): with Reach::local, nothing when only a clone or a
+  // refresh from upstream can answer.
+  std::optional<http::Response> handle_git(const http::Request& req, http::Reach reach);
   http::Response handle_webhook(const http::Request& req);  // POST /api/v1/git/webhook
   http::Response handle_repos(const http::Request& req);    // GET /api/v1/git/repos
 
  private:
-  http::Response info_refs(const RepoId& repo, const http::Request& req);
+  std::optional<http::Response> info_refs(const RepoId& repo, const http::Request& req,
+                                          http::Reach reach);
   http::Response upload_pack(const RepoId& repo, const http::Request& req);
 
   GitCache& cache_;

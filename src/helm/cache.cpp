@@ -9,6 +9,7 @@
 
 #include "core/encoding.hpp"
 #include "registry/upstream.hpp"
+#include "store/atomic_file.hpp"
 
 namespace outpost::helm {
 namespace fs = std::filesystem;
@@ -208,18 +209,10 @@ void HelmCache::refresh(Repo& r) {
       err = fmt::format("{}: {}", url, served.error().message);
     } else {
       for (const auto& why : served->skipped) spdlog::warn("helm {}: left out {}", r.id.key(), why);
-      auto path = disk_copy(r.id);
-      std::error_code ec;
-      fs::create_directories(path.parent_path(), ec);
-      auto tmp = path;
-      tmp += ".tmp";
-      {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        out.write(sink.data.data(), static_cast<std::streamsize>(sink.data.size()));
-        out.flush();
-        if (!out) spdlog::warn("helm: cannot keep a copy of {} on disk", url);
-      }
-      fs::rename(tmp, path, ec);
+      // The copy that serves the index after a restart while upstream is down: durable, and
+      // never half-written (a failed write keeps the previous copy).
+      if (auto w = write_file_atomically(disk_copy(r.id), sink.data); !w)
+        spdlog::warn("helm: cannot keep a copy of {} on disk: {}", url, w.error().message);
       std::lock_guard lock(mu_);
       r.raw = std::make_shared<const std::string>(std::move(sink.data));
       r.served = std::make_shared<const ServedIndex>(std::move(*served));
@@ -261,7 +254,8 @@ void HelmCache::refresh_loop(std::stop_token st) {
   }
 }
 
-Result<std::shared_ptr<const ServedIndex>> HelmCache::current(const ChartRepo& id) {
+Result<std::shared_ptr<const ServedIndex>> HelmCache::current(const ChartRepo& id,
+                                                              http::Reach reach) {
   const auto* up = cfg_.find(id.host);
   if (!up) return fail(Errc::not_found, "chart repository host is not configured");
   auto& b = breaker(id.host);
@@ -274,6 +268,8 @@ Result<std::shared_ptr<const ServedIndex>> HelmCache::current(const ChartRepo& i
     have = r->raw != nullptr;
     stale = std::chrono::steady_clock::now() - r->fetched >= cfg_.refresh_interval;
   }
+  if (reach == http::Reach::local && !b.is_open() && (!have || stale))
+    return fail(Errc::needs_upstream, "index due for a refresh");
   if (!have && !b.is_open()) {
     start_refresh(*r).wait_for(cfg_.fetch_timeout);
   } else if (have && stale && !b.is_open()) {
@@ -300,8 +296,9 @@ Result<std::shared_ptr<const ServedIndex>> HelmCache::current(const ChartRepo& i
   return r->served;
 }
 
-Result<IndexResult> HelmCache::index(const ChartRepo& repo) {
-  auto cur = current(repo);
+Result<IndexResult> HelmCache::index(const ChartRepo& repo, http::Reach reach) {
+  auto cur = current(repo, reach);
+  if (!cur && cur.error().code == Errc::needs_upstream) return std::unexpected(cur.error());
   if (!cur) {
     requests_.add({{"kind", "index"}, {"result", "error"}});
     return std::unexpected(cur.error());
@@ -327,8 +324,9 @@ Result<ChartEntry> HelmCache::entry(const ChartRepo& repo, std::string_view name
   return find_chart(**cur, name, version);
 }
 
-Result<Digest> HelmCache::chart(const ChartRepo& repo, std::string_view file) {
-  auto cur = current(repo);
+Result<Digest> HelmCache::chart(const ChartRepo& repo, std::string_view file, http::Reach reach) {
+  auto cur = current(repo, reach);
+  if (!cur && cur.error().code == Errc::needs_upstream) return std::unexpected(cur.error());
   if (!cur) {
     requests_.add({{"kind", "chart"}, {"result", "error"}});
     return std::unexpected(cur.error());
@@ -350,6 +348,9 @@ Result<Digest> HelmCache::chart(const ChartRepo& repo, std::string_view file) {
       return **d;
     }
   }
+  if (reach == http::Reach::local && upstream_for_url(c.url) &&
+      !breaker(upstream_for_url(c.url)->host).is_open())
+    return fail(Errc::needs_upstream, "chart not cached");
   requests_.add({{"kind", "chart"}, {"result", "miss"}});
   return download(c);
 }

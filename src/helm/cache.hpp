@@ -48,11 +48,14 @@ class HelmCache {
   HelmCache& operator=(const HelmCache&) = delete;
 
   // The served index. Errc::upstream_unavailable when there is no copy and upstream is down.
-  Result<IndexResult> index(const ChartRepo& repo);
+  // index and chart take a Reach: with Reach::local, Errc::needs_upstream where they would call or
+  // wait on the upstream.
+  Result<IndexResult> index(const ChartRepo& repo, http::Reach reach = http::Reach::upstream);
   // Makes sure the chart archive `file` ("<name>-<version>.tgz") that the repo's index lists is in
   // the store; returns its digest. Errc::not_found when the index does not list it,
   // Errc::forbidden when its URL is on a host that is not configured.
-  Result<Digest> chart(const ChartRepo& repo, std::string_view file);
+  Result<Digest> chart(const ChartRepo& repo, std::string_view file,
+                       http::Reach reach = http::Reach::upstream);
   // The index entry of a chart (for bundles), from the current index.
   Result<ChartEntry> entry(const ChartRepo& repo, std::string_view name, std::string_view version);
 
@@ -78,7 +81,8 @@ class HelmCache {
   void load_disk_locked(Repo& r);          // REQUIRES: mu_ held
   std::shared_future<void> start_refresh(Repo& r);
   void refresh(Repo& r);
-  Result<std::shared_ptr<const ServedIndex>> current(const ChartRepo& id);
+  Result<std::shared_ptr<const ServedIndex>> current(const ChartRepo& id,
+                                                     http::Reach reach = http::Reach::upstream);
   Result<Digest> download(const ChartEntry& c);
   Result<http::ClientResponse> get(const HostUpstreamConfig& up, std::string url,
                                    http::BodySink& sink);

@@ -35,7 +35,8 @@ http::Response error_response(const Error& e) {
 
 }  // namespace
 
-http::Response handle_helm(HelmCache& cache, const HelmConfig& cfg, const http::Request& req) {
+std::optional<http::Response> handle_helm(HelmCache& cache, const HelmConfig& cfg,
+                                          const http::Request& req, http::Reach reach) {
   if (req.method != "GET" && req.method != "HEAD") {
     auto r = http::Response::text(405, "a Helm chart repository is read-only\n");
     r.headers.set("Allow", "GET, HEAD");
@@ -45,14 +46,16 @@ http::Response handle_helm(HelmCache& cache, const HelmConfig& cfg, const http::
   if (!parsed) return error_response(parsed.error());
   http::Response r;
   if (parsed->what == HelmFile::index) {
-    auto idx = cache.index(parsed->repo);
+    auto idx = cache.index(parsed->repo, reach);
+    if (!idx && idx.error().code == Errc::needs_upstream) return std::nullopt;
     if (!idx) return error_response(idx.error());
     r.body = http::SharedBody{idx->body};
     r.headers.set("Content-Type", "application/x-yaml");
     if (idx->stale_seconds)
       r.headers.set("X-Outpost-Stale-Seconds", fmt::format("{:.0f}", *idx->stale_seconds));
   } else {
-    auto d = cache.chart(parsed->repo, parsed->chart_file);
+    auto d = cache.chart(parsed->repo, parsed->chart_file, reach);
+    if (!d && d.error().code == Errc::needs_upstream) return std::nullopt;
     if (!d) return error_response(d.error());
     auto fd = cache.open(*d);
     if (!fd) return error_response(fd.error());

@@ -7,6 +7,10 @@
 
 namespace outpost::helm {
 
-http::Response handle_helm(HelmCache& cache, const HelmConfig& cfg, const http::Request& req);
+// A tiered handler (http::TieredHandler): with Reach::local, nothing when only the upstream can
+// answer.
+std::optional<http::Response> handle_helm(HelmCache& cache, const HelmConfig& cfg,
+                                          const http::Request& req,
+                                          http::Reach reach = http::Reach::upstream);
 
 }  // namespace outpost::helm

@@ -105,6 +105,14 @@ struct Response {
 
 using Handler = std::function<Response(const Request&)>;
 
+// How far a tiered handler may go for an answer. Reach::local: local state only (store, database,
+// mirrors on disk); never an upstream call, nor a wait for one. Reach::upstream: anything.
+enum class Reach { local, upstream };
+// Called first with Reach::local; returns nothing when only an upstream can answer, and is then
+// called again with Reach::upstream (where it must answer). So a request local state can answer
+// never waits behind requests that wait on an upstream.
+using TieredHandler = std::function<std::optional<Response>(const Request&, Reach)>;
+
 std::string_view reason_phrase(int status);
 
 }  // namespace outpost::http

@@ -21,8 +21,8 @@ constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 struct RouteEntry {
   std::string prefix;
   std::string group;
-  Blocking blocking;
-  Handler handler;
+  Runs runs;
+  TieredHandler handler;  // plain handlers are wrapped: they always answer
   std::size_t max_body;
 };
 
@@ -35,6 +35,7 @@ struct Server::Impl {
   Impl(const ServerConfig& c, Metrics& m)
       : cfg(c),
         metrics(m),
+        local_workers(static_cast<std::size_t>(c.local_threads)),
         workers(static_cast<std::size_t>(c.worker_threads)),
         requests(m.counter("outpost_http_requests_total",
                            "HTTP requests by route group, method and status")),
@@ -47,7 +48,8 @@ struct Server::Impl {
   const ServerConfig& cfg;
   Metrics& metrics;
   asio::io_context ioc;
-  asio::thread_pool workers;
+  asio::thread_pool local_workers;  // Runs::local and the local tier of tiered routes
+  asio::thread_pool workers;        // Runs::upstream and the upstream tier
   tcp::acceptor acceptor{ioc};
   asio::signal_set signals{ioc, SIGINT, SIGTERM};
   std::vector<RouteEntry> routes;
@@ -72,13 +74,32 @@ struct Server::Impl {
     return best;
   }
 
-  static Response call(const Handler& h, const Request& req) {
+  static std::optional<Response> call(const TieredHandler& h, const Request& req, Reach reach) {
     try {
-      return h(req);
+      return h(req, reach);
     } catch (const std::exception& e) {
       spdlog::error("handler for {} {} threw: {}", req.method, req.path, e.what());
       return Response::text(500, "internal error\n");
     }
+  }
+
+  // The guard (it may hash a password) runs on the same thread as the first call of the handler.
+  std::optional<Response> guarded(const RouteEntry& route, const Request& req, Reach reach,
+                                  bool check_guard) {
+    if (check_guard && guard) {
+      if (auto refused = guard(req, route.group)) return refused;
+    }
+    return call(route.handler, req, reach);
+  }
+
+  asio::awaitable<std::optional<Response>> on(asio::thread_pool& pool, const RouteEntry& route,
+                                              const Request& req, Reach reach, bool check_guard) {
+    co_return co_await asio::co_spawn(
+        pool,
+        [&]() -> asio::awaitable<std::optional<Response>> {
+          co_return guarded(route, req, reach, check_guard);
+        },
+        asio::use_awaitable);
   }
 
   asio::awaitable<Response> dispatch(const Request& req, std::string& group) {
@@ -88,15 +109,18 @@ struct Server::Impl {
       co_return error_responder(404, "no such endpoint");
     }
     group = route->group;
-    auto guarded = [&]() -> Response {
-      if (guard) {
-        if (auto refused = guard(req, route->group)) return std::move(*refused);
-      }
-      return call(route->handler, req);
-    };
-    if (route->blocking == Blocking::no) co_return guarded();
-    co_return co_await asio::co_spawn(
-        workers, [&]() -> asio::awaitable<Response> { co_return guarded(); }, asio::use_awaitable);
+    std::optional<Response> r;
+    bool checked = false;
+    if (route->runs == Runs::inline_io) {
+      r = guarded(*route, req, Reach::upstream, true);
+    } else if (route->runs == Runs::local) {
+      r = co_await on(local_workers, *route, req, Reach::local, true);
+      checked = true;
+    }
+    if (!r) r = co_await on(workers, *route, req, Reach::upstream, !checked);
+    if (r) co_return std::move(*r);
+    spdlog::error("handler for {} {} gave no answer with upstream reach", req.method, req.path);
+    co_return error_responder(500, "internal error");
   }
 
   // Cuts a transfer that makes no progress for write_timeout. One timer per transfer, re-armed
@@ -423,6 +447,7 @@ Server::Server(const ServerConfig& cfg, Metrics& metrics)
 
 Server::~Server() {
   impl_->ioc.stop();
+  impl_->local_workers.join();
   impl_->workers.join();
 }
 
@@ -430,9 +455,20 @@ void Server::set_guard(Guard guard) {
   impl_->guard = std::move(guard);
 }
 
-void Server::route(std::string prefix, std::string group, Blocking blocking, Handler handler,
+void Server::route(std::string prefix, std::string group, Runs runs, Handler handler,
                    std::optional<std::size_t> max_body) {
-  impl_->routes.push_back({std::move(prefix), std::move(group), blocking, std::move(handler),
+  // A plain handler always answers; a Runs::local one never waits on an upstream by contract.
+  TieredHandler tiered = [h = std::move(handler)](const Request& req,
+                                                  Reach) -> std::optional<Response> {
+    return h(req);
+  };
+  impl_->routes.push_back({std::move(prefix), std::move(group), runs, std::move(tiered),
+                           max_body.value_or(impl_->cfg.max_body_bytes)});
+}
+
+void Server::route(std::string prefix, std::string group, TieredHandler handler,
+                   std::optional<std::size_t> max_body) {
+  impl_->routes.push_back({std::move(prefix), std::move(group), Runs::local, std::move(handler),
                            max_body.value_or(impl_->cfg.max_body_bytes)});
 }
 
@@ -487,6 +523,7 @@ void Server::run(std::function<void()> on_stop) {
   for (unsigned i = 1; i < n; ++i) threads.emplace_back([&im] { im.ioc.run(); });
   im.ioc.run();
   threads.clear();
+  im.local_workers.join();
   im.workers.join();
 }
 

@@ -1,8 +1,11 @@
 #pragma once
 // The one HTTP server (Boost.Beast, C++20 coroutines) behind an Asio-free interface. Each
-// connection is a coroutine on its own strand; every read and write has a timeout. Handlers
-// registered as Blocking::yes run on a worker pool (they may wait on upstream); the rest run
-// inline. Bodies are sent with sendfile (files) or streamed as a producer makes them (fetches).
+// connection is a coroutine on its own strand; every read and write has a timeout. Handlers run
+// where their route says (Runs): inline on the I/O threads, on the local pool (disk and database
+// only), or on the upstream pool (may wait on an upstream). A tiered handler is tried on the local
+// pool first and moves to the upstream pool only when local state cannot answer, so no request
+// that local state can answer ever waits for a thread held by an upstream wait. Bodies are sent
+// with sendfile (files) or streamed as a producer makes them (fetches).
 #include <functional>
 #include <memory>
 #include <optional>
@@ -14,7 +17,11 @@
 
 namespace outpost::http {
 
-enum class Blocking { no, yes };
+enum class Runs {
+  inline_io,  // never blocks (health, the status page)
+  local,      // blocks on disk or the database only
+  upstream,   // may wait on an upstream (webhooks, release jobs)
+};
 
 class Server {
  public:
@@ -27,7 +34,11 @@ class Server {
   // metrics and access logs ("registry", "health", …).
   // `max_body`: request bodies larger than this are refused with 413 (default
   // server.max_body_bytes).
-  void route(std::string prefix, std::string group, Blocking blocking, Handler handler,
+  void route(std::string prefix, std::string group, Runs runs, Handler handler,
+             std::optional<std::size_t> max_body = std::nullopt);
+  // A tiered route: tried with Reach::local on the local pool, then, if it returned nothing,
+  // with Reach::upstream on the upstream pool.
+  void route(std::string prefix, std::string group, TieredHandler handler,
              std::optional<std::size_t> max_body = std::nullopt);
   // Runs before every handler (on the handler's thread) with the route's group; a response refuses
   // the request (authentication, authorization). REQUIRES: set before listen().

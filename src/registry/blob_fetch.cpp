@@ -4,10 +4,11 @@
 #include <unistd.h>
 
 #include <charconv>
-#include <thread>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+
+#include "core/retry.hpp"
 
 namespace outpost::registry {
 namespace {
@@ -209,17 +210,21 @@ void BlobFetch::finish(Result<void> outcome) {
 }
 
 BlobFetcher::BlobFetcher(BlobStore& store, MetaDb& db, Metrics& metrics,
-                         std::function<void(std::function<void()>)> run)
+                         std::function<void(std::function<void()>)> run, Millis stall_timeout,
+                         const std::atomic<bool>& stopping)
     : store_(store),
       db_(db),
       run_(std::move(run)),
+      stall_timeout_(stall_timeout),
+      stopping_(stopping),
       upstream_bytes_(
           metrics.counter("outpost_upstream_bytes_total", "Bytes downloaded from upstreams")),
       mismatches_(
           metrics.counter("outpost_registry_digest_mismatch_total",
                           "Upstream content that did not match its digest (never published)")),
       resumes_(metrics.counter("outpost_registry_fetch_resumes_total",
-                               "Blob downloads resumed with Range after a dropped connection")),
+                               "Blob download attempts retried (resumed with Range from the bytes "
+                               "held) after a stall, refused or reset connection")),
       upstream_gets_(metrics.counter("outpost_registry_upstream_blob_fetches_total",
                                      "Blob downloads started upstream")) {
   metrics.add_collector([this, &metrics] {
@@ -272,41 +277,49 @@ Result<void> BlobFetcher::publish(Upstream& upstream, BlobFetch& f) {
 }
 
 void BlobFetcher::download(Upstream& upstream, std::string repo, std::shared_ptr<BlobFetch> f) {
-  constexpr int kMaxAttempts = 6;
+  // A stalled, refused or reset attempt is retried within the budget whether or not bytes have
+  // arrived (resuming with Range from what has); an answer that is wrong fails at once.
+  RetryBudget retry(stall_timeout_);
   Result<void> outcome;
   std::uint64_t counted = 0;
-  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+  for (;;) {
     f->resume_from_ = f->writer_.size();
     f->attempt_ok_ = true;
-    if (attempt > 0) {
-      resumes_.add({{"upstream", upstream.name()}});
-      spdlog::info("resuming {} from byte {} (attempt {})", f->digest().str(), f->resume_from_,
-                   attempt + 1);
-      std::this_thread::sleep_for(std::chrono::milliseconds(200 * attempt));
-    }
     auto r = upstream.fetch_blob(repo, f->digest().str(), f->resume_from_, *f);
     upstream_bytes_.add({{"upstream", upstream.name()}},
                         static_cast<double>(f->writer_.size() - counted));
     counted = f->writer_.size();
-    if (r && r->status >= 200 && r->status < 300 && f->attempt_ok_) {
+    if (!f->attempt_ok_) {
+      outcome = fail(Errc::upstream_error, f->attempt_error_);
+      break;
+    }
+    if (r && r->status >= 200 && r->status < 300) {
       outcome = {};
       break;
     }
-    if (r && (r->status < 200 || r->status >= 300)) {
+    if (r && r->status < 500) {
       outcome = r->status == 404 ? fail(Errc::not_found, "blob unknown upstream")
                                  : fail(Errc::upstream_error,
                                         fmt::format("upstream answered HTTP {}", r->status));
       break;
     }
-    if (!f->attempt_ok_) {
-      outcome = fail(Errc::upstream_error, f->attempt_error_);
+    if (r)
+      outcome =
+          fail(Errc::upstream_unavailable, fmt::format("upstream answered HTTP {}", r->status));
+    else
+      outcome = std::unexpected(r.error());
+    if (!r && r.error().code != Errc::upstream_unavailable && r.error().code != Errc::timeout)
+      break;  // cancelled (shutdown) or a local failure
+    auto pause = retry.next_pause();
+    if (!pause) {
+      outcome.error().message += fmt::format(" (gave up after {} retries within {})",
+                                             retry.retries(), format_duration(retry.budget()));
       break;
     }
-    outcome = std::unexpected(r.error());
-    bool resumable =
-        (r.error().code == Errc::upstream_unavailable || r.error().code == Errc::timeout) &&
-        f->writer_.size() > 0;
-    if (!resumable) break;
+    resumes_.add({{"upstream", upstream.name()}});
+    spdlog::info("fetch of {} from {}: {}; retrying from byte {} in {} ms", f->digest().str(),
+                 upstream.name(), outcome.error().message, f->writer_.size(), pause->count());
+    if (!sleep_unless_cancelled(*pause, stopping_)) break;
   }
   if (outcome) outcome = publish(upstream, *f);
   if (!outcome)

@@ -1,8 +1,10 @@
 #pragma once
 // Single-flight blob downloads. However many clients ask for a missing digest, one download runs;
 // each client streams the bytes as they land in tmp/ (BlobFetch is their StreamSource). A dropped
-// upstream connection is resumed with Range. The blob is published only when its digest verifies;
-// otherwise every reader's response is aborted. Thread-safe.
+// upstream connection is resumed with Range; a stalled or refused one is retried (RetryBudget). The
+// blob is published only when its digest verifies; otherwise every reader's response is aborted.
+// Thread-safe.
+#include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <map>
@@ -63,9 +65,12 @@ class BlobFetch final : public http::StreamSource, public http::BodySink {
 
 class BlobFetcher {
  public:
-  // `run` executes a task on a background thread (the server supplies its fetch pool).
+  // `run` executes a task on a background thread (the server supplies its fetch pool). A stalled,
+  // refused or reset download is retried within a RetryBudget of `stall_timeout`; `stopping`
+  // cancels the pauses.
   BlobFetcher(BlobStore& store, MetaDb& db, Metrics& metrics,
-              std::function<void(std::function<void()>)> run);
+              std::function<void(std::function<void()>)> run, Millis stall_timeout,
+              const std::atomic<bool>& stopping);
 
   // Joins the download of `digest` from `upstream`, starting it if none runs.
   Result<std::shared_ptr<BlobFetch>> fetch(Upstream& upstream, const std::string& repo,
@@ -80,6 +85,8 @@ class BlobFetcher {
   BlobStore& store_;
   MetaDb& db_;
   std::function<void(std::function<void()>)> run_;
+  const Millis stall_timeout_;
+  const std::atomic<bool>& stopping_;
   MetricFamily& upstream_bytes_;
   MetricFamily& mismatches_;
   MetricFamily& resumes_;

@@ -44,7 +44,9 @@ http::Response route_error(const RouteError& e) {
     case C::digest_invalid:
       return oci_error(400, "DIGEST_INVALID", e.message);
     case C::manifest_invalid:
-      return oci_error(400, "TAG_INVALID", e.message);
+      // A reference that is neither a valid tag nor a digest names no manifest: 404, as the
+      // distribution spec's conformance suite expects (clients treat it as "not here").
+      return oci_error(404, "MANIFEST_UNKNOWN", e.message);
     case C::not_found:
       return oci_error(404, "NOT_FOUND", e.message);
   }
@@ -106,9 +108,24 @@ std::string next_link(const http::Request& req, std::size_t n, const std::string
   return link + ">; rel=\"next\"";
 }
 
+// The referrers index with only the descriptors of one artifactType (the index is kept whole).
+std::string filter_referrers(const std::string& index, std::string_view artifact_type) {
+  auto j = nlohmann::json::parse(index, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("manifests") || !j["manifests"].is_array())
+    return index;
+  auto kept = nlohmann::json::array();
+  for (const auto& m : j["manifests"])
+    if (m.is_object() && m.contains("artifactType") && m["artifactType"].is_string() &&
+        m["artifactType"].get<std::string>() == artifact_type)
+      kept.push_back(m);
+  j["manifests"] = std::move(kept);
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 }  // namespace
 
-http::Response handle_v2(Mirror& mirror, const RegistryConfig& cfg, const http::Request& req) {
+std::optional<http::Response> handle_v2(Mirror& mirror, const RegistryConfig& cfg,
+                                        const http::Request& req, http::Reach reach) {
   auto ns = req.query_param("ns");
   auto route = parse_route(req.path, ns, cfg);
   if (req.method != "GET" && req.method != "HEAD") {
@@ -129,12 +146,14 @@ http::Response handle_v2(Mirror& mirror, const RegistryConfig& cfg, const http::
     case Kind::upload:
       return oci_error(405, "UNSUPPORTED", "uploads are refused by this read-only mirror");
     case Kind::manifest: {
-      auto m = mirror.manifest(*route);
+      auto m = mirror.manifest(*route, reach);
+      if (!m && m.error().code == Errc::needs_upstream) return std::nullopt;
       if (!m) return from_error(m.error(), "MANIFEST_UNKNOWN");
       return manifest_response(req, std::move(*m));
     }
     case Kind::blob: {
-      auto b = mirror.blob(*route, req.method == "HEAD");
+      auto b = mirror.blob(*route, req.method == "HEAD", reach);
+      if (!b && b.error().code == Errc::needs_upstream) return std::nullopt;
       if (!b) return from_error(b.error(), "BLOB_UNKNOWN");
       return blob_response(req, *route->digest, std::move(*b));
     }
@@ -150,7 +169,8 @@ http::Response handle_v2(Mirror& mirror, const RegistryConfig& cfg, const http::
       std::string last(req.query_param("last").value_or(""));
       if (!last.empty() && !valid_tag(last))
         return oci_error(400, "TAG_INVALID", "invalid 'last' tag");
-      auto page = mirror.tags(*route, n, last);
+      auto page = mirror.tags(*route, n, last, reach);
+      if (!page && page.error().code == Errc::needs_upstream) return std::nullopt;
       if (!page) return from_error(page.error(), "NAME_UNKNOWN");
       nlohmann::json body = {{"name", route->client_name}, {"tags", page->tags}};
       auto r = http::Response::json(200, body.dump());
@@ -159,10 +179,13 @@ http::Response handle_v2(Mirror& mirror, const RegistryConfig& cfg, const http::
       return r;
     }
     case Kind::referrers: {
-      auto idx = mirror.referrers(*route);
+      auto idx = mirror.referrers(*route, reach);
+      if (!idx && idx.error().code == Errc::needs_upstream) return std::nullopt;
       if (!idx) return from_error(idx.error(), "MANIFEST_UNKNOWN");
-      auto r =
-          http::Response::text(200, std::move(*idx), "application/vnd.oci.image.index.v1+json");
+      auto type = req.query_param("artifactType");
+      auto r = http::Response::text(200, type ? filter_referrers(*idx, *type) : std::move(*idx),
+                                    "application/vnd.oci.image.index.v1+json");
+      if (type) r.headers.set("OCI-Filters-Applied", "artifactType");
       r.omit_body = req.method == "HEAD";
       return r;
     }

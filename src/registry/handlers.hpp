@@ -5,6 +5,10 @@
 
 namespace outpost::registry {
 
-http::Response handle_v2(Mirror& mirror, const RegistryConfig& cfg, const http::Request& req);
+// A tiered handler (http::TieredHandler): with Reach::local it answers from local state or returns
+// nothing when only an upstream can answer.
+std::optional<http::Response> handle_v2(Mirror& mirror, const RegistryConfig& cfg,
+                                        const http::Request& req,
+                                        http::Reach reach = http::Reach::upstream);
 
 }  // namespace outpost::registry

@@ -6,8 +6,10 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <set>
 
 #include "registry/manifest.hpp"
+#include "registry/reference.hpp"
 
 namespace outpost::registry {
 namespace {
@@ -16,6 +18,28 @@ std::string down_message(const Upstream& up, Upstream& u) {
   auto st = u.breaker().state();
   return fmt::format("upstream {} is unreachable ({})", up.name(),
                      st.last_error.empty() ? "circuit open" : st.last_error);
+}
+
+// The path of a Link header's rel="next" target on the same upstream (`</v2/...>; rel="next"`),
+// or nothing. An absolute URL is reduced to its path: only this upstream is ever asked.
+std::optional<std::string> link_next_path(std::optional<std::string_view> link) {
+  if (!link) return std::nullopt;
+  auto open = link->find('<');
+  auto close = link->find('>');
+  if (open == std::string_view::npos || close == std::string_view::npos || close < open)
+    return std::nullopt;
+  if (link->substr(close).find("next") == std::string_view::npos) return std::nullopt;
+  std::string target(link->substr(open + 1, close - open - 1));
+  if (auto scheme = target.find("://"); scheme != std::string::npos) {
+    auto slash = target.find('/', scheme + 3);
+    target = slash == std::string::npos ? "" : target.substr(slash);
+  }
+  if (!target.starts_with("/v2/")) return std::nullopt;
+  return target;
+}
+
+std::unexpected<Error> needs_upstream() {
+  return fail(Errc::needs_upstream, "only the upstream can answer this");
 }
 
 }  // namespace
@@ -28,8 +52,9 @@ Mirror::Mirror(const RegistryConfig& cfg, BlobStore& store, MetaDb& db, http::Ht
       metrics_(metrics),
       cache_(metrics.counter("outpost_registry_cache_total",
                              "Registry lookups by kind and result (hit, miss, stale)")),
-      fetcher_(store, db, metrics,
-               [this](std::function<void()> task) { pool_.post(std::move(task)); }),
+      fetcher_(
+          store, db, metrics, [this](std::function<void()> task) { pool_.post(std::move(task)); },
+          cfg.stall_timeout, stopping_),
       pool_(16) {
   for (const auto& u : cfg.upstreams)
     upstreams_.emplace(u.name, std::make_unique<Upstream>(u, cfg, client, metrics, stopping_));
@@ -79,8 +104,8 @@ void Mirror::touch(const Digest& d) {
 std::vector<UpstreamHealth> Mirror::health() {
   std::vector<UpstreamHealth> out;
   for (const auto& u : cfg_.upstreams) {
-    auto& b = upstreams_.at(u.name)->breaker();
-    out.push_back({"registry", u.name, u.url, true, b.state()});
+    auto& up = *upstreams_.at(u.name);
+    out.push_back({"registry", u.name, u.url, up.contacted(), up.breaker().state()});
   }
   return out;
 }
@@ -164,7 +189,7 @@ void Mirror::prefetch_children(Upstream& up, const std::string& repo, const std:
   });
 }
 
-Result<ManifestResult> Mirror::manifest(const Route& route) {
+Result<ManifestResult> Mirror::manifest(const Route& route, http::Reach reach) {
   Upstream& up = upstream(route.upstream);
   if (route.digest) {
     // Digests are immutable: a cached one is served with no upstream call at all.
@@ -172,6 +197,7 @@ Result<ManifestResult> Mirror::manifest(const Route& route) {
         m || m.error().code != Errc::not_found)
       return m;
     if (up.breaker().is_open()) return fail(Errc::upstream_unavailable, down_message(up, up));
+    if (reach == http::Reach::local) return needs_upstream();
     return fetch_manifest(up, route, route.digest->str());
   }
 
@@ -189,6 +215,8 @@ Result<ManifestResult> Mirror::manifest(const Route& route) {
       if (auto m = cached_manifest(rec.digest, CacheResult::hit); m) return m;
     } else if (up.breaker().is_open()) {
       if (auto m = cached_manifest(rec.digest, CacheResult::stale); m) return m;
+    } else if (reach == http::Reach::local) {
+      return needs_upstream();
     } else {
       // Revalidate with a HEAD; any failure serves the last known digest at once.
       auto head = up.call("HEAD", fmt::format("/v2/{}/manifests/{}", route.repo, route.tag),
@@ -210,6 +238,7 @@ Result<ManifestResult> Mirror::manifest(const Route& route) {
     }
   }
   if (up.breaker().is_open()) return fail(Errc::upstream_unavailable, down_message(up, up));
+  if (reach == http::Reach::local) return needs_upstream();
   auto fetched = fetch_manifest(up, route, route.tag);
   if (!fetched && *tag && fetched.error().code != Errc::not_found) {
     if (auto m = cached_manifest((**tag).digest, CacheResult::stale); m) return m;
@@ -217,7 +246,7 @@ Result<ManifestResult> Mirror::manifest(const Route& route) {
   return fetched;
 }
 
-Result<BlobResult> Mirror::blob(const Route& route, bool head) {
+Result<BlobResult> Mirror::blob(const Route& route, bool head, http::Reach reach) {
   const Digest& d = *route.digest;
   if (auto fd = store_.open(d); fd) {
     auto size = store_.size_of(d);
@@ -228,6 +257,8 @@ Result<BlobResult> Mirror::blob(const Route& route, bool head) {
   }
   Upstream& up = upstream(route.upstream);
   if (up.breaker().is_open()) return fail(Errc::upstream_unavailable, down_message(up, up));
+  // Joining a download in progress waits for upstream's headers too.
+  if (reach == http::Reach::local) return needs_upstream();
   if (head) {
     auto resp = up.call("HEAD", fmt::format("/v2/{}/blobs/{}", route.repo, d.str()), route.repo);
     if (!resp) return fail(Errc::upstream_unavailable, resp.error().message);
@@ -257,42 +288,67 @@ Result<void> Mirror::ensure_blob(const Route& route,
   return (*f)->wait_done(std::chrono::milliseconds(200), written);
 }
 
+Result<std::vector<std::string>> Mirror::upstream_tag_list(Upstream& up, const std::string& repo) {
+  // Upstreams differ: some page (following Link), some ignore n and last and send everything,
+  // unsorted. Asking for everything and following Link while it yields new tags works for all.
+  std::set<std::string> all;
+  std::string path = fmt::format("/v2/{}/tags/list", repo);
+  for (int page = 0; page < 1000; ++page) {
+    auto resp = up.call("GET", path, repo);
+    if (!resp) return std::unexpected(resp.error());
+    if (resp->status == 404) return fail(Errc::not_found, "repository unknown upstream");
+    if (resp->status != 200)
+      return fail(Errc::upstream_error, fmt::format("upstream answered HTTP {}", resp->status));
+    auto j = nlohmann::json::parse(resp->body, nullptr, false);
+    if (j.is_discarded() || !j.is_object() || !j.contains("tags") ||
+        !(j["tags"].is_array() || j["tags"].is_null()))
+      return fail(Errc::upstream_error, "upstream sent an unreadable tag list");
+    std::size_t before = all.size();
+    if (j["tags"].is_array())
+      for (const auto& t : j["tags"])
+        if (t.is_string() && valid_tag(t.get<std::string>())) all.insert(t.get<std::string>());
+    auto next = link_next_path(resp->headers.get("Link"));
+    if (!next || all.size() == before) break;  // last page, or an upstream ignoring `last`
+    path = *next;
+  }
+  return std::vector<std::string>(all.begin(), all.end());
+}
+
 Result<TagPage> Mirror::tags(const Route& route, std::optional<std::size_t> n,
-                             const std::string& last) {
+                             const std::string& last, http::Reach reach) {
   Upstream& up = upstream(route.upstream);
-  if (!up.breaker().is_open()) {
-    std::string path = fmt::format("/v2/{}/tags/list", route.repo);
-    std::vector<std::string> q;
-    if (n) q.push_back(fmt::format("n={}", *n));
-    if (!last.empty()) q.push_back("last=" + last);  // a valid tag: no escaping needed
-    if (!q.empty()) path += "?" + fmt::format("{}", fmt::join(q, "&"));
-    auto resp = up.call("GET", path, route.repo);
-    if (resp && resp->status == 200) {
-      auto j = nlohmann::json::parse(resp->body, nullptr, false);
-      if (!j.is_discarded() && j.is_object() && j.contains("tags") &&
-          (j["tags"].is_array() || j["tags"].is_null())) {
-        TagPage page;
-        if (j["tags"].is_array())
-          for (const auto& t : j["tags"])
-            if (t.is_string()) page.tags.push_back(t);
-        page.more = resp->headers.get("Link").has_value();
-        if (n && page.tags.size() > *n) {  // some registries ignore n: page it here
-          page.tags.resize(*n);
-          page.more = true;
-        }
-        return page;
-      }
-    } else if (resp && resp->status == 404) {
-      return fail(Errc::not_found, "repository unknown upstream");
+  // One snapshot of the full list serves every page for tag_ttl: paging is consistent, and a
+  // client walking the pages costs one upstream listing.
+  auto stored = db_.tag_list(up.name(), route.repo);
+  if (!stored) return std::unexpected(stored.error());
+  bool fresh =
+      *stored && unix_now() - (*stored)->fetched_at <
+                     std::chrono::duration_cast<std::chrono::seconds>(cfg_.tag_ttl).count();
+  std::set<std::string> all;
+  if (fresh) {
+    all.insert((*stored)->tags.begin(), (*stored)->tags.end());
+  } else {
+    Result<std::vector<std::string>> listed = fail(Errc::upstream_unavailable, "");
+    if (!up.breaker().is_open()) {
+      if (reach == http::Reach::local) return needs_upstream();
+      listed = upstream_tag_list(up, route.repo);
+    }
+    if (listed) {
+      (void)db_.put_tag_list(up.name(), route.repo, *listed);
+      all.insert(listed->begin(), listed->end());
+    } else if (listed.error().code == Errc::not_found) {
+      return std::unexpected(listed.error());
+    } else {
+      // Offline: the last list upstream sent, and every tag this Outpost has resolved since.
+      if (*stored) all.insert((*stored)->tags.begin(), (*stored)->tags.end());
+      auto known = db_.tags(up.name(), route.repo);
+      if (!known) return std::unexpected(known.error());
+      all.insert(known->begin(), known->end());
+      if (all.empty()) return fail(Errc::upstream_unavailable, down_message(up, up));
     }
   }
-  // Offline: the tags this Outpost has seen.
-  auto known = db_.tags(up.name(), route.repo);
-  if (!known) return std::unexpected(known.error());
-  if (known->empty()) return fail(Errc::upstream_unavailable, down_message(up, up));
-  TagPage page;
-  auto it = last.empty() ? known->begin() : std::upper_bound(known->begin(), known->end(), last);
-  for (; it != known->end(); ++it) {
+  TagPage page;  // lexical order, strictly after `last`, at most n
+  for (auto it = last.empty() ? all.begin() : all.upper_bound(last); it != all.end(); ++it) {
     if (n && page.tags.size() >= *n) {
       page.more = true;
       break;
@@ -302,18 +358,32 @@ Result<TagPage> Mirror::tags(const Route& route, std::optional<std::size_t> n,
   return page;
 }
 
-Result<std::string> Mirror::referrers(const Route& route) {
+Result<std::string> Mirror::referrers(const Route& route, http::Reach reach) {
   Upstream& up = upstream(route.upstream);
+  const Digest& subject = *route.digest;
   if (!up.breaker().is_open()) {
-    auto resp = up.call("GET", fmt::format("/v2/{}/referrers/{}", route.repo, route.digest->str()),
+    if (reach == http::Reach::local) return needs_upstream();
+    auto resp = up.call("GET", fmt::format("/v2/{}/referrers/{}", route.repo, subject.str()),
                         route.repo, {{"Accept", "application/vnd.oci.image.index.v1+json"}});
     if (resp && resp->status == 200) {
       auto j = nlohmann::json::parse(resp->body, nullptr, false);
-      if (!j.is_discarded() && j.is_object()) return resp->body;
+      if (!j.is_discarded() && j.is_object() && j.contains("manifests") &&
+          j["manifests"].is_array()) {
+        (void)db_.put_referrers(up.name(), route.repo, subject, resp->body);
+        return resp->body;
+      }
+    } else if (resp && resp->status == 404) {
+      // No referrers API upstream (or no such repository): clients then fall back to the
+      // sha256-<hex> tag scheme, which they only do on a 404.
+      return fail(Errc::not_found, "upstream has no referrers for this digest");
     }
   }
-  return std::string(
-      R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]})");
+  auto kept = db_.referrers(up.name(), route.repo, subject);
+  if (!kept) return std::unexpected(kept.error());
+  if (*kept) return std::move(**kept);
+  return fail(Errc::not_found, up.breaker().is_open()
+                                   ? down_message(up, up) + "; no referrers known offline"
+                                   : "no referrers known for this digest");
 }
 
 }  // namespace outpost::registry

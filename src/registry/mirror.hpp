@@ -51,18 +51,28 @@ class Mirror {
   Mirror(const Mirror&) = delete;
   Mirror& operator=(const Mirror&) = delete;
 
+  // Each lookup takes a Reach: with Reach::local it answers from local state only (the store, the
+  // database, a breaker known open) and fails with Errc::needs_upstream where it would call or
+  // wait on an upstream.
   // REQUIRES: route.kind == Kind::manifest.
-  Result<ManifestResult> manifest(const Route& route);
+  Result<ManifestResult> manifest(const Route& route, http::Reach reach = http::Reach::upstream);
   // REQUIRES: route.kind == Kind::blob. `head`: size only, no download is started.
-  Result<BlobResult> blob(const Route& route, bool head);
+  Result<BlobResult> blob(const Route& route, bool head, http::Reach reach = http::Reach::upstream);
   // REQUIRES: route.kind == Kind::blob. Makes sure the blob is in the store, downloading it
   // (single-flight, verified) when missing; returns once it is published. `written`, when set,
   // sees the bytes downloaded so far every 200 ms.
   Result<void> ensure_blob(const Route& route,
                            const std::function<void(std::uint64_t)>& written = {});
-  Result<TagPage> tags(const Route& route, std::optional<std::size_t> n, const std::string& last);
-  // The referrers index for a digest (an empty index when upstream has none or is down).
-  Result<std::string> referrers(const Route& route);
+  // The tag list in lexical order, strictly after `last`, at most `n` (more: another page
+  // follows). Built from one full upstream listing per tag_ttl (whether the upstream pages or
+  // not); offline, from the last listing plus every tag resolved since. Errc::not_found when
+  // upstream does not know the repository.
+  Result<TagPage> tags(const Route& route, std::optional<std::size_t> n, const std::string& last,
+                       http::Reach reach = http::Reach::upstream);
+  // The referrers index for a digest, from upstream (and kept); offline, the last one kept.
+  // Errc::not_found when upstream answers 404 (no referrers API) or, offline, when none was ever
+  // fetched: clients fall back to the sha256-<hex> tag scheme only on a 404.
+  Result<std::string> referrers(const Route& route, http::Reach reach = http::Reach::upstream);
 
   std::vector<UpstreamHealth> health();
 
@@ -73,6 +83,7 @@ class Mirror {
   Upstream& upstream(const std::string& name);
   Result<ManifestResult> cached_manifest(const Digest& d, CacheResult how);
   Result<ManifestResult> fetch_manifest(Upstream& up, const Route& route, const std::string& ref);
+  Result<std::vector<std::string>> upstream_tag_list(Upstream& up, const std::string& repo);
   void prefetch_children(Upstream& up, const std::string& repo, const std::string& bytes);
   void probe_loop(std::stop_token st);
   void touch(const Digest& d);  // records use for LRU eviction, at most every 10 minutes per blob

@@ -124,6 +124,7 @@ Result<http::ClientResponse> Upstream::send(http::ClientRequest req, const std::
       if (same_origin(url)) {
         if (auto a = auth_header(scope)) req.headers.emplace_back("Authorization", *a);
       }
+      contacted_ = true;
       resp = client_.perform(req, sink);
       if (!resp) return resp;
       int s = resp->status;
@@ -218,6 +219,7 @@ bool Upstream::probe() {
   req.total_timeout = reg_.upstream_timeout;
   req.insecure = cfg_.insecure;
   req.cancel = &stopping_;
+  contacted_ = true;
   auto r = client_.perform(req);
   bool up = r && (r->status == 200 || r->status == 401);
   if (up) {

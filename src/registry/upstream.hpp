@@ -22,6 +22,8 @@ class Upstream {
 
   const std::string& name() const { return cfg_.name; }
   CircuitBreaker& breaker() { return breaker_; }
+  // False until a request has been sent upstream ("not used yet" on the status page).
+  bool contacted() const { return contacted_; }
 
   // A metadata call (manifest, tags, HEAD), bounded by registry.upstream_timeout. `path` starts
   // with /v2/. Transport failures and 5xx open the breaker. REQUIRES: breaker closed (callers
@@ -53,6 +55,7 @@ class Upstream {
   const std::atomic<bool>& stopping_;
   CircuitBreaker breaker_;
   MetricFamily& errors_;
+  std::atomic<bool> contacted_{false};
 
   struct Token {
     std::string value;

@@ -41,6 +41,12 @@ CREATE TABLE IF NOT EXISTS release_charts(
   PRIMARY KEY(release_id, repo, name, version));
 CREATE TABLE IF NOT EXISTS helm_charts(
   url TEXT PRIMARY KEY, digest TEXT NOT NULL, fetched_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS tag_lists(
+  upstream TEXT NOT NULL, repo TEXT NOT NULL, tags TEXT NOT NULL, fetched_at INTEGER NOT NULL,
+  PRIMARY KEY(upstream, repo));
+CREATE TABLE IF NOT EXISTS referrers(
+  upstream TEXT NOT NULL, repo TEXT NOT NULL, subject TEXT NOT NULL, body TEXT NOT NULL,
+  fetched_at INTEGER NOT NULL, PRIMARY KEY(upstream, repo, subject));
 PRAGMA user_version=1;
 )sql";
 }  // namespace
@@ -107,6 +113,64 @@ Result<std::vector<std::string>> MetaDb::tags(const std::string& upstream,
     if (!*row) return out;
     out.push_back(s.text(0));
   }
+}
+
+Result<void> MetaDb::put_tag_list(const std::string& upstream, const std::string& repo,
+                                  const std::vector<std::string>& tags) {
+  std::string joined;  // tags never contain a newline (valid_tag)
+  for (const auto& t : tags) joined += t + "\n";
+  std::lock_guard lock(mu_);
+  sqlite::Stmt s(db_,
+                 "INSERT INTO tag_lists(upstream, repo, tags, fetched_at) VALUES(?,?,?,?) "
+                 "ON CONFLICT(upstream, repo) DO UPDATE SET tags=excluded.tags, "
+                 "fetched_at=excluded.fetched_at");
+  return s.bind(1, upstream).bind(2, repo).bind(3, joined).bind(4, unix_now()).run();
+}
+
+Result<std::optional<MetaDb::TagList>> MetaDb::tag_list(const std::string& upstream,
+                                                        const std::string& repo) {
+  std::lock_guard lock(mu_);
+  sqlite::Stmt s(db_, "SELECT tags, fetched_at FROM tag_lists WHERE upstream=? AND repo=?");
+  s.bind(1, upstream).bind(2, repo);
+  auto row = s.step();
+  if (!row) return std::unexpected(row.error());
+  if (!*row) return std::optional<TagList>();
+  TagList list{{}, s.integer(1)};
+  std::string joined = s.text(0);
+  for (std::size_t pos = 0; pos < joined.size();) {
+    auto nl = joined.find('\n', pos);
+    if (nl == std::string::npos) nl = joined.size();
+    if (nl > pos) list.tags.push_back(joined.substr(pos, nl - pos));
+    pos = nl + 1;
+  }
+  return std::optional<TagList>(std::move(list));
+}
+
+Result<void> MetaDb::put_referrers(const std::string& upstream, const std::string& repo,
+                                   const Digest& subject, const std::string& index) {
+  std::lock_guard lock(mu_);
+  sqlite::Stmt s(db_,
+                 "INSERT INTO referrers(upstream, repo, subject, body, fetched_at) "
+                 "VALUES(?,?,?,?,?) ON CONFLICT(upstream, repo, subject) DO UPDATE SET "
+                 "body=excluded.body, fetched_at=excluded.fetched_at");
+  return s.bind(1, upstream)
+      .bind(2, repo)
+      .bind(3, subject.str())
+      .bind(4, index)
+      .bind(5, unix_now())
+      .run();
+}
+
+Result<std::optional<std::string>> MetaDb::referrers(const std::string& upstream,
+                                                     const std::string& repo,
+                                                     const Digest& subject) {
+  std::lock_guard lock(mu_);
+  sqlite::Stmt s(db_, "SELECT body FROM referrers WHERE upstream=? AND repo=? AND subject=?");
+  s.bind(1, upstream).bind(2, repo).bind(3, subject.str());
+  auto row = s.step();
+  if (!row) return std::unexpected(row.error());
+  if (!*row) return std::optional<std::string>();
+  return std::optional<std::string>(s.text(0));
 }
 
 Result<void> MetaDb::put_blob(const Digest& d, std::uint64_t size) {

@@ -41,6 +41,20 @@ class MetaDb {
                                        const std::string& tag);
   Result<std::vector<std::string>> tags(const std::string& upstream, const std::string& repo);
 
+  // The last complete tag list an upstream sent for a repository (tags/list serves it offline).
+  struct TagList {
+    std::vector<std::string> tags;
+    UnixSeconds fetched_at;
+  };
+  Result<void> put_tag_list(const std::string& upstream, const std::string& repo,
+                            const std::vector<std::string>& tags);
+  Result<std::optional<TagList>> tag_list(const std::string& upstream, const std::string& repo);
+  // The referrers index (JSON) an upstream returned for a subject digest, served offline.
+  Result<void> put_referrers(const std::string& upstream, const std::string& repo,
+                             const Digest& subject, const std::string& index);
+  Result<std::optional<std::string>> referrers(const std::string& upstream, const std::string& repo,
+                                               const Digest& subject);
+
   Result<void> put_blob(const Digest& d, std::uint64_t size);
   Result<void> remove_blob(const Digest& d);
   struct BlobRow {

@@ -6,9 +6,25 @@ source "$(dirname "$0")/lib.sh"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 
 command -v kubectl >/dev/null || die "kubectl is missing (scripts/install-deps.sh --test installs it)"
+# Every overlay renders with each kubectl here: the newest, and Debian's 1.20 (kustomize v2.0.3,
+# which reads a directory base only under bases:), as an operator's may be.
+kubectls=("$(command -v kubectl)")
+old=/opt/outpost-test/kubernetes-client/usr/bin/kubectl
+[[ -x $old ]] && kubectls+=("$old")
+minor() { "$1" version --client -o json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["clientVersion"]["minor"].rstrip("+"))'; }
+oldest=99
+for k in "${kubectls[@]}"; do m=$(minor "$k"); ((m < oldest)) && oldest=$m; done
+((oldest <= 20)) || die "no kubectl 1.20 to render with (scripts/install-deps.sh --test unpacks Debian's)"
+for k in "${kubectls[@]}"; do
+  for overlay in base overlays/k3s-single-node overlays/multi-node; do
+    "$k" kustomize "$ROOT/deploy/kubernetes/$overlay" >/dev/null 2>"$T/kustomize.err" ||
+      die "kubectl 1.$(minor "$k") kustomize $overlay: $(cat "$T/kustomize.err")"
+  done
+  log "kubectl 1.$(minor "$k") renders every overlay"
+done
 for overlay in base overlays/k3s-single-node overlays/multi-node; do
   out=$T/$(basename "$overlay").yaml
-  kubectl kustomize "$ROOT/deploy/kubernetes/$overlay" >"$out" 2>"$T/kustomize.err" ||
+  "${kubectls[-1]}" kustomize "$ROOT/deploy/kubernetes/$overlay" >"$out" 2>"$T/kustomize.err" ||
     die "kubectl kustomize $overlay: $(cat "$T/kustomize.err")"
   python3 - "$out" "$overlay" "$T/config-$(basename "$overlay").yaml" <<'PY' || die "$overlay: checks failed"
 import sys, yaml

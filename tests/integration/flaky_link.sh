@@ -44,16 +44,21 @@ bundle:
   stall_timeout: 2s
   download_attempts: 60
 YAML
-in_ns "$OUTPOST_BIN" serve --config "$T/serve.yaml" >>"$T/op.log" 2>&1 &
+# Not through the in_ns function: a backgrounded function is a subshell, and $! would be that
+# subshell, not the daemon (ip netns exec execs into Outpost, so here $! is Outpost itself).
+ip netns exec "$NS" "$OUTPOST_BIN" serve --config "$T/serve.yaml" >>"$T/op.log" 2>&1 &
 op_PID=$!
 PIDS+=("$op_PID")
 for _ in $(seq 100); do in_ns curl -sf -o /dev/null "http://127.0.0.1:$OP/healthz" && break; sleep 0.1; done
 API=http://127.0.0.1:$OP
 
 tc qdisc add dev "$DEV" root tbf rate 20mbit burst 64kb latency 400ms
-flap() {  # up 3 s, down 4 s (longer than the stall timeouts: transfers break), forever
+flap() {  # up 3 s, down 4 s (longer than the stall timeouts: transfers break), until TERM
+  local nap
+  trap 'kill "$nap" 2>/dev/null; exit 0' TERM
   while true; do
-    sleep 3; ip link set "$DEV" down; sleep 4; ip link set "$DEV" up
+    sleep 3 & nap=$!; wait "$nap"; ip link set "$DEV" down
+    sleep 4 & nap=$!; wait "$nap"; ip link set "$DEV" up
   done
 }
 flap &

@@ -7,16 +7,30 @@ PIDS=()
 OUTPOST_BIN=${OUTPOST_BIN:?set by ctest}
 TOOLS=${TEST_TOOLS:?set by ctest}
 KEEP=${KEEP_TEST_DIR:-}
+# Every process this test starts inherits this mark; on exit, any still running is a leak: it is
+# killed and the test fails (whatever else happened), so no test can leave a daemon behind.
+export OUTPOST_TEST_RUN=$T
 
 CLEANUP_CMDS=()  # run last on exit (e.g. deleting network namespaces a test made)
 
 cleanup() {
   local rc=$?
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do
+  # What the test started, with their children (a backgrounded shell function or loop is a
+  # subshell whose child does the work), collected before anything is signalled.
+  local all=() pid
+  for pid in "${PIDS[@]}"; do all+=("$pid" $(descendants "$pid")); done
+  for pid in "${all[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${all[@]}"; do
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null || true
   done
+  local left
+  left=$(python3 "$TOOLS/leftovers.py" --kill OUTPOST_TEST_RUN "$T")
+  if [[ -n $left ]]; then
+    echo "--- FAIL: the test left processes running (killed now):" >&2
+    echo "$left" >&2
+    [[ $rc -ne 0 ]] || rc=1
+  fi
   if [[ $rc -ne 0 ]]; then
     echo "--- test failed (rc=$rc); logs in $T:" >&2
     for f in "$T"/*.log; do [[ -f $f ]] && { echo "=== $f" >&2; tail -n 40 "$f" >&2; }; done
@@ -26,6 +40,11 @@ cleanup() {
   exit $rc
 }
 trap cleanup EXIT
+
+descendants() {
+  local kid
+  for kid in $(pgrep -P "$1" 2>/dev/null); do echo "$kid"; descendants "$kid"; done
+}
 
 log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
 die() { log "FAIL: $*"; exit 1; }

@@ -39,7 +39,9 @@ expect GET "/v2/test/%2e%2e/manifests/latest" 400 NAME_INVALID
 expect GET "/v2/-x/manifests/latest" 400 NAME_INVALID
 expect GET "/v2/test/-rf/blobs/$layer" 400 NAME_INVALID
 expect GET "/v2/Test/App/manifests/latest" 400 NAME_INVALID
-expect GET "/v2/test/app/manifests/-x" 400 TAG_INVALID
+expect GET "/v2/test/app/manifests/-x" 404 MANIFEST_UNKNOWN
+expect GET "/v2/test/app/manifests/.INVALID_MANIFEST_NAME" 404 MANIFEST_UNKNOWN
+expect HEAD "/v2/test/app/manifests/.INVALID_MANIFEST_NAME" 404 - -I
 expect GET "/v2/test/app/manifests/sha256:xyz" 400 DIGEST_INVALID
 expect GET "/v2/test/app/manifests/md5:$z63" 400 DIGEST_INVALID
 expect GET "/v2/test/app/blobs/sha256:$z63" 400 DIGEST_INVALID

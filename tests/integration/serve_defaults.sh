@@ -32,6 +32,16 @@ done
 for u in docker.io ghcr.io quay.io registry.k8s.io; do
   grep -q "outpost_upstream_up{upstream=\"$u\"}" "$T/metrics" || die "default upstream $u missing"
 done
+# Nothing has been pulled: no upstream of any kind was contacted, and none claims to be "up since".
+"$OUTPOST_BIN" status --server "http://127.0.0.1:$OP" >"$T/status.txt" || true
+for u in docker.io ghcr.io quay.io registry.k8s.io github.com gitlab.com; do
+  grep -E "^  [a-z]+ +$u +not used yet" "$T/status.txt" >/dev/null ||
+    die "upstream $u is not 'not used yet': $(grep " $u " "$T/status.txt")"
+done
+curl -sf "http://127.0.0.1:$OP/api/v1/status" | python3 -c '
+import json, sys
+for u in json.load(sys.stdin)["upstreams"]:
+    assert u["contacted"] is False and u["since"] is None, u' || die "/api/v1/status claims a contact"
 python3 -c "import json,sys; [json.loads(l) for l in open('$T/op.log') if l.strip()]" || die "json log lines do not parse"
 grep -q '"logger":"outpost","msg":"access ' "$T/op.log" || die "no access log line"
 kill -TERM "$pid"

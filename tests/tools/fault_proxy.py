@@ -11,7 +11,12 @@ The control file is read for every new connection and holds one line:
   cut N                 forward, then drop the connection after N upstream->client bytes
   cutonce N             like cut, for the next connection only (the file then says "pass")
   blackhole             accept, read what the client sends, never answer
+  blackholeonce         the next request (on a new or a pooled connection) is swallowed and never
+                        answered, nor is anything after it on that connection; the file then
+                        says "pass"
   refuse                accept and close at once
+  hold                  forward requests, but hold every upstream->client byte (of new and pooled
+                        connections) until the file says something else
 Options combine on one line, e.g. "rate 2000000 cut 5000000".
 """
 import argparse, asyncio, time
@@ -22,12 +27,15 @@ def read_mode(path):
         words = open(path).read().split()
     except OSError:
         words = ["pass"]
-    mode = {"blackhole": False, "refuse": False, "rate": 0, "cut": 0, "delay": 0, "linkrate": 0}
+    mode = {"blackhole": False, "refuse": False, "hold": False, "rate": 0, "cut": 0, "delay": 0, "linkrate": 0}
     i = 0
     while i < len(words):
         w = words[i]
-        if w in ("blackhole", "refuse"):
+        if w in ("blackhole", "refuse", "hold"):
             mode[w] = True
+        elif w == "blackholeonce":
+            mode["blackhole"] = True
+            mode["once"] = True
         elif w == "cutonce" and i + 1 < len(words):
             mode["cut"] = int(words[i + 1])
             mode["once"] = True
@@ -65,6 +73,7 @@ def consume_once(path, mode):
 
 async def pipe_up(reader, writer, control):
     """client -> upstream. A mode switched while the (pooled) connection lives applies too."""
+    swallowing = False
     try:
         while True:
             data = await reader.read(65536)
@@ -73,7 +82,10 @@ async def pipe_up(reader, writer, control):
             now = read_mode(control)
             if now["refuse"]:
                 break
-            if now["blackhole"] and not now.get("once"):
+            if now["blackhole"] and now.get("once") and not swallowing:
+                consume_once(control, now)
+                swallowing = True
+            if swallowing or (now["blackhole"] and not now.get("once")):
                 continue  # swallow: upstream never sees the request, never answers
             writer.write(data)
             await writer.drain()
@@ -95,6 +107,9 @@ async def pipe_down(reader, writer, control):
             if not data:
                 break
             mode = read_mode(control)
+            while mode["hold"]:
+                await asyncio.sleep(0.05)
+                mode = read_mode(control)
             if mode["cut"] and not cut_at:
                 consume_once(control, mode)
                 cut_at = sent + mode["cut"]
@@ -129,6 +144,7 @@ async def handle(client_r, client_w, args):
         client_w.close()
         return
     if mode["blackhole"]:
+        consume_once(args.control, mode)
         try:
             while await client_r.read(65536):
                 pass
