@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "http/status.hpp"
+
 namespace outpost::bundle {
 namespace {
 
@@ -31,11 +33,8 @@ http::Response handle_releases(ReleaseJobs& jobs, const http::Request& req) {
         !j["version"].is_string())
       return error(400, "body must be {\"source\": …, \"name\": …, \"version\": …}");
     auto st = jobs.start(j["name"], j["version"], j["source"]);
-    if (!st) {
-      int code = st.error().code == Errc::forbidden ? 403 : 400;
-      return error(code, st.error().message);
-    }
-    return http::Response::json(st->state == "ready" ? 200 : 202, st->to_json());
+    if (!st) return error(http::status_for(st.error().code), st.error().message);
+    return http::Response::json(st->state == ReleaseState::ready ? 200 : 202, st->to_json());
   }
   if (req.method != "GET") return error(405, "use GET");
   rest.remove_prefix(1);
@@ -43,7 +42,7 @@ http::Response handle_releases(ReleaseJobs& jobs, const http::Request& req) {
   if (slash == std::string_view::npos || rest.find('/', slash + 1) != std::string_view::npos)
     return error(404, "expected /api/v1/releases/<name>/<version>");
   auto st = jobs.status(std::string(rest.substr(0, slash)), std::string(rest.substr(slash + 1)));
-  if (st.state == "unknown") return error(404, "no such release");
+  if (st.state == ReleaseState::unknown) return error(404, "no such release");
   return http::Response::json(200, st.to_json());
 }
 

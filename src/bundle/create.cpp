@@ -1,7 +1,5 @@
 #include "bundle/create.hpp"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
@@ -9,10 +7,11 @@
 #include <map>
 #include <set>
 
-#include "bundle/tar_reader.hpp"
+#include "bundle/bundle_reader.hpp"
 #include "bundle/tar_writer.hpp"
 #include "core/metrics.hpp"
 #include "core/signing.hpp"
+#include "core/time.hpp"
 #include "helm/cache.hpp"
 #include "http/client.hpp"
 #include "registry/manifest.hpp"
@@ -25,15 +24,6 @@ namespace {
 struct Source {  // where a blob can be fetched from
   std::string upstream, repo;
 };
-
-std::string now_iso() {
-  auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 bool platform_matches(const nlohmann::json& p, const std::string& want) {
   if (!p.is_object()) return false;
@@ -62,11 +52,9 @@ Result<ChartRef> ChartRef::parse(std::string_view text) {
 }
 
 Result<BundleManifest> read_bundle_manifest(const fs::path& bundle) {
-  auto tar = open_tar(bundle);
-  if (!tar) return std::unexpected(tar.error());
-  auto head = read_bundle_head(tar->get());
-  if (!head) return std::unexpected(head.error());
-  return std::move(head->manifest);
+  auto reader = BundleReader::open(bundle);
+  if (!reader) return std::unexpected(reader.error());
+  return reader->head().manifest;
 }
 
 Result<CreateStats> create_bundle(const Config& cfg, const CreateOptions& opt,
@@ -81,7 +69,7 @@ Result<CreateStats> create_bundle(const Config& cfg, const CreateOptions& opt,
   BundleManifest bm;
   bm.name = opt.name;
   bm.version = opt.version;
-  bm.created_at = now_iso();
+  bm.created_at = iso8601_now();
   bm.source_repo = opt.source_repo;
   bm.source_commit = opt.source_commit;
   std::set<Digest> base;

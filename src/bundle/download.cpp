@@ -4,12 +4,12 @@
 #include <unistd.h>
 
 #include <charconv>
-#include <thread>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "core/fd.hpp"
+#include "core/retry.hpp"
 
 namespace outpost::bundle {
 namespace {
@@ -74,7 +74,8 @@ Result<DownloadStats> download_resumable(
       auto backoff = std::min<long>(5000, 200L << std::min(attempt, 5));
       spdlog::info("bundle download {}: {} — retrying in {} ms (attempt {})", url, last.message,
                    backoff, attempt + 1);
-      std::this_thread::sleep_for(std::chrono::milliseconds(backoff));
+      if (!sleep_unless_cancelled(std::chrono::milliseconds(backoff), cancel))
+        return fail(Errc::cancelled, "download cancelled");
     }
     ++st.attempts;
     off_t have = ::lseek(fd.get(), 0, SEEK_END);

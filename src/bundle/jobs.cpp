@@ -19,7 +19,7 @@ std::string ReleaseStatus::to_json() const {
   return nlohmann::json({{"name", name},
                          {"version", version},
                          {"source", source},
-                         {"state", state},
+                         {"state", state_name(state)},
                          {"bytes_done", bytes_done},
                          {"bytes_total", bytes_total},
                          {"error", error},
@@ -70,20 +70,20 @@ ReleaseStatus ReleaseJobs::from_store(const std::string& name, const std::string
   ReleaseStatus st;
   st.name = name;
   st.version = version;
-  st.state = "unknown";
+  st.state = ReleaseState::unknown;
   auto blobs = db_.release_blobs(name, version);
   auto has = db_.has_release(name, version);
   if (!has || !*has || !blobs) return st;
   st.blobs = blobs->size();
   for (const auto& d : *blobs)
     if (!store_.contains(d)) ++st.blobs_missing;
-  st.state = st.blobs_missing == 0 ? "ready" : "incomplete";
+  st.state = st.blobs_missing == 0 ? ReleaseState::ready : ReleaseState::incomplete;
   return st;
 }
 
 ReleaseStatus ReleaseJobs::status(const std::string& name, const std::string& version) {
   auto stored = from_store(name, version);
-  if (stored.state == "ready") return stored;
+  if (stored.state == ReleaseState::ready) return stored;
   std::lock_guard lock(mu_);
   if (auto it = jobs_.find({name, version}); it != jobs_.end()) return it->second->st;
   return stored;
@@ -116,17 +116,18 @@ Result<ReleaseStatus> ReleaseJobs::start(const std::string& name, const std::str
     return fail(Errc::invalid_argument, "name and version must match [A-Za-z0-9][A-Za-z0-9._-]*");
   if (auto ok = check_source(source); !ok) return std::unexpected(ok.error());
   auto stored = from_store(name, version);
-  if (stored.state == "ready") return stored;
+  if (stored.state == ReleaseState::ready) return stored;
   std::shared_ptr<Job> job;
   {
     std::lock_guard lock(mu_);
     auto& slot = jobs_[{name, version}];
-    if (slot && slot->st.state != "failed") return slot->st;  // join the running (or done) job
+    if (slot && slot->st.state != ReleaseState::failed)
+      return slot->st;  // join the running (or done) job
     slot = std::make_shared<Job>();
     slot->st.name = name;
     slot->st.version = version;
     slot->st.source = source;
-    slot->st.state = "queued";
+    slot->st.state = ReleaseState::queued;
     job = slot;
   }
   pool_.post([this, job] { run(job); });
@@ -142,13 +143,13 @@ void ReleaseJobs::run(std::shared_ptr<Job> job) {
   auto fail_job = [&](const std::string& why) {
     spdlog::warn("release {} {}: {}", st.name, st.version, why);
     update(job, [&](ReleaseStatus& s) {
-      s.state = "failed";
+      s.state = ReleaseState::failed;
       s.error = why;
     });
   };
   const ImportPolicy policy{cfg_.storage.keep_releases, cfg_.bundle.trust_keys};
   if (is_oci_source(st.source)) {
-    update(job, [](ReleaseStatus& s) { s.state = "downloading"; });
+    update(job, [](ReleaseStatus& s) { s.state = ReleaseState::downloading; });
     auto ref = parse_oci_source(st.source, cfg_.registry);
     if (!ref) return fail_job(ref.error().message);
     FunctionProgress progress({}, [&](std::uint64_t done, std::uint64_t total) {
@@ -167,7 +168,7 @@ void ReleaseJobs::run(std::shared_ptr<Job> job) {
   fs::path file = st.source;
   fs::path download;
   if (st.source.starts_with("http://") || st.source.starts_with("https://")) {
-    update(job, [](ReleaseStatus& s) { s.state = "downloading"; });
+    update(job, [](ReleaseStatus& s) { s.state = ReleaseState::downloading; });
     fs::create_directories(store_.tmp_dir().parent_path() / "downloads");
     // Keyed by source: an interrupted download of the same URL resumes; another URL never
     // picks up its bytes.
@@ -186,7 +187,7 @@ void ReleaseJobs::run(std::shared_ptr<Job> job) {
                  st.version, d->bytes, d->attempts, d->received);
     file = download;
   }
-  update(job, [](ReleaseStatus& s) { s.state = "importing"; });
+  update(job, [](ReleaseStatus& s) { s.state = ReleaseState::importing; });
   if (auto head = read_bundle_manifest(file); !head) {
     return fail_job("not a usable bundle: " + head.error().message);
   } else if (head->name != st.name || head->version != st.version) {
@@ -206,13 +207,13 @@ void ReleaseJobs::run(std::shared_ptr<Job> job) {
 void ReleaseJobs::finish(const std::shared_ptr<Job>& job, const ReleaseStatus& st) {
   auto done = from_store(st.name, st.version);
   update(job, [&](ReleaseStatus& s) {
-    s.state = done.state == "ready" ? "ready" : "failed";
+    s.state = done.state == ReleaseState::ready ? ReleaseState::ready : ReleaseState::failed;
     s.blobs = done.blobs;
     s.blobs_missing = done.blobs_missing;
-    if (done.state != "ready")
+    if (done.state != ReleaseState::ready)
       s.error = fmt::format("{} blobs missing after import", done.blobs_missing);
   });
-  spdlog::info("release {} {}: {}", st.name, st.version, done.state);
+  spdlog::info("release {} {}: {}", st.name, st.version, state_name(done.state));
 }
 
 }  // namespace outpost::bundle

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "bundle/release_state.hpp"
 #include "core/config.hpp"
 #include "core/thread_pool.hpp"
 #include "http/client.hpp"
@@ -25,7 +26,7 @@ namespace outpost::bundle {
 
 struct ReleaseStatus {
   std::string name, version, source;
-  std::string state;  // queued | downloading | importing | ready | failed | unknown
+  ReleaseState state = ReleaseState::unknown;
   std::uint64_t bytes_done = 0, bytes_total = 0;
   std::string error;
   std::size_t blobs = 0, blobs_missing = 0;

@@ -1,7 +1,5 @@
 #include "bundle/oci.hpp"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -9,7 +7,7 @@
 #include <fstream>
 #include <map>
 
-#include "bundle/tar_reader.hpp"
+#include "bundle/bundle_reader.hpp"
 #include "core/metrics.hpp"
 #include "http/client.hpp"
 #include "registry/mirror.hpp"
@@ -105,20 +103,16 @@ class Stager {
     return sha256_of(bytes);
   }
 
-  Result<Digest> from_entry(archive* a) {
+  // The reader's current entry.
+  Result<Digest> from_entry(BundleReader& reader) {
     std::ofstream out(file_, std::ios::binary | std::ios::trunc);
     Sha256 h;
-    std::vector<char> buf(1 << 20);
-    for (;;) {
-      auto n = archive_read_data(a, buf.data(), buf.size());
-      if (n < 0)
-        return fail(Errc::invalid_argument,
-                    std::string("corrupt or truncated bundle: ") + archive_error_string(a));
-      if (n == 0) break;
-      std::span<const char> chunk(buf.data(), static_cast<std::size_t>(n));
+    auto r = reader.read([&](std::span<const char> chunk) -> Result<void> {
       h.update(chunk);
       out.write(chunk.data(), static_cast<std::streamsize>(chunk.size()));
-    }
+      return {};
+    });
+    if (!r) return std::unexpected(r.error());
     if (!out.flush()) return fail(Errc::io, "cannot write " + file_.string());
     return h.finish();
   }
@@ -160,11 +154,9 @@ Result<PushStats> push_bundle(const Config& cfg, const fs::path& bundle,
   std::atomic<bool> stopping{false};
   registry::Upstream up(*up_cfg, cfg.registry, client, metrics, stopping);
 
-  auto tar = open_tar(bundle);
-  if (!tar) return std::unexpected(tar.error());
-  archive* a = tar->get();
-  auto head = read_bundle_head(a);
-  if (!head) return std::unexpected(head.error());
+  auto reader = BundleReader::open(bundle);
+  if (!reader) return std::unexpected(reader.error());
+  const BundleHead* head = &reader->head();
   std::map<Digest, std::string> media_types;
   for (const auto& b : head->manifest.blobs) media_types.emplace(b.digest, b.media_type);
   std::error_code ec;
@@ -194,34 +186,20 @@ Result<PushStats> push_bundle(const Config& cfg, const fs::path& bundle,
   auto d = stage.from_string(head->json);
   if (!d) return std::unexpected(d.error());
   if (auto r = push(kBundleJson, *d); !r) return std::unexpected(r.error());
-  archive_entry* e = nullptr;
-  int rc = ARCHIVE_OK;
-  while ((rc = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
-    std::string path = archive_entry_pathname(e);
-    constexpr std::string_view prefix = "blobs/sha256/";
-    std::optional<Digest> named;
-    if (path.starts_with(prefix)) {
-      auto p = Digest::parse("sha256:" + path.substr(prefix.size()));
-      if (p) named = *p;
-    }
-    if (archive_entry_filetype(e) != AE_IFREG ||
-        (!named && path != kBundleSig && path != "oci-layout" && path != "index.json"))
-      return fail(Errc::invalid_argument,
-                  fmt::format("unexpected bundle entry '{}' (only outpost-bundle.json and an OCI "
-                              "layout)",
-                              path));
-    auto got = stage.from_entry(a);
+  for (;;) {
+    auto entry = reader->next();
+    if (!entry) return std::unexpected(entry.error());
+    if (!*entry) break;
+    const auto& e = **entry;
+    auto got = stage.from_entry(*reader);
     if (!got) return std::unexpected(got.error());
-    if (named && *named != *got)
+    if (e.digest && *e.digest != *got)
       return fail(Errc::digest_mismatch,
-                  fmt::format("bundle blob {} is corrupt (its bytes hash to {})", named->str(),
+                  fmt::format("bundle blob {} is corrupt (its bytes hash to {})", e.digest->str(),
                               got->str()));
-    if (auto r = push(path, *got); !r) return std::unexpected(r.error());
-    progress.bytes(static_cast<std::uint64_t>(archive_filter_bytes(a, -1)), file_size);
+    if (auto r = push(e.path, *got); !r) return std::unexpected(r.error());
+    progress.bytes(reader->position(), file_size);
   }
-  if (rc != ARCHIVE_EOF)
-    return fail(Errc::invalid_argument,
-                std::string("corrupt or truncated bundle: ") + archive_error_string(a));
 
   auto empty = stage.from_string("{}");
   if (!empty) return std::unexpected(empty.error());

@@ -8,6 +8,7 @@
 #include "bundle/download.hpp"
 #include "bundle/import.hpp"
 #include "bundle/oci.hpp"
+#include "bundle/release_state.hpp"
 #include "cli/bundle_commands.hpp"
 #include "cli/progress_bar.hpp"
 #include "core/metrics.hpp"
@@ -78,17 +79,18 @@ int ensure_release(const std::string& server, const std::string& source, const s
   for (;;) {
     auto s = get_status();
     if (s) {
-      auto state = (*s).value("state", "?");
-      bar->set_label(prefix + " " + state);
+      auto text = (*s).value("state", "?");
+      auto state = bundle::parse_release_state(text).value_or(bundle::ReleaseState::unknown);
+      bar->set_label(prefix + " " + text);
       auto done = (*s).value("bytes_done", std::uint64_t{0});
       auto total = (*s).value("bytes_total", std::uint64_t{0});
-      if (state == "downloading" && total > 0) bar->bytes(done, total);
-      if (state == "ready") {
+      if (state == bundle::ReleaseState::downloading && total > 0) bar->bytes(done, total);
+      if (state == bundle::ReleaseState::ready) {
         end(fmt::format("release {} {} is ready: {} blobs local and verified", name, version,
                         (*s).value("blobs", 0)));
         return 0;
       }
-      if (state == "failed") {
+      if (state == bundle::ReleaseState::failed) {
         end("outpost bundle ensure: " + (*s).value("error", std::string("failed")));
         return 1;
       }
@@ -212,7 +214,7 @@ int run_ensure(const EnsureArgs& a) {
   auto j = nlohmann::json::parse(r->body, nullptr, false);
   std::string state = r->status == 200 && !j.is_discarded() ? j.value("state", "?") : "unknown";
   std::cout << fmt::format("release {} {}: {}\n", a.name, a.version, state);
-  return state == "ready" ? 0 : 1;
+  return bundle::parse_release_state(state) == bundle::ReleaseState::ready ? 0 : 1;
 }
 
 }  // namespace outpost::cli

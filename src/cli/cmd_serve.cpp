@@ -45,7 +45,11 @@ int serve(const Config& cfg) {
   helm::HelmCache helm_cache(cfg.helm, cfg.data_dir, store, db, client, metrics);
   http::Server server(cfg.server, metrics);
   http::Authorizer auth(cfg.auth, cfg.git);
-  server.set_guard([&](const http::Request& req, const std::string&) { return auth.check(req); });
+  server.set_guard([&](const http::Request& req, AuthGroup g) { return auth.check(req, g); });
+  // The one route table: path prefix, metrics label, auth group (Access), where it runs.
+  using http::Access;
+  const auto reader = Access::only(AuthGroup::status);
+  const auto api = Access{AuthGroup::status, AuthGroup::admin};
 
   server.set_error_responder([](int status, std::string msg) {
     return registry::oci_error(
@@ -53,42 +57,44 @@ int serve(const Config& cfg) {
   });
   // Registry, Git and Helm requests are tiered: what local state can answer never waits for a
   // thread held by an upstream wait.
-  server.route("/v2", "registry", [&](const http::Request& req, http::Reach reach) {
-    return registry::handle_v2(mirror, cfg.registry, req, reach);
-  });
+  server.route("/v2", "registry", Access::only(AuthGroup::registry),
+               [&](const http::Request& req, http::Reach reach) {
+                 return registry::handle_v2(mirror, cfg.registry, req, reach);
+               });
   server.route(
-      "/git/", "git",
+      "/git/", "git", Access::only(AuthGroup::git),
       [&](const http::Request& req, http::Reach reach) {
         return git_service.handle_git(req, reach);
       },
       cfg.git.max_request_bytes);
-  server.route("/helm/", "helm", [&](const http::Request& req, http::Reach reach) {
-    return helm::handle_helm(helm_cache, cfg.helm, req, reach);
-  });
-  server.route("/api/v1/git/webhook", "api", http::Runs::upstream,
+  server.route("/helm/", "helm", Access::only(AuthGroup::git),
+               [&](const http::Request& req, http::Reach reach) {
+                 return helm::handle_helm(helm_cache, cfg.helm, req, reach);
+               });
+  server.route("/api/v1/git/webhook", "api", Access::only(AuthGroup::webhook), http::Runs::upstream,
                [&](const http::Request& req) { return git_service.handle_webhook(req); });
-  server.route("/api/v1/git/repos", "api", http::Runs::local,
+  server.route("/api/v1/git/repos", "api", api, http::Runs::local,
                [&](const http::Request& req) { return git_service.handle_repos(req); });
-  server.route("/api/v1/releases", "api", http::Runs::upstream,
+  server.route("/api/v1/releases", "api", api, http::Runs::upstream,
                [&](const http::Request& req) { return bundle::handle_releases(releases, req); });
-  server.route("/healthz", "health", http::Runs::inline_io,
+  server.route("/healthz", "health", reader, http::Runs::inline_io,
                [](const http::Request&) { return http::Response::text(200, "ok\n"); });
-  server.route("/readyz", "health", http::Runs::inline_io, [&](const http::Request&) {
+  server.route("/readyz", "health", reader, http::Runs::inline_io, [&](const http::Request&) {
     // Ready when the store can take writes: tmp/ exists and is writable.
     if (::access(store.tmp_dir().c_str(), W_OK) != 0)
       return http::Response::text(503, "store not writable\n");
     return http::Response::text(200, "ready\n");
   });
-  server.route("/metrics", "metrics", http::Runs::local, [&](const http::Request&) {
+  server.route("/metrics", "metrics", reader, http::Runs::local, [&](const http::Request&) {
     return http::Response::text(200, metrics.render(), "text/plain; version=0.0.4; charset=utf-8");
   });
   status::Sources site{cfg, mirror, git_cache, helm_cache, releases, store, db};
   status::register_metrics(metrics, site);
-  server.route("/api/v1/status", "api", http::Runs::local,
+  server.route("/api/v1/status", "api", api, http::Runs::local,
                [&](const http::Request& req) { return status::handle_status(site, req); });
-  server.route("/api/v1/readiness", "api", http::Runs::local,
+  server.route("/api/v1/readiness", "api", api, http::Runs::local,
                [&](const http::Request& req) { return status::handle_readiness(site, req); });
-  server.route("/", "ui", http::Runs::inline_io,
+  server.route("/", "ui", reader, http::Runs::inline_io,
                [](const http::Request& req) { return status::handle_page(req); });
 
   auto addr = parse_listen(cfg.listen);

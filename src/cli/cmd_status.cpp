@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "bundle/release_state.hpp"
 #include "cli/commands.hpp"
 #include "cli/progress_bar.hpp"
 #include "http/client.hpp"
@@ -67,7 +68,7 @@ void print_human(const json& s, const std::string& server) {
     std::cout << fmt::format("  {:<30} {}", str(x, "name") + " " + str(x, "version"),
                              str(x, "state"));
     auto total = x.value("bytes_total", std::uint64_t{0});
-    if (str(x, "state") != "ready" && total > 0)
+    if (bundle::parse_release_state(str(x, "state")) != bundle::ReleaseState::ready && total > 0)
       std::cout << fmt::format(" {}/{}", human_bytes(x.value("bytes_done", std::uint64_t{0})),
                                human_bytes(total));
     if (x.value("blobs_missing", 0) > 0)

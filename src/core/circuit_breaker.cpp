@@ -11,16 +11,16 @@ bool CircuitBreaker::is_open() const {
 
 void CircuitBreaker::record_success() {
   std::lock_guard lock(mu_);
-  if (open_) since_ = std::chrono::system_clock::now();
+  if (open_) since_ = clock_.system_now();
   open_ = false;
   failures_ = 0;
   backoff_ = min_backoff_;
 }
 
-void CircuitBreaker::record_failure(const std::string& why, Clock::time_point now) {
+void CircuitBreaker::record_failure(const std::string& why) {
   std::lock_guard lock(mu_);
   if (!open_) {
-    since_ = std::chrono::system_clock::now();
+    since_ = clock_.system_now();
     backoff_ = min_backoff_;
   } else {
     backoff_ = std::min(max_backoff_, backoff_ * 2);
@@ -28,12 +28,12 @@ void CircuitBreaker::record_failure(const std::string& why, Clock::time_point no
   open_ = true;
   ++failures_;
   last_error_ = why;
-  next_probe_ = now + backoff_;
+  next_probe_ = clock_.steady_now() + backoff_;
 }
 
-bool CircuitBreaker::probe_due(Clock::time_point now) const {
+bool CircuitBreaker::probe_due() const {
   std::lock_guard lock(mu_);
-  return open_ && now >= next_probe_;
+  return open_ && clock_.steady_now() >= next_probe_;
 }
 
 CircuitBreaker::State CircuitBreaker::state() const {

@@ -8,20 +8,24 @@
 #include <string>
 
 #include "core/duration.hpp"
+#include "core/time.hpp"
 
 namespace outpost {
 
 class CircuitBreaker {
  public:
-  using Clock = std::chrono::steady_clock;
-  CircuitBreaker(Millis min_backoff, Millis max_backoff)
-      : min_backoff_(min_backoff), max_backoff_(max_backoff), backoff_(min_backoff) {}
+  CircuitBreaker(Millis min_backoff, Millis max_backoff, const Clock& clock = Clock::system())
+      : clock_(clock),
+        min_backoff_(min_backoff),
+        max_backoff_(max_backoff),
+        backoff_(min_backoff),
+        since_(clock.system_now()) {}
 
   bool is_open() const;
   void record_success();
-  void record_failure(const std::string& why, Clock::time_point now = Clock::now());
+  void record_failure(const std::string& why);
   // True when open and the backoff since the last attempt has elapsed.
-  bool probe_due(Clock::time_point now = Clock::now()) const;
+  bool probe_due() const;
 
   struct State {
     bool up;
@@ -32,14 +36,15 @@ class CircuitBreaker {
   State state() const;
 
  private:
+  const Clock& clock_;
   const Millis min_backoff_, max_backoff_;
   mutable std::mutex mu_;
-  bool open_ = false;               // GUARDED_BY(mu_)
-  Millis backoff_;                  // GUARDED_BY(mu_)
-  Clock::time_point next_probe_{};  // GUARDED_BY(mu_)
-  std::chrono::system_clock::time_point since_ = std::chrono::system_clock::now();
-  std::string last_error_;  // GUARDED_BY(mu_)
-  unsigned failures_ = 0;   // GUARDED_BY(mu_)
+  bool open_ = false;                                   // GUARDED_BY(mu_)
+  Millis backoff_;                                      // GUARDED_BY(mu_)
+  std::chrono::steady_clock::time_point next_probe_{};  // GUARDED_BY(mu_)
+  std::chrono::system_clock::time_point since_;         // GUARDED_BY(mu_)
+  std::string last_error_;                              // GUARDED_BY(mu_)
+  unsigned failures_ = 0;                               // GUARDED_BY(mu_)
 };
 
 // How an upstream is doing, for the status page and readiness.

@@ -153,17 +153,17 @@ void parse_registry(const Section& top, const std::string& origin, RegistryConfi
 std::vector<HostUpstreamConfig> parse_host_upstreams(const Section& s, const std::string& what,
                                                      const std::string& origin);
 
-std::vector<std::string> parse_groups(const YAML::Node& list, const std::string& key,
-                                      const std::string& origin) {
-  static const std::set<std::string> known{"registry", "git", "status", "admin"};
+std::vector<AuthGroup> parse_groups(const YAML::Node& list, const std::string& key,
+                                    const std::string& origin) {
   if (!list.IsSequence())
     bad(origin, key, "must be a list of groups (registry, git, status, admin)");
-  std::vector<std::string> out;
+  std::vector<AuthGroup> out;
   for (const auto& g : list) {
     auto v = g.as<std::string>();
-    if (!known.contains(v))
+    auto group = parse_auth_group(v);
+    if (!group)
       bad(origin, key, fmt::format("unknown group '{}' (registry, git, status, admin)", v));
-    out.push_back(v);
+    out.push_back(*group);
   }
   return out;
 }
@@ -266,12 +266,17 @@ void parse_git(const Section& top, const std::string& origin, GitConfig& git) {
                 {"repo", "mode", "paths", "release_file"});
       GitGateConfig gate;
       g.str("repo", gate.repo);
-      g.str("mode", gate.mode);
+      std::string mode;
+      g.str("mode", mode);
       g.str("release_file", gate.release_file);
       if (gate.repo.empty() || gate.repo.find('/') == std::string::npos)
         bad(origin, g.key("repo"), "must be <host>/<path>, e.g. github.com/org/manifests");
       while (gate.repo.ends_with(".git")) gate.repo.resize(gate.repo.size() - 4);
-      if (gate.mode != "images" && gate.mode != "bundle")
+      if (mode == "images")
+        gate.mode = GateMode::images;
+      else if (mode == "bundle")
+        gate.mode = GateMode::bundle;
+      else
         bad(origin, g.key("mode"), "must be images or bundle");
       if (g.has("paths")) {
         auto p = g.node("paths");
@@ -287,11 +292,13 @@ void parse_git(const Section& top, const std::string& origin, GitConfig& git) {
 
 void parse_helm(const Section& top, const std::string& origin, HelmConfig& helm) {
   Section s(top.node("helm"), "helm", origin,
-            {"refresh_interval", "request_refresh_budget", "fetch_timeout", "breaker_min_backoff",
-             "breaker_max_backoff", "max_index_bytes", "max_chart_bytes", "upstreams"});
+            {"refresh_interval", "request_refresh_budget", "fetch_timeout", "stall_timeout",
+             "breaker_min_backoff", "breaker_max_backoff", "max_index_bytes", "max_chart_bytes",
+             "upstreams"});
   s.duration("refresh_interval", helm.refresh_interval);
   s.duration("request_refresh_budget", helm.request_refresh_budget);
   s.duration("fetch_timeout", helm.fetch_timeout);
+  s.duration("stall_timeout", helm.stall_timeout);
   s.duration("breaker_min_backoff", helm.breaker_min_backoff);
   s.duration("breaker_max_backoff", helm.breaker_max_backoff);
   s.integer<std::size_t>("max_index_bytes", helm.max_index_bytes, 1024);
@@ -332,8 +339,6 @@ std::vector<HostUpstreamConfig> parse_host_upstreams(const Section& s, const std
 
 void validate(const Config& c, const std::string& origin) {
   parse_listen(c.listen);
-  if (c.log.format != "text" && c.log.format != "json")
-    bad(origin, "log.format", "must be text or json");
   static const std::set<std::string> levels{"trace", "debug", "info", "warn", "error"};
   if (!levels.contains(c.log.level))
     bad(origin, "log.level", "must be trace|debug|info|warn|error");
@@ -393,7 +398,13 @@ Config parse_document(const YAML::Node& root, const std::string& origin) {
   if (!dir.empty()) c.data_dir = dir;
   if (top.has("log")) {
     Section s(top.node("log"), "log", origin, {"format", "level"});
-    s.str("format", c.log.format);
+    std::string format;
+    s.str("format", format);
+    if (!format.empty()) {
+      auto f = parse_log_format(format);
+      if (!f) bad(origin, "log.format", "must be text or json");
+      c.log.format = *f;
+    }
     s.str("level", c.log.level);
   }
   if (top.has("server")) {
@@ -509,10 +520,42 @@ Config load_config(const std::optional<std::filesystem::path>& path) {
   };
   if (auto v = env("OUTPOST_LISTEN")) c.listen = *v;
   if (auto v = env("OUTPOST_DATA_DIR")) c.data_dir = *v;
-  if (auto v = env("OUTPOST_LOG_FORMAT")) c.log.format = *v;
+  if (auto v = env("OUTPOST_LOG_FORMAT")) {
+    auto f = parse_log_format(*v);
+    if (!f) bad(origin + " + environment", "OUTPOST_LOG_FORMAT", "must be text or json");
+    c.log.format = *f;
+  }
   if (auto v = env("OUTPOST_LOG_LEVEL")) c.log.level = *v;
   validate(c, origin + " + environment");
   return c;
+}
+
+std::string_view auth_group_name(AuthGroup g) {
+  switch (g) {
+    case AuthGroup::registry:
+      return "registry";
+    case AuthGroup::git:
+      return "git";
+    case AuthGroup::status:
+      return "status";
+    case AuthGroup::admin:
+      return "admin";
+    case AuthGroup::webhook:
+      return "webhook";
+  }
+  return "?";
+}
+
+std::optional<AuthGroup> parse_auth_group(std::string_view s) {
+  for (auto g : {AuthGroup::registry, AuthGroup::git, AuthGroup::status, AuthGroup::admin})
+    if (auth_group_name(g) == s) return g;
+  return std::nullopt;
+}
+
+std::optional<LogFormat> parse_log_format(std::string_view s) {
+  if (s == "text") return LogFormat::text;
+  if (s == "json") return LogFormat::json;
+  return std::nullopt;
 }
 
 ListenAddress parse_listen(const std::string& listen) {

@@ -66,9 +66,13 @@ struct HostUpstreamConfig {
 // needs is local. mode "images": the images its manifests under `paths` reference, pulled through
 // the registry mirror. mode "bundle": the release named in `release_file` at that commit
 // (source, name, version), imported.
+// What a gated commit needs before it is advertised: every image its manifests reference pulled
+// (images), or the release its release file names imported (bundle).
+enum class GateMode { images, bundle };
+
 struct GitGateConfig {
   std::string repo;  // <host>/<path>
-  std::string mode;  // images | bundle
+  GateMode mode = GateMode::images;
   std::vector<std::string> paths;
   std::string release_file = ".outpost/release.yaml";
 };
@@ -103,6 +107,8 @@ struct HelmConfig {
   Millis refresh_interval = std::chrono::minutes(5);
   Millis request_refresh_budget = std::chrono::seconds(2);
   Millis fetch_timeout = std::chrono::seconds(60);  // bound on one index or chart download
+  // A chart download with no byte for this long is retried (RetryBudget of this stall timeout).
+  Millis stall_timeout = std::chrono::seconds(10);
   Millis breaker_min_backoff = std::chrono::seconds(5);
   Millis breaker_max_backoff = std::chrono::minutes(5);
   std::size_t max_index_bytes = 64 << 20;
@@ -136,24 +142,36 @@ struct StorageConfig {
 // page, read-only API, /metrics, health), admin (API writes: release imports) and webhook (checked
 // by git.webhook_secret). Groups in `require` need a credential that lists them: a bearer token
 // or an htpasswd user (bcrypt or SHA-crypt hashes, as `htpasswd -B` writes).
+// Who may use what. Each route belongs to one group (the API: status to read, admin to change;
+// Helm repositories are in git, so a repo-server's credential covers both). Webhooks are checked
+// by their own secret, not by group membership.
+enum class AuthGroup { registry, git, status, admin, webhook };
+std::string_view auth_group_name(AuthGroup g);
+// "registry" | "git" | "status" | "admin" (the groups a credential can hold).
+std::optional<AuthGroup> parse_auth_group(std::string_view s);
+
 struct AuthConfig {
   struct Token {
     std::string name;
     std::string value;  // from token_file or token_env; never logged
-    std::vector<std::string> groups;
+    std::vector<AuthGroup> groups;
   };
   std::vector<Token> tokens;
   std::map<std::string, std::string> htpasswd;  // user → crypt(3) hash
   // Groups of each htpasswd user (users not listed: registry, git, status).
-  std::map<std::string, std::vector<std::string>> user_groups;
-  std::vector<std::string> require = {"admin"};
+  std::map<std::string, std::vector<AuthGroup>> user_groups;
+  std::vector<AuthGroup> require = {AuthGroup::admin};
   // Admin requests from a loopback peer (the CLI on the same machine) need no credential.
   bool admin_from_loopback = true;
 };
 
+enum class LogFormat { text, json };
+// "text" | "json"; nullopt for anything else.
+std::optional<LogFormat> parse_log_format(std::string_view s);
+
 struct LogConfig {
-  std::string format = "text";  // text | json
-  std::string level = "info";   // trace | debug | info | warn | error
+  LogFormat format = LogFormat::text;
+  std::string level = "info";  // trace | debug | info | warn | error
 };
 
 struct Config {

@@ -1,5 +1,6 @@
 #include "core/encoding.hpp"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -45,6 +46,14 @@ std::string hmac_sha256_hex(std::string_view key, std::string_view data) {
   HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
        reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &len);
   return hex_encode(std::string_view(reinterpret_cast<const char*>(out), len));
+}
+
+bool constant_time_equal(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+std::string basic_auth(std::string_view user, std::string_view password) {
+  return "Basic " + base64_encode(std::string(user) + ":" + std::string(password));
 }
 
 }  // namespace outpost

@@ -1,6 +1,9 @@
 #pragma once
 // RAII owner of a POSIX file descriptor. Non-copyable; closes on destruction.
+#include <string_view>
 #include <utility>
+
+#include "core/error.hpp"
 
 namespace outpost {
 
@@ -25,5 +28,9 @@ class UniqueFd {
  private:
   int fd_ = -1;
 };
+
+// An anonymous in-memory file (memfd, close-on-exec) holding `bytes`, positioned at its start: a
+// child's stdin that cannot deadlock against its stdout the way a pipe can.
+Result<UniqueFd> memfd_holding(const char* name, std::string_view bytes);
 
 }  // namespace outpost

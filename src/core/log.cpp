@@ -57,7 +57,7 @@ std::vector<std::string> recent_problems(std::size_t n) {
 
 void setup_logging(const LogConfig& cfg) {
   auto logger = spdlog::stderr_logger_mt("outpost");
-  if (cfg.format == "json") {
+  if (cfg.format == LogFormat::json) {
     logger->set_formatter(std::make_unique<JsonFormatter>());
   } else {
     logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc);

@@ -8,6 +8,7 @@
 #include <random>
 
 #include "core/encoding.hpp"
+#include "core/time.hpp"
 
 namespace outpost::git {
 namespace fs = std::filesystem;
@@ -17,16 +18,6 @@ namespace {
 std::optional<UnixSeconds> to_unix(std::optional<std::chrono::system_clock::time_point> t) {
   if (!t) return std::nullopt;
   return std::chrono::duration_cast<std::chrono::seconds>(t->time_since_epoch()).count();
-}
-
-std::string iso8601(std::optional<std::chrono::system_clock::time_point> t) {
-  if (!t) return {};
-  auto tt = std::chrono::system_clock::to_time_t(*t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 
 std::uint64_t dir_bytes(const fs::path& p) {
@@ -242,10 +233,7 @@ void GitCache::schedule_loop(std::stop_token st) {
       }
     }
     for (const auto& id : due) trigger_sync(id);
-    std::mutex m;
-    std::unique_lock lock(m);
-    std::condition_variable_any cv;
-    cv.wait_for(lock, st, std::chrono::milliseconds(250), [] { return false; });
+    sleep_unless_stopped(st, std::chrono::milliseconds(250));
   }
 }
 

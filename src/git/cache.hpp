@@ -50,7 +50,6 @@ class GitCache {
   std::shared_ptr<GitMirror> get_or_create(const RepoId& id);
   void schedule_loop(std::stop_token st);
   void run_sync(std::shared_ptr<GitMirror> m);
-  void after_sync(GitMirror& m, const Result<SyncOutcome>& r);
   void notify_argocd(const GitMirror& m, const SyncOutcome& out);
   CircuitBreaker& breaker(const std::string& host);
   // Quick reachability check of the host (probe_timeout); opens its breaker when it fails.

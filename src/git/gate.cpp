@@ -68,7 +68,7 @@ GateResult images_gate(const GitMirror& gm, const std::filesystem::path& repo,
                        registry::Mirror& mirror, const RegistryConfig& reg) {
   std::vector<std::string> args = {"ls-tree", "-r", "--name-only", commit, "--"};
   for (const auto& p : gate.paths) args.push_back(p);
-  auto files = gm.git_output(repo, args);
+  auto files = gm.git_output(repo, args, Errc::io);
   if (!files) return waiting("listing manifests: " + files.error().message);
   bundle::ImageCollector images;
   std::istringstream in(*files);
@@ -96,8 +96,8 @@ GateResult bundle_gate(const GitMirror& gm, const std::filesystem::path& repo,
   auto st = releases.start(name, version, source);
   if (!st) return waiting(fmt::format("release {} {}: {}", name, version, st.error().message));
   auto now = releases.status(name, version);
-  if (now.state == "ready") return {true, ""};
-  return waiting(fmt::format("release {} {}: {}{}", name, version, now.state,
+  if (now.state == bundle::ReleaseState::ready) return {true, ""};
+  return waiting(fmt::format("release {} {}: {}{}", name, version, bundle::state_name(now.state),
                              now.error.empty() ? "" : " (" + now.error + ")"));
 }
 
@@ -126,7 +126,7 @@ GateFn make_gate(const GitConfig& cfg, const RegistryConfig& registry_cfg, const
                  registry::Mirror& mirror, bundle::ReleaseJobs& releases) {
   for (const auto& g : cfg.gating) {
     if (g.repo != id.key()) continue;
-    if (g.mode == "images")
+    if (g.mode == GateMode::images)
       return [&g, &mirror, &registry_cfg](const GitMirror& gm, const std::filesystem::path& repo,
                                           const std::string& commit) {
         return images_gate(gm, repo, commit, g, mirror, registry_cfg);

@@ -10,8 +10,10 @@
 
 #include "core/encoding.hpp"
 #include "core/process.hpp"
+#include "git/git_runner.hpp"
 #include "git/pkt_line.hpp"
 #include "http/gzip.hpp"
+#include "http/status.hpp"
 
 namespace outpost::git {
 namespace {
@@ -23,19 +25,7 @@ http::Response text(int status, const std::string& msg) {
 }
 
 http::Response from_error(const Error& e) {
-  switch (e.code) {
-    case Errc::not_found:
-      return text(404, e.message);
-    case Errc::invalid_argument:
-      return text(400, e.message);
-    case Errc::too_large:
-      return text(413, e.message);
-    case Errc::upstream_unavailable:
-    case Errc::timeout:
-      return text(503, e.message);
-    default:
-      return text(500, e.message);
-  }
+  return text(http::status_for(e.code), e.message);
 }
 
 // An upload-pack process whose stdout is the response body; holds a concurrency slot.
@@ -56,25 +46,7 @@ class UploadPack final : public http::PipeSource {
   std::shared_ptr<std::counting_semaphore<4096>> slots_;
 };
 
-bool same_secret(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
-}
-
 }  // namespace
-
-std::vector<std::string> serving_env() {
-  // Serving policy does not depend on what a mirror's config file says.
-  return {"GIT_CONFIG_NOSYSTEM=1",
-          "GIT_CONFIG_COUNT=4",
-          "GIT_CONFIG_KEY_0=uploadpack.hideRefs",
-          "GIT_CONFIG_VALUE_0=refs/outpost/",
-          "GIT_CONFIG_KEY_1=uploadpack.allowAnySHA1InWant",
-          "GIT_CONFIG_VALUE_1=true",
-          "GIT_CONFIG_KEY_2=uploadpack.allowFilter",
-          "GIT_CONFIG_VALUE_2=true",
-          "GIT_CONFIG_KEY_3=uploadpack.allowReachableSHA1InWant",
-          "GIT_CONFIG_VALUE_3=true"};
-}
 
 int requested_protocol(const http::Request& req) {
   auto h = req.headers.get("Git-Protocol");
@@ -155,9 +127,8 @@ http::Response GitService::upload_pack(const RepoId& repo, const http::Request& 
     return r;
   }
   // The request goes to the child's stdin through a memfd: no pipe to deadlock against its stdout.
-  UniqueFd in(::memfd_create("upload-pack-request", MFD_CLOEXEC));
-  if (!in || ::write(in.get(), body.data(), body.size()) != static_cast<ssize_t>(body.size()) ||
-      ::lseek(in.get(), 0, SEEK_SET) != 0) {
+  auto in = memfd_holding("upload-pack-request", body);
+  if (!in) {
     slots_->release();
     return text(500, "could not buffer the request");
   }
@@ -165,7 +136,7 @@ http::Response GitService::upload_pack(const RepoId& repo, const http::Request& 
   o.argv = {"git", "upload-pack", "--strict", "--stateless-rpc", m->dir().string()};
   o.env = serving_env();
   if (requested_protocol(req) == 2) o.env.push_back("GIT_PROTOCOL=version=2");
-  o.stdin_fd = in.get();
+  o.stdin_fd = in->get();
   o.capture_stderr = false;
   auto p = Process::spawn(o);
   if (!p) {
@@ -184,9 +155,9 @@ http::Response GitService::handle_webhook(const http::Request& req) {
   if (!cfg_.webhook_secret.empty()) {
     bool ok = false;
     if (auto sig = req.headers.get("X-Hub-Signature-256"))
-      ok = same_secret(*sig, "sha256=" + hmac_sha256_hex(cfg_.webhook_secret, req.body));
+      ok = constant_time_equal(*sig, "sha256=" + hmac_sha256_hex(cfg_.webhook_secret, req.body));
     else if (auto tok = req.headers.get("X-Gitlab-Token"))
-      ok = same_secret(*tok, cfg_.webhook_secret);
+      ok = constant_time_equal(*tok, cfg_.webhook_secret);
     if (!ok) return text(401, "webhook signature missing or wrong");
   }
   auto j = nlohmann::json::parse(req.body, nullptr, false);

@@ -31,8 +31,6 @@ class GitService {
   std::shared_ptr<std::counting_semaphore<4096>> slots_;  // concurrent upload-pack processes
 };
 
-// Environment for `git upload-pack` when serving: hidden retained refs, any-SHA wants, filters.
-std::vector<std::string> serving_env();
 // "version=2" in a Git-Protocol header -> 2, else 0.
 int requested_protocol(const http::Request& req);
 

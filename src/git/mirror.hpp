@@ -19,6 +19,7 @@
 
 #include "core/config.hpp"
 #include "core/error.hpp"
+#include "git/git_runner.hpp"
 #include "git/repo_path.hpp"
 
 namespace outpost::git {
@@ -86,9 +87,10 @@ class GitMirror {
   void set_gate(GateFn gate) { gate_ = std::move(gate); }
   bool gated() const { return static_cast<bool>(gate_); }
   // Runs git with `args` in `repo` (this mirror, or its staging clone): read-only helpers for
-  // gates (ls-tree, show).
+  // gates (ls-tree, show). A non-zero exit is `on_exit`.
   Result<std::string> git_output(const std::filesystem::path& repo,
-                                 const std::vector<std::string>& args) const;
+                                 const std::vector<std::string>& args,
+                                 Errc on_exit = Errc::not_found) const;
 
   // Restores persisted state at start-up.
   void restore(std::optional<std::chrono::system_clock::time_point> last_success,
@@ -105,7 +107,16 @@ class GitMirror {
                            const std::map<std::string, std::string>& advertised,
                            const std::map<std::string, std::string>& upstream,
                            std::vector<PendingRef>& pending);
-  std::vector<std::string> git_env() const;
+  Result<void> fetch(const std::filesystem::path& repo, const std::atomic<bool>& stop);
+  // Points HEAD where upstream's HEAD points; returns that ref ("" when unknown).
+  std::string follow_head(const std::filesystem::path& repo, const std::atomic<bool>& stop);
+  // Gated: advances the advertised refs the gate lets through; returns the ones held back.
+  Result<std::vector<PendingRef>> pass_gate(const std::filesystem::path& repo,
+                                            const std::map<std::string, std::string>& before);
+  // Keeps every tip that moved or vanished under refs/outpost/retained/; returns the moves.
+  SyncOutcome retain_old_tips(const std::filesystem::path& repo,
+                              const std::map<std::string, std::string>& before,
+                              const std::map<std::string, std::string>& after);
   Result<void> apply_ref_script(const std::filesystem::path& repo, const std::string& script);
   void maintain(const std::filesystem::path& repo, bool first, bool refs_moved,
                 const std::atomic<bool>& stop);
@@ -115,7 +126,8 @@ class GitMirror {
   const std::filesystem::path staging_root_;
   const HostUpstreamConfig& upstream_;
   const GitConfig& cfg_;
-  GateFn gate_;  // empty: not gated
+  const GitRunner git_;  // talks to this mirror's upstream
+  GateFn gate_;          // empty: not gated
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

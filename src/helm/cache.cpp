@@ -8,18 +8,14 @@
 #include <sstream>
 
 #include "core/encoding.hpp"
+#include "core/retry.hpp"
+#include "core/time.hpp"
 #include "registry/upstream.hpp"
 #include "store/atomic_file.hpp"
 
 namespace outpost::helm {
 namespace fs = std::filesystem;
 namespace {
-
-std::int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Collects a 2xx body up to a limit.
 class StringSink final : public http::BodySink {
@@ -229,14 +225,7 @@ void HelmCache::refresh(Repo& r) {
 }
 
 void HelmCache::refresh_loop(std::stop_token st) {
-  std::mutex sleep_mu;
-  std::condition_variable_any sleeper;
-  while (!st.stop_requested()) {
-    {
-      std::unique_lock lock(sleep_mu);
-      sleeper.wait_for(lock, st, std::chrono::seconds(1), [] { return false; });
-    }
-    if (st.stop_requested()) break;
+  while (sleep_unless_stopped(st, std::chrono::seconds(1))) {
     std::vector<Repo*> due;
     {
       std::lock_guard lock(mu_);
@@ -378,34 +367,47 @@ Result<Digest> HelmCache::download(const ChartEntry& c) {
   lock.unlock();
 
   auto result = [&]() -> Result<Digest> {
-    auto w = store_.create_temp();
-    if (!w) return std::unexpected(w.error());
-    WriterSink sink(*w, cfg_.max_chart_bytes);
-    auto resp = get(*up, c.url, sink);
-    if (!resp) {
-      if (sink.over)
-        return fail(Errc::upstream_error,
-                    fmt::format("chart {} is larger than helm.max_chart_bytes", c.url));
-      if (!sink.error.empty()) return fail(Errc::io, sink.error);
-      if (resp.error().code != Errc::cancelled) b.record_failure(resp.error().message);
-      return fail(Errc::upstream_unavailable,
-                  fmt::format("fetching {}: {}", c.url, resp.error().message));
+    // A stalled, refused or reset download is retried from the start (charts are small) within
+    // the RetryBudget, as blob downloads are; a wrong answer fails at once.
+    RetryBudget retry(cfg_.stall_timeout);
+    for (;;) {
+      auto w = store_.create_temp();
+      if (!w) return std::unexpected(w.error());
+      WriterSink sink(*w, cfg_.max_chart_bytes);
+      auto resp = get(*up, c.url, sink);
+      Error why{Errc::upstream_unavailable, ""};
+      if (!resp) {
+        if (sink.over)
+          return fail(Errc::upstream_error,
+                      fmt::format("chart {} is larger than helm.max_chart_bytes", c.url));
+        if (!sink.error.empty()) return fail(Errc::io, sink.error);
+        if (resp.error().code == Errc::cancelled) return std::unexpected(resp.error());
+        b.record_failure(resp.error().message);
+        why.message = fmt::format("fetching {}: {}", c.url, resp.error().message);
+      } else if (resp->status >= 500) {
+        b.record_failure(fmt::format("HTTP {}", resp->status));
+        why.message = fmt::format("fetching {}: upstream answered HTTP {}", c.url, resp->status);
+      } else if (resp->status != 200) {
+        return fail(resp->status == 404 ? Errc::not_found : Errc::upstream_error,
+                    fmt::format("fetching {}: upstream answered HTTP {}", c.url, resp->status));
+      } else {
+        b.record_success();
+        auto sealed = w->seal(c.digest);
+        if (!sealed)
+          return fail(Errc::digest_mismatch,
+                      fmt::format("chart {} {} from {} does not match the index's digest", c.name,
+                                  c.version, c.url));
+        auto d = w->publish();
+        if (!d) return std::unexpected(d.error());
+        if (auto r = db_.put_helm_chart(c.url, *d); !r) return std::unexpected(r.error());
+        spdlog::info("helm: cached {} {} ({})", c.name, c.version, d->str());
+        return *d;
+      }
+      auto pause = retry.next_pause();
+      if (!pause) return std::unexpected(why);
+      spdlog::info("helm: {}; retrying in {} ms", why.message, pause->count());
+      if (!retry.wait(*pause, stopping_)) return std::unexpected(why);
     }
-    if (resp->status >= 500) b.record_failure(fmt::format("HTTP {}", resp->status));
-    if (resp->status != 200)
-      return fail(resp->status == 404 ? Errc::not_found : Errc::upstream_error,
-                  fmt::format("fetching {}: upstream answered HTTP {}", c.url, resp->status));
-    b.record_success();
-    auto sealed = w->seal(c.digest);
-    if (!sealed)
-      return fail(Errc::digest_mismatch,
-                  fmt::format("chart {} {} from {} does not match the index's digest", c.name,
-                              c.version, c.url));
-    auto d = w->publish();
-    if (!d) return std::unexpected(d.error());
-    if (auto r = db_.put_helm_chart(c.url, *d); !r) return std::unexpected(r.error());
-    spdlog::info("helm: cached {} {} ({})", c.name, c.version, d->str());
-    return *d;
   }();
   promise->set_value(result);
   lock.lock();
@@ -421,12 +423,12 @@ Result<http::ClientResponse> HelmCache::get(const HostUpstreamConfig& up, std::s
     req.url = url;
     req.connect_timeout = std::min<Millis>(cfg_.fetch_timeout, std::chrono::seconds(5));
     req.total_timeout = cfg_.fetch_timeout;
+    req.stall_timeout = cfg_.stall_timeout;
     req.insecure = up.insecure;
     req.cancel = &stopping_;
     // Credentials go only to the configured upstream's own origin, never across a redirect.
     if (!up.username.empty() && registry::url_origin(url) == home)
-      req.headers.emplace_back("Authorization",
-                               "Basic " + base64_encode(up.username + ":" + up.password));
+      req.headers.emplace_back("Authorization", basic_auth(up.username, up.password));
     auto resp = client_.perform(req, &sink);
     if (!resp) return resp;
     int s = resp->status;

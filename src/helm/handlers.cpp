@@ -2,35 +2,13 @@
 
 #include <fmt/format.h>
 
+#include "http/status.hpp"
+
 namespace outpost::helm {
 namespace {
 
 http::Response error_response(const Error& e) {
-  int status = 500;
-  switch (e.code) {
-    case Errc::not_found:
-      status = 404;
-      break;
-    case Errc::invalid_argument:
-      status = 400;
-      break;
-    case Errc::forbidden:
-      status = 403;
-      break;
-    case Errc::upstream_unavailable:
-      status = 503;
-      break;
-    case Errc::timeout:
-      status = 504;
-      break;
-    case Errc::digest_mismatch:
-    case Errc::upstream_error:
-      status = 502;
-      break;
-    default:
-      break;
-  }
-  return http::Response::text(status, e.message + "\n");
+  return http::Response::text(http::status_for(e.code), e.message + "\n");
 }
 
 }  // namespace

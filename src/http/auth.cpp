@@ -14,15 +14,8 @@
 namespace outpost::http {
 namespace {
 
-bool has(const std::vector<std::string>& v, std::string_view s) {
-  return std::find(v.begin(), v.end(), s) != v.end();
-}
-
-bool same(std::string_view a, std::string_view b) {  // constant time for equal lengths
-  if (a.size() != b.size()) return false;
-  unsigned char diff = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
-  return diff == 0;
+bool has(const std::vector<Group>& v, Group g) {
+  return std::find(v.begin(), v.end(), g) != v.end();
 }
 
 Response refusal(Group g, int status, const std::string& message) {
@@ -41,31 +34,6 @@ Response refusal(Group g, int status, const std::string& message) {
 }
 
 }  // namespace
-
-std::string_view group_name(Group g) {
-  switch (g) {
-    case Group::registry:
-      return "registry";
-    case Group::git:
-      return "git";
-    case Group::status:
-      return "status";
-    case Group::admin:
-      return "admin";
-    case Group::webhook:
-      return "webhook";
-  }
-  return "?";
-}
-
-Group classify(const Request& req) {
-  const std::string_view p = req.path;
-  if (p == "/v2" || p.starts_with("/v2/")) return Group::registry;
-  if (p.starts_with("/git/") || p.starts_with("/helm/")) return Group::git;
-  if (p == "/api/v1/git/webhook") return Group::webhook;
-  if (p.starts_with("/api/") && req.method != "GET" && req.method != "HEAD") return Group::admin;
-  return Group::status;
-}
 
 bool is_loopback_peer(std::string_view remote) {
   auto colon = remote.rfind(':');
@@ -89,15 +57,14 @@ bool Authorizer::verify_password(const std::string& user, const std::string& pas
   }
   crypt_data data{};
   const char* out = ::crypt_r(password.c_str(), it->second.c_str(), &data);
-  if (!out || out[0] == '*' || !same(out, it->second)) return false;
+  if (!out || out[0] == '*' || !constant_time_equal(out, it->second)) return false;
   std::lock_guard lock(mu_);
   if (verified_.size() > 1000) verified_.clear();
   verified_[key] = now;
   return true;
 }
 
-std::optional<std::vector<std::string>> Authorizer::credential(const Request& req,
-                                                               bool& presented) {
+std::optional<std::vector<Group>> Authorizer::credential(const Request& req, bool& presented) {
   auto h = req.headers.get("Authorization");
   presented = h.has_value();
   if (!h) return std::nullopt;
@@ -105,7 +72,7 @@ std::optional<std::vector<std::string>> Authorizer::credential(const Request& re
   if (v.starts_with("Bearer ")) {
     v.remove_prefix(7);
     for (const auto& t : cfg_.tokens)
-      if (same(v, t.value)) return t.groups;
+      if (constant_time_equal(v, t.value)) return t.groups;
     return std::nullopt;
   }
   if (v.starts_with("Basic ")) {
@@ -116,23 +83,22 @@ std::optional<std::vector<std::string>> Authorizer::credential(const Request& re
     // a token may also come as the password of any user name (git and containerd send Basic)
     auto password = decoded.substr(colon + 1);
     for (const auto& t : cfg_.tokens)
-      if (same(password, t.value)) return t.groups;
+      if (constant_time_equal(password, t.value)) return t.groups;
     if (!verify_password(user, password)) return std::nullopt;
     if (auto g = cfg_.user_groups.find(user); g != cfg_.user_groups.end()) return g->second;
-    return std::vector<std::string>{"registry", "git", "status"};
+    return std::vector<Group>{Group::registry, Group::git, Group::status};
   }
   return std::nullopt;
 }
 
-std::optional<Response> Authorizer::check(const Request& req) {
-  const Group g = classify(req);
+std::optional<Response> Authorizer::check(const Request& req, Group g) {
   const bool loopback = is_loopback_peer(req.remote);
   if (g == Group::webhook) {
     if (git_.webhook_secret.empty() && !loopback)
       return refusal(g, 403, "webhooks from the network need git.webhook_secret");
     return std::nullopt;  // the handler checks the HMAC / token
   }
-  const bool required = has(cfg_.require, group_name(g)) || g == Group::admin;
+  const bool required = has(cfg_.require, g) || g == Group::admin;
   if (!required) return std::nullopt;
   if (g == Group::admin && loopback && cfg_.admin_from_loopback) return std::nullopt;
   bool presented = false;
@@ -144,12 +110,12 @@ std::optional<Response> Authorizer::check(const Request& req) {
                      "auth.htpasswd_file) and send a credential");
     spdlog::warn("auth: {} {} from {}: {}", req.method, req.path, req.remote,
                  presented ? "credential refused" : "no credential");
-    return refusal(
-        g, 401,
-        presented ? "credential refused" : fmt::format("{} needs a credential", group_name(g)));
+    return refusal(g, 401,
+                   presented ? "credential refused"
+                             : fmt::format("{} needs a credential", auth_group_name(g)));
   }
-  if (!has(*groups, group_name(g)))
-    return refusal(g, 403, fmt::format("this credential may not use {}", group_name(g)));
+  if (!has(*groups, g))
+    return refusal(g, 403, fmt::format("this credential may not use {}", auth_group_name(g)));
   return std::nullopt;
 }
 

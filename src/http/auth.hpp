@@ -1,10 +1,10 @@
 #pragma once
 // Client authentication and authorization for every request (installed as the server's guard).
-// A request falls in one group by its path and method; groups in auth.require need a bearer token
-// or an htpasswd user that lists the group. Admin requests are never open to the network by
-// default: only loopback peers may use them without a credential (auth.admin_from_loopback).
-// Webhooks are checked by their own HMAC/token (git.webhook_secret); without a secret they are
-// accepted from loopback peers only. Thread-safe.
+// A request's group comes from its route (the one route table, in `outpost serve`, declares each
+// route's Access); groups in auth.require need a bearer token or an htpasswd user that lists it.
+// Admin requests are never open to the network by default: only loopback peers may use them without
+// a credential (auth.admin_from_loopback). Webhooks are checked by their own HMAC/token
+// (git.webhook_secret); without a secret they are accepted from loopback peers only. Thread-safe.
 #include <chrono>
 #include <mutex>
 #include <optional>
@@ -16,11 +16,17 @@
 
 namespace outpost::http {
 
-enum class Group { registry, git, status, admin, webhook };
+using Group = AuthGroup;
 
-std::string_view group_name(Group g);
-// Which group a request belongs to.
-Group classify(const Request& req);
+// The access rule of a route: one group, or (the API) one to read (GET, HEAD) and one to change.
+struct Access {
+  Group read;
+  Group write;
+  static constexpr Access only(Group g) { return {g, g}; }
+  Group group_for(std::string_view method) const {
+    return method == "GET" || method == "HEAD" ? read : write;
+  }
+};
 // Whether a peer address ("127.0.0.1:5000", "::1:5000", "::ffff:127.0.0.1:5000") is loopback.
 bool is_loopback_peer(std::string_view remote);
 
@@ -28,11 +34,12 @@ class Authorizer {
  public:
   Authorizer(const AuthConfig& cfg, const GitConfig& git);
   // nullopt: go on. Otherwise the refusal (401 with a challenge, or 403), in the group's format.
-  std::optional<Response> check(const Request& req);
+  // `g`: the group of the request's route.
+  std::optional<Response> check(const Request& req, Group g);
 
  private:
   // The groups the request's credential grants; nullopt when it carries none or a wrong one.
-  std::optional<std::vector<std::string>> credential(const Request& req, bool& presented);
+  std::optional<std::vector<Group>> credential(const Request& req, bool& presented);
   bool verify_password(const std::string& user, const std::string& password);
 
   const AuthConfig& cfg_;

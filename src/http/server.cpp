@@ -21,6 +21,7 @@ constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 struct RouteEntry {
   std::string prefix;
   std::string group;
+  Access access;
   Runs runs;
   TieredHandler handler;  // plain handlers are wrapped: they always answer
   std::size_t max_body;
@@ -87,7 +88,7 @@ struct Server::Impl {
   std::optional<Response> guarded(const RouteEntry& route, const Request& req, Reach reach,
                                   bool check_guard) {
     if (check_guard && guard) {
-      if (auto refused = guard(req, route.group)) return refused;
+      if (auto refused = guard(req, route.access.group_for(req.method))) return refused;
     }
     return call(route.handler, req, reach);
   }
@@ -455,21 +456,21 @@ void Server::set_guard(Guard guard) {
   impl_->guard = std::move(guard);
 }
 
-void Server::route(std::string prefix, std::string group, Runs runs, Handler handler,
+void Server::route(std::string prefix, std::string group, Access access, Runs runs, Handler handler,
                    std::optional<std::size_t> max_body) {
   // A plain handler always answers; a Runs::local one never waits on an upstream by contract.
   TieredHandler tiered = [h = std::move(handler)](const Request& req,
                                                   Reach) -> std::optional<Response> {
     return h(req);
   };
-  impl_->routes.push_back({std::move(prefix), std::move(group), runs, std::move(tiered),
+  impl_->routes.push_back({std::move(prefix), std::move(group), access, runs, std::move(tiered),
                            max_body.value_or(impl_->cfg.max_body_bytes)});
 }
 
-void Server::route(std::string prefix, std::string group, TieredHandler handler,
+void Server::route(std::string prefix, std::string group, Access access, TieredHandler handler,
                    std::optional<std::size_t> max_body) {
-  impl_->routes.push_back({std::move(prefix), std::move(group), Runs::local, std::move(handler),
-                           max_body.value_or(impl_->cfg.max_body_bytes)});
+  impl_->routes.push_back({std::move(prefix), std::move(group), access, Runs::local,
+                           std::move(handler), max_body.value_or(impl_->cfg.max_body_bytes)});
 }
 
 void Server::set_error_responder(std::function<Response(int, std::string)> fn) {

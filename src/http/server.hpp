@@ -13,6 +13,7 @@
 
 #include "core/config.hpp"
 #include "core/metrics.hpp"
+#include "http/auth.hpp"
 #include "http/message.hpp"
 
 namespace outpost::http {
@@ -31,18 +32,20 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   // Requests whose path starts with `prefix` go to `handler` (longest prefix wins). `group` labels
-  // metrics and access logs ("registry", "health", …).
+  // metrics and access logs ("registry", "health", …); `access` decides the auth group the guard
+  // sees. This is the one route table: nothing else derives groups from paths.
   // `max_body`: request bodies larger than this are refused with 413 (default
   // server.max_body_bytes).
-  void route(std::string prefix, std::string group, Runs runs, Handler handler,
+  void route(std::string prefix, std::string group, Access access, Runs runs, Handler handler,
              std::optional<std::size_t> max_body = std::nullopt);
   // A tiered route: tried with Reach::local on the local pool, then, if it returned nothing,
   // with Reach::upstream on the upstream pool.
-  void route(std::string prefix, std::string group, TieredHandler handler,
+  void route(std::string prefix, std::string group, Access access, TieredHandler handler,
              std::optional<std::size_t> max_body = std::nullopt);
-  // Runs before every handler (on the handler's thread) with the route's group; a response refuses
-  // the request (authentication, authorization). REQUIRES: set before listen().
-  using Guard = std::function<std::optional<Response>(const Request&, const std::string& group)>;
+  // Runs before every handler (on the handler's thread) with the auth group the route's Access
+  // gives the request; a response refuses the request (authentication, authorization).
+  // REQUIRES: set before listen().
+  using Guard = std::function<std::optional<Response>(const Request&, AuthGroup group)>;
   void set_guard(Guard guard);
   // Builds the body for errors the server itself answers (bad framing, oversize headers).
   void set_error_responder(std::function<Response(int status, std::string message)> fn);

@@ -211,12 +211,13 @@ void BlobFetch::finish(Result<void> outcome) {
 
 BlobFetcher::BlobFetcher(BlobStore& store, MetaDb& db, Metrics& metrics,
                          std::function<void(std::function<void()>)> run, Millis stall_timeout,
-                         const std::atomic<bool>& stopping)
+                         const std::atomic<bool>& stopping, const Clock& clock)
     : store_(store),
       db_(db),
       run_(std::move(run)),
       stall_timeout_(stall_timeout),
       stopping_(stopping),
+      clock_(clock),
       upstream_bytes_(
           metrics.counter("outpost_upstream_bytes_total", "Bytes downloaded from upstreams")),
       mismatches_(
@@ -279,7 +280,7 @@ Result<void> BlobFetcher::publish(Upstream& upstream, BlobFetch& f) {
 void BlobFetcher::download(Upstream& upstream, std::string repo, std::shared_ptr<BlobFetch> f) {
   // A stalled, refused or reset attempt is retried within the budget whether or not bytes have
   // arrived (resuming with Range from what has); an answer that is wrong fails at once.
-  RetryBudget retry(stall_timeout_);
+  RetryBudget retry(stall_timeout_, clock_);
   Result<void> outcome;
   std::uint64_t counted = 0;
   for (;;) {
@@ -288,6 +289,7 @@ void BlobFetcher::download(Upstream& upstream, std::string repo, std::shared_ptr
     auto r = upstream.fetch_blob(repo, f->digest().str(), f->resume_from_, *f);
     upstream_bytes_.add({{"upstream", upstream.name()}},
                         static_cast<double>(f->writer_.size() - counted));
+    if (f->writer_.size() > counted) retry.progressed();
     counted = f->writer_.size();
     if (!f->attempt_ok_) {
       outcome = fail(Errc::upstream_error, f->attempt_error_);
@@ -319,7 +321,7 @@ void BlobFetcher::download(Upstream& upstream, std::string repo, std::shared_ptr
     resumes_.add({{"upstream", upstream.name()}});
     spdlog::info("fetch of {} from {}: {}; retrying from byte {} in {} ms", f->digest().str(),
                  upstream.name(), outcome.error().message, f->writer_.size(), pause->count());
-    if (!sleep_unless_cancelled(*pause, stopping_)) break;
+    if (!retry.wait(*pause, stopping_)) break;
   }
   if (outcome) outcome = publish(upstream, *f);
   if (!outcome)

@@ -13,6 +13,7 @@
 #include <optional>
 
 #include "core/metrics.hpp"
+#include "core/time.hpp"
 #include "http/message.hpp"
 #include "registry/upstream.hpp"
 #include "store/blob_store.hpp"
@@ -70,7 +71,7 @@ class BlobFetcher {
   // cancels the pauses.
   BlobFetcher(BlobStore& store, MetaDb& db, Metrics& metrics,
               std::function<void(std::function<void()>)> run, Millis stall_timeout,
-              const std::atomic<bool>& stopping);
+              const std::atomic<bool>& stopping, const Clock& clock = Clock::system());
 
   // Joins the download of `digest` from `upstream`, starting it if none runs.
   Result<std::shared_ptr<BlobFetch>> fetch(Upstream& upstream, const std::string& repo,
@@ -87,6 +88,7 @@ class BlobFetcher {
   std::function<void(std::function<void()>)> run_;
   const Millis stall_timeout_;
   const std::atomic<bool>& stopping_;
+  const Clock& clock_;
   MetricFamily& upstream_bytes_;
   MetricFamily& mismatches_;
   MetricFamily& resumes_;

@@ -6,31 +6,37 @@
 #include <charconv>
 
 #include "http/range.hpp"
+#include "http/status.hpp"
 #include "registry/oci_error.hpp"
 #include "registry/reference.hpp"
 
 namespace outpost::registry {
 namespace {
 
-http::Response from_error(const Error& e, std::string_view unknown_code) {
+// The status is http::status_for's, with one registry rule: absent here and not obtainable now
+// (upstream unavailable) is a fast 404, so containerd moves on to its next host. The registry adds
+// only the OCI error code.
+http::Response from_error(Error e, std::string_view unknown_code) {
+  if (e.code == Errc::upstream_unavailable) e.code = Errc::not_found;
+  int status = http::status_for(e.code);
   switch (e.code) {
     case Errc::not_found:
-    case Errc::upstream_unavailable:
-      // Absent here and not obtainable now: a fast 404 lets containerd move to its next host.
-      return oci_error(404, unknown_code, e.message);
+      return oci_error(status, unknown_code, e.message);
     case Errc::invalid_argument:
-      return oci_error(400, "UNSUPPORTED", e.message);
-    case Errc::no_space:
-      return oci_error(507, "UNKNOWN", "storage full: " + e.message);
-    case Errc::digest_mismatch:
-    case Errc::upstream_error:
+    case Errc::unsupported:
+      return oci_error(status, "UNSUPPORTED", e.message);
     case Errc::unauthorized:
-    case Errc::timeout:
-      return oci_error(502, "UNKNOWN", e.message);
+      return oci_error(status, "UNAUTHORIZED", e.message);
+    case Errc::forbidden:
+      return oci_error(status, "DENIED", e.message);
+    case Errc::too_large:
+      return oci_error(status, "SIZE_INVALID", e.message);
+    case Errc::no_space:
+      return oci_error(status, "UNKNOWN", "storage full: " + e.message);
     case Errc::cancelled:
-      return oci_error(503, "UNAVAILABLE", "server is shutting down");
+      return oci_error(status, "UNAVAILABLE", "server is shutting down");
     default:
-      return oci_error(500, "UNKNOWN", e.message);
+      return oci_error(status, "UNKNOWN", e.message);
   }
 }
 

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <set>
 
+#include "core/time.hpp"
 #include "registry/manifest.hpp"
 #include "registry/reference.hpp"
 
@@ -45,8 +46,9 @@ std::unexpected<Error> needs_upstream() {
 }  // namespace
 
 Mirror::Mirror(const RegistryConfig& cfg, BlobStore& store, MetaDb& db, http::HttpClient& client,
-               Metrics& metrics)
+               Metrics& metrics, const Clock& clock)
     : cfg_(cfg),
+      clock_(clock),
       store_(store),
       db_(db),
       metrics_(metrics),
@@ -57,7 +59,8 @@ Mirror::Mirror(const RegistryConfig& cfg, BlobStore& store, MetaDb& db, http::Ht
           cfg.stall_timeout, stopping_),
       pool_(16) {
   for (const auto& u : cfg.upstreams)
-    upstreams_.emplace(u.name, std::make_unique<Upstream>(u, cfg, client, metrics, stopping_));
+    upstreams_.emplace(u.name,
+                       std::make_unique<Upstream>(u, cfg, client, metrics, stopping_, clock));
   metrics.add_collector([this] {
     auto& up =
         metrics_.gauge("outpost_upstream_up", "1 when the upstream is reachable (circuit closed)");
@@ -83,10 +86,7 @@ void Mirror::probe_loop(std::stop_token st) {
       if (st.stop_requested()) return;
       if (u->breaker().probe_due()) u->probe();
     }
-    std::mutex m;
-    std::unique_lock lock(m);
-    std::condition_variable_any cv;
-    cv.wait_for(lock, st, std::chrono::milliseconds(200), [] { return false; });
+    sleep_unless_stopped(st, std::chrono::milliseconds(200));
   }
 }
 
@@ -134,7 +134,7 @@ Result<ManifestResult> Mirror::fetch_manifest(Upstream& up, const Route& route,
   if (!resp) return std::unexpected(resp.error());
   if (resp->status == 404) return fail(Errc::not_found, "manifest unknown upstream");
   if (resp->status == 401 || resp->status == 403)
-    return fail(Errc::unauthorized,
+    return fail(Errc::upstream_error,
                 fmt::format("upstream {} refused Outpost's credentials (HTTP {})", up.name(),
                             resp->status));
   if (resp->status != 200)
@@ -162,7 +162,7 @@ Result<ManifestResult> Mirror::fetch_manifest(Upstream& up, const Route& route,
   if (auto r = db_.put_manifest(actual, media_type, body.size()); !r)
     return std::unexpected(r.error());
   if (!route.tag.empty()) {
-    if (auto r = db_.put_tag(up.name(), route.repo, route.tag, actual, unix_now()); !r)
+    if (auto r = db_.put_tag(up.name(), route.repo, route.tag, actual, clock_.unix_now()); !r)
       return std::unexpected(r.error());
   }
   cache_.add({{"kind", "manifest"}, {"result", "miss"}});
@@ -209,7 +209,7 @@ Result<ManifestResult> Mirror::manifest(const Route& route, http::Reach reach) {
   if (!tag) return std::unexpected(tag.error());
   if (*tag) {
     const auto& rec = **tag;
-    bool fresh = unix_now() - rec.checked_at <
+    bool fresh = clock_.unix_now() - rec.checked_at <
                  std::chrono::duration_cast<std::chrono::seconds>(cfg_.tag_ttl).count();
     if (fresh) {
       if (auto m = cached_manifest(rec.digest, CacheResult::hit); m) return m;
@@ -224,7 +224,7 @@ Result<ManifestResult> Mirror::manifest(const Route& route, http::Reach reach) {
       if (head && head->status == 200) {
         auto dcd = head->headers.get("Docker-Content-Digest");
         if (dcd && *dcd == rec.digest.str()) {
-          (void)db_.put_tag(up.name(), route.repo, route.tag, rec.digest, unix_now());
+          (void)db_.put_tag(up.name(), route.repo, route.tag, rec.digest, clock_.unix_now());
           if (auto m = cached_manifest(rec.digest, CacheResult::hit); m) return m;
         }
         // moved (or no digest header): fetch it below
@@ -322,7 +322,7 @@ Result<TagPage> Mirror::tags(const Route& route, std::optional<std::size_t> n,
   auto stored = db_.tag_list(up.name(), route.repo);
   if (!stored) return std::unexpected(stored.error());
   bool fresh =
-      *stored && unix_now() - (*stored)->fetched_at <
+      *stored && clock_.unix_now() - (*stored)->fetched_at <
                      std::chrono::duration_cast<std::chrono::seconds>(cfg_.tag_ttl).count();
   std::set<std::string> all;
   if (fresh) {
@@ -334,7 +334,7 @@ Result<TagPage> Mirror::tags(const Route& route, std::optional<std::size_t> n,
       listed = upstream_tag_list(up, route.repo);
     }
     if (listed) {
-      (void)db_.put_tag_list(up.name(), route.repo, *listed);
+      (void)db_.put_tag_list(up.name(), route.repo, *listed, clock_.unix_now());
       all.insert(listed->begin(), listed->end());
     } else if (listed.error().code == Errc::not_found) {
       return std::unexpected(listed.error());

@@ -45,8 +45,9 @@ struct TagPage {
 
 class Mirror {
  public:
+  // `clock` decides tag freshness, breaker backoff and retry pauses (tests pass a FakeClock).
   Mirror(const RegistryConfig& cfg, BlobStore& store, MetaDb& db, http::HttpClient& client,
-         Metrics& metrics);
+         Metrics& metrics, const Clock& clock = Clock::system());
   ~Mirror();
   Mirror(const Mirror&) = delete;
   Mirror& operator=(const Mirror&) = delete;
@@ -89,6 +90,7 @@ class Mirror {
   void touch(const Digest& d);  // records use for LRU eviction, at most every 10 minutes per blob
 
   const RegistryConfig& cfg_;
+  const Clock& clock_;
   BlobStore& store_;
   MetaDb& db_;
   Metrics& metrics_;

@@ -37,12 +37,13 @@ std::string resolve_location(const std::string& base, const std::string& locatio
 }
 
 Upstream::Upstream(const RegistryUpstreamConfig& cfg, const RegistryConfig& reg,
-                   http::HttpClient& client, Metrics& metrics, const std::atomic<bool>& stopping)
+                   http::HttpClient& client, Metrics& metrics, const std::atomic<bool>& stopping,
+                   const Clock& clock)
     : cfg_(cfg),
       reg_(reg),
       client_(client),
       stopping_(stopping),
-      breaker_(reg.breaker_min_backoff, reg.breaker_max_backoff),
+      breaker_(reg.breaker_min_backoff, reg.breaker_max_backoff, clock),
       errors_(metrics.counter("outpost_upstream_errors_total",
                               "Failed upstream calls by upstream and reason")) {}
 
@@ -52,8 +53,7 @@ bool Upstream::same_origin(const std::string& url) const {
 
 std::optional<std::string> Upstream::auth_header(const std::string& scope) {
   std::lock_guard lock(mu_);
-  if (use_basic_ && !cfg_.username.empty())
-    return "Basic " + base64_encode(cfg_.username + ":" + cfg_.password);
+  if (use_basic_ && !cfg_.username.empty()) return basic_auth(cfg_.username, cfg_.password);
   auto it = tokens_.find(scope);
   if (it != tokens_.end() && std::chrono::steady_clock::now() < it->second.expires)
     return "Bearer " + it->second.value;
@@ -63,10 +63,10 @@ std::optional<std::string> Upstream::auth_header(const std::string& scope) {
 Result<void> Upstream::authenticate(const std::string& header, const std::string& scope) {
   auto ch = parse_www_authenticate(header);
   if (!ch)
-    return fail(Errc::unauthorized, "upstream sent an unreadable WWW-Authenticate challenge");
+    return fail(Errc::upstream_error, "upstream sent an unreadable WWW-Authenticate challenge");
   if (ch->scheme == "basic") {
     if (cfg_.username.empty())
-      return fail(Errc::unauthorized,
+      return fail(Errc::upstream_error,
                   "upstream wants basic auth and no credentials are configured");
     std::lock_guard lock(mu_);
     use_basic_ = true;
@@ -87,12 +87,11 @@ Result<void> Upstream::authenticate(const std::string& header, const std::string
   req.insecure = cfg_.insecure;
   req.cancel = &stopping_;
   if (!cfg_.username.empty())
-    req.headers.emplace_back("Authorization",
-                             "Basic " + base64_encode(cfg_.username + ":" + cfg_.password));
+    req.headers.emplace_back("Authorization", basic_auth(cfg_.username, cfg_.password));
   auto resp = client_.perform(req);
   if (!resp) return std::unexpected(resp.error());
   if (resp->status != 200)
-    return fail(Errc::unauthorized, fmt::format("token service answered HTTP {}", resp->status));
+    return fail(Errc::upstream_error, fmt::format("token service answered HTTP {}", resp->status));
   auto j = nlohmann::json::parse(resp->body, nullptr, false);
   if (j.is_discarded() || !j.is_object())
     return fail(Errc::upstream_error, "token service sent invalid JSON");
@@ -145,7 +144,7 @@ Result<http::ClientResponse> Upstream::send(http::ClientRequest req, const std::
     }
     return resp;
   }
-  return fail(Errc::unauthorized, "upstream refused the credentials");
+  return fail(Errc::upstream_error, "upstream refused the credentials");
 }
 
 void Upstream::note_result(const Result<http::ClientResponse>& r) {

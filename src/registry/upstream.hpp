@@ -18,7 +18,8 @@ namespace outpost::registry {
 class Upstream {
  public:
   Upstream(const RegistryUpstreamConfig& cfg, const RegistryConfig& reg, http::HttpClient& client,
-           Metrics& metrics, const std::atomic<bool>& stopping);
+           Metrics& metrics, const std::atomic<bool>& stopping,
+           const Clock& clock = Clock::system());
 
   const std::string& name() const { return cfg_.name; }
   CircuitBreaker& breaker() { return breaker_; }

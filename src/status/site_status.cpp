@@ -6,6 +6,7 @@
 
 #include "bundle/jobs.hpp"
 #include "core/log.hpp"
+#include "core/time.hpp"
 #include "git/cache.hpp"
 #include "helm/cache.hpp"
 #include "registry/mirror.hpp"
@@ -16,15 +17,6 @@ namespace outpost::status {
 namespace {
 
 using nlohmann::json;
-
-std::string iso(std::chrono::system_clock::time_point t) {
-  auto tt = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 json upstreams(Sources& s) {
   json out = json::array();
@@ -37,7 +29,7 @@ json upstreams(Sources& s) {
                    {"url", h.url},
                    {"contacted", h.contacted},
                    {"up", h.state.up},
-                   {"since", h.contacted ? json(iso(h.state.since)) : json(nullptr)},
+                   {"since", h.contacted ? json(iso8601(h.state.since)) : json(nullptr)},
                    {"last_error", h.state.last_error},
                    {"failures", h.state.failures}});
   }
@@ -69,7 +61,7 @@ json store_usage(Sources& s) {
 
 json site_status(Sources& s) {
   json doc;
-  doc["generated_at"] = iso(std::chrono::system_clock::now());
+  doc["generated_at"] = iso8601(std::chrono::system_clock::now());
   doc["version"] = OUTPOST_VERSION;
   doc["upstreams"] = upstreams(s);
   auto git = json::parse(s.git.status_json(), nullptr, false);
@@ -81,7 +73,7 @@ json site_status(Sources& s) {
   for (const auto& r : s.helm.status())
     helm.push_back(
         {{"repo", r.repo},
-         {"last_success", r.last_success ? json(iso(std::chrono::system_clock::time_point(
+         {"last_success", r.last_success ? json(iso8601(std::chrono::system_clock::time_point(
                                                std::chrono::seconds(*r.last_success))))
                                          : json(nullptr)},
          {"stale_seconds", r.last_success ? json(now - *r.last_success) : json(nullptr)},
@@ -111,8 +103,11 @@ void register_metrics(Metrics& metrics, Sources& s) {
     const auto& r = st["readiness"];
     ready.set({}, r.value("ready", false) ? 1 : 0);
     reasons.set({}, double(r["reasons"].size()));
-    std::map<std::string, double> by_state = {{"ready", 0},     {"queued", 0}, {"downloading", 0},
-                                              {"importing", 0}, {"failed", 0}, {"incomplete", 0}};
+    std::map<std::string, double> by_state;
+    for (auto s : {bundle::ReleaseState::ready, bundle::ReleaseState::queued,
+                   bundle::ReleaseState::downloading, bundle::ReleaseState::importing,
+                   bundle::ReleaseState::failed, bundle::ReleaseState::incomplete})
+      by_state[std::string(bundle::state_name(s))] = 0;
     for (const auto& x : st["releases"]) {
       by_state[x.value("state", "unknown")] += 1;
       missing.set({{"release", x.value("name", "") + " " + x.value("version", "")}},
@@ -146,18 +141,20 @@ json readiness(const json& st) {
     if (h["last_success"].is_null() && h.value("charts", 0) == 0)
       reasons.push_back(fmt::format("helm {}: no copy of the index yet", h.value("repo", "?")));
   for (const auto& r : st.value("releases", json::array())) {
-    auto state = r.value("state", "");
-    if (state == "ready") continue;
+    using bundle::ReleaseState;
+    auto state = bundle::parse_release_state(r.value("state", "")).value_or(ReleaseState::unknown);
+    if (state == ReleaseState::ready) continue;
     auto what = fmt::format("release {} {}", r.value("name", "?"), r.value("version", "?"));
-    if (state == "failed")
+    if (state == ReleaseState::failed)
       reasons.push_back(fmt::format("{}: failed: {}", what, r.value("error", "")));
-    else if (state == "incomplete")
+    else if (state == ReleaseState::incomplete)
       reasons.push_back(
           fmt::format("{}: {} blobs missing", what, r.value("blobs_missing", std::size_t{0})));
     else {
       auto done = r.value("bytes_done", 0.0), total = r.value("bytes_total", 0.0);
-      reasons.push_back(total > 0 ? fmt::format("{}: {} ({:.0f}%)", what, state, 100 * done / total)
-                                  : fmt::format("{}: {}", what, state));
+      auto name = bundle::state_name(state);
+      reasons.push_back(total > 0 ? fmt::format("{}: {} ({:.0f}%)", what, name, 100 * done / total)
+                                  : fmt::format("{}: {}", what, name));
     }
   }
   bool ready = reasons.empty();

@@ -1,4 +1,5 @@
 #include "store/gc.hpp"
+#include "core/time.hpp"
 
 #include <sys/statvfs.h>
 
@@ -47,10 +48,7 @@ WatermarkGc::WatermarkGc(const StorageConfig& cfg, std::filesystem::path data_di
                      cfg_.gc_high_watermark * 100, r->evicted_blobs, r->evicted_bytes);
       else if (!r)
         spdlog::warn("gc: {}", r.error().message);
-      std::mutex m;
-      std::unique_lock lock(m);
-      std::condition_variable_any cv;
-      cv.wait_for(lock, st, cfg_.gc_interval, [] { return false; });
+      sleep_unless_stopped(st, cfg_.gc_interval);
     }
   });
 }

@@ -4,12 +4,6 @@
 
 namespace outpost {
 
-UnixSeconds unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 namespace {
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS manifests(
@@ -116,7 +110,7 @@ Result<std::vector<std::string>> MetaDb::tags(const std::string& upstream,
 }
 
 Result<void> MetaDb::put_tag_list(const std::string& upstream, const std::string& repo,
-                                  const std::vector<std::string>& tags) {
+                                  const std::vector<std::string>& tags, UnixSeconds fetched_at) {
   std::string joined;  // tags never contain a newline (valid_tag)
   for (const auto& t : tags) joined += t + "\n";
   std::lock_guard lock(mu_);
@@ -124,7 +118,7 @@ Result<void> MetaDb::put_tag_list(const std::string& upstream, const std::string
                  "INSERT INTO tag_lists(upstream, repo, tags, fetched_at) VALUES(?,?,?,?) "
                  "ON CONFLICT(upstream, repo) DO UPDATE SET tags=excluded.tags, "
                  "fetched_at=excluded.fetched_at");
-  return s.bind(1, upstream).bind(2, repo).bind(3, joined).bind(4, unix_now()).run();
+  return s.bind(1, upstream).bind(2, repo).bind(3, joined).bind(4, fetched_at).run();
 }
 
 Result<std::optional<MetaDb::TagList>> MetaDb::tag_list(const std::string& upstream,

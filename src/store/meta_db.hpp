@@ -11,12 +11,10 @@
 #include <vector>
 
 #include "core/digest.hpp"
+#include "core/time.hpp"
 #include "store/sqlite.hpp"
 
 namespace outpost {
-
-using UnixSeconds = std::int64_t;
-UnixSeconds unix_now();
 
 struct ManifestRecord {
   std::string media_type;
@@ -47,7 +45,7 @@ class MetaDb {
     UnixSeconds fetched_at;
   };
   Result<void> put_tag_list(const std::string& upstream, const std::string& repo,
-                            const std::vector<std::string>& tags);
+                            const std::vector<std::string>& tags, UnixSeconds fetched_at);
   Result<std::optional<TagList>> tag_list(const std::string& upstream, const std::string& repo);
   // The referrers index (JSON) an upstream returned for a subject digest, served offline.
   Result<void> put_referrers(const std::string& upstream, const std::string& repo,

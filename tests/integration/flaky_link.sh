@@ -69,9 +69,11 @@ log "over the flapping 20 Mbit/s link: a cold 16 MB pull, an 8 MB bundle import,
 in_ns skopeo --policy "$T/policy.json" copy -q --src-tls-verify=false --retry-times 3 \
   "docker://127.0.0.1:$OP/upstream.test/test/big:big" "dir:$T/pulled" 2>"$T/pull.err" &
 pull=$!
+PIDS+=("$pull")
 in_ns "$OUTPOST_BIN" bundle ensure --server "$API" --source "http://$HOST_IP:$WP/shop-v1.tar" \
   --name shop --version v1 --timeout 5m 2>"$T/ensure.log" &
 ensure=$!
+PIDS+=("$ensure")
 ok_clone=0
 for attempt in $(seq 30); do  # the first clone needs the link: git retries as a client would
   if in_ns git clone -q "$API/git/git.test/org/app.git" "$T/clone" 2>"$T/clone.err"; then ok_clone=1; break; fi

@@ -87,6 +87,8 @@ bundle:
   EXPECT_EQ(c.git.gating[0].repo, "github.com/org/app");
   EXPECT_EQ(c.git.gating[0].paths, (std::vector<std::string>{"deploy", "charts"}));
   EXPECT_EQ(c.git.gating[1].paths, (std::vector<std::string>{"."}));
+  EXPECT_EQ(c.git.gating[0].mode, GateMode::images);
+  EXPECT_EQ(c.git.gating[1].mode, GateMode::bundle);
   EXPECT_EQ(c.storage.keep_releases, 5);
   EXPECT_DOUBLE_EQ(c.storage.gc_low_watermark, 0.6);
   EXPECT_EQ(c.bundle.allowed_sources.size(), 1u);

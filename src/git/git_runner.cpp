@@ -1,0 +1,78 @@
+#include "git/git_runner.hpp"
+
+#include <fmt/format.h>
+
+#include "core/encoding.hpp"
+#include "core/fd.hpp"
+
+namespace outpost::git {
+
+std::vector<std::string> serving_env() {
+  return {"GIT_CONFIG_NOSYSTEM=1",
+          "GIT_CONFIG_COUNT=4",
+          "GIT_CONFIG_KEY_0=uploadpack.hideRefs",
+          "GIT_CONFIG_VALUE_0=refs/outpost/",
+          "GIT_CONFIG_KEY_1=uploadpack.allowAnySHA1InWant",
+          "GIT_CONFIG_VALUE_1=true",
+          "GIT_CONFIG_KEY_2=uploadpack.allowFilter",
+          "GIT_CONFIG_VALUE_2=true",
+          "GIT_CONFIG_KEY_3=uploadpack.allowReachableSHA1InWant",
+          "GIT_CONFIG_VALUE_3=true"};
+}
+
+std::vector<std::string> upstream_env(const HostUpstreamConfig& upstream, Millis stall_timeout) {
+  std::vector<std::string> env = {"GIT_TERMINAL_PROMPT=0", "GIT_CONFIG_NOSYSTEM=1",
+                                  "GIT_ASKPASS=/bin/false", "GIT_SSH_COMMAND=/bin/false"};
+  int n = 0;
+  auto add = [&](const std::string& k, const std::string& v) {
+    env.push_back(fmt::format("GIT_CONFIG_KEY_{}={}", n, k));
+    env.push_back(fmt::format("GIT_CONFIG_VALUE_{}={}", n, v));
+    ++n;
+  };
+  if (!upstream.username.empty())
+    add(fmt::format("http.{}/.extraHeader", upstream.url),
+        "Authorization: " + basic_auth(upstream.username, upstream.password));
+  if (upstream.insecure) add("http.sslVerify", "false");
+  add("http.lowSpeedLimit", "1000");
+  add("http.lowSpeedTime", std::to_string(std::max<long>(1, stall_timeout.count() / 1000)));
+  add("protocol.version", "2");
+  env.push_back(fmt::format("GIT_CONFIG_COUNT={}", n));
+  return env;
+}
+
+std::string last_line(const std::string& err) {
+  std::string s = err;
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+  auto nl = s.find_last_of('\n');
+  return nl == std::string::npos ? s : s.substr(nl + 1);
+}
+
+Result<std::string> GitRunner::run(const std::filesystem::path& repo, const GitRun& r) const {
+  GitRun with = r;
+  with.args.insert(with.args.begin(), {"-C", repo.string()});
+  return run(with);
+}
+
+Result<std::string> GitRunner::run(const GitRun& r) const {
+  SpawnOptions o;
+  o.argv = {"git"};
+  o.argv.insert(o.argv.end(), r.args.begin(), r.args.end());
+  o.env = env_;
+  UniqueFd in;
+  if (r.input) {
+    auto fd = memfd_holding("git-input", *r.input);
+    if (!fd) return std::unexpected(fd.error());
+    in = std::move(*fd);
+    o.stdin_fd = in.get();
+  }
+  auto res = run_process(o, r.timeout, r.cancel);
+  if (!res) return std::unexpected(res.error());
+  // The subcommand names the failure ("git fetch: …"), skipping -C <repo>.
+  std::string what = r.args.empty() ? "" : r.args.front();
+  if (what == "-C" && r.args.size() > 2) what = r.args[2];
+  if (res->status != 0)
+    return fail(r.on_exit, fmt::format("git {}: {}", what, last_line(res->err)));
+  return std::move(res->out);
+}
+
+}  // namespace outpost::git

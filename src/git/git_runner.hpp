@@ -1,0 +1,49 @@
+#pragma once
+// The one way Outpost runs git: an argv (never a shell), an environment built once, a bound on
+// time, and typed failures. A run that could not start is Errc::io; one past its bound
+// Errc::timeout; one cancelled Errc::cancelled; one that exited non-zero takes the Errc the caller
+// names for that command (a fetch: upstream_unavailable; a local command: io) with git's last
+// stderr line as the message, which is what people read.
+#include <atomic>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/config.hpp"
+#include "core/process.hpp"
+
+namespace outpost::git {
+
+// Serving policy for upload-pack (hidden retained refs, fetch by any SHA, filters), whatever a
+// mirror's config file says.
+std::vector<std::string> serving_env();
+// The environment for talking to `upstream`: no prompts, no system config, credentials scoped to
+// its URL (never argv, never the repository's config), low-speed abort after `stall_timeout`.
+std::vector<std::string> upstream_env(const HostUpstreamConfig& upstream, Millis stall_timeout);
+
+struct GitRun {
+  std::vector<std::string> args;  // after "git"
+  Errc on_exit = Errc::io;        // the failure a non-zero exit means
+  Millis timeout = std::chrono::seconds(60);
+  const std::atomic<bool>* cancel = nullptr;
+  std::optional<std::string> input;  // stdin (through a memfd: no pipe to deadlock against)
+};
+
+class GitRunner {
+ public:
+  explicit GitRunner(std::vector<std::string> env) : env_(std::move(env)) {}
+  // Runs `git -C repo ARGS…`; stdout on success.
+  Result<std::string> run(const std::filesystem::path& repo, const GitRun& r) const;
+  // Runs `git ARGS…` (no repository).
+  Result<std::string> run(const GitRun& r) const;
+  const std::vector<std::string>& env() const { return env_; }
+
+ private:
+  std::vector<std::string> env_;
+};
+
+// The last meaningful line of git's stderr.
+std::string last_line(const std::string& err);
+
+}  // namespace outpost::git

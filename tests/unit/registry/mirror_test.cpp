@@ -1,0 +1,189 @@
+#include "registry/mirror.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <map>
+
+#include "../fakes/fake_http.hpp"
+
+namespace outpost::registry {
+namespace {
+using testing::answer;
+using testing::FakeHttp;
+
+constexpr auto kOci = "application/vnd.oci.image.manifest.v1+json";
+
+// A small registry behind the fake seam: one repository "lib/app" with a manifest under tag v1,
+// a tag list it sends whole whatever n and last say (like docker-registry 2.8), a referrers index
+// for one subject and a 404 (no referrers API) for any other.
+class MirrorTest : public ::testing::Test {
+ protected:
+  MirrorTest()
+      : dir_(std::filesystem::temp_directory_path() /
+             ("outpost-mirror-" + std::to_string(::getpid()) + "-" +
+              ::testing::UnitTest::GetInstance()->current_test_info()->name())),
+        store_((std::filesystem::remove_all(dir_), dir_)),
+        db_(dir_ / "meta.db") {
+    cfg_.default_upstream = "up.test";
+    cfg_.tag_ttl = std::chrono::minutes(5);
+    cfg_.upstreams = {{"up.test", "http://up.test", "", "", true}};
+    http_.set(
+        [this](const http::ClientRequest& r, http::BodySink* sink) { return serve(r, sink); });
+    mirror_ = std::make_unique<Mirror>(cfg_, store_, db_, http_, metrics_, clock_);
+  }
+  ~MirrorTest() override {
+    mirror_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  Result<http::ClientResponse> serve(const http::ClientRequest& r, http::BodySink* sink) {
+    if (down_) return fail(Errc::upstream_unavailable, "Couldn't connect to server");
+    const std::string base = "http://up.test/v2/lib/app";
+    auto path = r.url.substr(0, r.url.find('?'));
+    if (path == base + "/manifests/v1")
+      return answer(sink, 200, {{"Content-Type", kOci}, {"Docker-Content-Digest", digest_.str()}},
+                    r.method == "HEAD" ? "" : manifest_);
+    if (path == base + "/tags/list")
+      return answer(sink, 200, {{"Link", "</v2/lib/app/tags/list?n=3&last=c>; rel=\"next\""}},
+                    R"({"name":"lib/app","tags":["c","a","b"]})");
+    if (path == base + "/referrers/" + digest_.str()) return answer(sink, 200, {}, referrers_);
+    return answer(sink, 404, {}, R"({"errors":[{"code":"NOT_FOUND"}]})");
+  }
+
+  Route manifest(std::string tag) {
+    Route r;
+    r.kind = Kind::manifest;
+    r.upstream = "up.test";
+    r.repo = "lib/app";
+    r.tag = std::move(tag);
+    return r;
+  }
+  Route route(Kind kind, Digest d) {
+    Route r = manifest("");
+    r.kind = kind;
+    r.digest = std::move(d);
+    return r;
+  }
+
+  const std::string manifest_ =
+      R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",)"
+      R"("config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:)" +
+      std::string(64, 'a') + R"(","size":2},"layers":[]})";
+  const Digest digest_ = sha256_of(manifest_);
+  const std::string referrers_ =
+      R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]})";
+  std::filesystem::path dir_;
+  BlobStore store_;
+  MetaDb db_;
+  Metrics metrics_;
+  FakeClock clock_;
+  FakeHttp http_;
+  RegistryConfig cfg_;
+  std::atomic<bool> down_{false};
+  std::unique_ptr<Mirror> mirror_;
+};
+
+TEST_F(MirrorTest, AFreshTagIsServedWithoutAskingUpstream) {
+  auto first = mirror_->manifest(manifest("v1"));
+  ASSERT_TRUE(first) << first.error().message;
+  EXPECT_EQ(first->digest, digest_);
+  EXPECT_EQ(first->cache, CacheResult::miss);
+  auto second = mirror_->manifest(manifest("v1"));
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->cache, CacheResult::hit);
+  EXPECT_EQ(http_.requests().size(), 1u);
+}
+
+TEST_F(MirrorTest, ATagPastItsTtlIsRevalidatedWithAHeadOnly) {
+  ASSERT_TRUE(mirror_->manifest(manifest("v1")));
+  clock_.advance(cfg_.tag_ttl + std::chrono::seconds(1));
+  auto again = mirror_->manifest(manifest("v1"));
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->cache, CacheResult::hit);
+  EXPECT_EQ(http_.count("HEAD", "/manifests/v1"), 1u);
+  EXPECT_EQ(http_.count("GET", "/manifests/v1"), 1u);  // the first fetch only
+}
+
+TEST_F(MirrorTest, AnUnreachableUpstreamServesTheLastKnownDigest) {
+  ASSERT_TRUE(mirror_->manifest(manifest("v1")));
+  clock_.advance(cfg_.tag_ttl + std::chrono::seconds(1));
+  down_ = true;
+  auto stale = mirror_->manifest(manifest("v1"));
+  ASSERT_TRUE(stale);
+  EXPECT_EQ(stale->cache, CacheResult::stale);
+  EXPECT_EQ(stale->digest, digest_);
+}
+
+TEST_F(MirrorTest, LocalReachAnswersFromTheStoreAndNeverCallsUpstream) {
+  auto cold = mirror_->manifest(manifest("v1"), http::Reach::local);
+  ASSERT_FALSE(cold);
+  EXPECT_EQ(cold.error().code, Errc::needs_upstream);
+  EXPECT_EQ(http_.requests().size(), 0u);
+
+  ASSERT_TRUE(mirror_->manifest(manifest("v1")));  // upstream reach: fetched
+  auto n = http_.requests().size();
+  EXPECT_TRUE(mirror_->manifest(manifest("v1"), http::Reach::local));
+  EXPECT_TRUE(mirror_->manifest(route(Kind::manifest, digest_), http::Reach::local));
+  clock_.advance(cfg_.tag_ttl + std::chrono::seconds(1));  // due: only upstream can say
+  auto due = mirror_->manifest(manifest("v1"), http::Reach::local);
+  ASSERT_FALSE(due);
+  EXPECT_EQ(due.error().code, Errc::needs_upstream);
+  auto blob = mirror_->blob(route(Kind::blob, sha256_of("not here")), false, http::Reach::local);
+  ASSERT_FALSE(blob);
+  EXPECT_EQ(blob.error().code, Errc::needs_upstream);
+  EXPECT_EQ(http_.requests().size(), n);
+}
+
+TEST_F(MirrorTest, TagsArePagedHereWhenUpstreamIgnoresNAndLast) {
+  Route tags = manifest("");
+  tags.kind = Kind::tags;
+  std::vector<std::string> seen;
+  std::string last;
+  for (int page = 0; page < 10; ++page) {
+    auto p = mirror_->tags(tags, 1, last);
+    ASSERT_TRUE(p) << p.error().message;
+    ASSERT_LE(p->tags.size(), 1u);
+    seen.insert(seen.end(), p->tags.begin(), p->tags.end());
+    if (!p->more) break;
+    last = p->tags.back();
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{"a", "b", "c"}));
+  // One listing served every page: the first page and the one Link that added nothing.
+  EXPECT_EQ(http_.count("GET", "/tags/list"), 2u);
+  auto two = mirror_->tags(tags, 2, "a");
+  ASSERT_TRUE(two);
+  EXPECT_EQ(two->tags, (std::vector<std::string>{"b", "c"}));
+  EXPECT_FALSE(two->more);
+}
+
+TEST_F(MirrorTest, TheTagListIsServedOfflineFromTheLastListing) {
+  Route tags = manifest("");
+  tags.kind = Kind::tags;
+  ASSERT_TRUE(mirror_->tags(tags, std::nullopt, ""));
+  clock_.advance(cfg_.tag_ttl + std::chrono::seconds(1));
+  down_ = true;
+  auto offline = mirror_->tags(tags, std::nullopt, "");
+  ASSERT_TRUE(offline);
+  EXPECT_EQ(offline->tags, (std::vector<std::string>{"a", "b", "c"}));
+}
+
+TEST_F(MirrorTest, ReferrersPassUpstreams404AndAreKeptForOffline) {
+  auto none = mirror_->referrers(route(Kind::referrers, sha256_of("other")));
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.error().code, Errc::not_found);  // clients then try the sha256-<hex> tag
+  auto idx = mirror_->referrers(route(Kind::referrers, digest_));
+  ASSERT_TRUE(idx);
+  EXPECT_EQ(*idx, referrers_);
+  down_ = true;
+  (void)mirror_->manifest(route(Kind::manifest, sha256_of("x")));  // opens the breaker
+  auto kept = mirror_->referrers(route(Kind::referrers, digest_));
+  ASSERT_TRUE(kept);
+  EXPECT_EQ(*kept, referrers_);
+  auto never = mirror_->referrers(route(Kind::referrers, sha256_of("never")));
+  ASSERT_FALSE(never);
+  EXPECT_EQ(never.error().code, Errc::not_found);
+}
+
+}  // namespace
+}  // namespace outpost::registry
