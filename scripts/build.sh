@@ -16,7 +16,7 @@ fi
 generator=()
 command -v ninja >/dev/null && generator=(-G Ninja)
 
-cached_tests() { sed -n 's/^OUTPOST_TESTS:BOOL=//p' "$build/CMakeCache.txt" 2>/dev/null; }
+cached_tests() { sed -n 's/^OUTPOST_TESTS:BOOL=//p' "$build/CMakeCache.txt" 2>/dev/null || true; }
 configured() { [[ -f $build/build.ninja || -f $build/Makefile ]]; }
 
 if ! configured && [[ -f $build/CMakeCache.txt ]]; then

@@ -33,6 +33,8 @@ if [[ -z ${OUTPOST_FRESH_INNER:-} ]]; then
   OUTPOST_FRESH_INNER=1 exec unshare --mount --propagation private "$0" "$dir"
 fi
 
+# The chroot's root must be a mount point of its own (ip netns exec remounts / as a slave).
+mount --bind "$dir" "$dir"
 mount -t proc proc "$dir/proc"
 mount -t sysfs sys "$dir/sys"
 mount --rbind /dev "$dir/dev"

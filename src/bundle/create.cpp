@@ -25,14 +25,6 @@ struct Source {  // where a blob can be fetched from
   std::string upstream, repo;
 };
 
-bool platform_matches(const nlohmann::json& p, const std::string& want) {
-  if (!p.is_object()) return false;
-  std::string s = p.value("os", "") + "/" + p.value("architecture", "");
-  if (want == s) return true;
-  auto variant = p.value("variant", "");
-  return !variant.empty() && want == s + "/" + variant;
-}
-
 }  // namespace
 
 Result<ChartRef> ChartRef::parse(std::string_view text) {
@@ -57,201 +49,249 @@ Result<BundleManifest> read_bundle_manifest(const fs::path& bundle) {
   return reader->head().manifest;
 }
 
+namespace {
+
+// Builds one bundle: resolves images and charts through a Mirror and a HelmCache over a private
+// cache directory, downloads what the bundle carries, writes the tar. One per create_bundle.
+class BundleBuilder {
+ public:
+  BundleBuilder(const Config& cfg, const CreateOptions& opt, http::HttpClient& client,
+                ProgressSink& progress)
+      : cfg_(cfg),
+        opt_(opt),
+        client_(client),
+        progress_(progress),
+        reg_(fresh_tags(cfg.registry)),
+        store_((fs::create_directories(opt.cache_dir), opt.cache_dir)),
+        db_(opt.cache_dir / "meta.db"),
+        mirror_(reg_, store_, db_, client, metrics_) {
+    bm_.name = opt.name;
+    bm_.version = opt.version;
+    bm_.created_at = iso8601_now();
+    bm_.source_repo = opt.source_repo;
+    bm_.source_commit = opt.source_commit;
+  }
+  ~BundleBuilder() { mirror_.stop(); }
+
+  Result<void> read_base();
+  Result<void> add_image(const registry::ImageRef& ref);
+  Result<void> add_charts();
+  Result<void> download(CreateStats& stats);
+  Result<void> write();
+
+ private:
+  static RegistryConfig fresh_tags(RegistryConfig reg) {
+    reg.tag_ttl = Millis(0);  // resolve tags as upstream has them now
+    return reg;
+  }
+  void add_blob(const Digest& d, std::uint64_t size, const std::string& media_type,
+                const Source& src) {
+    if (sources_.contains(d)) return;
+    sources_.emplace(d, src);
+    blobs_.push_back({d, size, media_type, !base_.contains(d)});
+  }
+  // The image manifests of `top` for the chosen platforms (top itself when it is no index).
+  Result<std::vector<registry::ManifestResult>> platform_manifests(
+      const registry::ImageRef& ref, const registry::Route& route,
+      const registry::ManifestResult& top, const Source& src,
+      std::vector<std::string>& found_platforms);
+
+  const Config& cfg_;
+  const CreateOptions& opt_;
+  http::HttpClient& client_;
+  ProgressSink& progress_;
+  RegistryConfig reg_;
+  BlobStore store_;
+  MetaDb db_;
+  Metrics metrics_;
+  registry::Mirror mirror_;
+  BundleManifest bm_;
+  std::set<Digest> base_;  // blobs the --since release already holds
+  std::vector<BundleBlob> blobs_;
+  std::map<Digest, Source> sources_;
+  nlohmann::json index_ = {{"schemaVersion", 2},
+                           {"mediaType", "application/vnd.oci.image.index.v1+json"},
+                           {"manifests", nlohmann::json::array()}};
+};
+
+Result<void> BundleBuilder::read_base() {
+  if (!opt_.since) return {};
+  auto b = read_bundle_manifest(*opt_.since);
+  if (!b) return std::unexpected(b.error());
+  if (b->name != opt_.name)
+    return fail(Errc::invalid_argument,
+                fmt::format("--since bundle is release '{}', not '{}'", b->name, opt_.name));
+  bm_.base_version = b->version;
+  for (const auto& blob : b->blobs) base_.insert(blob.digest);
+  return {};
+}
+
+Result<std::vector<registry::ManifestResult>> BundleBuilder::platform_manifests(
+    const registry::ImageRef& ref, const registry::Route& route,
+    const registry::ManifestResult& top, const Source& src,
+    std::vector<std::string>& found_platforms) {
+  if (!registry::is_index_media_type(top.media_type)) {
+    found_platforms = {opt_.platforms.front()};
+    return std::vector<registry::ManifestResult>{top};
+  }
+  auto info = registry::parse_manifest(top.bytes);
+  if (!info) return fail(Errc::upstream_error, ref.str() + ": unreadable index");
+  std::vector<registry::ManifestResult> out;
+  for (const auto& want : opt_.platforms) {
+    for (const auto& desc : info->manifests) {
+      if (!desc.matches_platform(want)) continue;
+      registry::Route child = route;
+      child.tag.clear();
+      child.digest = desc.digest;
+      auto m = mirror_.manifest(child);
+      if (!m)
+        return fail(m.error().code, fmt::format("{} ({}): {}", ref.str(), want, m.error().message));
+      add_blob(m->digest, m->bytes.size(), m->media_type, src);
+      out.push_back(std::move(*m));
+      found_platforms.push_back(want);
+      break;
+    }
+  }
+  if (found_platforms.empty())
+    return fail(Errc::not_found, fmt::format("{} has no manifest for {}", ref.str(),
+                                             fmt::format("{}", fmt::join(opt_.platforms, ", "))));
+  return out;
+}
+
+Result<void> BundleBuilder::add_image(const registry::ImageRef& ref) {
+  if (!reg_.find(ref.registry))
+    return fail(Errc::invalid_argument,
+                fmt::format("{}: registry '{}' is not in registry.upstreams of the config",
+                            ref.str(), ref.registry));
+  Source src{ref.registry, ref.repo};
+  registry::Route route = registry::manifest_route(ref);
+  auto top = mirror_.manifest(route);
+  if (!top) return fail(top.error().code, fmt::format("{}: {}", ref.str(), top.error().message));
+  progress_.note(fmt::format("resolved {} -> {}", ref.str(), top->digest.str()));
+  add_blob(top->digest, top->bytes.size(), top->media_type, src);
+  std::vector<std::string> found_platforms;
+  auto images = platform_manifests(ref, route, *top, src, found_platforms);
+  if (!images) return std::unexpected(images.error());
+  for (const auto& img : *images) {
+    auto info = registry::parse_manifest(img.bytes);
+    if (!info) return fail(Errc::upstream_error, ref.str() + ": unreadable manifest");
+    for (const auto& desc : info->blobs) add_blob(desc.digest, desc.size, "", src);
+  }
+  bm_.images.push_back(
+      {ref.str(), ref.registry, ref.repo, ref.tag, top->digest, top->media_type, found_platforms});
+  index_["manifests"].push_back(
+      {{"mediaType", top->media_type},
+       {"digest", top->digest.str()},
+       {"size", top->bytes.size()},
+       {"annotations", {{"org.opencontainers.image.ref.name", ref.str()}}}});
+  return {};
+}
+
+Result<void> BundleBuilder::add_charts() {
+  if (opt_.charts.empty()) return {};
+  HelmConfig hc = cfg_.helm;
+  hc.request_refresh_budget = hc.fetch_timeout;  // charts as the repository lists them now
+  helm::HelmCache charts(hc, opt_.cache_dir, store_, db_, client_, metrics_);
+  for (const auto& c : opt_.charts) {
+    const auto what = fmt::format("chart {}/{}:{}", c.repo, c.name, c.version);
+    auto repo = helm::parse_chart_repo(c.repo, cfg_.helm);
+    if (!repo) return fail(repo.error().code, fmt::format("{}: {}", what, repo.error().message));
+    auto entry = charts.entry(*repo, c.name, c.version);
+    if (!entry) return fail(entry.error().code, fmt::format("{}: {}", what, entry.error().message));
+    auto d = charts.chart(*repo, helm::chart_path(c.name, c.version).substr(7));
+    if (!d) return fail(d.error().code, fmt::format("{}: {}", what, d.error().message));
+    auto size = store_.size_of(*d);
+    if (!size) return std::unexpected(size.error());
+    progress_.note(fmt::format("resolved {} -> {}", what, d->str()));
+    add_blob(*d, *size, "", Source{});
+    bm_.charts.push_back({repo->key(), c.name, c.version, *d, entry->entry_json});
+  }
+  charts.stop();
+  return {};
+}
+
+Result<void> BundleBuilder::download(CreateStats& stats) {
+  stats.images = opt_.images.size();
+  stats.charts = opt_.charts.size();
+  stats.blobs = blobs_.size();
+  std::uint64_t to_fetch = 0, fetched = 0;
+  for (const auto& b : blobs_)
+    if (b.in_bundle && !store_.contains(b.digest)) to_fetch += b.size;
+  std::size_t n = 0;
+  for (auto& b : blobs_) {
+    ++n;
+    if (!b.in_bundle || store_.contains(b.digest)) continue;
+    const auto& src = sources_.at(b.digest);
+    registry::Route route;
+    route.kind = registry::Kind::blob;
+    route.upstream = src.upstream;
+    route.repo = src.repo;
+    route.digest = b.digest;
+    progress_.note(
+        fmt::format("[{}/{}] downloading {} ({} bytes)", n, blobs_.size(), b.digest.str(), b.size));
+    auto done = mirror_.ensure_blob(
+        route, [&](std::uint64_t written) { progress_.bytes(fetched + written, to_fetch); });
+    if (!done)
+      return fail(done.error().code, fmt::format("{}: {}", b.digest.str(), done.error().message));
+    fetched += b.size;
+    progress_.bytes(fetched, to_fetch);
+  }
+  for (auto& b : blobs_) {  // sizes as stored (descriptors may omit them)
+    if (auto s = store_.size_of(b.digest)) b.size = *s;
+    if (b.in_bundle) {
+      ++stats.blobs_in_bundle;
+      stats.bytes_in_bundle += b.size;
+    }
+  }
+  bm_.blobs = blobs_;
+  return {};
+}
+
+Result<void> BundleBuilder::write() {
+  auto part = fs::path(opt_.output.string() + ".part");
+  auto tar = TarWriter::open(part);
+  if (!tar) return std::unexpected(tar.error());
+  const std::string bundle_json = bm_.to_json();
+  if (auto r = tar->add(kBundleJson, bundle_json); !r) return std::unexpected(r.error());
+  if (opt_.sign_key) {
+    auto sig = sign_ed25519(*opt_.sign_key, bundle_json);
+    if (!sig) return std::unexpected(sig.error());
+    if (auto r = tar->add(kBundleSig, *sig + "\n"); !r) return std::unexpected(r.error());
+  }
+  if (auto r = tar->add("oci-layout", R"({"imageLayoutVersion":"1.0.0"})"); !r)
+    return std::unexpected(r.error());
+  if (auto r = tar->add("index.json", index_.dump()); !r) return std::unexpected(r.error());
+  for (const auto& b : blobs_) {
+    if (!b.in_bundle) continue;
+    auto name = "blobs/sha256/" + std::string(b.digest.hex());
+    if (auto r = tar->add_file(name, store_.path_for(b.digest)); !r)
+      return std::unexpected(r.error());
+  }
+  if (auto r = tar->finish(); !r) return std::unexpected(r.error());
+  std::error_code ec;
+  fs::rename(part, opt_.output, ec);
+  if (ec) return fail(Errc::io, "writing " + opt_.output.string() + ": " + ec.message());
+  return {};
+}
+
+}  // namespace
+
 Result<CreateStats> create_bundle(const Config& cfg, const CreateOptions& opt,
-                                  ProgressSink& progress) {
+                                  http::HttpClient& client, ProgressSink& progress) {
   if (!valid_release_part(opt.name) || !valid_release_part(opt.version))
     return fail(Errc::invalid_argument,
                 "--name and --version must match [A-Za-z0-9][A-Za-z0-9._-]*");
   if (opt.images.empty() && opt.charts.empty())
     return fail(Errc::invalid_argument,
                 "no images or charts given (--image / --chart / --images-from)");
-
-  BundleManifest bm;
-  bm.name = opt.name;
-  bm.version = opt.version;
-  bm.created_at = iso8601_now();
-  bm.source_repo = opt.source_repo;
-  bm.source_commit = opt.source_commit;
-  std::set<Digest> base;
-  if (opt.since) {
-    auto b = read_bundle_manifest(*opt.since);
-    if (!b) return std::unexpected(b.error());
-    if (b->name != opt.name)
-      return fail(Errc::invalid_argument,
-                  fmt::format("--since bundle is release '{}', not '{}'", b->name, opt.name));
-    bm.base_version = b->version;
-    for (const auto& blob : b->blobs) base.insert(blob.digest);
-  }
-
-  RegistryConfig reg = cfg.registry;
-  reg.tag_ttl = Millis(0);  // resolve tags as upstream has them now
-  fs::create_directories(opt.cache_dir);
-  BlobStore store(opt.cache_dir);
-  MetaDb db(opt.cache_dir / "meta.db");
-  Metrics metrics;
-  http::CurlHttpClient client;
-  registry::Mirror mirror(reg, store, db, client, metrics);
-
-  std::vector<BundleBlob> blobs;
-  std::map<Digest, Source> sources;
-  auto add_blob = [&](const Digest& d, std::uint64_t size, const std::string& media_type,
-                      const Source& src) {
-    if (sources.contains(d)) return;
-    sources.emplace(d, src);
-    blobs.push_back({d, size, media_type, !base.contains(d)});
-  };
-  nlohmann::json index = {{"schemaVersion", 2},
-                          {"mediaType", "application/vnd.oci.image.index.v1+json"},
-                          {"manifests", nlohmann::json::array()}};
-
-  for (const auto& ref : opt.images) {
-    if (!reg.find(ref.registry))
-      return fail(Errc::invalid_argument,
-                  fmt::format("{}: registry '{}' is not in registry.upstreams of the config",
-                              ref.str(), ref.registry));
-    Source src{ref.registry, ref.repo};
-    registry::Route route = registry::manifest_route(ref);
-    auto top = mirror.manifest(route);
-    if (!top) return fail(top.error().code, fmt::format("{}: {}", ref.str(), top.error().message));
-    progress.note(fmt::format("resolved {} -> {}", ref.str(), top->digest.str()));
-    add_blob(top->digest, top->bytes.size(), top->media_type, src);
-
-    std::vector<std::string> bytes_of_images;
-    std::vector<std::string> found_platforms;
-    if (registry::is_index_media_type(top->media_type)) {
-      auto j = nlohmann::json::parse(top->bytes, nullptr, false);
-      if (j.is_discarded() || !j.contains("manifests"))
-        return fail(Errc::upstream_error, ref.str() + ": unreadable index");
-      for (const auto& want : opt.platforms) {
-        for (const auto& desc : j["manifests"]) {
-          if (!platform_matches(desc.value("platform", nlohmann::json()), want)) continue;
-          auto d = Digest::parse(desc.value("digest", ""));
-          if (!d) return fail(Errc::upstream_error, ref.str() + ": index with a bad digest");
-          registry::Route child = route;
-          child.tag.clear();
-          child.digest = *d;
-          auto m = mirror.manifest(child);
-          if (!m)
-            return fail(m.error().code,
-                        fmt::format("{} ({}): {}", ref.str(), want, m.error().message));
-          add_blob(m->digest, m->bytes.size(), m->media_type, src);
-          bytes_of_images.push_back(m->bytes);
-          found_platforms.push_back(want);
-          break;
-        }
-      }
-      if (found_platforms.empty())
-        return fail(Errc::not_found,
-                    fmt::format("{} has no manifest for {}", ref.str(),
-                                fmt::format("{}", fmt::join(opt.platforms, ", "))));
-    } else {
-      bytes_of_images.push_back(top->bytes);
-      found_platforms = {opt.platforms.front()};
-    }
-    for (const auto& img : bytes_of_images) {
-      auto j = nlohmann::json::parse(img, nullptr, false);
-      if (j.is_discarded()) return fail(Errc::upstream_error, ref.str() + ": unreadable manifest");
-      std::vector<nlohmann::json> descs;
-      if (j.contains("config")) descs.push_back(j["config"]);
-      if (j.contains("layers"))
-        for (const auto& l : j["layers"]) descs.push_back(l);
-      for (const auto& desc : descs) {
-        auto d = Digest::parse(desc.value("digest", ""));
-        if (!d) return fail(Errc::upstream_error, ref.str() + ": manifest with a bad digest");
-        add_blob(*d, desc.value("size", std::uint64_t{0}), "", src);
-      }
-    }
-    bm.images.push_back({ref.str(), ref.registry, ref.repo, ref.tag, top->digest, top->media_type,
-                         found_platforms});
-    index["manifests"].push_back(
-        {{"mediaType", top->media_type},
-         {"digest", top->digest.str()},
-         {"size", top->bytes.size()},
-         {"annotations", {{"org.opencontainers.image.ref.name", ref.str()}}}});
-  }
-
-  if (!opt.charts.empty()) {
-    HelmConfig hc = cfg.helm;
-    hc.request_refresh_budget = hc.fetch_timeout;  // charts as the repository lists them now
-    helm::HelmCache charts(hc, opt.cache_dir, store, db, client, metrics);
-    for (const auto& c : opt.charts) {
-      const auto what = fmt::format("chart {}/{}:{}", c.repo, c.name, c.version);
-      auto repo = helm::parse_chart_repo(c.repo, cfg.helm);
-      if (!repo) return fail(repo.error().code, fmt::format("{}: {}", what, repo.error().message));
-      auto entry = charts.entry(*repo, c.name, c.version);
-      if (!entry)
-        return fail(entry.error().code, fmt::format("{}: {}", what, entry.error().message));
-      auto d = charts.chart(*repo, helm::chart_path(c.name, c.version).substr(7));
-      if (!d) return fail(d.error().code, fmt::format("{}: {}", what, d.error().message));
-      auto size = store.size_of(*d);
-      if (!size) return std::unexpected(size.error());
-      progress.note(fmt::format("resolved {} -> {}", what, d->str()));
-      add_blob(*d, *size, "", Source{});
-      bm.charts.push_back({repo->key(), c.name, c.version, *d, entry->entry_json});
-    }
-    charts.stop();
-  }
-
+  BundleBuilder b(cfg, opt, client, progress);
+  if (auto r = b.read_base(); !r) return std::unexpected(r.error());
+  for (const auto& ref : opt.images)
+    if (auto r = b.add_image(ref); !r) return std::unexpected(r.error());
+  if (auto r = b.add_charts(); !r) return std::unexpected(r.error());
   CreateStats stats;
-  stats.images = opt.images.size();
-  stats.charts = opt.charts.size();
-  stats.blobs = blobs.size();
-  std::uint64_t to_fetch = 0, fetched = 0;
-  for (const auto& b : blobs)
-    if (b.in_bundle && !store.contains(b.digest)) to_fetch += b.size;
-  std::size_t n = 0;
-  for (auto& b : blobs) {
-    ++n;
-    if (!b.in_bundle || store.contains(b.digest)) continue;
-    const auto& src = sources.at(b.digest);
-    registry::Route route;
-    route.kind = registry::Kind::blob;
-    route.upstream = src.upstream;
-    route.repo = src.repo;
-    route.digest = b.digest;
-    progress.note(
-        fmt::format("[{}/{}] downloading {} ({} bytes)", n, blobs.size(), b.digest.str(), b.size));
-    auto done = mirror.ensure_blob(
-        route, [&](std::uint64_t written) { progress.bytes(fetched + written, to_fetch); });
-    if (!done)
-      return fail(done.error().code, fmt::format("{}: {}", b.digest.str(), done.error().message));
-    fetched += b.size;
-    progress.bytes(fetched, to_fetch);
-  }
-  for (auto& b : blobs) {  // sizes as stored (descriptors may omit them)
-    if (auto s = store.size_of(b.digest)) b.size = *s;
-    if (b.in_bundle) {
-      ++stats.blobs_in_bundle;
-      stats.bytes_in_bundle += b.size;
-    }
-  }
-  bm.blobs = blobs;
-
-  auto part = fs::path(opt.output.string() + ".part");
-  auto tar = TarWriter::open(part);
-  if (!tar) return std::unexpected(tar.error());
-  const std::string bundle_json = bm.to_json();
-  if (auto r = tar->add(kBundleJson, bundle_json); !r) return std::unexpected(r.error());
-  if (opt.sign_key) {
-    auto sig = sign_ed25519(*opt.sign_key, bundle_json);
-    if (!sig) return std::unexpected(sig.error());
-    if (auto r = tar->add(kBundleSig, *sig + "\n"); !r) return std::unexpected(r.error());
-  }
-  if (auto r = tar->add("oci-layout", R"({"imageLayoutVersion":"1.0.0"})"); !r)
-    return std::unexpected(r.error());
-  if (auto r = tar->add("index.json", index.dump()); !r) return std::unexpected(r.error());
-  for (const auto& b : blobs) {
-    if (!b.in_bundle) continue;
-    if (auto r =
-            tar->add_file("blobs/sha256/" + std::string(b.digest.hex()), store.path_for(b.digest));
-        !r)
-      return std::unexpected(r.error());
-  }
-  if (auto r = tar->finish(); !r) return std::unexpected(r.error());
-  std::error_code ec;
-  fs::rename(part, opt.output, ec);
-  if (ec) return fail(Errc::io, "writing " + opt.output.string() + ": " + ec.message());
-  mirror.stop();
+  if (auto r = b.download(stats); !r) return std::unexpected(r.error());
+  if (auto r = b.write(); !r) return std::unexpected(r.error());
   return stats;
 }
 

@@ -13,6 +13,7 @@
 #include "bundle/bundle_manifest.hpp"
 #include "core/config.hpp"
 #include "core/progress.hpp"
+#include "http/client.hpp"
 #include "registry/image_ref.hpp"
 
 namespace outpost::bundle {
@@ -41,9 +42,10 @@ struct CreateStats {
   std::uint64_t bytes_in_bundle = 0;
 };
 
-// `progress` gets a line per step and the bytes downloaded of those to download.
+// `progress` gets a line per step and the bytes downloaded of those to download. Every upstream
+// is reached through `client`.
 Result<CreateStats> create_bundle(const Config& cfg, const CreateOptions& opt,
-                                  ProgressSink& progress);
+                                  http::HttpClient& client, ProgressSink& progress);
 
 // Reads only outpost-bundle.json from a bundle tar.
 Result<BundleManifest> read_bundle_manifest(const std::filesystem::path& bundle);

@@ -84,7 +84,7 @@ ReleaseStatus ReleaseJobs::from_store(const std::string& name, const std::string
 ReleaseStatus ReleaseJobs::status(const std::string& name, const std::string& version) {
   auto stored = from_store(name, version);
   if (stored.state == ReleaseState::ready) return stored;
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (auto it = jobs_.find({name, version}); it != jobs_.end()) return it->second->st;
   return stored;
 }
@@ -98,7 +98,7 @@ std::vector<ReleaseStatus> ReleaseJobs::list() {
       seen.insert({r.name, r.version});
     }
   }
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   for (auto& [key, job] : jobs_)
     if (!seen.contains(key)) out.push_back(job->st);
   return out;
@@ -106,7 +106,7 @@ std::vector<ReleaseStatus> ReleaseJobs::list() {
 
 void ReleaseJobs::update(const std::shared_ptr<Job>& job,
                          const std::function<void(ReleaseStatus&)>& fn) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   fn(job->st);
 }
 
@@ -119,7 +119,7 @@ Result<ReleaseStatus> ReleaseJobs::start(const std::string& name, const std::str
   if (stored.state == ReleaseState::ready) return stored;
   std::shared_ptr<Job> job;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto& slot = jobs_[{name, version}];
     if (slot && slot->st.state != ReleaseState::failed)
       return slot->st;  // join the running (or done) job
@@ -137,7 +137,7 @@ Result<ReleaseStatus> ReleaseJobs::start(const std::string& name, const std::str
 void ReleaseJobs::run(std::shared_ptr<Job> job) {
   ReleaseStatus st;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     st = job->st;
   }
   auto fail_job = [&](const std::string& why) {

@@ -13,6 +13,7 @@
 
 #include "bundle/release_state.hpp"
 #include "core/config.hpp"
+#include "core/mutex.hpp"
 #include "core/thread_pool.hpp"
 #include "http/client.hpp"
 #include "store/blob_store.hpp"
@@ -65,8 +66,8 @@ class ReleaseJobs {
   http::HttpClient& client_;
   registry::Mirror& mirror_;
   std::atomic<bool> stopping_{false};
-  std::mutex mu_;
-  std::map<std::pair<std::string, std::string>, std::shared_ptr<Job>> jobs_;  // GUARDED_BY(mu_)
+  Mutex mu_;
+  std::map<std::pair<std::string, std::string>, std::shared_ptr<Job>> jobs_ GUARDED_BY(mu_);
   ThreadPool pool_{2};
 };
 

@@ -121,6 +121,34 @@ class Stager {
   fs::path file_;
 };
 
+// PUTs the bundle's OCI artifact manifest (its layers are the bundle's files); returns its bytes.
+Result<std::string> put_bundle_manifest(registry::Upstream& up, const registry::ImageRef& dest,
+                                        const BundleManifest& bm, const Digest& empty_config,
+                                        nlohmann::json layers) {
+  nlohmann::json manifest = {
+      {"schemaVersion", 2},
+      {"mediaType", kManifestType},
+      {"artifactType", kBundleArtifactType},
+      {"config", {{"mediaType", kEmptyType}, {"digest", empty_config.str()}, {"size", 2}}},
+      {"layers", std::move(layers)},
+      {"annotations",
+       {{"org.opencontainers.image.created", bm.created_at},
+        {"org.opencontainers.image.title", bm.name},
+        {"org.opencontainers.image.version", bm.version}}}};
+  std::string bytes = manifest.dump();
+  http::ClientRequest put;
+  put.method = "PUT";
+  put.url = fmt::format("/v2/{}/manifests/{}", dest.repo, dest.tag);
+  put.headers = {{"Content-Type", kManifestType}};
+  put.body = bytes;
+  auto r = up.push_call(put, dest.repo);
+  if (!r) return std::unexpected(r.error());
+  if (r->status != 201)
+    return fail(Errc::upstream_error,
+                fmt::format("registry refused the bundle manifest: {}", http_error(*r)));
+  return bytes;
+}
+
 }  // namespace
 
 Result<registry::ImageRef> parse_oci_source(std::string_view source, const RegistryConfig& reg) {
@@ -143,13 +171,12 @@ Result<registry::ImageRef> parse_oci_source(std::string_view source, const Regis
 
 Result<PushStats> push_bundle(const Config& cfg, const fs::path& bundle,
                               const registry::ImageRef& dest, const fs::path& scratch,
-                              ProgressSink& progress) {
+                              http::HttpClient& client, ProgressSink& progress) {
   const auto* up_cfg = cfg.registry.find(dest.registry);
   if (!up_cfg)
     return fail(Errc::invalid_argument,
                 fmt::format("registry '{}' is not in registry.upstreams", dest.registry));
   if (dest.tag.empty()) return fail(Errc::invalid_argument, "push needs a tag: oci://…/repo:tag");
-  http::CurlHttpClient client;
   Metrics metrics;
   std::atomic<bool> stopping{false};
   registry::Upstream up(*up_cfg, cfg.registry, client, metrics, stopping);
@@ -205,30 +232,10 @@ Result<PushStats> push_bundle(const Config& cfg, const fs::path& bundle,
   if (!empty) return std::unexpected(empty.error());
   if (auto r = upload_blob(up, dest.repo, *empty, stage.path()); !r)
     return std::unexpected(r.error());
-  const auto& bm = head->manifest;
-  nlohmann::json manifest = {
-      {"schemaVersion", 2},
-      {"mediaType", kManifestType},
-      {"artifactType", kBundleArtifactType},
-      {"config", {{"mediaType", kEmptyType}, {"digest", empty->str()}, {"size", 2}}},
-      {"layers", layers},
-      {"annotations",
-       {{"org.opencontainers.image.created", bm.created_at},
-        {"org.opencontainers.image.title", bm.name},
-        {"org.opencontainers.image.version", bm.version}}}};
-  const std::string bytes = manifest.dump();
-  http::ClientRequest put;
-  put.method = "PUT";
-  put.url = fmt::format("/v2/{}/manifests/{}", dest.repo, dest.tag);
-  put.headers = {{"Content-Type", kManifestType}};
-  put.body = bytes;
-  auto r = up.push_call(put, dest.repo);
-  if (!r) return std::unexpected(r.error());
-  if (r->status != 201)
-    return fail(Errc::upstream_error,
-                fmt::format("registry refused the bundle manifest: {}", http_error(*r)));
+  auto bytes = put_bundle_manifest(up, dest, head->manifest, *empty, std::move(layers));
+  if (!bytes) return std::unexpected(bytes.error());
   progress.bytes(file_size, file_size);
-  st.manifest = sha256_of(bytes).str();
+  st.manifest = sha256_of(*bytes).str();
   return st;
 }
 

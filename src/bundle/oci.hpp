@@ -14,6 +14,7 @@
 #include "bundle/import.hpp"
 #include "core/config.hpp"
 #include "core/progress.hpp"
+#include "http/client.hpp"
 #include "registry/image_ref.hpp"
 
 namespace outpost::registry {
@@ -43,7 +44,7 @@ struct PushStats {
 // registry already has are not sent again. `scratch` holds one staged entry at a time.
 Result<PushStats> push_bundle(const Config& cfg, const std::filesystem::path& bundle,
                               const registry::ImageRef& dest, const std::filesystem::path& scratch,
-                              ProgressSink& progress);
+                              http::HttpClient& client, ProgressSink& progress);
 
 // Imports the bundle at `source` through `mirror` (which verifies every blob it stores), then
 // records the release exactly as a tar import does. `progress` gets bytes of blobs fetched.

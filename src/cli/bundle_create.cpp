@@ -11,6 +11,7 @@
 #include "cli/progress_bar.hpp"
 #include "core/log.hpp"
 #include "helm/repo.hpp"
+#include "http/client.hpp"
 
 namespace outpost::cli {
 namespace {
@@ -26,7 +27,8 @@ int push_file(const Config& cfg, const std::filesystem::path& file, const std::s
   Result<bundle::PushStats> st = fail(Errc::internal, "");
   {
     ProgressBar bar("pushing");
-    st = bundle::push_bundle(cfg, file, *ref, scratch, bar);
+    http::CurlHttpClient client;
+    st = bundle::push_bundle(cfg, file, *ref, scratch, client, bar);
   }
   if (!st) {
     std::cerr << "outpost bundle push: " << st.error().message << "\n";
@@ -101,7 +103,8 @@ int run_create(const CreateArgs& a) {
   Result<bundle::CreateStats> stats = fail(Errc::internal, "");
   {
     ProgressBar bar("downloading");
-    stats = bundle::create_bundle(cfg, opt, bar);
+    http::CurlHttpClient client;
+    stats = bundle::create_bundle(cfg, opt, client, bar);
   }
   if (!stats) {
     std::cerr << "outpost bundle create: " << stats.error().message << "\n";

@@ -4,8 +4,10 @@
 
 namespace outpost::cli {
 
-Action setup_bundle(CLI::App& sub) {
-  sub.require_subcommand(1);
+namespace {
+
+// Each subcommand's options; returns the subcommand and the arguments it fills.
+std::pair<CLI::App*, std::shared_ptr<CreateArgs>> add_create(CLI::App& sub) {
   auto create = std::make_shared<CreateArgs>();
   auto* c =
       sub.add_subcommand("create",
@@ -38,7 +40,10 @@ Action setup_bundle(CLI::App& sub) {
   c->add_option("-o,--output", create->output, "Bundle file to write");
   c->add_option("--push", create->push,
                 "Also push the bundle to oci://REGISTRY/REPO:TAG (a registry.upstreams entry)");
+  return {c, create};
+}
 
+std::pair<CLI::App*, std::shared_ptr<PushArgs>> add_push(CLI::App& sub) {
   auto push = std::make_shared<PushArgs>();
   auto* p = sub.add_subcommand(
       "push", "Push a bundle file to a registry as one OCI artifact (only missing blobs are sent)");
@@ -47,7 +52,10 @@ Action setup_bundle(CLI::App& sub) {
   p->add_option("destination", push->dest,
                 "oci://REGISTRY/REPO:TAG; REGISTRY must be in registry.upstreams of the config")
       ->required();
+  return {p, push};
+}
 
+std::pair<CLI::App*, std::shared_ptr<ImportArgs>> add_import(CLI::App& sub) {
   auto import = std::make_shared<ImportArgs>();
   auto* i = sub.add_subcommand("import",
                                "Verify a bundle (file, URL or oci:// reference) and load it into a "
@@ -64,7 +72,10 @@ Action setup_bundle(CLI::App& sub) {
                 "Bundle file, http(s) URL (downloads resume) or oci://REGISTRY/REPO:TAG (only "
                 "missing blobs are fetched)")
       ->required();
+  return {i, import};
+}
 
+std::pair<CLI::App*, std::shared_ptr<EnsureArgs>> add_ensure(CLI::App& sub) {
   auto ensure = std::make_shared<EnsureArgs>();
   auto* e =
       sub.add_subcommand("ensure",
@@ -79,12 +90,22 @@ Action setup_bundle(CLI::App& sub) {
   e->add_option("--version", ensure->version, "Release version")->required();
   e->add_option("--timeout", ensure->timeout, "Give up after this long (default 30m)");
   e->add_flag("--check", ensure->check, "Only report readiness (exit 0 when ready); start nothing");
+  return {e, ensure};
+}
 
-  return [c, p, i, e, create, push, import, ensure] {
-    if (c->parsed()) return run_create(*create);
-    if (p->parsed()) return run_push(*push);
-    if (i->parsed()) return run_import(*import);
-    if (e->parsed()) return run_ensure(*ensure);
+}  // namespace
+
+Action setup_bundle(CLI::App& sub) {
+  sub.require_subcommand(1);
+  std::pair c = add_create(sub);
+  std::pair p = add_push(sub);
+  std::pair i = add_import(sub);
+  std::pair e = add_ensure(sub);
+  return [c, p, i, e] {
+    if (c.first->parsed()) return run_create(*c.second);
+    if (p.first->parsed()) return run_push(*p.second);
+    if (i.first->parsed()) return run_import(*i.second);
+    if (e.first->parsed()) return run_ensure(*e.second);
     return 2;
   };
 }

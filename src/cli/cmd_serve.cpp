@@ -27,25 +27,27 @@
 namespace outpost::cli {
 namespace {
 
-int serve(const Config& cfg) {
-  setup_logging(cfg.log);
-  std::filesystem::create_directories(cfg.data_dir);
-  BlobStore store(cfg.data_dir);
-  if (auto n = store.sweep_tmp()) spdlog::info("removed {} unfinished downloads from tmp/", n);
-  MetaDb db(cfg.data_dir / "meta.db");
-  Metrics metrics;
-  http::CurlHttpClient client;
-  registry::Mirror mirror(cfg.registry, store, db, client, metrics);
-  WatermarkGc gc(cfg.storage, cfg.data_dir, store, db);
-  bundle::ReleaseJobs releases(cfg, store, db, client, mirror);
-  git::GitCache git_cache(cfg.git, cfg.data_dir, db, client, metrics, [&](const git::RepoId& id) {
-    return git::make_gate(cfg.git, cfg.registry, id, mirror, releases);
-  });
-  git::GitService git_service(git_cache, cfg.git, metrics);
-  helm::HelmCache helm_cache(cfg.helm, cfg.data_dir, store, db, client, metrics);
-  http::Server server(cfg.server, metrics);
-  http::Authorizer auth(cfg.auth, cfg.git);
-  server.set_guard([&](const http::Request& req, AuthGroup g) { return auth.check(req, g); });
+// What the routes serve.
+struct Parts {
+  const Config& cfg;
+  BlobStore& store;
+  Metrics& metrics;
+  registry::Mirror& mirror;
+  git::GitService& git_service;
+  helm::HelmCache& helm_cache;
+  bundle::ReleaseJobs& releases;
+  status::Sources& site;
+};
+
+void add_routes(http::Server& server, Parts p) {
+  const Config& cfg = p.cfg;
+  BlobStore& store = p.store;
+  Metrics& metrics = p.metrics;
+  registry::Mirror& mirror = p.mirror;
+  git::GitService& git_service = p.git_service;
+  helm::HelmCache& helm_cache = p.helm_cache;
+  bundle::ReleaseJobs& releases = p.releases;
+  status::Sources& site = p.site;
   // The one route table: path prefix, metrics label, auth group (Access), where it runs.
   using http::Access;
   const auto reader = Access::only(AuthGroup::status);
@@ -88,14 +90,36 @@ int serve(const Config& cfg) {
   server.route("/metrics", "metrics", reader, http::Runs::local, [&](const http::Request&) {
     return http::Response::text(200, metrics.render(), "text/plain; version=0.0.4; charset=utf-8");
   });
-  status::Sources site{cfg, mirror, git_cache, helm_cache, releases, store, db};
-  status::register_metrics(metrics, site);
   server.route("/api/v1/status", "api", api, http::Runs::local,
                [&](const http::Request& req) { return status::handle_status(site, req); });
   server.route("/api/v1/readiness", "api", api, http::Runs::local,
                [&](const http::Request& req) { return status::handle_readiness(site, req); });
   server.route("/", "ui", reader, http::Runs::inline_io,
                [](const http::Request& req) { return status::handle_page(req); });
+}
+
+int serve(const Config& cfg) {
+  setup_logging(cfg.log);
+  std::filesystem::create_directories(cfg.data_dir);
+  BlobStore store(cfg.data_dir);
+  if (auto n = store.sweep_tmp()) spdlog::info("removed {} unfinished downloads from tmp/", n);
+  MetaDb db(cfg.data_dir / "meta.db");
+  Metrics metrics;
+  http::CurlHttpClient client;
+  registry::Mirror mirror(cfg.registry, store, db, client, metrics);
+  WatermarkGc gc(cfg.storage, cfg.data_dir, store, db);
+  bundle::ReleaseJobs releases(cfg, store, db, client, mirror);
+  git::GitCache git_cache(cfg.git, cfg.data_dir, db, client, metrics, [&](const git::RepoId& id) {
+    return git::make_gate(cfg.git, cfg.registry, id, mirror, releases);
+  });
+  git::GitService git_service(git_cache, cfg.git, metrics);
+  helm::HelmCache helm_cache(cfg.helm, cfg.data_dir, store, db, client, metrics);
+  http::Server server(cfg.server, metrics);
+  http::Authorizer auth(cfg.auth, cfg.git);
+  server.set_guard([&](const http::Request& req, AuthGroup g) { return auth.check(req, g); });
+  status::Sources site{cfg, mirror, git_cache, helm_cache, releases, store, db};
+  status::register_metrics(metrics, site);
+  add_routes(server, {cfg, store, metrics, mirror, git_service, helm_cache, releases, site});
 
   auto addr = parse_listen(cfg.listen);
   auto port = server.listen(addr);

@@ -5,12 +5,12 @@
 namespace outpost {
 
 bool CircuitBreaker::is_open() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return open_;
 }
 
 void CircuitBreaker::record_success() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (open_) since_ = clock_.system_now();
   open_ = false;
   failures_ = 0;
@@ -18,7 +18,7 @@ void CircuitBreaker::record_success() {
 }
 
 void CircuitBreaker::record_failure(const std::string& why) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (!open_) {
     since_ = clock_.system_now();
     backoff_ = min_backoff_;
@@ -32,12 +32,12 @@ void CircuitBreaker::record_failure(const std::string& why) {
 }
 
 bool CircuitBreaker::probe_due() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return open_ && clock_.steady_now() >= next_probe_;
 }
 
 CircuitBreaker::State CircuitBreaker::state() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return {!open_, since_, last_error_, failures_};
 }
 

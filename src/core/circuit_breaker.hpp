@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/duration.hpp"
+#include "core/mutex.hpp"
 #include "core/time.hpp"
 
 namespace outpost {
@@ -38,13 +39,13 @@ class CircuitBreaker {
  private:
   const Clock& clock_;
   const Millis min_backoff_, max_backoff_;
-  mutable std::mutex mu_;
-  bool open_ = false;                                   // GUARDED_BY(mu_)
-  Millis backoff_;                                      // GUARDED_BY(mu_)
-  std::chrono::steady_clock::time_point next_probe_{};  // GUARDED_BY(mu_)
-  std::chrono::system_clock::time_point since_;         // GUARDED_BY(mu_)
-  std::string last_error_;                              // GUARDED_BY(mu_)
-  unsigned failures_ = 0;                               // GUARDED_BY(mu_)
+  mutable Mutex mu_;
+  bool open_ GUARDED_BY(mu_) = false;
+  Millis backoff_ GUARDED_BY(mu_);
+  std::chrono::steady_clock::time_point next_probe_ GUARDED_BY(mu_) = {};
+  std::chrono::system_clock::time_point since_ GUARDED_BY(mu_);
+  std::string last_error_ GUARDED_BY(mu_);
+  unsigned failures_ GUARDED_BY(mu_) = 0;
 };
 
 // How an upstream is doing, for the status page and readiness.

@@ -386,6 +386,89 @@ Config default_config() {
 
 namespace {
 
+void parse_log(const Section& top, const std::string& origin, Config& c) {
+  Section s(top.node("log"), "log", origin, {"format", "level"});
+  std::string format;
+  s.str("format", format);
+  if (!format.empty()) {
+    auto f = parse_log_format(format);
+    if (!f) bad(origin, "log.format", "must be text or json");
+    c.log.format = *f;
+  }
+  s.str("level", c.log.level);
+}
+
+void parse_server(const Section& top, const std::string& origin, Config& c) {
+  Section s(top.node("server"), "server", origin,
+            {"max_header_bytes", "max_body_bytes", "read_timeout", "write_timeout",
+             "shutdown_grace", "worker_threads", "local_threads", "tls_cert_file", "tls_key_file"});
+  s.str("tls_cert_file", c.server.tls_cert_file);
+  s.str("tls_key_file", c.server.tls_key_file);
+  if (c.server.tls_cert_file.empty() != c.server.tls_key_file.empty())
+    bad(origin, "server.tls_cert_file", "give both tls_cert_file and tls_key_file");
+  for (const auto* f : {&c.server.tls_cert_file, &c.server.tls_key_file})
+    if (!f->empty()) (void)read_secret_file(origin, "server.tls_cert_file", *f);
+  s.integer<std::size_t>("max_header_bytes", c.server.max_header_bytes, 1024);
+  s.integer<std::size_t>("max_body_bytes", c.server.max_body_bytes, 1024);
+  s.duration("read_timeout", c.server.read_timeout);
+  s.duration("write_timeout", c.server.write_timeout);
+  s.duration("shutdown_grace", c.server.shutdown_grace);
+  s.integer<int>("worker_threads", c.server.worker_threads, 1);
+  s.integer<int>("local_threads", c.server.local_threads, 1);
+}
+
+void parse_bundle(const Section& top, const std::string& origin, Config& c) {
+  Section s(top.node("bundle"), "bundle", origin,
+            {"allowed_sources", "download_attempts", "stall_timeout", "trust_keys"});
+  if (s.has("trust_keys")) {
+    auto list = s.node("trust_keys");
+    if (!list.IsSequence())
+      bad(origin, "bundle.trust_keys", "must be a list of PEM public key files");
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      auto key = fmt::format("bundle.trust_keys[{}]", i);
+      auto text = read_secret_file(origin, key, list[i].as<std::string>());
+      if (text.find("BEGIN PUBLIC KEY") == std::string::npos)
+        bad(origin, key, "is not a PEM public key");
+      c.bundle.trust_keys.push_back(text);
+    }
+  }
+  s.integer<int>("download_attempts", c.bundle.download_attempts, 1);
+  s.duration("stall_timeout", c.bundle.stall_timeout);
+  if (s.has("allowed_sources")) {
+    auto list = s.node("allowed_sources");
+    if (!list.IsSequence())
+      bad(origin, "bundle.allowed_sources", "must be a list of URL or path prefixes");
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      auto v = list[i].as<std::string>();
+      if (!v.starts_with("http://") && !v.starts_with("https://") && !v.starts_with("oci://") &&
+          !v.starts_with("/"))
+        bad(origin, fmt::format("bundle.allowed_sources[{}]", i),
+            "must be an http(s) URL, an oci:// reference or an absolute path prefix");
+      c.bundle.allowed_sources.push_back(v);
+    }
+  }
+}
+
+void parse_storage(const Section& top, const std::string& origin, Config& c) {
+  Section s(top.node("storage"), "storage", origin,
+            {"keep_releases", "gc_high_watermark", "gc_low_watermark", "gc_interval"});
+  s.integer<int>("keep_releases", c.storage.keep_releases, 1);
+  s.duration("gc_interval", c.storage.gc_interval);
+  for (auto [key, out] : {std::pair{"gc_high_watermark", &c.storage.gc_high_watermark},
+                          std::pair{"gc_low_watermark", &c.storage.gc_low_watermark}}) {
+    if (!s.has(key)) continue;
+    std::string v;
+    s.str(key, v);
+    char* end = nullptr;
+    double d = std::strtod(v.c_str(), &end);
+    if (end == v.c_str() || *end != '\0' || d <= 0 || d >= 1)
+      bad(origin, s.key(key), "must be a fraction between 0 and 1, e.g. 0.9");
+    *out = d;
+  }
+  if (c.storage.gc_low_watermark >= c.storage.gc_high_watermark)
+    bad(origin, "storage.gc_low_watermark", "must be below gc_high_watermark");
+}
+
 Config parse_document(const YAML::Node& root, const std::string& origin) {
   Config c = default_config();
   if (root.IsNull()) return c;
@@ -396,90 +479,14 @@ Config parse_document(const YAML::Node& root, const std::string& origin) {
   std::string dir;
   top.str("data_dir", dir);
   if (!dir.empty()) c.data_dir = dir;
-  if (top.has("log")) {
-    Section s(top.node("log"), "log", origin, {"format", "level"});
-    std::string format;
-    s.str("format", format);
-    if (!format.empty()) {
-      auto f = parse_log_format(format);
-      if (!f) bad(origin, "log.format", "must be text or json");
-      c.log.format = *f;
-    }
-    s.str("level", c.log.level);
-  }
-  if (top.has("server")) {
-    Section s(
-        top.node("server"), "server", origin,
-        {"max_header_bytes", "max_body_bytes", "read_timeout", "write_timeout", "shutdown_grace",
-         "worker_threads", "local_threads", "tls_cert_file", "tls_key_file"});
-    s.str("tls_cert_file", c.server.tls_cert_file);
-    s.str("tls_key_file", c.server.tls_key_file);
-    if (c.server.tls_cert_file.empty() != c.server.tls_key_file.empty())
-      bad(origin, "server.tls_cert_file", "give both tls_cert_file and tls_key_file");
-    for (const auto* f : {&c.server.tls_cert_file, &c.server.tls_key_file})
-      if (!f->empty()) (void)read_secret_file(origin, "server.tls_cert_file", *f);
-    s.integer<std::size_t>("max_header_bytes", c.server.max_header_bytes, 1024);
-    s.integer<std::size_t>("max_body_bytes", c.server.max_body_bytes, 1024);
-    s.duration("read_timeout", c.server.read_timeout);
-    s.duration("write_timeout", c.server.write_timeout);
-    s.duration("shutdown_grace", c.server.shutdown_grace);
-    s.integer<int>("worker_threads", c.server.worker_threads, 1);
-    s.integer<int>("local_threads", c.server.local_threads, 1);
-  }
+  if (top.has("log")) parse_log(top, origin, c);
+  if (top.has("server")) parse_server(top, origin, c);
   if (top.has("registry")) parse_registry(top, origin, c.registry);
   if (top.has("git")) parse_git(top, origin, c.git);
   if (top.has("helm")) parse_helm(top, origin, c.helm);
-  if (top.has("bundle")) {
-    Section s(top.node("bundle"), "bundle", origin,
-              {"allowed_sources", "download_attempts", "stall_timeout", "trust_keys"});
-    if (s.has("trust_keys")) {
-      auto list = s.node("trust_keys");
-      if (!list.IsSequence())
-        bad(origin, "bundle.trust_keys", "must be a list of PEM public key files");
-      for (std::size_t i = 0; i < list.size(); ++i) {
-        auto key = fmt::format("bundle.trust_keys[{}]", i);
-        auto text = read_secret_file(origin, key, list[i].as<std::string>());
-        if (text.find("BEGIN PUBLIC KEY") == std::string::npos)
-          bad(origin, key, "is not a PEM public key");
-        c.bundle.trust_keys.push_back(text);
-      }
-    }
-    s.integer<int>("download_attempts", c.bundle.download_attempts, 1);
-    s.duration("stall_timeout", c.bundle.stall_timeout);
-    if (s.has("allowed_sources")) {
-      auto list = s.node("allowed_sources");
-      if (!list.IsSequence())
-        bad(origin, "bundle.allowed_sources", "must be a list of URL or path prefixes");
-      for (std::size_t i = 0; i < list.size(); ++i) {
-        auto v = list[i].as<std::string>();
-        if (!v.starts_with("http://") && !v.starts_with("https://") && !v.starts_with("oci://") &&
-            !v.starts_with("/"))
-          bad(origin, fmt::format("bundle.allowed_sources[{}]", i),
-              "must be an http(s) URL, an oci:// reference or an absolute path prefix");
-        c.bundle.allowed_sources.push_back(v);
-      }
-    }
-  }
+  if (top.has("bundle")) parse_bundle(top, origin, c);
   if (top.has("auth")) parse_auth(top, origin, c.auth);
-  if (top.has("storage")) {
-    Section s(top.node("storage"), "storage", origin,
-              {"keep_releases", "gc_high_watermark", "gc_low_watermark", "gc_interval"});
-    s.integer<int>("keep_releases", c.storage.keep_releases, 1);
-    s.duration("gc_interval", c.storage.gc_interval);
-    for (auto [key, out] : {std::pair{"gc_high_watermark", &c.storage.gc_high_watermark},
-                            std::pair{"gc_low_watermark", &c.storage.gc_low_watermark}}) {
-      if (!s.has(key)) continue;
-      std::string v;
-      s.str(key, v);
-      char* end = nullptr;
-      double d = std::strtod(v.c_str(), &end);
-      if (end == v.c_str() || *end != '\0' || d <= 0 || d >= 1)
-        bad(origin, s.key(key), "must be a fraction between 0 and 1, e.g. 0.9");
-      *out = d;
-    }
-    if (c.storage.gc_low_watermark >= c.storage.gc_high_watermark)
-      bad(origin, "storage.gc_low_watermark", "must be below gc_high_watermark");
-  }
+  if (top.has("storage")) parse_storage(top, origin, c);
   validate(c, origin);
   return c;
 }

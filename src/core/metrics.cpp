@@ -27,25 +27,25 @@ std::string MetricFamily::key(const Labels& labels) {
 
 void MetricFamily::add(const Labels& labels, double v) {
   auto k = key(labels);
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   values_[k] += v;
 }
 
 void MetricFamily::set(const Labels& labels, double v) {
   auto k = key(labels);
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   values_[k] = v;
 }
 
 double MetricFamily::value(const Labels& labels) const {
   auto k = key(labels);
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = values_.find(k);
   return it == values_.end() ? 0 : it->second;
 }
 
 void MetricFamily::render(std::string& out) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name_, help_, name_,
                      type_ == Type::counter ? "counter" : "gauge");
   if (values_.empty() && type_ == Type::counter) out += fmt::format("{} 0\n", name_);
@@ -54,7 +54,7 @@ void MetricFamily::render(std::string& out) const {
 
 MetricFamily& Metrics::family(const std::string& name, const std::string& help,
                               MetricFamily::Type t) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto& slot = families_[name];
   if (!slot) slot = std::make_unique<MetricFamily>(name, help, t);
   return *slot;
@@ -69,19 +69,19 @@ MetricFamily& Metrics::gauge(const std::string& name, const std::string& help) {
 }
 
 void Metrics::add_collector(std::function<void()> fn) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   collectors_.push_back(std::move(fn));
 }
 
 std::string Metrics::render() {
   std::vector<std::function<void()>> collectors;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     collectors = collectors_;
   }
   for (auto& c : collectors) c();
   std::string out;
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   for (const auto& [name, fam] : families_) fam->render(out);
   return out;
 }

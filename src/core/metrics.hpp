@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/mutex.hpp"
+
 namespace outpost {
 
 using Labels = std::vector<std::pair<std::string, std::string>>;
@@ -29,8 +31,8 @@ class MetricFamily {
   static std::string key(const Labels& labels);
   std::string name_, help_;
   Type type_;
-  mutable std::mutex mu_;
-  std::map<std::string, double> values_;  // GUARDED_BY(mu_); key is the rendered label set
+  mutable Mutex mu_;
+  std::map<std::string, double> values_ GUARDED_BY(mu_);  // key is the rendered label set
 };
 
 class Metrics {
@@ -44,9 +46,9 @@ class Metrics {
 
  private:
   MetricFamily& family(const std::string& name, const std::string& help, MetricFamily::Type t);
-  std::mutex mu_;
-  std::map<std::string, std::unique_ptr<MetricFamily>> families_;  // GUARDED_BY(mu_)
-  std::vector<std::function<void()>> collectors_;                  // GUARDED_BY(mu_)
+  Mutex mu_;
+  std::map<std::string, std::unique_ptr<MetricFamily>> families_ GUARDED_BY(mu_);
+  std::vector<std::function<void()>> collectors_ GUARDED_BY(mu_);
 };
 
 }  // namespace outpost

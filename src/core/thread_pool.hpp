@@ -8,6 +8,8 @@
 #include <thread>
 #include <vector>
 
+#include "core/mutex.hpp"
+
 namespace outpost {
 
 class ThreadPool {
@@ -21,10 +23,10 @@ class ThreadPool {
 
  private:
   void loop();
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> queue_;  // GUARDED_BY(mu_)
-  bool stopping_ = false;                    // GUARDED_BY(mu_)
+  Mutex mu_;
+  std::condition_variable_any cv_;
+  std::deque<std::function<void()>> queue_ GUARDED_BY(mu_);
+  bool stopping_ GUARDED_BY(mu_) = false;
   std::vector<std::jthread> threads_;
 };
 

@@ -65,7 +65,7 @@ GitCache::GitCache(const GitConfig& cfg, const fs::path& data_dir, MetaDb& db,
     auto& age = metrics_.gauge("outpost_git_sync_age_seconds",
                                "Seconds since each mirror last synced successfully (-1: never)");
     auto& up = metrics_.gauge("outpost_git_upstream_up", "1 when the git host is reachable");
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto& gated = metrics_.gauge("outpost_git_gated_refs",
                                  "Upstream refs held back until what their commit needs is local");
     for (auto& [id, m] : mirrors_) {
@@ -74,8 +74,8 @@ GitCache::GitCache(const GitConfig& cfg, const fs::path& data_dir, MetaDb& db,
         gated.set({{"repo", id.key()}}, static_cast<double>(m->status().pending.size()));
     }
     for (const auto& u : cfg_.upstreams) {
-      auto it = breakers_.find(u.host);
-      up.set({{"host", u.host}}, it != breakers_.end() && it->second->is_open() ? 0 : 1);
+      auto it = sources_.find(u.host);
+      up.set({{"host", u.host}}, it != sources_.end() && it->second->breaker().is_open() ? 0 : 1);
     }
   });
   scheduler_ = std::jthread([this](std::stop_token st) { schedule_loop(st); });
@@ -90,15 +90,26 @@ void GitCache::stop() {
   scheduler_.request_stop();
 }
 
+upstream::Source& GitCache::source(const std::string& host) {
+  MutexLock lock(mu_);
+  auto& s = sources_[host];
+  if (!s) {
+    const auto* up = cfg_.find(host);
+    s = std::make_unique<upstream::Source>(
+        upstream::SourceSpec{up ? up->url : "", upstream::Role::origin, up && up->insecure,
+                             up ? up->username : "", up ? up->password : ""},
+        upstream::BreakerPolicy{cfg_.breaker_min_backoff, cfg_.breaker_max_backoff}, client_,
+        stopping_);
+  }
+  return *s;
+}
+
 CircuitBreaker& GitCache::breaker(const std::string& host) {
-  std::lock_guard lock(mu_);
-  auto& b = breakers_[host];
-  if (!b) b = std::make_unique<CircuitBreaker>(cfg_.breaker_min_backoff, cfg_.breaker_max_backoff);
-  return *b;
+  return source(host).breaker();
 }
 
 std::shared_ptr<GitMirror> GitCache::get_or_create(const RepoId& id) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto& m = mirrors_[id];
   if (!m) {
     m = std::make_shared<GitMirror>(id, mirror_dir(data_dir_, id), data_dir_ / "git" / ".staging",
@@ -110,7 +121,7 @@ std::shared_ptr<GitMirror> GitCache::get_or_create(const RepoId& id) {
 }
 
 std::shared_ptr<GitMirror> GitCache::existing(const RepoId& id) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = mirrors_.find(id);
   if (it == mirrors_.end() || !it->second->cloned()) return nullptr;
   return it->second;
@@ -163,9 +174,7 @@ bool GitCache::probe(const RepoId& id) {
   req.url = upstream_url(*up, id) + "/info/refs?service=git-upload-pack";
   req.connect_timeout = cfg_.probe_timeout;
   req.total_timeout = cfg_.probe_timeout;
-  req.insecure = up->insecure;
-  req.cancel = &stopping_;
-  auto r = client_.perform(req);
+  auto r = source(id.host).send(req);
   // Any HTTP answer (even 401 or an oversized body) proves the host is reachable.
   if (!r && (r.error().code == Errc::upstream_unavailable || r.error().code == Errc::timeout)) {
     breaker(id.host).record_failure(r.error().message);
@@ -178,7 +187,7 @@ bool GitCache::probe(const RepoId& id) {
 bool GitCache::trigger_sync(const RepoId& id) {
   std::shared_ptr<GitMirror> m;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto it = mirrors_.find(id);
     if (it == mirrors_.end()) return false;
     m = it->second;
@@ -187,7 +196,7 @@ bool GitCache::trigger_sync(const RepoId& id) {
   }
   pool_.post([this, m] {
     run_sync(m);
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     queued_[m->id()] = false;
   });
   return true;
@@ -207,7 +216,7 @@ void GitCache::run_sync(std::shared_ptr<GitMirror> m) {
   }
   syncs_.add({{"host", m->id().host}, {"result", r ? "ok" : "error"}});
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     next_sync_[m->id()] = Clock::now() + jittered(cfg_.sync_interval);
   }
   auto st = m->status();
@@ -222,13 +231,15 @@ void GitCache::schedule_loop(std::stop_token st) {
   while (!st.stop_requested()) {
     std::vector<RepoId> due;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       auto now = Clock::now();
       for (auto& [id, m] : mirrors_) {
         if (!m->cloned() || now < next_sync_[id] || queued_[id]) continue;
-        auto& b = breakers_[id.host];
         // While a host is down, background syncs double as its probe, at the breaker's backoff.
-        if (b && b->is_open() && !b->probe_due()) continue;
+        auto s = sources_.find(id.host);
+        if (s != sources_.end() && s->second->breaker().is_open() &&
+            !s->second->breaker().probe_due())
+          continue;
         due.push_back(id);
       }
     }
@@ -271,13 +282,13 @@ void GitCache::notify_argocd(const GitMirror& m, const SyncOutcome& out) {
 }
 
 std::vector<UpstreamHealth> GitCache::health() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::vector<UpstreamHealth> out;
   for (const auto& u : cfg_.upstreams) {
     UpstreamHealth h{"git", u.host, u.url, false, {}};
-    if (auto it = breakers_.find(u.host); it != breakers_.end()) {
+    if (auto it = sources_.find(u.host); it != sources_.end()) {
       h.contacted = true;
-      h.state = it->second->state();
+      h.state = it->second->breaker().state();
     }
     out.push_back(std::move(h));
   }
@@ -287,7 +298,7 @@ std::vector<UpstreamHealth> GitCache::health() {
 std::string GitCache::status_json() {
   std::vector<std::shared_ptr<GitMirror>> all;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     for (auto& [id, m] : mirrors_) all.push_back(m);
   }
   nlohmann::json arr = nlohmann::json::array();

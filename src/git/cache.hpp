@@ -12,10 +12,12 @@
 #include "core/circuit_breaker.hpp"
 #include "core/config.hpp"
 #include "core/metrics.hpp"
+#include "core/mutex.hpp"
 #include "core/thread_pool.hpp"
 #include "git/mirror.hpp"
 #include "http/client.hpp"
 #include "store/meta_db.hpp"
+#include "upstream/source.hpp"
 
 namespace outpost::git {
 
@@ -51,6 +53,8 @@ class GitCache {
   void schedule_loop(std::stop_token st);
   void run_sync(std::shared_ptr<GitMirror> m);
   void notify_argocd(const GitMirror& m, const SyncOutcome& out);
+  // The source for a host (its breaker; probes go through it), created on first use.
+  upstream::Source& source(const std::string& host);
   CircuitBreaker& breaker(const std::string& host);
   // Quick reachability check of the host (probe_timeout); opens its breaker when it fails.
   bool probe(const RepoId& id);
@@ -64,11 +68,11 @@ class GitCache {
   MetricFamily& syncs_;
   std::atomic<bool> stopping_{false};
 
-  std::mutex mu_;
-  std::map<RepoId, std::shared_ptr<GitMirror>> mirrors_;               // GUARDED_BY(mu_)
-  std::map<RepoId, std::chrono::steady_clock::time_point> next_sync_;  // GUARDED_BY(mu_)
-  std::map<RepoId, bool> queued_;                                      // GUARDED_BY(mu_)
-  std::map<std::string, std::unique_ptr<CircuitBreaker>> breakers_;    // GUARDED_BY(mu_)
+  Mutex mu_;
+  std::map<RepoId, std::shared_ptr<GitMirror>> mirrors_ GUARDED_BY(mu_);
+  std::map<RepoId, std::chrono::steady_clock::time_point> next_sync_ GUARDED_BY(mu_);
+  std::map<RepoId, bool> queued_ GUARDED_BY(mu_);
+  std::map<std::string, std::unique_ptr<upstream::Source>> sources_ GUARDED_BY(mu_);
 
   ThreadPool pool_;  // background syncs
   std::jthread scheduler_;

@@ -29,7 +29,8 @@ GateResult pull_image(registry::Mirror& mirror, const RegistryConfig& reg,
   if (registry::is_index_media_type(top->media_type)) {
     auto info = registry::parse_manifest(top->bytes);
     if (!info) return waiting(ref.str() + ": unreadable index");
-    for (const auto& d : info->manifests) {
+    for (const auto& desc : info->manifests) {
+      const Digest& d = desc.digest;
       registry::Route child = route;
       child.tag.clear();
       child.digest = d;
@@ -44,7 +45,8 @@ GateResult pull_image(registry::Mirror& mirror, const RegistryConfig& reg,
   for (const auto& bytes : manifests) {
     auto info = registry::parse_manifest(bytes);
     if (!info) return waiting(ref.str() + ": unreadable manifest");
-    for (const auto& d : info->blobs) {
+    for (const auto& desc : info->blobs) {
+      const Digest& d = desc.digest;
       registry::Route blob;
       blob.kind = registry::Kind::blob;
       blob.upstream = ref.registry;

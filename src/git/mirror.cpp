@@ -116,10 +116,10 @@ Result<void> GitMirror::init_staging(const fs::path& staging) {
 }
 
 Result<SyncOutcome> GitMirror::sync(const std::atomic<bool>& stop) {
-  std::unique_lock lock(mu_);
+  MutexLock lock(mu_);
   if (syncing_) {  // single-flight: join the running sync
     auto gen = sync_gen_;
-    cv_.wait(lock, [&] { return sync_gen_ != gen; });
+    while (sync_gen_ == gen) cv_.wait(lock);
     return *last_;
   }
   syncing_ = true;
@@ -145,17 +145,20 @@ Result<SyncOutcome> GitMirror::sync(const std::atomic<bool>& stop) {
 }
 
 std::uint64_t GitMirror::sync_generation() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return sync_gen_;
 }
 
 bool GitMirror::wait_sync_after(std::uint64_t gen, std::chrono::milliseconds budget) {
-  std::unique_lock lock(mu_);
-  return cv_.wait_for(lock, budget, [&] { return sync_gen_ != gen; });
+  MutexLock lock(mu_);
+  const auto deadline = std::chrono::steady_clock::now() + budget;
+  while (sync_gen_ == gen)
+    if (cv_.wait_until(lock, deadline) == std::cv_status::timeout) return sync_gen_ != gen;
+  return true;
 }
 
 bool GitMirror::syncing() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return syncing_;
 }
 
@@ -266,7 +269,7 @@ Result<SyncOutcome> GitMirror::run_sync(const std::atomic<bool>& stop) {
     if (ec) return discard({Errc::io, "publishing mirror: " + ec.message()});
     spdlog::info("git: cloned {} ({} refs)", id_.key(), after->size());
   }
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   status_.ref_count = after->size();
   status_.pending = pending;
   if (!head_target.empty()) status_.head = head_target;
@@ -302,7 +305,7 @@ void GitMirror::maintain(const fs::path& repo, bool first, bool refs_moved,
 Result<std::shared_ptr<const std::string>> GitMirror::info_refs_body(int version) {
   std::uint64_t gen;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (auto it = adverts_.find(version); it != adverts_.end()) return it->second;
     gen = refs_gen_;
   }
@@ -316,19 +319,19 @@ Result<std::shared_ptr<const std::string>> GitMirror::info_refs_body(int version
   if (version != 2) body = pkt_line("# service=git-upload-pack\n") + std::string(kFlush);
   body += *r;
   auto shared = std::make_shared<const std::string>(std::move(body));
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (gen == refs_gen_) adverts_[version] = shared;  // refs moved meanwhile: don't cache stale
   return shared;
 }
 
 GitMirror::Status GitMirror::status() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return status_;
 }
 
 void GitMirror::restore(std::optional<std::chrono::system_clock::time_point> last_success,
                         std::string last_error) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   status_.last_success = last_success;
   status_.last_error = std::move(last_error);
 }

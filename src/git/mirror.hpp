@@ -19,6 +19,7 @@
 
 #include "core/config.hpp"
 #include "core/error.hpp"
+#include "core/mutex.hpp"
 #include "git/git_runner.hpp"
 #include "git/repo_path.hpp"
 
@@ -129,15 +130,15 @@ class GitMirror {
   const GitRunner git_;  // talks to this mirror's upstream
   GateFn gate_;          // empty: not gated
 
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  bool syncing_ = false;                     // GUARDED_BY(mu_)
-  std::optional<Result<SyncOutcome>> last_;  // GUARDED_BY(mu_); result of the latest sync
-  std::uint64_t sync_gen_ = 0;               // GUARDED_BY(mu_); bumps when a sync ends
-  Status status_;                            // GUARDED_BY(mu_)
-  std::map<int, std::shared_ptr<const std::string>>
-      adverts_;                 // GUARDED_BY(mu_); protocol version -> bytes
-  std::uint64_t refs_gen_ = 0;  // GUARDED_BY(mu_); bumps when refs change
+  mutable Mutex mu_;
+  std::condition_variable_any cv_;
+  bool syncing_ GUARDED_BY(mu_) = false;
+  std::optional<Result<SyncOutcome>> last_ GUARDED_BY(mu_);  // result of the latest sync
+  std::uint64_t sync_gen_ GUARDED_BY(mu_) = 0;               // bumps when a sync ends
+  Status status_ GUARDED_BY(mu_);
+  std::map<int, std::shared_ptr<const std::string>> adverts_
+      GUARDED_BY(mu_);                          // protocol version -> bytes
+  std::uint64_t refs_gen_ GUARDED_BY(mu_) = 0;  // bumps when refs change
 };
 
 }  // namespace outpost::git

@@ -10,8 +10,8 @@
 #include "core/encoding.hpp"
 #include "core/retry.hpp"
 #include "core/time.hpp"
-#include "registry/upstream.hpp"
 #include "store/atomic_file.hpp"
+#include "upstream/origin.hpp"
 
 namespace outpost::helm {
 namespace fs = std::filesystem;
@@ -83,8 +83,12 @@ HelmCache::HelmCache(const HelmConfig& cfg, const fs::path& data_dir, BlobStore&
       requests_(metrics.counter("outpost_helm_requests_total",
                                 "Helm index and chart requests by kind and result")) {
   for (const auto& up : cfg_.upstreams)
-    breakers_.emplace(up.host, std::make_unique<CircuitBreaker>(cfg_.breaker_min_backoff,
-                                                                cfg_.breaker_max_backoff));
+    sources_.emplace(
+        up.host, std::make_unique<upstream::Source>(
+                     upstream::SourceSpec{up.url, upstream::Role::origin, up.insecure, up.username,
+                                          up.password},
+                     upstream::BreakerPolicy{cfg_.breaker_min_backoff, cfg_.breaker_max_backoff},
+                     client_, stopping_));
   auto& age = metrics.gauge("outpost_helm_index_age_seconds",
                             "Seconds since each chart repository index was last fetched upstream");
   auto& up_gauge = metrics.gauge("outpost_helm_upstream_up",
@@ -93,7 +97,8 @@ HelmCache::HelmCache(const HelmConfig& cfg, const fs::path& data_dir, BlobStore&
     for (const auto& s : status()) {
       if (s.last_success) age.set({{"repo", s.repo}}, double(unix_now() - *s.last_success));
     }
-    for (const auto& [host, b] : breakers_) up_gauge.set({{"host", host}}, b->is_open() ? 0 : 1);
+    for (const auto& [host, s] : sources_)
+      up_gauge.set({{"host", host}}, s->breaker().is_open() ? 0 : 1);
   });
   refresher_ = std::jthread([this](std::stop_token st) { refresh_loop(st); });
 }
@@ -109,7 +114,7 @@ void HelmCache::stop() {
 }
 
 CircuitBreaker& HelmCache::breaker(const std::string& host) {
-  return *breakers_.at(host);  // one per configured host, created up front
+  return sources_.at(host)->breaker();  // one source per configured host, created up front
 }
 
 fs::path HelmCache::disk_copy(const ChartRepo& id) const {
@@ -118,10 +123,10 @@ fs::path HelmCache::disk_copy(const ChartRepo& id) const {
 }
 
 const HostUpstreamConfig* HelmCache::upstream_for_url(const std::string& url) const {
-  auto origin = registry::url_origin(url);
+  auto origin = upstream::url_origin(url);
   if (origin.empty()) return nullptr;
   for (const auto& up : cfg_.upstreams)
-    if (registry::url_origin(up.url) == origin) return &up;
+    if (upstream::url_origin(up.url) == origin) return &up;
   return nullptr;
 }
 
@@ -166,7 +171,7 @@ void HelmCache::load_disk_locked(Repo& r) {
 }
 
 std::shared_future<void> HelmCache::start_refresh(Repo& r) {
-  std::unique_lock lock(mu_);
+  MutexLock lock(mu_);
   if (r.refreshing.valid() &&
       r.refreshing.wait_for(std::chrono::seconds(0)) != std::future_status::ready)
     return r.refreshing;
@@ -209,7 +214,7 @@ void HelmCache::refresh(Repo& r) {
       // never half-written (a failed write keeps the previous copy).
       if (auto w = write_file_atomically(disk_copy(r.id), sink.data); !w)
         spdlog::warn("helm: cannot keep a copy of {} on disk: {}", url, w.error().message);
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       r.raw = std::make_shared<const std::string>(std::move(sink.data));
       r.served = std::make_shared<const ServedIndex>(std::move(*served));
       r.last_success = unix_now();
@@ -219,7 +224,7 @@ void HelmCache::refresh(Repo& r) {
     }
   }
   spdlog::warn("helm {}: refresh failed: {}", r.id.key(), err);
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   r.last_error = err;
   r.fetched = std::chrono::steady_clock::now();
 }
@@ -228,7 +233,7 @@ void HelmCache::refresh_loop(std::stop_token st) {
   while (sleep_unless_stopped(st, std::chrono::seconds(1))) {
     std::vector<Repo*> due;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       auto now = std::chrono::steady_clock::now();
       for (auto& [key, r] : repos_) {
         auto& b = breaker(r->id.host);
@@ -251,7 +256,7 @@ Result<std::shared_ptr<const ServedIndex>> HelmCache::current(const ChartRepo& i
   Repo* r = nullptr;
   bool have = false, stale = false;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     r = &repo_locked(id);
     load_disk_locked(*r);
     have = r->raw != nullptr;
@@ -265,7 +270,7 @@ Result<std::shared_ptr<const ServedIndex>> HelmCache::current(const ChartRepo& i
     start_refresh(*r).wait_for(cfg_.request_refresh_budget);
   }
   auto extra = release_entries(id);
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   bool complete = r->served != nullptr;
   if (complete)
     for (const auto& c : extra)
@@ -295,7 +300,7 @@ Result<IndexResult> HelmCache::index(const ChartRepo& repo, http::Reach reach) {
   IndexResult out;
   out.body = std::shared_ptr<const std::string>(*cur, &(*cur)->body);
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     const Repo& r = *repos_.at(repo.key());
     if (r.last_success) out.stale_seconds = double(unix_now() - *r.last_success);
   }
@@ -356,7 +361,7 @@ Result<Digest> HelmCache::download(const ChartEntry& c) {
     return fail(Errc::upstream_unavailable,
                 fmt::format("chart {} {} is not cached and {} is unreachable ({})", c.name,
                             c.version, up->host, b.state().last_error));
-  std::unique_lock lock(mu_);
+  MutexLock lock(mu_);
   if (auto it = downloads_.find(c.url); it != downloads_.end()) {
     auto f = it->second;
     lock.unlock();
@@ -417,31 +422,13 @@ Result<Digest> HelmCache::download(const ChartEntry& c) {
 
 Result<http::ClientResponse> HelmCache::get(const HostUpstreamConfig& up, std::string url,
                                             http::BodySink& sink) {
-  const auto home = registry::url_origin(up.url);
-  for (int hop = 0; hop < 6; ++hop) {
-    http::ClientRequest req;
-    req.url = url;
-    req.connect_timeout = std::min<Millis>(cfg_.fetch_timeout, std::chrono::seconds(5));
-    req.total_timeout = cfg_.fetch_timeout;
-    req.stall_timeout = cfg_.stall_timeout;
-    req.insecure = up.insecure;
-    req.cancel = &stopping_;
-    // Credentials go only to the configured upstream's own origin, never across a redirect.
-    if (!up.username.empty() && registry::url_origin(url) == home)
-      req.headers.emplace_back("Authorization", basic_auth(up.username, up.password));
-    auto resp = client_.perform(req, &sink);
-    if (!resp) return resp;
-    int s = resp->status;
-    if ((s == 301 || s == 302 || s == 303 || s == 307 || s == 308) &&
-        resp->headers.get("Location")) {
-      url = registry::resolve_location(url, std::string(*resp->headers.get("Location")));
-      if (!url.starts_with("https://") && !(up.insecure && url.starts_with("http://")))
-        return fail(Errc::upstream_error, "upstream redirected to a non-https URL");
-      continue;
-    }
-    return resp;
-  }
-  return fail(Errc::upstream_error, "too many redirects");
+  auto& source = *sources_.at(up.host);
+  http::ClientRequest req;
+  req.url = std::move(url);
+  req.connect_timeout = std::min<Millis>(cfg_.fetch_timeout, std::chrono::seconds(5));
+  req.total_timeout = cfg_.fetch_timeout;
+  req.stall_timeout = cfg_.stall_timeout;
+  return source.send(req, &sink, [&] { return source.basic_authorization(); });
 }
 
 Result<std::pair<UniqueFd, std::uint64_t>> HelmCache::open(const Digest& d) {
@@ -455,17 +442,18 @@ Result<std::pair<UniqueFd, std::uint64_t>> HelmCache::open(const Digest& d) {
 std::vector<UpstreamHealth> HelmCache::health() {
   std::set<std::string> used;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     for (const auto& [key, r] : repos_) used.insert(r->id.host);
   }
   std::vector<UpstreamHealth> out;
   for (const auto& u : cfg_.upstreams)
-    out.push_back({"helm", u.host, u.url, used.contains(u.host), breakers_.at(u.host)->state()});
+    out.push_back({"helm", u.host, u.url, used.contains(u.host) || sources_.at(u.host)->contacted(),
+                   sources_.at(u.host)->breaker().state()});
   return out;
 }
 
 std::vector<RepoStatus> HelmCache::status() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::vector<RepoStatus> out;
   for (const auto& [key, r] : repos_) {
     RepoStatus s;
@@ -473,7 +461,7 @@ std::vector<RepoStatus> HelmCache::status() {
     s.last_success = r->last_success;
     s.last_error = r->last_error;
     s.charts = r->served ? r->served->charts.size() : 0;
-    s.upstream_up = !breakers_.at(r->id.host)->is_open();
+    s.upstream_up = !sources_.at(r->id.host)->breaker().is_open();
     out.push_back(std::move(s));
   }
   return out;

@@ -17,12 +17,14 @@
 #include "core/circuit_breaker.hpp"
 #include "core/config.hpp"
 #include "core/metrics.hpp"
+#include "core/mutex.hpp"
 #include "core/thread_pool.hpp"
 #include "helm/index.hpp"
 #include "helm/repo.hpp"
 #include "http/client.hpp"
 #include "store/blob_store.hpp"
 #include "store/meta_db.hpp"
+#include "upstream/source.hpp"
 
 namespace outpost::helm {
 
@@ -67,18 +69,20 @@ class HelmCache {
   void stop();  // ends background refreshes and cancels downloads
 
  private:
+  // Its fields other than `id` are guarded by HelmCache::mu_ (a nested struct cannot name it in
+  // GUARDED_BY; repo_locked and load_disk_locked are checked instead).
   struct Repo {
     ChartRepo id;
-    std::shared_ptr<const std::string> raw;           // GUARDED_BY(mu_): last good upstream copy
-    std::shared_ptr<const ServedIndex> served;        // GUARDED_BY(mu_)
-    std::optional<std::int64_t> last_success;         // GUARDED_BY(mu_)
-    std::chrono::steady_clock::time_point fetched{};  // GUARDED_BY(mu_)
-    std::string last_error;                           // GUARDED_BY(mu_)
-    bool loaded = false;                              // GUARDED_BY(mu_): disk copy read
-    std::shared_future<void> refreshing;              // GUARDED_BY(mu_)
+    std::shared_ptr<const std::string> raw;  // last good upstream copy
+    std::shared_ptr<const ServedIndex> served;
+    std::optional<std::int64_t> last_success;
+    std::chrono::steady_clock::time_point fetched{};
+    std::string last_error;
+    bool loaded = false;  // disk copy read
+    std::shared_future<void> refreshing;
   };
-  Repo& repo_locked(const ChartRepo& id);  // REQUIRES: mu_ held
-  void load_disk_locked(Repo& r);          // REQUIRES: mu_ held
+  Repo& repo_locked(const ChartRepo& id) REQUIRES(mu_);
+  void load_disk_locked(Repo& r) REQUIRES(mu_);
   std::shared_future<void> start_refresh(Repo& r);
   void refresh(Repo& r);
   Result<std::shared_ptr<const ServedIndex>> current(const ChartRepo& id,
@@ -99,10 +103,11 @@ class HelmCache {
   http::HttpClient& client_;
   MetricFamily& requests_;
   std::atomic<bool> stopping_{false};
-  std::mutex mu_;
-  std::map<std::string, std::unique_ptr<Repo>> repos_;  // GUARDED_BY(mu_); key: ChartRepo::key
-  std::map<std::string, std::unique_ptr<CircuitBreaker>> breakers_;  // per host; set in the ctor
-  std::map<std::string, std::shared_future<Result<Digest>>> downloads_;  // GUARDED_BY(mu_)
+  Mutex mu_;
+  std::map<std::string, std::unique_ptr<Repo>> repos_ GUARDED_BY(mu_);  // key: ChartRepo::key
+  // One source per configured host (its breaker, credentials, redirect rules); set in the ctor.
+  std::map<std::string, std::unique_ptr<upstream::Source>> sources_;
+  std::map<std::string, std::shared_future<Result<Digest>>> downloads_ GUARDED_BY(mu_);
   ThreadPool pool_{2};  // refreshes; joined before the members above go
   std::jthread refresher_;
 };

@@ -8,7 +8,7 @@
 
 #include "core/text.hpp"
 #include "helm/repo.hpp"
-#include "registry/upstream.hpp"
+#include "upstream/origin.hpp"
 
 namespace outpost::helm {
 namespace {
@@ -100,7 +100,7 @@ Result<ServedIndex> serve_index(std::string_view yaml, const std::string& index_
       ChartEntry c;
       c.name = name;
       c.version = version;
-      c.url = registry::resolve_location(index_url, e["urls"][0].get<std::string>());
+      c.url = upstream::resolve_location(index_url, e["urls"][0].get<std::string>());
       c.digest = digest_of(e);
       c.entry_json = e.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
       e["urls"] = json::array({chart_path(name, version)});

@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 
 #include "core/path_component.hpp"
-#include "registry/upstream.hpp"
+#include "upstream/origin.hpp"
 
 namespace outpost::helm {
 
@@ -76,9 +76,9 @@ Result<ChartRepo> chart_repo_for_url(std::string_view url, const HelmConfig& cfg
   while (url.ends_with('/')) url.remove_suffix(1);
   if (auto at = url.find("/helm/"); at != std::string_view::npos)
     return parse_chart_repo(url.substr(at + 6), cfg);
-  auto origin = registry::url_origin(url);
+  auto origin = upstream::url_origin(url);
   for (const auto& up : cfg.upstreams) {
-    if (origin.empty() || registry::url_origin(up.url) != origin) continue;
+    if (origin.empty() || upstream::url_origin(up.url) != origin) continue;
     // the part of the URL's path below the upstream's own path prefix
     auto scheme_end = url.find("://");
     auto path_start = url.find('/', scheme_end + 3);

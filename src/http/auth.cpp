@@ -50,7 +50,7 @@ bool Authorizer::verify_password(const std::string& user, const std::string& pas
   const auto key = std::string(sha256_of(user + ":" + password + ":" + it->second).hex());
   const auto now = std::chrono::steady_clock::now();
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (auto v = verified_.find(key);
         v != verified_.end() && now - v->second < std::chrono::minutes(5))
       return true;
@@ -58,7 +58,7 @@ bool Authorizer::verify_password(const std::string& user, const std::string& pas
   crypt_data data{};
   const char* out = ::crypt_r(password.c_str(), it->second.c_str(), &data);
   if (!out || out[0] == '*' || !constant_time_equal(out, it->second)) return false;
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (verified_.size() > 1000) verified_.clear();
   verified_[key] = now;
   return true;

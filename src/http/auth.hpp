@@ -12,6 +12,7 @@
 #include <unordered_map>
 
 #include "core/config.hpp"
+#include "core/mutex.hpp"
 #include "http/message.hpp"
 
 namespace outpost::http {
@@ -44,10 +45,9 @@ class Authorizer {
 
   const AuthConfig& cfg_;
   const GitConfig& git_;
-  std::mutex mu_;
+  Mutex mu_;
   // SHA-256 of "user:password" verified recently (crypt(3) is slow on purpose).
-  std::unordered_map<std::string, std::chrono::steady_clock::time_point>
-      verified_;  // GUARDED_BY(mu_)
+  std::unordered_map<std::string, std::chrono::steady_clock::time_point> verified_ GUARDED_BY(mu_);
 };
 
 }  // namespace outpost::http

@@ -1,3 +1,4 @@
+#include "core/mutex.hpp"
 #include "http/client.hpp"
 
 #include <curl/curl.h>
@@ -104,10 +105,10 @@ struct Transfer {
 }  // namespace
 
 struct CurlHttpClient::Pool {
-  std::mutex mu;
-  std::vector<CURL*> idle;  // GUARDED_BY(mu); reused so connections stay alive
+  Mutex mu;
+  std::vector<CURL*> idle GUARDED_BY(mu);  // reused so connections stay alive
   CURL* take() {
-    std::lock_guard lock(mu);
+    MutexLock lock(mu);
     if (idle.empty()) return curl_easy_init();
     CURL* h = idle.back();
     idle.pop_back();
@@ -115,7 +116,7 @@ struct CurlHttpClient::Pool {
     return h;
   }
   void give(CURL* h) {
-    std::lock_guard lock(mu);
+    MutexLock lock(mu);
     if (idle.size() < 64)
       idle.push_back(h);
     else

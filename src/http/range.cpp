@@ -53,4 +53,20 @@ RangeResult parse_range(std::optional<std::string_view> header, std::uint64_t si
   return r;
 }
 
+std::optional<ContentRange> parse_content_range(std::string_view h) {
+  if (!h.starts_with("bytes ")) return std::nullopt;
+  h.remove_prefix(6);
+  auto dash = h.find('-');
+  auto slash = h.find('/');
+  if (dash == std::string_view::npos || slash == std::string_view::npos || slash < dash)
+    return std::nullopt;
+  auto first = number(h.substr(0, dash));
+  if (!first || !number(h.substr(dash + 1, slash - dash - 1))) return std::nullopt;
+  auto total = h.substr(slash + 1);
+  if (total == "*") return ContentRange{*first, std::nullopt};
+  auto t = number(total);
+  if (!t) return std::nullopt;
+  return ContentRange{*first, *t};
+}
+
 }  // namespace outpost::http

@@ -20,4 +20,11 @@ struct RangeResult {
 // Resolves "bytes=a-b", "bytes=a-", "bytes=-n" against a body of `size` bytes.
 RangeResult parse_range(std::optional<std::string_view> header, std::uint64_t size);
 
+// A Content-Range answer: "bytes 100-199/1000" -> {100, 1000}; "bytes 100-199/*" -> {100, none}.
+struct ContentRange {
+  std::uint64_t first;
+  std::optional<std::uint64_t> total;
+};
+std::optional<ContentRange> parse_content_range(std::string_view header);
+
 }  // namespace outpost::http

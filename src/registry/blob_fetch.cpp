@@ -9,6 +9,8 @@
 #include <spdlog/spdlog.h>
 
 #include "core/retry.hpp"
+#include "http/range.hpp"
+#include "upstream/resumable.hpp"
 
 namespace outpost::registry {
 namespace {
@@ -18,23 +20,6 @@ std::optional<std::uint64_t> parse_u64(std::string_view s) {
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
   return v;
-}
-
-// "bytes 100-199/1000" -> {100, 1000}
-std::optional<std::pair<std::uint64_t, std::optional<std::uint64_t>>> parse_content_range(
-    std::string_view s) {
-  if (!s.starts_with("bytes ")) return std::nullopt;
-  s.remove_prefix(6);
-  auto dash = s.find('-');
-  auto slash = s.find('/');
-  if (dash == std::string_view::npos || slash == std::string_view::npos) return std::nullopt;
-  auto start = parse_u64(s.substr(0, dash));
-  if (!start) return std::nullopt;
-  auto total = s.substr(slash + 1);
-  if (total == "*") return std::pair{*start, std::optional<std::uint64_t>()};
-  auto t = parse_u64(total);
-  if (!t) return std::nullopt;
-  return std::pair{*start, std::optional<std::uint64_t>(*t)};
 }
 
 }  // namespace
@@ -47,11 +32,11 @@ std::vector<std::function<void()>> BlobFetch::take_waiters_locked() {
 }
 
 Result<std::uint64_t> BlobFetch::wait_for_size() {
-  std::unique_lock lock(mu_);
-  cv_.wait(lock, [&] { return state_ != State::connecting; });
+  MutexLock lock(mu_);
+  while (state_ == State::connecting) cv_.wait(lock);
   if (state_ == State::failed) return std::unexpected(error_);
   if (!size_) {  // upstream sent no length: the client can only be served once it is complete
-    cv_.wait(lock, [&] { return state_ == State::done || state_ == State::failed; });
+    while (!(state_ == State::done || state_ == State::failed)) cv_.wait(lock);
     if (state_ == State::failed) return std::unexpected(error_);
     return written_;
   }
@@ -59,17 +44,20 @@ Result<std::uint64_t> BlobFetch::wait_for_size() {
 }
 
 Result<void> BlobFetch::wait_done() {
-  std::unique_lock lock(mu_);
-  cv_.wait(lock, [&] { return state_ == State::done || state_ == State::failed; });
+  MutexLock lock(mu_);
+  while (!(state_ == State::done || state_ == State::failed)) cv_.wait(lock);
   if (state_ == State::failed) return std::unexpected(error_);
   return {};
 }
 
 Result<void> BlobFetch::wait_done(Millis every, const std::function<void(std::uint64_t)>& written) {
-  std::unique_lock lock(mu_);
+  MutexLock lock(mu_);
   for (;;) {
-    if (cv_.wait_for(lock, every, [&] { return state_ == State::done || state_ == State::failed; }))
-      break;
+    const auto until = std::chrono::steady_clock::now() + every;
+    while (state_ != State::done && state_ != State::failed &&
+           cv_.wait_until(lock, until) != std::cv_status::timeout) {
+    }
+    if (state_ == State::done || state_ == State::failed) break;
     auto n = written_;
     lock.unlock();
     written(n);
@@ -90,7 +78,7 @@ std::uint64_t BlobFetch::readable_locked() const {
 Result<std::size_t> BlobFetch::read_at(std::uint64_t offset, std::span<char> buf) {
   std::uint64_t avail;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (state_ == State::failed) return std::unexpected(error_);
     auto end = readable_locked();
     avail = end > offset ? end - offset : 0;
@@ -104,7 +92,7 @@ Result<std::size_t> BlobFetch::read_at(std::uint64_t offset, std::span<char> buf
 
 void BlobFetch::notify_when_readable(std::uint64_t offset, std::function<void()> wake) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     bool ready = readable_locked() > offset || state_ == State::done || state_ == State::failed;
     if (!ready) {
       waiters_.push_back(std::move(wake));
@@ -118,13 +106,13 @@ bool BlobFetch::on_start(int status, const http::Headers& headers) {
   std::optional<std::uint64_t> total;
   if (status == 206) {
     auto cr = headers.get("Content-Range");
-    auto parsed = cr ? parse_content_range(*cr) : std::nullopt;
+    auto parsed = cr ? http::parse_content_range(*cr) : std::nullopt;
     if (!parsed || parsed->first != resume_from_) {
       attempt_ok_ = false;
       attempt_error_ = "upstream answered a resume with the wrong range";
       return false;
     }
-    total = parsed->second;
+    total = parsed->total;
   } else if (status == 200) {
     if (resume_from_ != 0) {
       attempt_ok_ = false;
@@ -139,7 +127,7 @@ bool BlobFetch::on_start(int status, const http::Headers& headers) {
   }
   std::vector<std::function<void()>> wake;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (total) {
       if (size_ && *size_ != *total) {
         attempt_ok_ = false;
@@ -159,7 +147,7 @@ bool BlobFetch::on_start(int status, const http::Headers& headers) {
 bool BlobFetch::on_data(std::span<const char> bytes) {
   std::uint64_t cap;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     cap = size_.value_or(UINT64_MAX);
   }
   if (writer_.size() + bytes.size() > cap) {
@@ -174,7 +162,7 @@ bool BlobFetch::on_data(std::span<const char> bytes) {
   }
   std::vector<std::function<void()>> wake;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     written_ = writer_.size();
     wake = take_waiters_locked();
   }
@@ -185,7 +173,7 @@ bool BlobFetch::on_data(std::span<const char> bytes) {
 void BlobFetch::mark_verified() {
   std::vector<std::function<void()>> wake;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     verified_ = true;
     wake = take_waiters_locked();
   }
@@ -195,7 +183,7 @@ void BlobFetch::mark_verified() {
 void BlobFetch::finish(Result<void> outcome) {
   std::vector<std::function<void()>> wake;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (outcome) {
       state_ = State::done;
       size_ = written_;
@@ -235,7 +223,7 @@ BlobFetcher::BlobFetcher(BlobStore& store, MetaDb& db, Metrics& metrics,
 }
 
 std::size_t BlobFetcher::in_flight() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return active_.size();
 }
 
@@ -243,7 +231,7 @@ Result<std::shared_ptr<BlobFetch>> BlobFetcher::fetch(Upstream& upstream, const 
                                                       const Digest& digest) {
   std::shared_ptr<BlobFetch> f;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (auto it = active_.find(digest); it != active_.end()) return it->second;
     auto writer = store_.create_temp();
     if (!writer) return std::unexpected(writer.error());
@@ -258,7 +246,7 @@ Result<std::shared_ptr<BlobFetch>> BlobFetcher::fetch(Upstream& upstream, const 
 Result<void> BlobFetcher::publish(Upstream& upstream, BlobFetch& f) {
   std::optional<std::uint64_t> expected;
   {
-    std::lock_guard lock(f.mu_);
+    MutexLock lock(f.mu_);
     expected = f.size_;
   }
   if (expected && *expected != f.writer_.size())
@@ -277,58 +265,40 @@ Result<void> BlobFetcher::publish(Upstream& upstream, BlobFetch& f) {
   return {};
 }
 
+void BlobFetch::begin_attempt() {
+  resume_from_ = writer_.size();
+  attempt_ok_ = true;
+}
+
+std::optional<Error> BlobFetch::rejected() const {
+  if (attempt_ok_) return std::nullopt;
+  return Error{Errc::upstream_error, attempt_error_};
+}
+
 void BlobFetcher::download(Upstream& upstream, std::string repo, std::shared_ptr<BlobFetch> f) {
-  // A stalled, refused or reset attempt is retried within the budget whether or not bytes have
-  // arrived (resuming with Range from what has); an answer that is wrong fails at once.
   RetryBudget retry(stall_timeout_, clock_);
-  Result<void> outcome;
   std::uint64_t counted = 0;
-  for (;;) {
-    f->resume_from_ = f->writer_.size();
-    f->attempt_ok_ = true;
-    auto r = upstream.fetch_blob(repo, f->digest().str(), f->resume_from_, *f);
+  auto attempt = [&](std::uint64_t offset) {
+    auto r = upstream.fetch_blob(repo, f->digest().str(), offset, *f);
     upstream_bytes_.add({{"upstream", upstream.name()}},
                         static_cast<double>(f->writer_.size() - counted));
-    if (f->writer_.size() > counted) retry.progressed();
     counted = f->writer_.size();
-    if (!f->attempt_ok_) {
-      outcome = fail(Errc::upstream_error, f->attempt_error_);
-      break;
-    }
-    if (r && r->status >= 200 && r->status < 300) {
-      outcome = {};
-      break;
-    }
-    if (r && r->status < 500) {
-      outcome = r->status == 404 ? fail(Errc::not_found, "blob unknown upstream")
-                                 : fail(Errc::upstream_error,
-                                        fmt::format("upstream answered HTTP {}", r->status));
-      break;
-    }
-    if (r)
-      outcome =
-          fail(Errc::upstream_unavailable, fmt::format("upstream answered HTTP {}", r->status));
-    else
-      outcome = std::unexpected(r.error());
-    if (!r && r.error().code != Errc::upstream_unavailable && r.error().code != Errc::timeout)
-      break;  // cancelled (shutdown) or a local failure
-    auto pause = retry.next_pause();
-    if (!pause) {
-      outcome.error().message += fmt::format(" (gave up after {} retries within {})",
-                                             retry.retries(), format_duration(retry.budget()));
-      break;
-    }
+    return r;
+  };
+  auto on_retry = [&](const Error& why, std::uint64_t offset, Millis pause) {
     resumes_.add({{"upstream", upstream.name()}});
     spdlog::info("fetch of {} from {}: {}; retrying from byte {} in {} ms", f->digest().str(),
-                 upstream.name(), outcome.error().message, f->writer_.size(), pause->count());
-    if (!retry.wait(*pause, stopping_)) break;
-  }
+                 upstream.name(), why.message, offset, pause.count());
+  };
+  auto fetched = outpost::upstream::fetch_resumable(attempt, *f, retry, stopping_, on_retry);
+  Result<void> outcome;
+  if (!fetched) outcome = std::unexpected(fetched.error());
   if (outcome) outcome = publish(upstream, *f);
   if (!outcome)
     spdlog::warn("fetch of {} from {} failed: {}", f->digest().str(), upstream.name(),
                  outcome.error().message);
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     active_.erase(f->digest());
   }
   f->finish(std::move(outcome));

@@ -13,15 +13,17 @@
 #include <optional>
 
 #include "core/metrics.hpp"
+#include "core/mutex.hpp"
 #include "core/time.hpp"
 #include "http/message.hpp"
 #include "registry/upstream.hpp"
 #include "store/blob_store.hpp"
 #include "store/meta_db.hpp"
+#include "upstream/resumable.hpp"
 
 namespace outpost::registry {
 
-class BlobFetch final : public http::StreamSource, public http::BodySink {
+class BlobFetch final : public http::StreamSource, public upstream::ResumableSink {
  public:
   enum class State { connecting, streaming, done, failed };
   BlobFetch(Digest digest, BlobWriter writer);
@@ -37,31 +39,34 @@ class BlobFetch final : public http::StreamSource, public http::BodySink {
   Result<std::size_t> read_at(std::uint64_t offset, std::span<char> buf) override;
   void notify_when_readable(std::uint64_t offset, std::function<void()> wake) override;
 
-  // BodySink: bytes from upstream (the fetch thread only).
+  // ResumableSink: bytes from upstream (the fetch thread only).
   bool on_start(int status, const http::Headers& headers) override;
   bool on_data(std::span<const char> bytes) override;
+  std::uint64_t held() const override { return writer_.size(); }
+  void begin_attempt() override;
+  std::optional<Error> rejected() const override;
 
  private:
   friend class BlobFetcher;
   void finish(Result<void> outcome);  // fetch thread: publish or fail, wake everyone
   void mark_verified();               // fetch thread: release the held-back last byte
-  std::vector<std::function<void()>> take_waiters_locked();
-  std::uint64_t readable_locked() const;  // REQUIRES: mu_ held
+  std::vector<std::function<void()>> take_waiters_locked() REQUIRES(mu_);
+  std::uint64_t readable_locked() const REQUIRES(mu_);
 
   const Digest digest_;
   BlobWriter writer_;  // fetch thread only
   UniqueFd read_fd_;   // dup of the temp file for readers; valid after publish/discard
-  std::mutex mu_;
-  std::condition_variable cv_;
-  State state_ = State::connecting;    // GUARDED_BY(mu_)
-  std::optional<std::uint64_t> size_;  // GUARDED_BY(mu_)
-  std::uint64_t written_ = 0;          // GUARDED_BY(mu_)
-  bool verified_ = false;              // GUARDED_BY(mu_); digest checked, every byte may be read
-  Error error_{Errc::internal, ""};    // GUARDED_BY(mu_)
-  std::vector<std::function<void()>> waiters_;  // GUARDED_BY(mu_)
-  std::uint64_t resume_from_ = 0;               // fetch thread: offset of the current attempt
-  bool attempt_ok_ = true;                      // fetch thread
-  std::string attempt_error_;                   // fetch thread
+  Mutex mu_;
+  std::condition_variable_any cv_;
+  State state_ GUARDED_BY(mu_) = State::connecting;
+  std::optional<std::uint64_t> size_ GUARDED_BY(mu_);
+  std::uint64_t written_ GUARDED_BY(mu_) = 0;
+  bool verified_ GUARDED_BY(mu_) = false;  // digest checked, every byte may be read
+  Error error_ GUARDED_BY(mu_) = {Errc::internal, ""};
+  std::vector<std::function<void()>> waiters_ GUARDED_BY(mu_);
+  std::uint64_t resume_from_ = 0;  // fetch thread: offset of the current attempt
+  bool attempt_ok_ = true;         // fetch thread
+  std::string attempt_error_;      // fetch thread
 };
 
 class BlobFetcher {
@@ -93,8 +98,8 @@ class BlobFetcher {
   MetricFamily& mismatches_;
   MetricFamily& resumes_;
   MetricFamily& upstream_gets_;
-  mutable std::mutex mu_;
-  std::map<Digest, std::shared_ptr<BlobFetch>> active_;  // GUARDED_BY(mu_)
+  mutable Mutex mu_;
+  std::map<Digest, std::shared_ptr<BlobFetch>> active_ GUARDED_BY(mu_);
 };
 
 }  // namespace outpost::registry

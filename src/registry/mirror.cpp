@@ -15,10 +15,8 @@
 namespace outpost::registry {
 namespace {
 
-std::string down_message(const Upstream& up, Upstream& u) {
-  auto st = u.breaker().state();
-  return fmt::format("upstream {} is unreachable ({})", up.name(),
-                     st.last_error.empty() ? "circuit open" : st.last_error);
+std::string down_message(const Upstream& up) {
+  return fmt::format("upstream {} is unreachable ({})", up.name(), up.down_reason());
 }
 
 // The path of a Link header's rel="next" target on the same upstream (`</v2/...>; rel="next"`),
@@ -64,7 +62,7 @@ Mirror::Mirror(const RegistryConfig& cfg, BlobStore& store, MetaDb& db, http::Ht
   metrics.add_collector([this] {
     auto& up =
         metrics_.gauge("outpost_upstream_up", "1 when the upstream is reachable (circuit closed)");
-    for (auto& [name, u] : upstreams_) up.set({{"upstream", name}}, u->breaker().is_open() ? 0 : 1);
+    for (auto& [name, u] : upstreams_) up.set({{"upstream", name}}, u->down() ? 0 : 1);
     metrics_.gauge("outpost_store_bytes", "Bytes of published blobs in the store")
         .set({}, static_cast<double>(store_.total_bytes()));
   });
@@ -84,7 +82,7 @@ void Mirror::probe_loop(std::stop_token st) {
   while (!st.stop_requested()) {
     for (auto& [name, u] : upstreams_) {
       if (st.stop_requested()) return;
-      if (u->breaker().probe_due()) u->probe();
+      u->probe_due();
     }
     sleep_unless_stopped(st, std::chrono::milliseconds(200));
   }
@@ -93,7 +91,7 @@ void Mirror::probe_loop(std::stop_token st) {
 void Mirror::touch(const Digest& d) {
   auto now = std::chrono::steady_clock::now();
   {
-    std::lock_guard lock(touch_mu_);
+    MutexLock lock(touch_mu_);
     auto& last = touched_[d];
     if (last.time_since_epoch().count() != 0 && now - last < std::chrono::minutes(10)) return;
     last = now;
@@ -105,7 +103,7 @@ std::vector<UpstreamHealth> Mirror::health() {
   std::vector<UpstreamHealth> out;
   for (const auto& u : cfg_.upstreams) {
     auto& up = *upstreams_.at(u.name);
-    out.push_back({"registry", u.name, u.url, up.contacted(), up.breaker().state()});
+    out.push_back({"registry", u.name, u.url, up.contacted(), up.state()});
   }
   return out;
 }
@@ -174,8 +172,9 @@ void Mirror::prefetch_children(Upstream& up, const std::string& repo, const std:
   auto info = parse_manifest(bytes);
   if (!info) return;
   pool_.post([this, &up, repo, children = info->manifests] {
-    for (const auto& d : children) {
-      if (stopping_ || up.breaker().is_open()) return;
+    for (const auto& desc : children) {
+      const Digest& d = desc.digest;
+      if (stopping_ || up.down()) return;
       auto have = db_.manifest(d);
       if (have && *have && store_.contains(d)) continue;
       Route r;
@@ -196,7 +195,7 @@ Result<ManifestResult> Mirror::manifest(const Route& route, http::Reach reach) {
     if (auto m = cached_manifest(*route.digest, CacheResult::hit);
         m || m.error().code != Errc::not_found)
       return m;
-    if (up.breaker().is_open()) return fail(Errc::upstream_unavailable, down_message(up, up));
+    if (up.down()) return fail(Errc::upstream_unavailable, down_message(up));
     if (reach == http::Reach::local) return needs_upstream();
     return fetch_manifest(up, route, route.digest->str());
   }
@@ -213,7 +212,7 @@ Result<ManifestResult> Mirror::manifest(const Route& route, http::Reach reach) {
                  std::chrono::duration_cast<std::chrono::seconds>(cfg_.tag_ttl).count();
     if (fresh) {
       if (auto m = cached_manifest(rec.digest, CacheResult::hit); m) return m;
-    } else if (up.breaker().is_open()) {
+    } else if (up.down()) {
       if (auto m = cached_manifest(rec.digest, CacheResult::stale); m) return m;
     } else if (reach == http::Reach::local) {
       return needs_upstream();
@@ -237,7 +236,7 @@ Result<ManifestResult> Mirror::manifest(const Route& route, http::Reach reach) {
       }
     }
   }
-  if (up.breaker().is_open()) return fail(Errc::upstream_unavailable, down_message(up, up));
+  if (up.down()) return fail(Errc::upstream_unavailable, down_message(up));
   if (reach == http::Reach::local) return needs_upstream();
   auto fetched = fetch_manifest(up, route, route.tag);
   if (!fetched && *tag && fetched.error().code != Errc::not_found) {
@@ -256,7 +255,7 @@ Result<BlobResult> Mirror::blob(const Route& route, bool head, http::Reach reach
     return BlobResult{*size, std::move(*fd)};
   }
   Upstream& up = upstream(route.upstream);
-  if (up.breaker().is_open()) return fail(Errc::upstream_unavailable, down_message(up, up));
+  if (up.down()) return fail(Errc::upstream_unavailable, down_message(up));
   // Joining a download in progress waits for upstream's headers too.
   if (reach == http::Reach::local) return needs_upstream();
   if (head) {
@@ -329,7 +328,7 @@ Result<TagPage> Mirror::tags(const Route& route, std::optional<std::size_t> n,
     all.insert((*stored)->tags.begin(), (*stored)->tags.end());
   } else {
     Result<std::vector<std::string>> listed = fail(Errc::upstream_unavailable, "");
-    if (!up.breaker().is_open()) {
+    if (!up.down()) {
       if (reach == http::Reach::local) return needs_upstream();
       listed = upstream_tag_list(up, route.repo);
     }
@@ -344,7 +343,7 @@ Result<TagPage> Mirror::tags(const Route& route, std::optional<std::size_t> n,
       auto known = db_.tags(up.name(), route.repo);
       if (!known) return std::unexpected(known.error());
       all.insert(known->begin(), known->end());
-      if (all.empty()) return fail(Errc::upstream_unavailable, down_message(up, up));
+      if (all.empty()) return fail(Errc::upstream_unavailable, down_message(up));
     }
   }
   TagPage page;  // lexical order, strictly after `last`, at most n
@@ -361,7 +360,7 @@ Result<TagPage> Mirror::tags(const Route& route, std::optional<std::size_t> n,
 Result<std::string> Mirror::referrers(const Route& route, http::Reach reach) {
   Upstream& up = upstream(route.upstream);
   const Digest& subject = *route.digest;
-  if (!up.breaker().is_open()) {
+  if (!up.down()) {
     if (reach == http::Reach::local) return needs_upstream();
     auto resp = up.call("GET", fmt::format("/v2/{}/referrers/{}", route.repo, subject.str()),
                         route.repo, {{"Accept", "application/vnd.oci.image.index.v1+json"}});
@@ -381,9 +380,8 @@ Result<std::string> Mirror::referrers(const Route& route, http::Reach reach) {
   auto kept = db_.referrers(up.name(), route.repo, subject);
   if (!kept) return std::unexpected(kept.error());
   if (*kept) return std::move(**kept);
-  return fail(Errc::not_found, up.breaker().is_open()
-                                   ? down_message(up, up) + "; no referrers known offline"
-                                   : "no referrers known for this digest");
+  return fail(Errc::not_found, up.down() ? down_message(up) + "; no referrers known offline"
+                                         : "no referrers known for this digest");
 }
 
 }  // namespace outpost::registry

@@ -13,6 +13,7 @@
 
 #include "core/config.hpp"
 #include "core/metrics.hpp"
+#include "core/mutex.hpp"
 #include "core/thread_pool.hpp"
 #include "http/client.hpp"
 #include "registry/blob_fetch.hpp"
@@ -96,9 +97,8 @@ class Mirror {
   Metrics& metrics_;
   MetricFamily& cache_;
   std::atomic<bool> stopping_{false};
-  std::mutex touch_mu_;
-  std::unordered_map<Digest, std::chrono::steady_clock::time_point>
-      touched_;  // GUARDED_BY(touch_mu_)
+  Mutex touch_mu_;
+  std::unordered_map<Digest, std::chrono::steady_clock::time_point> touched_ GUARDED_BY(touch_mu_);
   std::map<std::string, std::unique_ptr<Upstream>> upstreams_;
   BlobFetcher fetcher_;
   ThreadPool pool_;  // downloads; destroyed (joined) before the members above

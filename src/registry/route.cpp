@@ -25,16 +25,9 @@ bool plausible_host(std::string_view h) {
   return true;
 }
 
-}  // namespace
-
-std::expected<Route, RouteError> parse_route(std::string_view path,
-                                             std::optional<std::string_view> ns,
-                                             const RegistryConfig& cfg) {
-  Route r;
-  if (path == "/v2" || path == "/v2/") return r;
-  if (!path.starts_with("/v2/")) return err(Code::not_found, "not a registry API path");
-  std::string_view rest = path.substr(4);
-
+// The endpoint: sets r.kind, returns {name, reference}.
+std::expected<std::pair<std::string_view, std::string_view>, RouteError> split_endpoint(
+    std::string_view rest, Route& r) {
   std::string_view name, ref;
   if (auto p = rest.rfind("/manifests/"); p != std::string_view::npos) {
     r.kind = Kind::manifest;
@@ -59,58 +52,72 @@ std::expected<Route, RouteError> parse_route(std::string_view path,
   }
   if (ref.find('/') != std::string_view::npos)
     return err(Code::not_found, "unknown registry API endpoint");
+  return std::pair{name, ref};
+}
 
-  r.client_name = std::string(name);
-  std::string_view repo = name;
+// The upstream (?ns=, a configured path prefix, or the default) and the repository at it.
+std::expected<std::string_view, RouteError> pick_upstream(std::string_view name,
+                                                          std::optional<std::string_view> ns,
+                                                          const RegistryConfig& cfg, Route& r) {
   if (ns) {
     if (!cfg.find(*ns))
       return err(
           Code::name_unknown,
           fmt::format("registry '{}' (ns parameter) is not configured on this Outpost", *ns));
     r.upstream = std::string(*ns);
-  } else {
-    auto slash = name.find('/');
-    auto first = name.substr(0, slash);
-    if (slash != std::string_view::npos && cfg.find(first)) {
-      r.upstream = std::string(first);
-      repo = name.substr(slash + 1);
-    } else if (slash != std::string_view::npos && looks_like_registry_host(first)) {
-      if (!plausible_host(first))
-        return err(Code::name_invalid, fmt::format("invalid repository name '{}'", name));
-      return err(Code::name_unknown,
-                 fmt::format("registry '{}' is not configured on this Outpost", first));
-    } else if (!cfg.default_upstream.empty()) {
-      r.upstream = cfg.default_upstream;
-    } else {
-      return err(Code::name_unknown, "no registry in the name and no default upstream configured");
-    }
+    return name;
   }
-  if (!valid_repository(repo))
-    return err(Code::name_invalid, fmt::format("invalid repository name '{}'", repo));
-  r.repo = normalize_docker_hub(r.upstream, repo);
+  auto slash = name.find('/');
+  auto first = name.substr(0, slash);
+  if (slash != std::string_view::npos && cfg.find(first)) {
+    r.upstream = std::string(first);
+    return name.substr(slash + 1);
+  }
+  if (slash != std::string_view::npos && looks_like_registry_host(first)) {
+    if (!plausible_host(first))
+      return err(Code::name_invalid, fmt::format("invalid repository name '{}'", name));
+    return err(Code::name_unknown,
+               fmt::format("registry '{}' is not configured on this Outpost", first));
+  }
+  if (cfg.default_upstream.empty())
+    return err(Code::name_unknown, "no registry in the name and no default upstream configured");
+  r.upstream = cfg.default_upstream;
+  return name;
+}
 
-  switch (r.kind) {
-    case Kind::manifest:
-      if (ref.find(':') != std::string_view::npos) {
-        auto d = Digest::parse(ref);
-        if (!d) return err(Code::digest_invalid, d.error().message);
-        r.digest = *d;
-      } else if (valid_tag(ref)) {
-        r.tag = std::string(ref);
-      } else {
-        return err(Code::manifest_invalid, fmt::format("invalid tag '{}'", ref));
-      }
-      break;
-    case Kind::blob:
-    case Kind::referrers: {
-      auto d = Digest::parse(ref);
-      if (!d) return err(Code::digest_invalid, d.error().message);
-      r.digest = *d;
-      break;
-    }
-    default:
-      break;
+// The reference: a tag or a digest for manifests, a digest for blobs and referrers.
+std::expected<void, RouteError> set_reference(std::string_view ref, Route& r) {
+  if (r.kind == Kind::manifest && ref.find(':') == std::string_view::npos) {
+    if (!valid_tag(ref)) return err(Code::manifest_invalid, fmt::format("invalid tag '{}'", ref));
+    r.tag = std::string(ref);
+    return {};
   }
+  if (r.kind == Kind::manifest || r.kind == Kind::blob || r.kind == Kind::referrers) {
+    auto d = Digest::parse(ref);
+    if (!d) return err(Code::digest_invalid, d.error().message);
+    r.digest = *d;
+  }
+  return {};
+}
+
+}  // namespace
+
+std::expected<Route, RouteError> parse_route(std::string_view path,
+                                             std::optional<std::string_view> ns,
+                                             const RegistryConfig& cfg) {
+  Route r;
+  if (path == "/v2" || path == "/v2/") return r;
+  if (!path.starts_with("/v2/")) return err(Code::not_found, "not a registry API path");
+  auto parts = split_endpoint(path.substr(4), r);
+  if (!parts) return std::unexpected(parts.error());
+  auto [name, ref] = *parts;
+  r.client_name = std::string(name);
+  auto repo = pick_upstream(name, ns, cfg, r);
+  if (!repo) return std::unexpected(repo.error());
+  if (!valid_repository(*repo))
+    return err(Code::name_invalid, fmt::format("invalid repository name '{}'", *repo));
+  r.repo = normalize_docker_hub(r.upstream, *repo);
+  if (auto s = set_reference(ref, r); !s) return std::unexpected(s.error());
   return r;
 }
 

@@ -1,13 +1,12 @@
 #include "registry/upstream.hpp"
+#include "core/mutex.hpp"
 
 #include <fmt/format.h>
-#include <openssl/evp.h>
 #include <spdlog/spdlog.h>
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
 #include <nlohmann/json.hpp>
 
-#include "core/encoding.hpp"
 #include "registry/www_authenticate.hpp"
 
 namespace outpost::registry {
@@ -17,24 +16,36 @@ std::string scope_for(const std::string& repo, bool push = false) {
   return "repository:" + repo + (push ? ":pull,push" : ":pull");
 }
 
+// Passes a body through, counting the bytes against the source that sent them.
+class CountingSink final : public http::BodySink {
+ public:
+  CountingSink(http::BodySink& inner, upstream::Source& source) : inner_(inner), source_(source) {}
+  bool on_start(int status, const http::Headers& h) override { return inner_.on_start(status, h); }
+  bool on_data(std::span<const char> bytes) override {
+    source_.add_bytes(bytes.size());
+    return inner_.on_data(bytes);
+  }
+
+ private:
+  http::BodySink& inner_;
+  upstream::Source& source_;
+};
+
 }  // namespace
 
-std::string url_origin(std::string_view url) {
-  auto u = boost::urls::parse_absolute_uri(url);
-  if (!u) return {};
-  std::string port(u->port());
-  if (port.empty()) port = u->scheme() == "https" ? "443" : "80";
-  return fmt::format("{}://{}:{}", std::string(u->scheme()), std::string(u->encoded_host()), port);
-}
-
-std::string resolve_location(const std::string& base, const std::string& location) {
-  auto b = boost::urls::parse_absolute_uri(base);
-  auto ref = boost::urls::parse_uri_reference(location);
-  if (!b || !ref) return location;
-  boost::urls::url out;
-  if (!boost::urls::resolve(*b, *ref, out)) return location;
-  return std::string(out.buffer());
-}
+struct Upstream::Link {
+  Link(upstream::SourceSpec spec, upstream::BreakerPolicy policy, http::HttpClient& client,
+       const std::atomic<bool>& stopping, const Clock& clock)
+      : source(std::move(spec), policy, client, stopping, clock) {}
+  struct Token {
+    std::string value;
+    std::chrono::steady_clock::time_point expires;
+  };
+  upstream::Source source;
+  Mutex mu;
+  std::map<std::string, Token> tokens GUARDED_BY(mu);  // key: scope
+  bool use_basic GUARDED_BY(mu) = false;               // the source asked for Basic
+};
 
 Upstream::Upstream(const RegistryUpstreamConfig& cfg, const RegistryConfig& reg,
                    http::HttpClient& client, Metrics& metrics, const std::atomic<bool>& stopping,
@@ -43,33 +54,71 @@ Upstream::Upstream(const RegistryUpstreamConfig& cfg, const RegistryConfig& reg,
       reg_(reg),
       client_(client),
       stopping_(stopping),
-      breaker_(reg.breaker_min_backoff, reg.breaker_max_backoff, clock),
+      clock_(clock),
       errors_(metrics.counter("outpost_upstream_errors_total",
-                              "Failed upstream calls by upstream and reason")) {}
-
-bool Upstream::same_origin(const std::string& url) const {
-  return url_origin(url) == url_origin(cfg_.url);
+                              "Failed upstream calls by upstream and reason")) {
+  const upstream::BreakerPolicy policy{reg.breaker_min_backoff, reg.breaker_max_backoff};
+  links_.push_back(
+      std::make_unique<Link>(upstream::SourceSpec{cfg.url, upstream::Role::origin, cfg.insecure,
+                                                  cfg.username, cfg.password},
+                             policy, client, stopping, clock));
 }
 
-std::optional<std::string> Upstream::auth_header(const std::string& scope) {
-  std::lock_guard lock(mu_);
-  if (use_basic_ && !cfg_.username.empty()) return basic_auth(cfg_.username, cfg_.password);
-  auto it = tokens_.find(scope);
-  if (it != tokens_.end() && std::chrono::steady_clock::now() < it->second.expires)
+Upstream::~Upstream() = default;
+
+bool Upstream::down() const {
+  for (const auto& l : links_)
+    if (!l->source.breaker().is_open()) return false;
+  return true;
+}
+
+std::string Upstream::down_reason() const {
+  auto st = links_.back()->source.breaker().state();
+  return st.last_error.empty() ? "circuit open" : st.last_error;
+}
+
+bool Upstream::contacted() const {
+  for (const auto& l : links_)
+    if (l->source.contacted()) return true;
+  return false;
+}
+
+std::vector<const upstream::Source*> Upstream::sources() const {
+  std::vector<const upstream::Source*> out;
+  for (const auto& l : links_) out.push_back(&l->source);
+  return out;
+}
+
+CircuitBreaker::State Upstream::state() const {
+  return links_.back()->source.breaker().state();
+}
+
+Upstream::Link* Upstream::pick() {
+  for (auto& l : links_)
+    if (!l->source.breaker().is_open()) return l.get();
+  return links_.back().get();
+}
+
+std::optional<std::string> Upstream::auth_header(Link& link, const std::string& scope) {
+  MutexLock lock(link.mu);
+  if (link.use_basic) return link.source.basic_authorization();
+  auto it = link.tokens.find(scope);
+  if (it != link.tokens.end() && clock_.steady_now() < it->second.expires)
     return "Bearer " + it->second.value;
   return std::nullopt;
 }
 
-Result<void> Upstream::authenticate(const std::string& header, const std::string& scope) {
+Result<void> Upstream::authenticate(Link& link, const std::string& header,
+                                    const std::string& scope) {
   auto ch = parse_www_authenticate(header);
   if (!ch)
     return fail(Errc::upstream_error, "upstream sent an unreadable WWW-Authenticate challenge");
   if (ch->scheme == "basic") {
-    if (cfg_.username.empty())
+    if (!link.source.basic_authorization())
       return fail(Errc::upstream_error,
                   "upstream wants basic auth and no credentials are configured");
-    std::lock_guard lock(mu_);
-    use_basic_ = true;
+    MutexLock lock(link.mu);
+    link.use_basic = true;
     return {};
   }
   auto realm = ch->params["realm"];
@@ -80,14 +129,16 @@ Result<void> Upstream::authenticate(const std::string& header, const std::string
   if (ch->params.contains("service")) token_url.params().append({"service", ch->params["service"]});
   token_url.params().append({"scope", ch->params.contains("scope") ? ch->params["scope"] : scope});
 
+  // The realm is the registry's chosen token service: this source's credentials go there (and
+  // nowhere a redirect from it points).
   http::ClientRequest req;
   req.url = std::string(token_url.buffer());
   req.connect_timeout = reg_.upstream_timeout;
   req.total_timeout = reg_.upstream_timeout;
-  req.insecure = cfg_.insecure;
+  req.insecure = link.source.spec().insecure;
   req.cancel = &stopping_;
-  if (!cfg_.username.empty())
-    req.headers.emplace_back("Authorization", basic_auth(cfg_.username, cfg_.password));
+  if (auto basic = link.source.basic_authorization())
+    req.headers.emplace_back("Authorization", *basic);
   auto resp = client_.perform(req);
   if (!resp) return std::unexpected(resp.error());
   if (resp->status != 200)
@@ -104,63 +155,32 @@ Result<void> Upstream::authenticate(const std::string& header, const std::string
   long expires_in = 60;
   if (j.contains("expires_in") && j["expires_in"].is_number_integer()) expires_in = j["expires_in"];
   expires_in = std::max(expires_in - 10, 5L);
-  std::lock_guard lock(mu_);
-  tokens_[scope] = {token, std::chrono::steady_clock::now() + std::chrono::seconds(expires_in)};
+  MutexLock lock(link.mu);
+  link.tokens[scope] = {token, clock_.steady_now() + std::chrono::seconds(expires_in)};
   return {};
 }
 
-Result<http::ClientResponse> Upstream::send(http::ClientRequest req, const std::string& scope,
-                                            http::BodySink* sink) {
-  const auto base_headers = req.headers;
-  const std::string first_url = req.url;
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    std::string url = first_url;
-    Result<http::ClientResponse> resp = fail(Errc::internal, "no request made");
-    for (int hop = 0; hop < 6; ++hop) {
-      req.url = url;
-      req.headers = base_headers;
-      // Credentials go only to the configured upstream's own origin, never across a redirect.
-      if (same_origin(url)) {
-        if (auto a = auth_header(scope)) req.headers.emplace_back("Authorization", *a);
-      }
-      contacted_ = true;
-      resp = client_.perform(req, sink);
-      if (!resp) return resp;
-      int s = resp->status;
-      if ((s == 301 || s == 302 || s == 303 || s == 307 || s == 308) &&
-          resp->headers.get("Location")) {
-        url = resolve_location(url, std::string(*resp->headers.get("Location")));
-        if (!url.starts_with("https://") && !(cfg_.insecure && url.starts_with("http://")))
-          return fail(Errc::upstream_error, "upstream redirected to a non-https URL");
-        continue;
-      }
-      break;
-    }
-    if (resp->status == 401 && attempt == 0) {
-      auto ch = resp->headers.get("WWW-Authenticate");
-      if (!ch) return resp;
-      if (auto a = authenticate(std::string(*ch), scope); !a) return std::unexpected(a.error());
-      continue;
-    }
-    return resp;
-  }
-  return fail(Errc::upstream_error, "upstream refused the credentials");
+Result<http::ClientResponse> Upstream::send(Link& link, http::ClientRequest req,
+                                            const std::string& scope, http::BodySink* sink) {
+  auto authorize = [&] { return auth_header(link, scope); };
+  auto resp = link.source.send(req, sink, authorize);
+  if (!resp || resp->status != 401) return resp;
+  auto ch = resp->headers.get("WWW-Authenticate");
+  if (!ch) return resp;
+  if (auto a = authenticate(link, std::string(*ch), scope); !a) return std::unexpected(a.error());
+  return link.source.send(std::move(req), sink, authorize);  // a second 401: the caller says so
 }
 
-void Upstream::note_result(const Result<http::ClientResponse>& r) {
-  if (!r) {
-    if (r.error().code == Errc::cancelled) return;
-    errors_.add({{"upstream", cfg_.name}, {"reason", std::string(errc_name(r.error().code))}});
-    breaker_.record_failure(r.error().message);
-    spdlog::warn("upstream {} marked down: {}", cfg_.name, r.error().message);
-    return;
+void Upstream::note(Link& link, const Result<http::ClientResponse>& r) {
+  bool failed = !r ? r.error().code != Errc::cancelled : r->status >= 500;
+  if (failed) {
+    auto reason = r ? "http_" + std::to_string(r->status) : std::string(errc_name(r.error().code));
+    errors_.add({{"upstream", cfg_.name}, {"reason", reason}});
+    if (!link.source.breaker().is_open())
+      spdlog::warn("upstream {} ({}) marked down: {}", cfg_.name, link.source.url(),
+                   r ? fmt::format("HTTP {}", r->status) : r.error().message);
   }
-  if (r->status >= 500) {
-    errors_.add({{"upstream", cfg_.name}, {"reason", "http_" + std::to_string(r->status)}});
-    breaker_.record_failure(fmt::format("HTTP {}", r->status));
-    return;
-  }
-  breaker_.record_success();
+  link.source.note(r);
 }
 
 Result<http::ClientResponse> Upstream::call(
@@ -168,27 +188,18 @@ Result<http::ClientResponse> Upstream::call(
     std::vector<std::pair<std::string, std::string>> headers) {
   http::ClientRequest req;
   req.method = method;
-  req.url = cfg_.url + path;
+  req.url = path;
   req.headers = std::move(headers);
   req.connect_timeout = reg_.upstream_timeout;
   req.total_timeout = reg_.upstream_timeout;
-  req.insecure = cfg_.insecure;
-  req.cancel = &stopping_;
-  auto r = send(std::move(req), scope_for(repo), nullptr);
-  note_result(r);
-  return r;
-}
-
-Result<http::ClientResponse> Upstream::push_call(http::ClientRequest req, const std::string& repo) {
-  if (req.url.starts_with("/")) req.url = cfg_.url + req.url;
-  if (!same_origin(req.url))
-    return fail(Errc::upstream_error, "registry sent an upload location on another origin");
-  req.connect_timeout = reg_.upstream_timeout;
-  req.stall_timeout = reg_.stall_timeout;
-  req.insecure = cfg_.insecure;
-  req.cancel = &stopping_;
-  auto r = send(std::move(req), scope_for(repo, true), nullptr);
-  note_result(r);
+  Result<http::ClientResponse> r = fail(Errc::upstream_unavailable, "no source");
+  for (std::size_t tried = 0; tried < links_.size(); ++tried) {
+    Link* link = pick();
+    r = send(*link, req, scope_for(repo), nullptr);
+    note(*link, r);
+    bool failed = !r ? r.error().code != Errc::cancelled : r->status >= 500;
+    if (!failed || down()) break;  // an answer, or nothing left to try
+  }
   return r;
 }
 
@@ -196,38 +207,49 @@ Result<http::ClientResponse> Upstream::fetch_blob(const std::string& repo,
                                                   const std::string& digest, std::uint64_t offset,
                                                   http::BodySink& sink) {
   http::ClientRequest req;
-  req.url = fmt::format("{}/v2/{}/blobs/{}", cfg_.url, repo, digest);
+  req.url = fmt::format("/v2/{}/blobs/{}", repo, digest);
   if (offset > 0) req.headers.emplace_back("Range", fmt::format("bytes={}-", offset));
   req.connect_timeout = reg_.upstream_timeout;
   req.stall_timeout = reg_.stall_timeout;
-  req.insecure = cfg_.insecure;
-  req.cancel = &stopping_;
-  auto r = send(std::move(req), scope_for(repo), &sink);
-  // A dropped or stalled body is resumed by the caller; only a refused connection means "down".
+  Link* link = pick();
+  CountingSink counted(sink, link->source);
+  auto r = send(*link, std::move(req), scope_for(repo), &counted);
+  // A dropped or stalled body is retried by the caller; a refused connection or a 5xx means down.
   if (!r && r.error().code == Errc::upstream_unavailable)
-    note_result(r);
+    note(*link, r);
   else if (r)
-    note_result(r);
+    note(*link, r);
   return r;
 }
 
-bool Upstream::probe() {
-  http::ClientRequest req;
-  req.url = cfg_.url + "/v2/";
+Result<http::ClientResponse> Upstream::push_call(http::ClientRequest req, const std::string& repo) {
+  Link& origin = *links_.back();
+  if (!req.url.starts_with("/") && !origin.source.same_origin(req.url))
+    return fail(Errc::upstream_error, "registry sent an upload location on another origin");
   req.connect_timeout = reg_.upstream_timeout;
-  req.total_timeout = reg_.upstream_timeout;
-  req.insecure = cfg_.insecure;
-  req.cancel = &stopping_;
-  contacted_ = true;
-  auto r = client_.perform(req);
-  bool up = r && (r->status == 200 || r->status == 401);
-  if (up) {
-    breaker_.record_success();
-    spdlog::info("upstream {} is reachable again", cfg_.name);
-  } else {
-    breaker_.record_failure(r ? fmt::format("probe: HTTP {}", r->status) : r.error().message);
+  req.stall_timeout = reg_.stall_timeout;
+  auto r = send(origin, std::move(req), scope_for(repo, true), nullptr);
+  note(origin, r);
+  return r;
+}
+
+void Upstream::probe_due() {
+  for (auto& l : links_) {
+    if (stopping_ || !l->source.breaker().probe_due()) continue;
+    http::ClientRequest req;
+    req.url = "/v2/";
+    req.connect_timeout = reg_.upstream_timeout;
+    req.total_timeout = reg_.upstream_timeout;
+    auto r = l->source.send(req);
+    bool up = r && (r->status == 200 || r->status == 401);
+    if (up) {
+      l->source.breaker().record_success();
+      spdlog::info("upstream {} ({}) is reachable again", cfg_.name, l->source.url());
+    } else {
+      l->source.breaker().record_failure(r ? fmt::format("probe: HTTP {}", r->status)
+                                           : r.error().message);
+    }
   }
-  return up;
 }
 
 }  // namespace outpost::registry

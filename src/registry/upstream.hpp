@@ -1,17 +1,23 @@
 #pragma once
-// One configured upstream registry: URL building, the token/basic auth dance, redirects that
-// never carry credentials to another origin, and the circuit breaker that keeps request paths
-// from waiting on an upstream known to be down. Thread-safe.
+// One configured upstream registry, reached through an ordered list of sources (upstream/): the
+// origin today; regional mirrors and peer replicas go ahead of it. Each source has its own
+// breaker, token cache and credentials. Adds what only a registry needs: the bearer-token dance
+// (tokens cached per source and scope, credentials only to the source's own origin and realm)
+// and the registry paths. The upstream is down when every source's breaker is open; request
+// paths then never dial it. Thread-safe.
 #include <atomic>
 #include <chrono>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
-#include "core/circuit_breaker.hpp"
 #include "core/config.hpp"
 #include "core/metrics.hpp"
+#include "core/time.hpp"
 #include "http/client.hpp"
+#include "upstream/source.hpp"
 
 namespace outpost::registry {
 
@@ -20,56 +26,55 @@ class Upstream {
   Upstream(const RegistryUpstreamConfig& cfg, const RegistryConfig& reg, http::HttpClient& client,
            Metrics& metrics, const std::atomic<bool>& stopping,
            const Clock& clock = Clock::system());
+  ~Upstream();
 
   const std::string& name() const { return cfg_.name; }
-  CircuitBreaker& breaker() { return breaker_; }
-  // False until a request has been sent upstream ("not used yet" on the status page).
-  bool contacted() const { return contacted_; }
+  // Every source's breaker is open: nothing would be dialled.
+  bool down() const;
+  // Why it is down (the last error of the last source), for messages people read.
+  std::string down_reason() const;
+  // False until a request has been sent to any source ("not used yet" on the status page).
+  bool contacted() const;
+  // The sources in the order they are tried, for health and metrics.
+  std::vector<const upstream::Source*> sources() const;
+  // The origin's breaker state (the status page's line for this upstream).
+  CircuitBreaker::State state() const;
 
   // A metadata call (manifest, tags, HEAD), bounded by registry.upstream_timeout. `path` starts
-  // with /v2/. Transport failures and 5xx open the breaker. REQUIRES: breaker closed (callers
-  // check).
+  // with /v2/. Goes to the first source whose breaker is closed, the next one on a transport
+  // failure or 5xx (which open that source's breaker).
   Result<http::ClientResponse> call(const std::string& method, const std::string& path,
                                     const std::string& repo,
                                     std::vector<std::pair<std::string, std::string>> headers = {});
-  // Streams a blob from `offset` into `sink` (2xx only); no overall time bound, a stall bound.
+  // Streams a blob from `offset` into `sink` (2xx only) from the first healthy source; no overall
+  // time bound, a stall bound. The caller retries (upstream/resumable).
   Result<http::ClientResponse> fetch_blob(const std::string& repo, const std::string& digest,
                                           std::uint64_t offset, http::BodySink& sink);
-  // A registry write (blob upload, manifest PUT) under a pull,push token. `req.url` is a path
-  // starting with /v2/ or an absolute URL on this upstream's origin (an upload Location); no
-  // overall time bound, a stall bound.
+  // A registry write (blob upload, manifest PUT) under a pull,push token, to the origin only.
+  // `req.url` is a path starting with /v2/ or an absolute URL on the origin (an upload Location);
+  // no overall time bound, a stall bound.
   Result<http::ClientResponse> push_call(http::ClientRequest req, const std::string& repo);
-  // GET /v2/: records the outcome in the breaker. Used by the background prober.
-  bool probe();
+  // GET /v2/ on every source whose probe is due; closes its breaker when it answers. Used by the
+  // background prober.
+  void probe_due();
 
  private:
-  Result<http::ClientResponse> send(http::ClientRequest req, const std::string& scope,
+  struct Link;   // a source with its token cache
+  Link* pick();  // first source with a closed breaker, else the origin
+  Result<http::ClientResponse> send(Link& link, http::ClientRequest req, const std::string& scope,
                                     http::BodySink* sink);
-  std::optional<std::string> auth_header(const std::string& scope);
-  Result<void> authenticate(const std::string& challenge_header, const std::string& scope);
-  void note_result(const Result<http::ClientResponse>& r);
-  bool same_origin(const std::string& url) const;
+  std::optional<std::string> auth_header(Link& link, const std::string& scope);
+  Result<void> authenticate(Link& link, const std::string& challenge_header,
+                            const std::string& scope);
+  void note(Link& link, const Result<http::ClientResponse>& r);
 
   const RegistryUpstreamConfig& cfg_;
   const RegistryConfig& reg_;
   http::HttpClient& client_;
   const std::atomic<bool>& stopping_;
-  CircuitBreaker breaker_;
+  const Clock& clock_;
   MetricFamily& errors_;
-  std::atomic<bool> contacted_{false};
-
-  struct Token {
-    std::string value;
-    std::chrono::steady_clock::time_point expires;
-  };
-  std::mutex mu_;
-  std::map<std::string, Token> tokens_;  // GUARDED_BY(mu_); key: scope
-  bool use_basic_ = false;               // GUARDED_BY(mu_); upstream asked for Basic
+  std::vector<std::unique_ptr<Link>> links_;  // tried in order; the origin last
 };
-
-// scheme://host[:port] of an absolute URL ("" if not absolute).
-std::string url_origin(std::string_view url);
-// Resolves a Location header against the URL it came from.
-std::string resolve_location(const std::string& base, const std::string& location);
 
 }  // namespace outpost::registry

@@ -51,19 +51,15 @@ MetaDb::MetaDb(const std::filesystem::path& file) : db_(file.string()) {
 
 Result<void> MetaDb::put_manifest(const Digest& d, const std::string& media_type,
                                   std::uint64_t size) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   sqlite::Stmt s(db_,
                  "INSERT INTO manifests(digest, media_type, size, created_at) VALUES(?,?,?,?) "
                  "ON CONFLICT(digest) DO UPDATE SET media_type=excluded.media_type");
-  return s.bind(1, d.str())
-      .bind(2, media_type)
-      .bind(3, std::int64_t(size))
-      .bind(4, unix_now())
-      .run();
+  return s.run_with(d.str(), media_type, std::int64_t(size), unix_now());
 }
 
 Result<std::optional<ManifestRecord>> MetaDb::manifest(const Digest& d) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   sqlite::Stmt s(db_, "SELECT media_type, size FROM manifests WHERE digest=?");
   s.bind(1, d.str());
   auto row = s.step();
@@ -74,17 +70,17 @@ Result<std::optional<ManifestRecord>> MetaDb::manifest(const Digest& d) {
 
 Result<void> MetaDb::put_tag(const std::string& upstream, const std::string& repo,
                              const std::string& tag, const Digest& d, UnixSeconds checked_at) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   sqlite::Stmt s(db_,
                  "INSERT INTO tags(upstream, repo, tag, digest, checked_at) VALUES(?,?,?,?,?) "
                  "ON CONFLICT(upstream, repo, tag) DO UPDATE SET digest=excluded.digest, "
                  "checked_at=excluded.checked_at");
-  return s.bind(1, upstream).bind(2, repo).bind(3, tag).bind(4, d.str()).bind(5, checked_at).run();
+  return s.run_with(upstream, repo, tag, d.str(), checked_at);
 }
 
 Result<std::optional<TagRecord>> MetaDb::tag(const std::string& upstream, const std::string& repo,
                                              const std::string& tag) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   sqlite::Stmt s(db_, "SELECT digest, checked_at FROM tags WHERE upstream=? AND repo=? AND tag=?");
   s.bind(1, upstream).bind(2, repo).bind(3, tag);
   auto row = s.step();
@@ -97,33 +93,30 @@ Result<std::optional<TagRecord>> MetaDb::tag(const std::string& upstream, const 
 
 Result<std::vector<std::string>> MetaDb::tags(const std::string& upstream,
                                               const std::string& repo) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   sqlite::Stmt s(db_, "SELECT tag FROM tags WHERE upstream=? AND repo=? ORDER BY tag");
   s.bind(1, upstream).bind(2, repo);
   std::vector<std::string> out;
-  for (;;) {
-    auto row = s.step();
-    if (!row) return std::unexpected(row.error());
-    if (!*row) return out;
-    out.push_back(s.text(0));
-  }
+  auto each = s.each_row([&] { out.push_back(s.text(0)); });
+  if (!each) return std::unexpected(each.error());
+  return out;
 }
 
 Result<void> MetaDb::put_tag_list(const std::string& upstream, const std::string& repo,
                                   const std::vector<std::string>& tags, UnixSeconds fetched_at) {
   std::string joined;  // tags never contain a newline (valid_tag)
   for (const auto& t : tags) joined += t + "\n";
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   sqlite::Stmt s(db_,
                  "INSERT INTO tag_lists(upstream, repo, tags, fetched_at) VALUES(?,?,?,?) "
                  "ON CONFLICT(upstream, repo) DO UPDATE SET tags=excluded.tags, "
                  "fetched_at=excluded.fetched_at");
-  return s.bind(1, upstream).bind(2, repo).bind(3, joined).bind(4, fetched_at).run();
+  return s.run_with(upstream, repo, joined, fetched_at);
 }
 
 Result<std::optional<MetaDb::TagList>> MetaDb::tag_list(const std::string& upstream,
                                                         const std::string& repo) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   sqlite::Stmt s(db_, "SELECT tags, fetched_at FROM tag_lists WHERE upstream=? AND repo=?");
   s.bind(1, upstream).bind(2, repo);
   auto row = s.step();
@@ -142,23 +135,18 @@ Result<std::optional<MetaDb::TagList>> MetaDb::tag_list(const std::string& upstr
 
 Result<void> MetaDb::put_referrers(const std::string& upstream, const std::string& repo,
                                    const Digest& subject, const std::string& index) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   sqlite::Stmt s(db_,
                  "INSERT INTO referrers(upstream, repo, subject, body, fetched_at) "
                  "VALUES(?,?,?,?,?) ON CONFLICT(upstream, repo, subject) DO UPDATE SET "
                  "body=excluded.body, fetched_at=excluded.fetched_at");
-  return s.bind(1, upstream)
-      .bind(2, repo)
-      .bind(3, subject.str())
-      .bind(4, index)
-      .bind(5, unix_now())
-      .run();
+  return s.run_with(upstream, repo, subject.str(), index, unix_now());
 }
 
 Result<std::optional<std::string>> MetaDb::referrers(const std::string& upstream,
                                                      const std::string& repo,
                                                      const Digest& subject) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   sqlite::Stmt s(db_, "SELECT body FROM referrers WHERE upstream=? AND repo=? AND subject=?");
   s.bind(1, upstream).bind(2, repo).bind(3, subject.str());
   auto row = s.step();
@@ -168,82 +156,78 @@ Result<std::optional<std::string>> MetaDb::referrers(const std::string& upstream
 }
 
 Result<void> MetaDb::put_blob(const Digest& d, std::uint64_t size) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto now = unix_now();
   sqlite::Stmt s(db_,
                  "INSERT INTO blobs(digest, size, created_at, last_access) VALUES(?,?,?,?) "
                  "ON CONFLICT(digest) DO UPDATE SET last_access=excluded.last_access");
-  return s.bind(1, d.str()).bind(2, std::int64_t(size)).bind(3, now).bind(4, now).run();
+  return s.run_with(d.str(), std::int64_t(size), now, now);
 }
 
 Result<void> MetaDb::remove_blob(const Digest& d) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   sqlite::Stmt s(db_, "DELETE FROM blobs WHERE digest=?");
-  return s.bind(1, d.str()).run();
+  return s.run_with(d.str());
 }
 
 Result<void> MetaDb::remove_manifest(const Digest& d) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   sqlite::Stmt s(db_, "DELETE FROM manifests WHERE digest=?");
-  return s.bind(1, d.str()).run();
+  return s.run_with(d.str());
 }
 
 Result<std::vector<MetaDb::BlobRow>> MetaDb::blobs() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   sqlite::Stmt s(db_, "SELECT digest, size FROM blobs ORDER BY digest");
   std::vector<BlobRow> out;
-  for (;;) {
-    auto row = s.step();
-    if (!row) return std::unexpected(row.error());
-    if (!*row) return out;
+  auto each = s.each_row([&] {
     if (auto d = Digest::parse(s.text(0))) out.push_back({*d, std::uint64_t(s.integer(1))});
-  }
+  });
+  if (!each) return std::unexpected(each.error());
+  return out;
 }
 
 Result<std::vector<MetaDb::BlobRow>> MetaDb::blobs_by_last_access() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   sqlite::Stmt s(db_, "SELECT digest, size FROM blobs ORDER BY last_access, digest");
   std::vector<BlobRow> out;
-  for (;;) {
-    auto row = s.step();
-    if (!row) return std::unexpected(row.error());
-    if (!*row) return out;
+  auto each = s.each_row([&] {
     if (auto d = Digest::parse(s.text(0))) out.push_back({*d, std::uint64_t(s.integer(1))});
-  }
+  });
+  if (!each) return std::unexpected(each.error());
+  return out;
 }
 
 Result<void> MetaDb::touch_blob(const Digest& d) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   sqlite::Stmt s(db_, "UPDATE blobs SET last_access=? WHERE digest=?");
-  return s.bind(1, unix_now()).bind(2, d.str()).run();
+  return s.run_with(unix_now(), d.str());
 }
 
 Result<std::vector<Digest>> MetaDb::pinned_digests() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   sqlite::Stmt s(db_, "SELECT DISTINCT digest FROM release_blobs");
   std::vector<Digest> out;
-  for (;;) {
-    auto row = s.step();
-    if (!row) return std::unexpected(row.error());
-    if (!*row) return out;
+  auto each = s.each_row([&] {
     if (auto d = Digest::parse(s.text(0))) out.push_back(*d);
-  }
+  });
+  if (!each) return std::unexpected(each.error());
+  return out;
 }
 
 Result<std::vector<Digest>> MetaDb::manifest_digests() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   sqlite::Stmt s(db_, "SELECT digest FROM manifests ORDER BY digest");
   std::vector<Digest> out;
-  for (;;) {
-    auto row = s.step();
-    if (!row) return std::unexpected(row.error());
-    if (!*row) return out;
+  auto each = s.each_row([&] {
     if (auto d = Digest::parse(s.text(0))) out.push_back(*d);
-  }
+  });
+  if (!each) return std::unexpected(each.error());
+  return out;
 }
 
 Result<void> MetaDb::put_git_repo(const GitRepoRow& row) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   sqlite::Stmt s(db_,
                  "INSERT INTO git_repos(host, path, last_success, last_error) VALUES(?,?,?,?) "
                  "ON CONFLICT(host, path) DO UPDATE SET "
@@ -255,28 +239,27 @@ Result<void> MetaDb::put_git_repo(const GitRepoRow& row) {
 }
 
 Result<std::vector<MetaDb::GitRepoRow>> MetaDb::git_repos() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   sqlite::Stmt s(db_,
                  "SELECT host, path, last_success, last_error FROM git_repos ORDER BY host, path");
   std::vector<GitRepoRow> out;
-  for (;;) {
-    auto row = s.step();
-    if (!row) return std::unexpected(row.error());
-    if (!*row) return out;
+  auto each = s.each_row([&] {
     GitRepoRow r{s.text(0), s.text(1), std::nullopt, s.text(3)};
     if (!s.is_null(2)) r.last_success = s.integer(2);
     out.push_back(std::move(r));
-  }
+  });
+  if (!each) return std::unexpected(each.error());
+  return out;
 }
 
 Result<void> MetaDb::record_release(const ReleaseRecord& r) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   sqlite::Transaction tx(db_);
   if (!tx.ok()) return db_.error("begin");
   auto now = unix_now();
   {
     sqlite::Stmt del(db_, "DELETE FROM releases WHERE name=? AND version=?");
-    if (auto x = del.bind(1, r.name).bind(2, r.version).run(); !x) return x;
+    if (auto x = del.run_with(r.name, r.version); !x) return x;
   }
   sqlite::Stmt ins(
       db_, "INSERT INTO releases(name, version, base_version, imported_at) VALUES(?,?,?,?)");
@@ -292,22 +275,10 @@ Result<void> MetaDb::record_release(const ReleaseRecord& r) {
                    "INSERT INTO manifests(digest, media_type, size, created_at) VALUES(?,?,?,?) "
                    "ON CONFLICT(digest) DO UPDATE SET media_type=excluded.media_type");
   for (const auto& b : r.blobs) {
-    if (auto x = pin.reset().bind(1, id).bind(2, b.digest.str()).run(); !x) return x;
-    if (auto x = blob.reset()
-                     .bind(1, b.digest.str())
-                     .bind(2, std::int64_t(b.size))
-                     .bind(3, now)
-                     .bind(4, now)
-                     .run();
-        !x)
-      return x;
+    if (auto x = pin.run_with(id, b.digest.str()); !x) return x;
+    if (auto x = blob.run_with(b.digest.str(), std::int64_t(b.size), now, now); !x) return x;
     if (!b.manifest_media_type.empty()) {
-      if (auto x = man.reset()
-                       .bind(1, b.digest.str())
-                       .bind(2, b.manifest_media_type)
-                       .bind(3, std::int64_t(b.size))
-                       .bind(4, now)
-                       .run();
+      if (auto x = man.run_with(b.digest.str(), b.manifest_media_type, std::int64_t(b.size), now);
           !x)
         return x;
     }
@@ -319,67 +290,48 @@ Result<void> MetaDb::record_release(const ReleaseRecord& r) {
                     "INSERT INTO tags(upstream, repo, tag, digest, checked_at) VALUES(?,?,?,?,0) "
                     "ON CONFLICT(upstream, repo, tag) DO UPDATE SET digest=excluded.digest");
   for (const auto& t : r.tags) {
-    if (auto x = tag.reset()
-                     .bind(1, id)
-                     .bind(2, t.upstream)
-                     .bind(3, t.repo)
-                     .bind(4, t.tag)
-                     .bind(5, t.digest.str())
-                     .run();
-        !x)
-      return x;
-    if (auto x = seen.reset()
-                     .bind(1, t.upstream)
-                     .bind(2, t.repo)
-                     .bind(3, t.tag)
-                     .bind(4, t.digest.str())
-                     .run();
-        !x)
-      return x;
+    if (auto x = tag.run_with(id, t.upstream, t.repo, t.tag, t.digest.str()); !x) return x;
+    if (auto x = seen.run_with(t.upstream, t.repo, t.tag, t.digest.str()); !x) return x;
   }
   sqlite::Stmt chart(db_,
                      "INSERT OR REPLACE INTO release_charts(release_id, repo, name, version, "
                      "digest, entry) VALUES(?,?,?,?,?,?)");
   for (const auto& c : r.charts) {
-    if (auto x = chart.reset()
-                     .bind(1, id)
-                     .bind(2, c.repo)
-                     .bind(3, c.name)
-                     .bind(4, c.version)
-                     .bind(5, c.digest.str())
-                     .bind(6, c.entry_json)
-                     .run();
-        !x)
+    if (auto x = chart.run_with(id, c.repo, c.name, c.version, c.digest.str(), c.entry_json); !x)
       return x;
   }
   return tx.commit();
 }
 
 Result<std::vector<MetaDb::ReleaseRecord::Chart>> MetaDb::release_charts(const std::string& repo) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   sqlite::Stmt s(db_,
                  "SELECT repo, name, version, digest, entry FROM release_charts WHERE repo=? "
                  "ORDER BY release_id DESC");
   s.bind(1, repo);
   std::vector<ReleaseRecord::Chart> out;
-  for (;;) {
-    auto row = s.step();
-    if (!row) return std::unexpected(row.error());
-    if (!*row) return out;
+  bool malformed = false;
+  auto each = s.each_row([&] {
     auto d = Digest::parse(s.text(3));
-    if (!d) return fail(Errc::io, "meta.db holds a malformed chart digest");
+    if (!d) {
+      malformed = true;
+      return;
+    }
     out.push_back({s.text(0), s.text(1), s.text(2), *d, s.text(4)});
-  }
+  });
+  if (!each) return std::unexpected(each.error());
+  if (malformed) return fail(Errc::io, "meta.db holds a malformed chart digest");
+  return out;
 }
 
 Result<void> MetaDb::put_helm_chart(const std::string& url, const Digest& digest) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   sqlite::Stmt s(db_, "INSERT OR REPLACE INTO helm_charts(url, digest, fetched_at) VALUES(?,?,?)");
-  return s.bind(1, url).bind(2, digest.str()).bind(3, unix_now()).run();
+  return s.run_with(url, digest.str(), unix_now());
 }
 
 Result<std::optional<Digest>> MetaDb::helm_chart(const std::string& url) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   sqlite::Stmt s(db_, "SELECT digest FROM helm_charts WHERE url=?");
   s.bind(1, url);
   auto row = s.step();
@@ -391,7 +343,7 @@ Result<std::optional<Digest>> MetaDb::helm_chart(const std::string& url) {
 }
 
 Result<MetaDb::Pinned> MetaDb::pinned_usage() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   sqlite::Stmt s(db_,
                  "SELECT COALESCE(SUM(b.size), 0), COUNT(*) FROM blobs b WHERE b.digest IN "
                  "(SELECT digest FROM release_blobs)");
@@ -401,7 +353,7 @@ Result<MetaDb::Pinned> MetaDb::pinned_usage() {
 }
 
 Result<bool> MetaDb::has_release(const std::string& name, const std::string& version) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   sqlite::Stmt s(db_, "SELECT 1 FROM releases WHERE name=? AND version=?");
   s.bind(1, name).bind(2, version);
   return s.step();
@@ -409,23 +361,22 @@ Result<bool> MetaDb::has_release(const std::string& name, const std::string& ver
 
 Result<std::vector<Digest>> MetaDb::release_blobs(const std::string& name,
                                                   const std::string& version) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   sqlite::Stmt s(db_,
                  "SELECT b.digest FROM release_blobs b JOIN releases r ON r.id=b.release_id "
                  "WHERE r.name=? AND r.version=?");
   s.bind(1, name).bind(2, version);
   std::vector<Digest> out;
-  for (;;) {
-    auto row = s.step();
-    if (!row) return std::unexpected(row.error());
-    if (!*row) return out;
+  auto each = s.each_row([&] {
     if (auto d = Digest::parse(s.text(0))) out.push_back(*d);
-  }
+  });
+  if (!each) return std::unexpected(each.error());
+  return out;
 }
 
 Result<std::optional<Digest>> MetaDb::pinned_tag(const std::string& upstream,
                                                  const std::string& repo, const std::string& tag) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   sqlite::Stmt s(db_,
                  "SELECT digest FROM release_tags WHERE upstream=? AND repo=? AND tag=? "
                  "ORDER BY release_id DESC LIMIT 1");
@@ -439,7 +390,7 @@ Result<std::optional<Digest>> MetaDb::pinned_tag(const std::string& upstream,
 }
 
 Result<std::vector<std::string>> MetaDb::apply_retention(const std::string& name, int keep) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   sqlite::Stmt s(db_, "SELECT id, version FROM releases WHERE name=? ORDER BY id DESC");
   s.bind(1, name);
   std::vector<std::pair<std::int64_t, std::string>> all;
@@ -452,31 +403,30 @@ Result<std::vector<std::string>> MetaDb::apply_retention(const std::string& name
   std::vector<std::string> dropped;
   for (std::size_t i = static_cast<std::size_t>(std::max(keep, 0)); i < all.size(); ++i) {
     sqlite::Stmt del(db_, "DELETE FROM releases WHERE id=?");
-    if (auto x = del.bind(1, all[i].first).run(); !x) return std::unexpected(x.error());
+    if (auto x = del.run_with(all[i].first); !x) return std::unexpected(x.error());
     dropped.push_back(all[i].second);
   }
   return dropped;
 }
 
 Result<std::vector<MetaDb::ReleaseRow>> MetaDb::releases() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   sqlite::Stmt s(db_,
                  "SELECT r.name, r.version, r.base_version, r.imported_at, "
                  "(SELECT COUNT(*) FROM release_blobs b WHERE b.release_id=r.id) "
                  "FROM releases r ORDER BY r.name, r.id");
   std::vector<ReleaseRow> out;
-  for (;;) {
-    auto row = s.step();
-    if (!row) return std::unexpected(row.error());
-    if (!*row) return out;
+  auto each = s.each_row([&] {
     ReleaseRow r{s.text(0), s.text(1), std::nullopt, s.integer(3), std::uint64_t(s.integer(4))};
     if (!s.is_null(2)) r.base_version = s.text(2);
     out.push_back(std::move(r));
-  }
+  });
+  if (!each) return std::unexpected(each.error());
+  return out;
 }
 
 Result<bool> MetaDb::integrity_ok() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   sqlite::Stmt s(db_, "PRAGMA integrity_check");
   auto row = s.step();
   if (!row) return std::unexpected(row.error());

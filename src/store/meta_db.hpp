@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/digest.hpp"
+#include "core/mutex.hpp"
 #include "core/time.hpp"
 #include "store/sqlite.hpp"
 
@@ -133,8 +134,8 @@ class MetaDb {
   Result<bool> integrity_ok();  // PRAGMA integrity_check
 
  private:
-  std::mutex mu_;
-  sqlite::Db db_;  // GUARDED_BY(mu_)
+  Mutex mu_;
+  sqlite::Db db_ GUARDED_BY(mu_);
 };
 
 }  // namespace outpost

@@ -43,6 +43,24 @@ class Stmt {
   // Steps once: true when a row is available, false when done.
   Result<bool> step();
   Result<void> run();  // steps to completion, expecting no rows
+  // Binds `args` to ?1, ?2, … and runs (after a reset: the statement can be run again).
+  template <class... Args>
+  Result<void> run_with(const Args&... args) {
+    reset();
+    int i = 0;
+    (bind(++i, args), ...);
+    return run();
+  }
+  // Steps through every row, calling `row()` for each (it reads the columns).
+  template <class F>
+  Result<void> each_row(F&& row) {
+    for (;;) {
+      auto more = step();
+      if (!more) return std::unexpected(more.error());
+      if (!*more) return {};
+      row();
+    }
+  }
   std::string text(int col) const;
   std::int64_t integer(int col) const;
   bool is_null(int col) const;

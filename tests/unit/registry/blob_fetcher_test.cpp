@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "../fakes/fake_http.hpp"
+#include "../fakes/temp_dir.hpp"
 
 namespace outpost::registry {
 namespace {
@@ -15,18 +16,14 @@ using testing::header;
 class BlobFetcherTest : public ::testing::Test {
  protected:
   BlobFetcherTest()
-      : dir_(std::filesystem::temp_directory_path() /
-             ("outpost-fetch-" + std::to_string(::getpid()) + "-" +
-              ::testing::UnitTest::GetInstance()->current_test_info()->name())),
-        store_((std::filesystem::remove_all(dir_), dir_)),
-        db_(dir_ / "meta.db"),
+      : store_(dir_.path()),
+        db_(dir_.path() / "meta.db"),
         up_cfg_{"up.test", "http://up.test", "", "", true},
         upstream_(up_cfg_, reg_, http_, metrics_, stopping_, clock_),
         // Downloads run on the calling thread: fetch() returns once the download ended.
         fetcher_(
             store_, db_, metrics_, [](std::function<void()> task) { task(); },
             std::chrono::seconds(2), stopping_, clock_) {}
-  ~BlobFetcherTest() override { std::filesystem::remove_all(dir_); }
 
   Result<void> fetch() {
     auto f = fetcher_.fetch(upstream_, "lib/app", digest_);
@@ -36,7 +33,7 @@ class BlobFetcherTest : public ::testing::Test {
 
   const std::string body_ = std::string(1000, 'x') + "the end";
   const Digest digest_ = sha256_of(body_);
-  std::filesystem::path dir_;
+  testing::TempDir dir_;
   BlobStore store_;
   MetaDb db_;
   Metrics metrics_;

@@ -6,6 +6,7 @@
 #include <map>
 
 #include "../fakes/fake_http.hpp"
+#include "../fakes/temp_dir.hpp"
 
 namespace outpost::registry {
 namespace {
@@ -19,12 +20,7 @@ constexpr auto kOci = "application/vnd.oci.image.manifest.v1+json";
 // for one subject and a 404 (no referrers API) for any other.
 class MirrorTest : public ::testing::Test {
  protected:
-  MirrorTest()
-      : dir_(std::filesystem::temp_directory_path() /
-             ("outpost-mirror-" + std::to_string(::getpid()) + "-" +
-              ::testing::UnitTest::GetInstance()->current_test_info()->name())),
-        store_((std::filesystem::remove_all(dir_), dir_)),
-        db_(dir_ / "meta.db") {
+  MirrorTest() : store_(dir_.path()), db_(dir_.path() / "meta.db") {
     cfg_.default_upstream = "up.test";
     cfg_.tag_ttl = std::chrono::minutes(5);
     cfg_.upstreams = {{"up.test", "http://up.test", "", "", true}};
@@ -32,10 +28,7 @@ class MirrorTest : public ::testing::Test {
         [this](const http::ClientRequest& r, http::BodySink* sink) { return serve(r, sink); });
     mirror_ = std::make_unique<Mirror>(cfg_, store_, db_, http_, metrics_, clock_);
   }
-  ~MirrorTest() override {
-    mirror_.reset();
-    std::filesystem::remove_all(dir_);
-  }
+  ~MirrorTest() override { mirror_.reset(); }
 
   Result<http::ClientResponse> serve(const http::ClientRequest& r, http::BodySink* sink) {
     if (down_) return fail(Errc::upstream_unavailable, "Couldn't connect to server");
@@ -73,7 +66,7 @@ class MirrorTest : public ::testing::Test {
   const Digest digest_ = sha256_of(manifest_);
   const std::string referrers_ =
       R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]})";
-  std::filesystem::path dir_;
+  testing::TempDir dir_;
   BlobStore store_;
   MetaDb db_;
   Metrics metrics_;

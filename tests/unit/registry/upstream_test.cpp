@@ -1,5 +1,7 @@
 #include "registry/upstream.hpp"
 
+#include "upstream/origin.hpp"
+
 #include <gtest/gtest.h>
 
 #include <deque>
@@ -55,7 +57,8 @@ struct UpstreamTest : ::testing::Test {
   ScriptedClient client;
   Metrics metrics;
   std::atomic<bool> stopping{false};
-  Upstream up{reg.upstreams[0], reg, client, metrics, stopping};
+  FakeClock clock;
+  Upstream up{reg.upstreams[0], reg, client, metrics, stopping, clock};
 };
 
 TEST_F(UpstreamTest, BearerChallengeFetchesTokenWithCredentialsAndRetries) {
@@ -120,21 +123,39 @@ TEST_F(UpstreamTest, RedirectToPlainHttpIsRefused) {
   EXPECT_EQ(client.seen.size(), 1u);
 }
 
-TEST_F(UpstreamTest, TransportFailureOpensTheBreaker) {
-  EXPECT_FALSE(up.breaker().is_open());
+TEST_F(UpstreamTest, TransportFailureOpensTheBreakerAndAProbeClosesIt) {
+  EXPECT_FALSE(up.down());
+  EXPECT_FALSE(up.contacted());
   auto r = up.call("HEAD", "/v2/app/manifests/latest", "app");  // script empty: unavailable
   ASSERT_FALSE(r);
-  EXPECT_TRUE(up.breaker().is_open());
+  EXPECT_TRUE(up.down());
+  EXPECT_TRUE(up.contacted());
+  up.probe_due();  // not due yet: nothing is sent
+  EXPECT_EQ(client.seen.size(), 1u);
+  clock.advance(reg.breaker_min_backoff);
   client.script.push_back([](auto&) { return resp(401); });
-  EXPECT_TRUE(up.probe());
-  EXPECT_FALSE(up.breaker().is_open());
+  up.probe_due();
+  EXPECT_FALSE(up.down());
+}
+
+TEST_F(UpstreamTest, ASecond401IsTheCallersToReport) {
+  client.script.push_back([](auto&) {
+    return resp(401, {{"WWW-Authenticate", R"(Bearer realm="https://auth.example.io/token")"}});
+  });
+  client.script.push_back([](auto&) { return resp(200, {}, R"({"token":"T"})"); });
+  client.script.push_back([](auto&) { return resp(401); });
+  auto r = up.call("GET", "/v2/app/manifests/latest", "app");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 401);
+  EXPECT_FALSE(up.down());  // an answer, not an outage
 }
 
 TEST(UrlHelpers, OriginAndLocationResolution) {
-  EXPECT_EQ(url_origin("https://a.io/x"), url_origin("https://a.io:443/y"));
-  EXPECT_NE(url_origin("https://a.io/x"), url_origin("https://a.io:8443/x"));
-  EXPECT_NE(url_origin("https://a.io/x"), url_origin("http://a.io/x"));
-  EXPECT_EQ(resolve_location("https://a.io/v2/x/blobs/y", "/other?z=1"), "https://a.io/other?z=1");
+  EXPECT_EQ(upstream::url_origin("https://a.io/x"), upstream::url_origin("https://a.io:443/y"));
+  EXPECT_NE(upstream::url_origin("https://a.io/x"), upstream::url_origin("https://a.io:8443/x"));
+  EXPECT_NE(upstream::url_origin("https://a.io/x"), upstream::url_origin("http://a.io/x"));
+  EXPECT_EQ(upstream::resolve_location("https://a.io/v2/x/blobs/y", "/other?z=1"),
+            "https://a.io/other?z=1");
 }
 
 }  // namespace

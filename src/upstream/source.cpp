@@ -1,0 +1,81 @@
+#include "upstream/source.hpp"
+
+#include <fmt/format.h>
+
+#include "core/encoding.hpp"
+#include "upstream/origin.hpp"
+
+namespace outpost::upstream {
+
+std::string_view role_name(Role r) {
+  switch (r) {
+    case Role::origin:
+      return "origin";
+    case Role::mirror:
+      return "mirror";
+    case Role::peer:
+      return "peer";
+  }
+  return "?";
+}
+
+Source::Source(SourceSpec spec, BreakerPolicy breaker, http::HttpClient& client,
+               const std::atomic<bool>& stopping, const Clock& clock)
+    : spec_(std::move(spec)),
+      origin_(url_origin(spec_.url)),
+      client_(client),
+      stopping_(stopping),
+      breaker_(breaker.min_backoff, breaker.max_backoff, clock) {}
+
+bool Source::same_origin(std::string_view url) const {
+  return !origin_.empty() && url_origin(url) == origin_;
+}
+
+std::optional<std::string> Source::basic_authorization() const {
+  if (spec_.username.empty()) return std::nullopt;
+  return basic_auth(spec_.username, spec_.password);
+}
+
+Result<http::ClientResponse> Source::send(http::ClientRequest req, http::BodySink* sink,
+                                          const Authorize& authorize) {
+  if (req.url.starts_with("/")) req.url = spec_.url + req.url;
+  req.insecure = spec_.insecure;
+  if (!req.cancel) req.cancel = &stopping_;
+  const auto base_headers = req.headers;
+  std::string url = req.url;
+  for (int hop = 0; hop < 6; ++hop) {
+    req.url = url;
+    req.headers = base_headers;
+    // Credentials go only to this source's own origin, never across a redirect.
+    if (authorize && same_origin(url)) {
+      if (auto a = authorize()) req.headers.emplace_back("Authorization", *a);
+    }
+    contacted_ = true;
+    auto resp = client_.perform(req, sink);
+    if (!resp) return resp;
+    auto location = resp->headers.get("Location");
+    if (!is_redirect(resp->status) || !location) return resp;
+    url = resolve_location(url, std::string(*location));
+    if (!url.starts_with("https://") && !(spec_.insecure && url.starts_with("http://")))
+      return fail(Errc::upstream_error, fmt::format("{} redirected to a non-https URL", spec_.url));
+  }
+  return fail(Errc::upstream_error, fmt::format("{}: too many redirects", spec_.url));
+}
+
+void Source::note(const Result<http::ClientResponse>& r) {
+  if (!r) {
+    if (r.error().code != Errc::cancelled) breaker_.record_failure(r.error().message);
+    return;
+  }
+  if (r->status >= 500) {
+    breaker_.record_failure(fmt::format("HTTP {}", r->status));
+    return;
+  }
+  breaker_.record_success();
+}
+
+void Source::note_wrong(const std::string& why) {
+  breaker_.record_failure(why);
+}
+
+}  // namespace outpost::upstream

@@ -1,0 +1,78 @@
+#pragma once
+// One place an upstream's content can come from: the origin, a mirror (a regional Outpost or
+// another cache), later a peer replica. A Source owns its base URL, its credentials, its circuit
+// breaker and its counters; every request to it goes through send(), the one redirect loop:
+// at most 6 hops, credentials only to the source's own origin (never across a redirect to
+// another), never from https to plain http unless the source is insecure. What a source sends is
+// verified by the caller exactly as for any other source; a source that lies gets its breaker
+// opened by the caller (note_wrong). Thread-safe.
+#include <atomic>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "core/circuit_breaker.hpp"
+#include "core/time.hpp"
+#include "http/client.hpp"
+
+namespace outpost::upstream {
+
+enum class Role { origin, mirror, peer };
+std::string_view role_name(Role r);
+
+struct SourceSpec {
+  std::string url;  // scheme://host[:port][/prefix], no trailing slash
+  Role role = Role::origin;
+  bool insecure = false;  // plain http allowed (redirects too), TLS not verified
+  std::string username;   // Basic credentials for this source only
+  std::string password;   // never logged
+};
+
+struct BreakerPolicy {
+  Millis min_backoff = std::chrono::seconds(1);
+  Millis max_backoff = std::chrono::seconds(60);
+};
+
+class Source {
+ public:
+  Source(SourceSpec spec, BreakerPolicy breaker, http::HttpClient& client,
+         const std::atomic<bool>& stopping, const Clock& clock = Clock::system());
+  Source(const Source&) = delete;
+  Source& operator=(const Source&) = delete;
+
+  const SourceSpec& spec() const { return spec_; }
+  const std::string& url() const { return spec_.url; }
+  CircuitBreaker& breaker() { return breaker_; }
+  const CircuitBreaker& breaker() const { return breaker_; }
+  // False until a request has been sent ("not used yet" on the status page).
+  bool contacted() const { return contacted_; }
+  std::uint64_t bytes_received() const { return bytes_; }
+  void add_bytes(std::uint64_t n) { bytes_ += n; }
+  bool same_origin(std::string_view url) const;
+  // "Basic …" for this source's credentials, when it has some.
+  std::optional<std::string> basic_authorization() const;
+
+  // The Authorization value for a request to this source's origin (asked for each hop on it).
+  using Authorize = std::function<std::optional<std::string>()>;
+  // Sends `req`; its URL is absolute (on this source) or a path appended to the source's URL.
+  // The source's insecure flag and the stop flag are applied. Follows redirects as described
+  // above. Any HTTP status is a success here; transport failures are errors.
+  Result<http::ClientResponse> send(http::ClientRequest req, http::BodySink* sink = nullptr,
+                                    const Authorize& authorize = {});
+  // Records an outcome in the breaker: transport failures and 5xx open it, answers close it,
+  // cancellation changes nothing.
+  void note(const Result<http::ClientResponse>& r);
+  // The source answered with wrong content (digest mismatch): its breaker opens.
+  void note_wrong(const std::string& why);
+
+ private:
+  const SourceSpec spec_;
+  const std::string origin_;
+  http::HttpClient& client_;
+  const std::atomic<bool>& stopping_;
+  CircuitBreaker breaker_;
+  std::atomic<bool> contacted_{false};
+  std::atomic<std::uint64_t> bytes_{0};
+};
+
+}  // namespace outpost::upstream
