@@ -44,7 +44,10 @@ in_chroot() { chroot "$dir" /usr/bin/env -i HOME=/root TERM=dumb PATH=/usr/local
 
 port=$(python3 "$root/tests/tools/free_port.py" 2>/dev/null || echo 18080)
 echo "check-fresh: 1/2 scripts/run.sh (OUTPOST_LISTEN=127.0.0.1:$port) — log $dir.run.log"
-in_chroot OUTPOST_LISTEN="127.0.0.1:$port" bash -c 'cd /src && exec scripts/run.sh' >"$dir.run.log" 2>&1 &
+# Not through the in_chroot function: a backgrounded function is a subshell, and $! would be
+# that subshell, not the server (chroot, env, bash and run.sh all exec into `outpost serve`).
+chroot "$dir" /usr/bin/env -i HOME=/root TERM=dumb PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+  OUTPOST_LISTEN="127.0.0.1:$port" bash -c 'cd /src && exec scripts/run.sh' >"$dir.run.log" 2>&1 &
 run_pid=$!
 run_ok=0
 while kill -0 "$run_pid" 2>/dev/null; do
