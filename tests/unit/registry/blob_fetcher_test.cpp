@@ -5,7 +5,7 @@
 #include <filesystem>
 
 #include "../fakes/fake_http.hpp"
-#include "../fakes/temp_dir.hpp"
+#include "../fakes/fake_site.hpp"
 
 namespace outpost::registry {
 namespace {
@@ -16,14 +16,12 @@ using testing::header;
 class BlobFetcherTest : public ::testing::Test {
  protected:
   BlobFetcherTest()
-      : store_(dir_.path()),
-        db_(dir_.path() / "meta.db"),
-        up_cfg_{"up.test", "http://up.test", "", "", true},
-        upstream_(up_cfg_, reg_, http_, metrics_, stopping_, clock_),
+      : up_cfg_{"up.test", "http://up.test", "", "", true},
+        upstream_(up_cfg_, reg_, site_.http, site_.metrics, stopping_, site_.clock),
         // Downloads run on the calling thread: fetch() returns once the download ended.
         fetcher_(
-            store_, db_, metrics_, [](std::function<void()> task) { task(); },
-            std::chrono::seconds(2), stopping_, clock_) {}
+            site_.store, site_.db, site_.metrics, [](std::function<void()> task) { task(); },
+            std::chrono::seconds(2), stopping_, site_.clock) {}
 
   Result<void> fetch() {
     auto f = fetcher_.fetch(upstream_, "lib/app", digest_);
@@ -33,12 +31,7 @@ class BlobFetcherTest : public ::testing::Test {
 
   const std::string body_ = std::string(1000, 'x') + "the end";
   const Digest digest_ = sha256_of(body_);
-  testing::TempDir dir_;
-  BlobStore store_;
-  MetaDb db_;
-  Metrics metrics_;
-  FakeClock clock_;
-  FakeHttp http_;
+  testing::FakeSite site_;
   std::atomic<bool> stopping_{false};
   RegistryConfig reg_;
   RegistryUpstreamConfig up_cfg_;
@@ -48,23 +41,25 @@ class BlobFetcherTest : public ::testing::Test {
 
 TEST_F(BlobFetcherTest, RetriesAConnectionThatStalledBeforeTheFirstByte) {
   int calls = 0;
-  http_.set([&](const http::ClientRequest&, http::BodySink* sink) -> Result<http::ClientResponse> {
-    if (++calls == 1) return fail(Errc::timeout, "no data from upstream for 2000 ms");
-    return answer(sink, 200, {{"Content-Length", std::to_string(body_.size())}}, body_);
-  });
+  site_.http.set(
+      [&](const http::ClientRequest&, http::BodySink* sink) -> Result<http::ClientResponse> {
+        if (++calls == 1) return fail(Errc::timeout, "no data from upstream for 2000 ms");
+        return answer(sink, 200, {{"Content-Length", std::to_string(body_.size())}}, body_);
+      });
   ASSERT_TRUE(fetch());
-  EXPECT_TRUE(store_.contains(digest_));
-  auto reqs = http_.requests();
+  EXPECT_TRUE(site_.store.contains(digest_));
+  auto reqs = site_.http.requests();
   ASSERT_EQ(reqs.size(), 2u);
   EXPECT_FALSE(header(reqs[1], "Range"));  // nothing held: start from the beginning
 }
 
 TEST_F(BlobFetcherTest, RetriesARefusedConnection) {
   int calls = 0;
-  http_.set([&](const http::ClientRequest&, http::BodySink* sink) -> Result<http::ClientResponse> {
-    if (++calls <= 2) return fail(Errc::upstream_unavailable, "Couldn't connect to server");
-    return answer(sink, 200, {{"Content-Length", std::to_string(body_.size())}}, body_);
-  });
+  site_.http.set(
+      [&](const http::ClientRequest&, http::BodySink* sink) -> Result<http::ClientResponse> {
+        if (++calls <= 2) return fail(Errc::upstream_unavailable, "Couldn't connect to server");
+        return answer(sink, 200, {{"Content-Length", std::to_string(body_.size())}}, body_);
+      });
   ASSERT_TRUE(fetch());
   EXPECT_EQ(calls, 3);
 }
@@ -72,7 +67,7 @@ TEST_F(BlobFetcherTest, RetriesARefusedConnection) {
 TEST_F(BlobFetcherTest, ResumesWithRangeFromTheBytesItHolds) {
   const std::size_t half = body_.size() / 2;
   int calls = 0;
-  http_.set(
+  site_.http.set(
       [&](const http::ClientRequest& req, http::BodySink* sink) -> Result<http::ClientResponse> {
         if (++calls == 1)
           return answer(sink, 200, {{"Content-Length", std::to_string(body_.size())}}, body_, half);
@@ -85,27 +80,27 @@ TEST_F(BlobFetcherTest, ResumesWithRangeFromTheBytesItHolds) {
       });
   ASSERT_TRUE(fetch());
   EXPECT_EQ(calls, 2);
-  EXPECT_TRUE(store_.contains(digest_));
+  EXPECT_TRUE(site_.store.contains(digest_));
 }
 
 TEST_F(BlobFetcherTest, GivesUpOnceTheBudgetPassesWithoutProgress) {
-  http_.set([&](const http::ClientRequest&, http::BodySink*) -> Result<http::ClientResponse> {
+  site_.http.set([&](const http::ClientRequest&, http::BodySink*) -> Result<http::ClientResponse> {
     return fail(Errc::timeout, "no data from upstream for 2000 ms");
   });
   auto r = fetch();
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message.find("gave up"), std::string::npos) << r.error().message;
   // stall 2 s: budget 10 s; pauses 0.2 + 0.4 + 0.8 + 1.6 + 2 + 2 + 2 = 9 s, the next would pass it
-  EXPECT_EQ(http_.requests().size(), 8u);
-  EXPECT_FALSE(store_.contains(digest_));
+  EXPECT_EQ(site_.http.requests().size(), 8u);
+  EXPECT_FALSE(site_.store.contains(digest_));
 }
 
 TEST_F(BlobFetcherTest, AnAttemptThatMovesBytesStartsTheBudgetAgain) {
   // Every attempt brings 100 more bytes and then drops: 11 attempts, more than a budget without
   // progress would allow, and the blob completes.
-  http_.set(
+  site_.http.set(
       [&](const http::ClientRequest& req, http::BodySink* sink) -> Result<http::ClientResponse> {
-        clock_.advance(std::chrono::seconds(3));  // each attempt takes a while
+        site_.clock.advance(std::chrono::seconds(3));  // each attempt takes a while
         auto range = header(req, "Range");
         std::size_t from = range ? std::stoul(range->substr(6)) : 0;
         auto rest = body_.substr(from);
@@ -123,29 +118,31 @@ TEST_F(BlobFetcherTest, AnAttemptThatMovesBytesStartsTheBudgetAgain) {
         return answer(sink, status, h, rest);
       });
   ASSERT_TRUE(fetch());
-  EXPECT_EQ(http_.requests().size(), 11u);
+  EXPECT_EQ(site_.http.requests().size(), 11u);
 }
 
 TEST_F(BlobFetcherTest, AWrongAnswerFailsAtOnce) {
-  http_.set([&](const http::ClientRequest&, http::BodySink* sink) -> Result<http::ClientResponse> {
-    return answer(sink, 404, {}, R"({"errors":[{"code":"BLOB_UNKNOWN"}]})");
-  });
+  site_.http.set(
+      [&](const http::ClientRequest&, http::BodySink* sink) -> Result<http::ClientResponse> {
+        return answer(sink, 404, {}, R"({"errors":[{"code":"BLOB_UNKNOWN"}]})");
+      });
   auto r = fetch();
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, Errc::not_found);
-  EXPECT_EQ(http_.requests().size(), 1u);
+  EXPECT_EQ(site_.http.requests().size(), 1u);
 }
 
 TEST_F(BlobFetcherTest, NeverPublishesBytesThatDoNotMatchTheDigest) {
-  http_.set([&](const http::ClientRequest&, http::BodySink* sink) -> Result<http::ClientResponse> {
-    std::string lie(body_.size(), 'y');
-    return answer(sink, 200, {{"Content-Length", std::to_string(lie.size())}}, lie);
-  });
+  site_.http.set(
+      [&](const http::ClientRequest&, http::BodySink* sink) -> Result<http::ClientResponse> {
+        std::string lie(body_.size(), 'y');
+        return answer(sink, 200, {{"Content-Length", std::to_string(lie.size())}}, lie);
+      });
   auto r = fetch();
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, Errc::digest_mismatch);
-  EXPECT_FALSE(store_.contains(digest_));
-  EXPECT_EQ(http_.requests().size(), 1u);
+  EXPECT_FALSE(site_.store.contains(digest_));
+  EXPECT_EQ(site_.http.requests().size(), 1u);
 }
 
 }  // namespace

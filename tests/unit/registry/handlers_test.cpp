@@ -4,7 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../fakes/fake_http.hpp"
-#include "../fakes/temp_dir.hpp"
+#include "../fakes/fake_site.hpp"
 
 namespace outpost::registry {
 namespace {
@@ -15,10 +15,10 @@ using testing::FakeHttp;
 // tags that it lists unsorted and a referrers index for one subject.
 class RegistryHandlerTest : public ::testing::Test {
  protected:
-  RegistryHandlerTest() : store_(dir_.path()), db_(dir_.path() / "meta.db") {
+  RegistryHandlerTest() {
     cfg_.default_upstream = "up.test";
     cfg_.upstreams = {{"up.test", "http://up.test", "", "", true}};
-    http_.set([this](const http::ClientRequest& r, http::BodySink* sink) {
+    site_.http.set([this](const http::ClientRequest& r, http::BodySink* sink) {
       auto path = r.url.substr(0, r.url.find('?'));
       if (path == "http://up.test/v2/lib/app/tags/list")
         return answer(sink, 200, {}, R"({"name":"lib/app","tags":["v2","v10","latest"]})");
@@ -26,7 +26,8 @@ class RegistryHandlerTest : public ::testing::Test {
         return answer(sink, 200, {}, referrers_);
       return answer(sink, 404, {}, R"({"errors":[{"code":"NOT_FOUND"}]})");
     });
-    mirror_ = std::make_unique<Mirror>(cfg_, store_, db_, http_, metrics_, clock_);
+    mirror_ = std::make_unique<Mirror>(cfg_, site_.store, site_.db, site_.http, site_.metrics,
+                                       site_.clock);
   }
   http::Response get(const std::string& target, http::Reach reach = http::Reach::upstream) {
     auto req = http::Request::make("GET", target).value();
@@ -39,12 +40,7 @@ class RegistryHandlerTest : public ::testing::Test {
     return nlohmann::json::parse(body(r))["errors"][0]["code"];
   }
 
-  testing::TempDir dir_;
-  BlobStore store_;
-  MetaDb db_;
-  Metrics metrics_;
-  FakeClock clock_;
-  FakeHttp http_;
+  testing::FakeSite site_;
   RegistryConfig cfg_;
   const Digest subject_ = sha256_of("subject");
   const std::string referrers_ = R"({"schemaVersion":2,"manifests":[{"digest":"sha256:)" +
@@ -58,7 +54,7 @@ TEST_F(RegistryHandlerTest, AnInvalidReferenceIsAManifestUnknown404) {
   auto r = get("/v2/lib/app/manifests/.INVALID_MANIFEST_NAME");
   EXPECT_EQ(r.status, 404);
   EXPECT_EQ(code(r), "MANIFEST_UNKNOWN");
-  EXPECT_EQ(http_.requests().size(), 0u);  // never asked upstream
+  EXPECT_EQ(site_.http.requests().size(), 0u);  // never asked upstream
 }
 
 TEST_F(RegistryHandlerTest, TagPagesAreSortedAndLinkToTheNext) {
@@ -93,7 +89,7 @@ TEST_F(RegistryHandlerTest, LocalReachDefersWhatOnlyUpstreamCanAnswer) {
   auto r = handle_v2(*mirror_, cfg_, base, http::Reach::local);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
-  EXPECT_EQ(http_.requests().size(), 0u);
+  EXPECT_EQ(site_.http.requests().size(), 0u);
 }
 
 }  // namespace

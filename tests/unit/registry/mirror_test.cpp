@@ -6,7 +6,7 @@
 #include <map>
 
 #include "../fakes/fake_http.hpp"
-#include "../fakes/temp_dir.hpp"
+#include "../fakes/fake_site.hpp"
 
 namespace outpost::registry {
 namespace {
@@ -20,13 +20,14 @@ constexpr auto kOci = "application/vnd.oci.image.manifest.v1+json";
 // for one subject and a 404 (no referrers API) for any other.
 class MirrorTest : public ::testing::Test {
  protected:
-  MirrorTest() : store_(dir_.path()), db_(dir_.path() / "meta.db") {
+  MirrorTest() {
     cfg_.default_upstream = "up.test";
     cfg_.tag_ttl = std::chrono::minutes(5);
     cfg_.upstreams = {{"up.test", "http://up.test", "", "", true}};
-    http_.set(
+    site_.http.set(
         [this](const http::ClientRequest& r, http::BodySink* sink) { return serve(r, sink); });
-    mirror_ = std::make_unique<Mirror>(cfg_, store_, db_, http_, metrics_, clock_);
+    mirror_ = std::make_unique<Mirror>(cfg_, site_.store, site_.db, site_.http, site_.metrics,
+                                       site_.clock);
   }
   ~MirrorTest() override { mirror_.reset(); }
 
@@ -66,12 +67,7 @@ class MirrorTest : public ::testing::Test {
   const Digest digest_ = sha256_of(manifest_);
   const std::string referrers_ =
       R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]})";
-  testing::TempDir dir_;
-  BlobStore store_;
-  MetaDb db_;
-  Metrics metrics_;
-  FakeClock clock_;
-  FakeHttp http_;
+  testing::FakeSite site_;
   RegistryConfig cfg_;
   std::atomic<bool> down_{false};
   std::unique_ptr<Mirror> mirror_;
@@ -85,22 +81,22 @@ TEST_F(MirrorTest, AFreshTagIsServedWithoutAskingUpstream) {
   auto second = mirror_->manifest(manifest("v1"));
   ASSERT_TRUE(second);
   EXPECT_EQ(second->cache, CacheResult::hit);
-  EXPECT_EQ(http_.requests().size(), 1u);
+  EXPECT_EQ(site_.http.requests().size(), 1u);
 }
 
 TEST_F(MirrorTest, ATagPastItsTtlIsRevalidatedWithAHeadOnly) {
   ASSERT_TRUE(mirror_->manifest(manifest("v1")));
-  clock_.advance(cfg_.tag_ttl + std::chrono::seconds(1));
+  site_.clock.advance(cfg_.tag_ttl + std::chrono::seconds(1));
   auto again = mirror_->manifest(manifest("v1"));
   ASSERT_TRUE(again);
   EXPECT_EQ(again->cache, CacheResult::hit);
-  EXPECT_EQ(http_.count("HEAD", "/manifests/v1"), 1u);
-  EXPECT_EQ(http_.count("GET", "/manifests/v1"), 1u);  // the first fetch only
+  EXPECT_EQ(site_.http.count("HEAD", "/manifests/v1"), 1u);
+  EXPECT_EQ(site_.http.count("GET", "/manifests/v1"), 1u);  // the first fetch only
 }
 
 TEST_F(MirrorTest, AnUnreachableUpstreamServesTheLastKnownDigest) {
   ASSERT_TRUE(mirror_->manifest(manifest("v1")));
-  clock_.advance(cfg_.tag_ttl + std::chrono::seconds(1));
+  site_.clock.advance(cfg_.tag_ttl + std::chrono::seconds(1));
   down_ = true;
   auto stale = mirror_->manifest(manifest("v1"));
   ASSERT_TRUE(stale);
@@ -112,20 +108,20 @@ TEST_F(MirrorTest, LocalReachAnswersFromTheStoreAndNeverCallsUpstream) {
   auto cold = mirror_->manifest(manifest("v1"), http::Reach::local);
   ASSERT_FALSE(cold);
   EXPECT_EQ(cold.error().code, Errc::needs_upstream);
-  EXPECT_EQ(http_.requests().size(), 0u);
+  EXPECT_EQ(site_.http.requests().size(), 0u);
 
   ASSERT_TRUE(mirror_->manifest(manifest("v1")));  // upstream reach: fetched
-  auto n = http_.requests().size();
+  auto n = site_.http.requests().size();
   EXPECT_TRUE(mirror_->manifest(manifest("v1"), http::Reach::local));
   EXPECT_TRUE(mirror_->manifest(route(Kind::manifest, digest_), http::Reach::local));
-  clock_.advance(cfg_.tag_ttl + std::chrono::seconds(1));  // due: only upstream can say
+  site_.clock.advance(cfg_.tag_ttl + std::chrono::seconds(1));  // due: only upstream can say
   auto due = mirror_->manifest(manifest("v1"), http::Reach::local);
   ASSERT_FALSE(due);
   EXPECT_EQ(due.error().code, Errc::needs_upstream);
   auto blob = mirror_->blob(route(Kind::blob, sha256_of("not here")), false, http::Reach::local);
   ASSERT_FALSE(blob);
   EXPECT_EQ(blob.error().code, Errc::needs_upstream);
-  EXPECT_EQ(http_.requests().size(), n);
+  EXPECT_EQ(site_.http.requests().size(), n);
 }
 
 TEST_F(MirrorTest, TagsArePagedHereWhenUpstreamIgnoresNAndLast) {
@@ -143,7 +139,7 @@ TEST_F(MirrorTest, TagsArePagedHereWhenUpstreamIgnoresNAndLast) {
   }
   EXPECT_EQ(seen, (std::vector<std::string>{"a", "b", "c"}));
   // One listing served every page: the first page and the one Link that added nothing.
-  EXPECT_EQ(http_.count("GET", "/tags/list"), 2u);
+  EXPECT_EQ(site_.http.count("GET", "/tags/list"), 2u);
   auto two = mirror_->tags(tags, 2, "a");
   ASSERT_TRUE(two);
   EXPECT_EQ(two->tags, (std::vector<std::string>{"b", "c"}));
@@ -154,7 +150,7 @@ TEST_F(MirrorTest, TheTagListIsServedOfflineFromTheLastListing) {
   Route tags = manifest("");
   tags.kind = Kind::tags;
   ASSERT_TRUE(mirror_->tags(tags, std::nullopt, ""));
-  clock_.advance(cfg_.tag_ttl + std::chrono::seconds(1));
+  site_.clock.advance(cfg_.tag_ttl + std::chrono::seconds(1));
   down_ = true;
   auto offline = mirror_->tags(tags, std::nullopt, "");
   ASSERT_TRUE(offline);
