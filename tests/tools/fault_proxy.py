@@ -71,6 +71,13 @@ def consume_once(path, mode):
     return mode
 
 
+def close_quietly(writer):
+    try:
+        writer.close()
+    except Exception:
+        pass
+
+
 async def pipe_up(reader, writer, control):
     """client -> upstream. A mode switched while the (pooled) connection lives applies too."""
     swallowing = False
@@ -92,10 +99,7 @@ async def pipe_up(reader, writer, control):
     except (ConnectionError, asyncio.CancelledError):
         pass
     finally:
-        try:
-            writer.close()
-        except Exception:
-            pass
+        close_quietly(writer)
 
 
 async def pipe_down(reader, writer, control):
@@ -132,10 +136,7 @@ async def pipe_down(reader, writer, control):
     except (ConnectionError, asyncio.CancelledError):
         pass
     finally:
-        try:
-            writer.close()
-        except Exception:
-            pass
+        close_quietly(writer)
 
 
 async def handle(client_r, client_w, args):
