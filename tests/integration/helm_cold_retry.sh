@@ -7,20 +7,10 @@ source "$(dirname "$0")/lib.sh"
 WP=$(free_port)
 start_proxy px "$WP"
 # Chart URLs in the index name the proxy, so every chart request crosses it.
-python3 "$TOOLS/make_chart_repo.py" "$T/www" "http://127.0.0.1:$px_PORT"
-start_nginx charts "$WP" 1 "  access_log $T/charts-access.log;
-  server { listen 127.0.0.1:$WP; root $T/www; }"
-
+start_chart_repo "$WP" "http://127.0.0.1:$px_PORT"
 OP=$(free_port)
 write_outpost_config "$T/serve.yaml" "$OP" "$T/data" upstream.test "http://127.0.0.1:9"
-cat >>"$T/serve.yaml" <<YAML
-helm:
-  stall_timeout: 1s
-  upstreams:
-    - host: charts.test
-      url: http://127.0.0.1:$px_PORT
-      insecure: true
-YAML
+helm_yaml "http://127.0.0.1:$px_PORT" "stall_timeout: 1s" >>"$T/serve.yaml"
 start_outpost op "$T/serve.yaml"
 REPO="http://127.0.0.1:$OP/helm/charts.test/stable"
 curl -sf "$REPO/index.yaml" -o /dev/null || die "no index through Outpost"

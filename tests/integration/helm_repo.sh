@@ -7,23 +7,12 @@
 source "$(dirname "$0")/lib.sh"
 
 WP=$(free_port)
-python3 "$TOOLS/make_chart_repo.py" "$T/www" "http://127.0.0.1:$WP"
-start_nginx charts "$WP" 1 "  access_log $T/charts-access.log;
-  server { listen 127.0.0.1:$WP; root $T/www; }"
-
+start_chart_repo "$WP" "http://127.0.0.1:$WP"
 OP=$(free_port)
 write_outpost_config "$T/serve.yaml" "$OP" "$T/data" upstream.test "http://127.0.0.1:9"
-cat >>"$T/serve.yaml" <<YAML
-helm:
-  refresh_interval: 1s   # stale at once: requests refresh within the budget, or serve the copy
-  fetch_timeout: 5s
-  breaker_min_backoff: 500ms
-  breaker_max_backoff: 2s
-  upstreams:
-    - host: charts.test
-      url: http://127.0.0.1:$WP
-      insecure: true
-YAML
+# refresh_interval 1s: stale at once, so requests refresh within the budget or serve the copy
+helm_yaml "http://127.0.0.1:$WP" "refresh_interval: 1s" "fetch_timeout: 5s" \
+  "breaker_min_backoff: 500ms" "breaker_max_backoff: 2s" >>"$T/serve.yaml"
 start_outpost op "$T/serve.yaml"
 REPO="http://127.0.0.1:$OP/helm/charts.test/stable"
 

@@ -284,3 +284,22 @@ registry_yaml() {
   printf 'registry:\n  default_upstream: upstream.test\n  upstreams:\n'
   printf '    - name: upstream.test\n      url: %s\n      insecure: true\n' "$1"
 }
+
+# start_chart_repo PORT BASE_URL: a classic Helm chart repository (tools/make_chart_repo.py) in
+# $T/www served by nginx ("charts") on PORT; the absolute chart URLs of its index start with
+# BASE_URL.
+start_chart_repo() {
+  python3 "$TOOLS/make_chart_repo.py" "$T/www" "$2"
+  start_nginx charts "$1" 1 "  access_log $T/charts-access.log;
+  server { listen 127.0.0.1:$1; root $T/www; }"
+}
+
+# helm_yaml URL [LINE…]: a config's helm section (LINEs as its keys) with one upstream,
+# charts.test at URL.
+helm_yaml() {
+  local url=$1 l
+  shift
+  printf 'helm:\n'
+  for l in "$@"; do printf '  %s\n' "$l"; done
+  printf '  upstreams:\n    - host: charts.test\n      url: %s\n      insecure: true\n' "$url"
+}
