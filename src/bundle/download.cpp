@@ -96,11 +96,7 @@ Result<DownloadStats> download_resumable(
                  offset, pause.count());
   };
   auto r = upstream::fetch_resumable(attempt, sink, retry, cancel, on_retry, max_attempts);
-  if (!r) {
-    if (r.error().message.starts_with("upstream answered"))
-      return fail(r.error().code, url + ": " + r.error().message);
-    return std::unexpected(r.error());
-  }
+  if (!r) return fail(r.error().code, url + ": " + r.error().message);
   if (::fsync(fd.get()) != 0) return fail_errno("fsync " + dest.string(), errno);
   DownloadStats st;
   st.bytes = static_cast<std::uint64_t>(::lseek(fd.get(), 0, SEEK_END));

@@ -15,12 +15,9 @@
 #define CAPABILITY(x) OUTPOST_TSA(capability(x))
 #define SCOPED_CAPABILITY OUTPOST_TSA(scoped_lockable)
 #define GUARDED_BY(x) OUTPOST_TSA(guarded_by(x))
-#define PT_GUARDED_BY(x) OUTPOST_TSA(pt_guarded_by(x))
 #define REQUIRES(...) OUTPOST_TSA(requires_capability(__VA_ARGS__))
 #define ACQUIRE(...) OUTPOST_TSA(acquire_capability(__VA_ARGS__))
 #define RELEASE(...) OUTPOST_TSA(release_capability(__VA_ARGS__))
-#define EXCLUDES(...) OUTPOST_TSA(locks_excluded(__VA_ARGS__))
-#define NO_THREAD_SAFETY_ANALYSIS OUTPOST_TSA(no_thread_safety_analysis)
 
 namespace outpost {
 

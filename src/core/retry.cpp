@@ -14,17 +14,12 @@ std::optional<Millis> RetryBudget::next_pause() {
   Millis pause = pause_;
   if (clock_.steady_now() + pause >= start_ + budget_) return std::nullopt;
   pause_ = std::min(cap_, pause_ * 2);
-  ++retries_;
   return pause;
 }
 
 void RetryBudget::progressed() {
   start_ = clock_.steady_now();
   pause_ = Millis(200);
-}
-
-bool sleep_unless_cancelled(Millis d, const std::atomic<bool>& cancel) {
-  return Clock::system().sleep_for(d, cancel);
 }
 
 }  // namespace outpost

@@ -28,7 +28,6 @@ class RetryBudget {
     return clock_.sleep_for(pause, cancel);
   }
   Millis budget() const { return budget_; }
-  int retries() const { return retries_; }
 
  private:
   const Clock& clock_;
@@ -36,10 +35,6 @@ class RetryBudget {
   Millis budget_;
   std::chrono::steady_clock::time_point start_;
   Millis pause_{200};
-  int retries_ = 0;
 };
-
-// Sleeps for `d` on the system clock, returning early (false) once `cancel` turns true.
-bool sleep_unless_cancelled(Millis d, const std::atomic<bool>& cancel);
 
 }  // namespace outpost

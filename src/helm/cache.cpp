@@ -12,6 +12,7 @@
 #include "core/time.hpp"
 #include "store/atomic_file.hpp"
 #include "upstream/origin.hpp"
+#include "upstream/resumable.hpp"
 
 namespace outpost::helm {
 namespace fs = std::filesystem;
@@ -40,28 +41,42 @@ class StringSink final : public http::BodySink {
   std::size_t limit_;
 };
 
-// Writes a 2xx body into a temp blob up to a limit.
-class WriterSink final : public http::BodySink {
+// The chart being downloaded: every attempt starts a fresh temp blob (charts are small, and a
+// sealed hash cannot be resumed), bounded by helm.max_chart_bytes.
+class ChartSink final : public upstream::ResumableSink {
  public:
-  WriterSink(BlobWriter& w, std::size_t limit) : w_(w), limit_(limit) {}
-  bool on_start(int, const http::Headers&) override { return true; }
+  ChartSink(BlobStore& store, std::size_t limit, std::string url)
+      : store_(store), limit_(limit), url_(std::move(url)) {}
+  bool on_start(int, const http::Headers&) override { return writer_.has_value(); }
   bool on_data(std::span<const char> bytes) override {
-    if (w_.size() + bytes.size() > limit_) {
-      over = true;
-      return false;
-    }
-    if (auto r = w_.write(bytes); !r) {
-      error = r.error().message;
-      return false;
-    }
+    if (writer_->size() + bytes.size() > limit_)
+      return reject({Errc::upstream_error,
+                     fmt::format("chart {} is larger than helm.max_chart_bytes", url_)});
+    if (auto r = writer_->write(bytes); !r) return reject({Errc::io, r.error().message});
     return true;
   }
-  bool over = false;
-  std::string error;
+  std::uint64_t held() const override { return 0; }
+  void begin_attempt() override {
+    rejected_.reset();
+    writer_.reset();
+    if (auto w = store_.create_temp())
+      writer_.emplace(std::move(*w));
+    else
+      rejected_ = w.error();
+  }
+  std::optional<Error> rejected() const override { return rejected_; }
+  BlobWriter& writer() { return *writer_; }
 
  private:
-  BlobWriter& w_;
+  bool reject(Error e) {
+    rejected_ = std::move(e);
+    return false;
+  }
+  BlobStore& store_;
   std::size_t limit_;
+  std::string url_;
+  std::optional<BlobWriter> writer_;
+  std::optional<Error> rejected_;
 };
 
 std::string read_file(const fs::path& p) {
@@ -372,47 +387,31 @@ Result<Digest> HelmCache::download(const ChartEntry& c) {
   lock.unlock();
 
   auto result = [&]() -> Result<Digest> {
-    // A stalled, refused or reset download is retried from the start (charts are small) within
-    // the RetryBudget, as blob downloads are; a wrong answer fails at once.
+    // A stalled, refused or reset download is retried (from the start) within the RetryBudget,
+    // as blob downloads are; a wrong answer fails at once.
+    ChartSink sink(store_, cfg_.max_chart_bytes, c.url);
     RetryBudget retry(cfg_.stall_timeout);
-    for (;;) {
-      auto w = store_.create_temp();
-      if (!w) return std::unexpected(w.error());
-      WriterSink sink(*w, cfg_.max_chart_bytes);
-      auto resp = get(*up, c.url, sink);
-      Error why{Errc::upstream_unavailable, ""};
-      if (!resp) {
-        if (sink.over)
-          return fail(Errc::upstream_error,
-                      fmt::format("chart {} is larger than helm.max_chart_bytes", c.url));
-        if (!sink.error.empty()) return fail(Errc::io, sink.error);
-        if (resp.error().code == Errc::cancelled) return std::unexpected(resp.error());
-        b.record_failure(resp.error().message);
-        why.message = fmt::format("fetching {}: {}", c.url, resp.error().message);
-      } else if (resp->status >= 500) {
-        b.record_failure(fmt::format("HTTP {}", resp->status));
-        why.message = fmt::format("fetching {}: upstream answered HTTP {}", c.url, resp->status);
-      } else if (resp->status != 200) {
-        return fail(resp->status == 404 ? Errc::not_found : Errc::upstream_error,
-                    fmt::format("fetching {}: upstream answered HTTP {}", c.url, resp->status));
-      } else {
-        b.record_success();
-        auto sealed = w->seal(c.digest);
-        if (!sealed)
-          return fail(Errc::digest_mismatch,
-                      fmt::format("chart {} {} from {} does not match the index's digest", c.name,
-                                  c.version, c.url));
-        auto d = w->publish();
-        if (!d) return std::unexpected(d.error());
-        if (auto r = db_.put_helm_chart(c.url, *d); !r) return std::unexpected(r.error());
-        spdlog::info("helm: cached {} {} ({})", c.name, c.version, d->str());
-        return *d;
-      }
-      auto pause = retry.next_pause();
-      if (!pause) return std::unexpected(why);
-      spdlog::info("helm: {}; retrying in {} ms", why.message, pause->count());
-      if (!retry.wait(*pause, stopping_)) return std::unexpected(why);
-    }
+    auto attempt = [&](std::uint64_t) {
+      auto r = get(*up, c.url, sink);
+      sources_.at(up->host)->note(r);
+      return r;
+    };
+    auto on_retry = [&](const Error& why, std::uint64_t, Millis pause) {
+      spdlog::info("helm: fetching {}: {}; retrying in {} ms", c.url, why.message, pause.count());
+    };
+    auto fetched = upstream::fetch_resumable(attempt, sink, retry, stopping_, on_retry);
+    if (!fetched)
+      return fail(fetched.error().code,
+                  fmt::format("fetching {}: {}", c.url, fetched.error().message));
+    if (auto sealed = sink.writer().seal(c.digest); !sealed)
+      return fail(Errc::digest_mismatch,
+                  fmt::format("chart {} {} from {} does not match the index's digest", c.name,
+                              c.version, c.url));
+    auto d = sink.writer().publish();
+    if (!d) return std::unexpected(d.error());
+    if (auto r = db_.put_helm_chart(c.url, *d); !r) return std::unexpected(r.error());
+    spdlog::info("helm: cached {} {} ({})", c.name, c.version, d->str());
+    return *d;
   }();
   promise->set_value(result);
   lock.lock();

@@ -16,21 +16,6 @@ std::string scope_for(const std::string& repo, bool push = false) {
   return "repository:" + repo + (push ? ":pull,push" : ":pull");
 }
 
-// Passes a body through, counting the bytes against the source that sent them.
-class CountingSink final : public http::BodySink {
- public:
-  CountingSink(http::BodySink& inner, upstream::Source& source) : inner_(inner), source_(source) {}
-  bool on_start(int status, const http::Headers& h) override { return inner_.on_start(status, h); }
-  bool on_data(std::span<const char> bytes) override {
-    source_.add_bytes(bytes.size());
-    return inner_.on_data(bytes);
-  }
-
- private:
-  http::BodySink& inner_;
-  upstream::Source& source_;
-};
-
 }  // namespace
 
 struct Upstream::Link {
@@ -81,12 +66,6 @@ bool Upstream::contacted() const {
   for (const auto& l : links_)
     if (l->source.contacted()) return true;
   return false;
-}
-
-std::vector<const upstream::Source*> Upstream::sources() const {
-  std::vector<const upstream::Source*> out;
-  for (const auto& l : links_) out.push_back(&l->source);
-  return out;
 }
 
 CircuitBreaker::State Upstream::state() const {
@@ -171,7 +150,7 @@ Result<http::ClientResponse> Upstream::send(Link& link, http::ClientRequest req,
   return link.source.send(std::move(req), sink, authorize);  // a second 401: the caller says so
 }
 
-void Upstream::note(Link& link, const Result<http::ClientResponse>& r) {
+bool Upstream::note(Link& link, const Result<http::ClientResponse>& r) {
   bool failed = !r ? r.error().code != Errc::cancelled : r->status >= 500;
   if (failed) {
     auto reason = r ? "http_" + std::to_string(r->status) : std::string(errc_name(r.error().code));
@@ -181,6 +160,7 @@ void Upstream::note(Link& link, const Result<http::ClientResponse>& r) {
                    r ? fmt::format("HTTP {}", r->status) : r.error().message);
   }
   link.source.note(r);
+  return failed;
 }
 
 Result<http::ClientResponse> Upstream::call(
@@ -196,9 +176,7 @@ Result<http::ClientResponse> Upstream::call(
   for (std::size_t tried = 0; tried < links_.size(); ++tried) {
     Link* link = pick();
     r = send(*link, req, scope_for(repo), nullptr);
-    note(*link, r);
-    bool failed = !r ? r.error().code != Errc::cancelled : r->status >= 500;
-    if (!failed || down()) break;  // an answer, or nothing left to try
+    if (!note(*link, r) || down()) break;  // an answer, or nothing left to try
   }
   return r;
 }
@@ -212,8 +190,7 @@ Result<http::ClientResponse> Upstream::fetch_blob(const std::string& repo,
   req.connect_timeout = reg_.upstream_timeout;
   req.stall_timeout = reg_.stall_timeout;
   Link* link = pick();
-  CountingSink counted(sink, link->source);
-  auto r = send(*link, std::move(req), scope_for(repo), &counted);
+  auto r = send(*link, std::move(req), scope_for(repo), &sink);
   // A dropped or stalled body is retried by the caller; a refused connection or a 5xx means down.
   if (!r && r.error().code == Errc::upstream_unavailable)
     note(*link, r);

@@ -35,8 +35,6 @@ class Upstream {
   std::string down_reason() const;
   // False until a request has been sent to any source ("not used yet" on the status page).
   bool contacted() const;
-  // The sources in the order they are tried, for health and metrics.
-  std::vector<const upstream::Source*> sources() const;
   // The origin's breaker state (the status page's line for this upstream).
   CircuitBreaker::State state() const;
 
@@ -66,7 +64,8 @@ class Upstream {
   std::optional<std::string> auth_header(Link& link, const std::string& scope);
   Result<void> authenticate(Link& link, const std::string& challenge_header,
                             const std::string& scope);
-  void note(Link& link, const Result<http::ClientResponse>& r);
+  // Records the outcome in the source's breaker and metrics; true when it was a failure.
+  bool note(Link& link, const Result<http::ClientResponse>& r);
 
   const RegistryUpstreamConfig& cfg_;
   const RegistryConfig& reg_;

@@ -7,18 +7,6 @@
 
 namespace outpost::upstream {
 
-std::string_view role_name(Role r) {
-  switch (r) {
-    case Role::origin:
-      return "origin";
-    case Role::mirror:
-      return "mirror";
-    case Role::peer:
-      return "peer";
-  }
-  return "?";
-}
-
 Source::Source(SourceSpec spec, BreakerPolicy breaker, http::HttpClient& client,
                const std::atomic<bool>& stopping, const Clock& clock)
     : spec_(std::move(spec)),
@@ -72,10 +60,6 @@ void Source::note(const Result<http::ClientResponse>& r) {
     return;
   }
   breaker_.record_success();
-}
-
-void Source::note_wrong(const std::string& why) {
-  breaker_.record_failure(why);
 }
 
 }  // namespace outpost::upstream

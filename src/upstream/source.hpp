@@ -4,8 +4,7 @@
 // breaker and its counters; every request to it goes through send(), the one redirect loop:
 // at most 6 hops, credentials only to the source's own origin (never across a redirect to
 // another), never from https to plain http unless the source is insecure. What a source sends is
-// verified by the caller exactly as for any other source; a source that lies gets its breaker
-// opened by the caller (note_wrong). Thread-safe.
+// verified by the caller exactly as for any other source. Thread-safe.
 #include <atomic>
 #include <functional>
 #include <optional>
@@ -18,7 +17,6 @@
 namespace outpost::upstream {
 
 enum class Role { origin, mirror, peer };
-std::string_view role_name(Role r);
 
 struct SourceSpec {
   std::string url;  // scheme://host[:port][/prefix], no trailing slash
@@ -46,8 +44,6 @@ class Source {
   const CircuitBreaker& breaker() const { return breaker_; }
   // False until a request has been sent ("not used yet" on the status page).
   bool contacted() const { return contacted_; }
-  std::uint64_t bytes_received() const { return bytes_; }
-  void add_bytes(std::uint64_t n) { bytes_ += n; }
   bool same_origin(std::string_view url) const;
   // "Basic …" for this source's credentials, when it has some.
   std::optional<std::string> basic_authorization() const;
@@ -62,8 +58,6 @@ class Source {
   // Records an outcome in the breaker: transport failures and 5xx open it, answers close it,
   // cancellation changes nothing.
   void note(const Result<http::ClientResponse>& r);
-  // The source answered with wrong content (digest mismatch): its breaker opens.
-  void note_wrong(const std::string& why);
 
  private:
   const SourceSpec spec_;
@@ -72,7 +66,6 @@ class Source {
   const std::atomic<bool>& stopping_;
   CircuitBreaker breaker_;
   std::atomic<bool> contacted_{false};
-  std::atomic<std::uint64_t> bytes_{0};
 };
 
 }  // namespace outpost::upstream
