@@ -66,6 +66,7 @@ struct HostUpstreamConfig {
 // needs is local. mode "images": the images its manifests under `paths` reference, pulled through
 // the registry mirror. mode "bundle": the release named in `release_file` at that commit
 // (source, name, version), imported.
+//
 // What a gated commit needs before it is advertised: every image its manifests reference pulled
 // (images), or the release its release file names imported (bundle).
 enum class GateMode { images, bundle };
@@ -138,13 +139,11 @@ struct StorageConfig {
   Millis gc_interval = std::chrono::seconds(60);
 };
 
-// Who may use what. Requests fall in groups: registry (/v2/), git (/git/, /helm/), status (the
-// page, read-only API, /metrics, health), admin (API writes: release imports) and webhook (checked
-// by git.webhook_secret). Groups in `require` need a credential that lists them: a bearer token
-// or an htpasswd user (bcrypt or SHA-crypt hashes, as `htpasswd -B` writes).
-// Who may use what. Each route belongs to one group (the API: status to read, admin to change;
-// Helm repositories are in git, so a repo-server's credential covers both). Webhooks are checked
-// by their own secret, not by group membership.
+// Who may use what. Each route belongs to one group: registry (/v2/), git (/git/, and /helm/, so
+// a repo-server's credential covers both), status (the page, read-only API, /metrics, health),
+// admin (API writes: release imports) and webhook (checked by git.webhook_secret, not by group
+// membership). Groups in `require` need a credential that lists them: a bearer token or an
+// htpasswd user (bcrypt or SHA-crypt hashes, as `htpasswd -B` writes).
 enum class AuthGroup { registry, git, status, admin, webhook };
 std::string_view auth_group_name(AuthGroup g);
 // "registry" | "git" | "status" | "admin" (the groups a credential can hold).
@@ -193,6 +192,10 @@ Config default_config();
 
 // Parses YAML text. `origin` names the source in error messages. Throws ConfigError.
 Config parse_config(const std::string& yaml_text, const std::string& origin);
+
+// Every key the config file accepts, as dotted paths ("registry.upstreams[].url"), from the one
+// key table the parser reads with (for the reference documentation and its consistency test).
+std::vector<std::string> config_key_paths();
 
 // Reads `path` (or the embedded default when empty), then applies environment overrides
 // (OUTPOST_LISTEN, OUTPOST_DATA_DIR, OUTPOST_LOG_FORMAT, OUTPOST_LOG_LEVEL). Throws ConfigError.

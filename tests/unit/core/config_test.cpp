@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <set>
+
 namespace outpost {
 
 TEST(Config, EmbeddedDefaultHasDataDirListenAndUpstreams) {
@@ -119,3 +122,17 @@ TEST(Config, UnexpectedYamlShapesAreConfigErrors) {
 
 }  // namespace
 }  // namespace outpost
+
+// The reference lists every key the parser accepts, each as `path` in a table row, and no other.
+TEST(Config, ReferenceDocumentsEveryKeyAndNoOther) {
+  std::ifstream in(std::string(OUTPOST_DOCS_DIR) + "/configuration.md");
+  ASSERT_TRUE(in) << "docs/configuration.md is missing";
+  std::set<std::string> documented;
+  std::string line;
+  while (std::getline(in, line))
+    if (line.starts_with("| `")) documented.insert(line.substr(3, line.find('`', 3) - 3));
+  std::set<std::string> accepted;
+  for (const auto& k : outpost::config_key_paths()) accepted.insert(k);
+  for (const auto& k : accepted) EXPECT_TRUE(documented.contains(k)) << k << " is not documented";
+  for (const auto& k : documented) EXPECT_TRUE(accepted.contains(k)) << k << " is not a config key";
+}
