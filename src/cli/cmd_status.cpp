@@ -51,6 +51,19 @@ void print_human(const json& s, const std::string& server) {
     if (!u.value("up", true) && !str(u, "last_error").empty())
       std::cout << " (" << str(u, "last_error") << ")";
     std::cout << "\n";
+    const auto sources = u.value("sources", json::array());
+    if (sources.size() < 2) continue;  // the origin alone: the line above says it all
+    for (const auto& src : sources) {
+      std::string st = !src.value("contacted", false) ? "not used yet"
+                       : src.value("up", false)       ? "up"
+                                                      : "DOWN";
+      std::cout << fmt::format("           {:<6} {:<40} {}, {} received", str(src, "role"),
+                               str(src, "url"), st,
+                               human_bytes(src.value("bytes", std::uint64_t{0})));
+      if (!src.value("up", true) && !str(src, "last_error").empty())
+        std::cout << " (" << str(src, "last_error") << ")";
+      std::cout << "\n";
+    }
   }
   std::cout << "\nGit mirrors\n";
   if (s["git"].empty()) std::cout << "  (none yet)\n";
@@ -61,6 +74,9 @@ void print_human(const json& s, const std::string& server) {
                              g.value("pending", json::array()).size());
     if (!str(g, "last_error").empty())
       std::cout << "    last error: " << str(g, "last_error") << "\n";
+    if (!str(g, "failover").empty())
+      std::cout << "    synced from " << str(g, "synced_from") << " (" << str(g, "failover")
+                << ")\n";
   }
   std::cout << "\nReleases\n";
   if (s["releases"].empty()) std::cout << "  (none)\n";

@@ -42,3 +42,24 @@ CircuitBreaker::State CircuitBreaker::state() const {
 }
 
 }  // namespace outpost
+
+namespace outpost {
+
+UpstreamHealth upstream_health(std::string kind, std::string name,
+                               std::vector<SourceHealth> sources) {
+  UpstreamHealth h;
+  h.kind = std::move(kind);
+  h.name = std::move(name);
+  if (sources.empty()) return h;
+  h.url = sources.back().url;
+  const SourceHealth* shown = &sources.back();  // every source down: the origin's story
+  for (const auto& s : sources) {
+    h.contacted = h.contacted || s.contacted;
+    if (s.state.up && shown == &sources.back() && !sources.back().state.up) shown = &s;
+  }
+  h.state = shown->state;
+  h.sources = std::move(sources);
+  return h;
+}
+
+}  // namespace outpost

@@ -4,8 +4,10 @@
 // `probe_due` and, when due, checks upstream and reports back. Backoff doubles from min to max.
 // Thread-safe.
 #include <chrono>
+#include <cstdint>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "core/duration.hpp"
 #include "core/mutex.hpp"
@@ -48,13 +50,30 @@ class CircuitBreaker {
   unsigned failures_ GUARDED_BY(mu_) = 0;
 };
 
-// How an upstream is doing, for the status page and readiness.
-struct UpstreamHealth {
-  std::string kind;  // registry | git | helm
-  std::string name;  // registry upstream name or host
+// How one source of an upstream (a mirror, or the origin) is doing.
+struct SourceHealth {
   std::string url;
+  std::string role;        // mirror | origin
   bool contacted = false;  // false: never needed yet
   CircuitBreaker::State state{};
+  std::uint64_t bytes = 0;  // content bytes received from it
 };
+
+// How an upstream is doing, for the status page, metrics and readiness. `state` and `contacted`
+// are the upstream's as a whole: up while any source is up.
+struct UpstreamHealth {
+  std::string kind;        // registry | git | helm
+  std::string name;        // registry upstream name or host
+  std::string url;         // the origin
+  bool contacted = false;  // false: never needed yet
+  CircuitBreaker::State state{};
+  std::vector<SourceHealth> sources;  // in the order they are tried: mirrors, then the origin
+};
+
+// The health of an upstream from its sources, in order (the last is the origin): up while any
+// source is up; since, last_error and failures are the origin's when it is up or every source is
+// down, else the first up source's.
+UpstreamHealth upstream_health(std::string kind, std::string name,
+                               std::vector<SourceHealth> sources);
 
 }  // namespace outpost

@@ -55,29 +55,51 @@ Key<T> password_key(std::string_view k) {  // password_file or password_env, int
           }};
 }
 
+// How to reach one server: url, its own credentials, insecure. Rows shared by the origin of an
+// upstream and by each of its mirrors.
+template <class T>
+KeyTable<T> connection_keys(KeyTable<T> first) {
+  first.push_back(config::string_key("url", &T::url));
+  first.push_back(config::string_key("username", &T::username));
+  first.push_back(password_key<T>("password_file"));
+  first.push_back(password_key<T>("password_env"));
+  first.push_back(config::bool_key("insecure", &T::insecure));
+  return first;
+}
+
+const KeyTable<MirrorConfig>& mirror_keys() {
+  static const KeyTable<MirrorConfig> t = connection_keys<MirrorConfig>({});
+  return t;
+}
+
+// `mirrors:` of an upstream entry, each URL checked like the origin's.
+template <class T>
+Key<T> mirrors_key() {
+  return config::list_of(Key<T>{"mirrors",
+                                [](const Section& s, std::string_view k, T& t) {
+                                  s.sections(k, [&](const Section& e, std::size_t) {
+                                    MirrorConfig m;
+                                    read_keys(e, mirror_keys(), m);
+                                    if (m.url.empty()) bad(e.origin(), e.key("url"), "is required");
+                                    check_url(e.origin(), e.key("url"), m.url, m.insecure);
+                                    while (m.url.ends_with('/')) m.url.pop_back();
+                                    t.mirrors.push_back(std::move(m));
+                                  });
+                                }},
+                         mirror_keys);
+}
+
 const KeyTable<RegistryUpstreamConfig>& registry_upstream_keys() {
   using R = RegistryUpstreamConfig;
-  static const KeyTable<R> t{
-      config::string_key("name", &R::name),
-      config::string_key("url", &R::url),
-      config::string_key("username", &R::username),
-      password_key<R>("password_file"),
-      password_key<R>("password_env"),
-      config::bool_key("insecure", &R::insecure),
-  };
+  static const KeyTable<R> t =
+      connection_keys<R>({config::string_key("name", &R::name), mirrors_key<R>()});
   return t;
 }
 
 const KeyTable<HostUpstreamConfig>& host_upstream_keys() {
   using H = HostUpstreamConfig;
-  static const KeyTable<H> t{
-      config::string_key("host", &H::host),
-      config::string_key("url", &H::url),
-      config::string_key("username", &H::username),
-      password_key<H>("password_file"),
-      password_key<H>("password_env"),
-      config::bool_key("insecure", &H::insecure),
-  };
+  static const KeyTable<H> t =
+      connection_keys<H>({config::string_key("host", &H::host), mirrors_key<H>()});
   return t;
 }
 

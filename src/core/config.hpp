@@ -18,12 +18,24 @@ struct ConfigError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A mirror of an upstream: a regional Outpost (or another cache of the same origin) tried before
+// the origin. Its credentials are its own; the origin's never go to a mirror.
+struct MirrorConfig {
+  std::string url;  // scheme://host[:port][/prefix]
+  std::string username;
+  std::string password;   // from password_file or password_env; never logged
+  bool insecure = false;  // allow http:// and skip TLS verification
+};
+
 struct RegistryUpstreamConfig {
   std::string name;  // what clients call the registry: ?ns=<name>, /v2/<name>/…
   std::string url;   // scheme://host[:port] that Outpost dials
   std::string username;
   std::string password;   // from password_file or password_env; never logged
   bool insecure = false;  // allow http:// and skip TLS verification
+  // Tried in order before the origin; requests carry ?ns=<name> so an Outpost hub (or any
+  // registry that honours ns) routes them to the same upstream.
+  std::vector<MirrorConfig> mirrors;
 };
 
 struct RegistryConfig {
@@ -60,6 +72,9 @@ struct HostUpstreamConfig {
   std::string username;
   std::string password;   // from password_file or password_env; never logged, never in argv
   bool insecure = false;  // allow http:// and skip TLS verification
+  // Tried in order before the origin: <mirror url>/<path> is the same repository or chart
+  // repository (an Outpost hub: http://hub:8080/git/<host>, http://hub:8080/helm/<host>).
+  std::vector<MirrorConfig> mirrors;
 };
 
 // Ref gating for one mirrored repository: a new upstream commit is advertised only once what it

@@ -75,7 +75,7 @@ GitCache::GitCache(const GitConfig& cfg, const fs::path& data_dir, MetaDb& db,
     }
     for (const auto& u : cfg_.upstreams) {
       auto it = sources_.find(u.host);
-      up.set({{"host", u.host}}, it != sources_.end() && it->second->breaker().is_open() ? 0 : 1);
+      up.set({{"host", u.host}}, it != sources_.end() && it->second->down() ? 0 : 1);
     }
   });
   scheduler_ = std::jthread([this](std::stop_token st) { schedule_loop(st); });
@@ -90,22 +90,20 @@ void GitCache::stop() {
   scheduler_.request_stop();
 }
 
-upstream::Source& GitCache::source(const std::string& host) {
+upstream::SourceList& GitCache::sources(const std::string& host) {
   MutexLock lock(mu_);
   auto& s = sources_[host];
   if (!s) {
     const auto* up = cfg_.find(host);
-    s = std::make_unique<upstream::Source>(
+    static const std::vector<MirrorConfig> none;
+    s = std::make_unique<upstream::SourceList>(
         upstream::SourceSpec{up ? up->url : "", upstream::Role::origin, up && up->insecure,
                              up ? up->username : "", up ? up->password : ""},
+        up ? up->mirrors : none,
         upstream::BreakerPolicy{cfg_.breaker_min_backoff, cfg_.breaker_max_backoff}, client_,
         stopping_);
   }
   return *s;
-}
-
-CircuitBreaker& GitCache::breaker(const std::string& host) {
-  return source(host).breaker();
 }
 
 std::shared_ptr<GitMirror> GitCache::get_or_create(const RepoId& id) {
@@ -135,19 +133,17 @@ std::optional<double> GitCache::staleness(const GitMirror& m) const {
 
 Result<std::shared_ptr<GitMirror>> GitCache::prepare(const RepoId& id, http::Reach reach) {
   auto m = get_or_create(id);
-  auto& br = breaker(id.host);
+  auto& src = sources(id.host);
+  auto unreachable = [&] {
+    return fail(Errc::upstream_unavailable,
+                fmt::format("{} has not been mirrored yet and {} is unreachable ({}); it can be "
+                            "served once one sync has succeeded",
+                            id.key(), id.host, src.origin().breaker().state().last_error));
+  };
   if (!m->cloned()) {
-    if (br.is_open())
-      return fail(Errc::upstream_unavailable,
-                  fmt::format("{} has not been mirrored yet and {} is unreachable ({}); it can be "
-                              "served once one sync has succeeded",
-                              id.key(), id.host, br.state().last_error));
+    if (src.down()) return unreachable();
     if (reach == http::Reach::local) return fail(Errc::needs_upstream, "not mirrored yet");
-    if (!m->syncing() && !probe(id))
-      return fail(Errc::upstream_unavailable,
-                  fmt::format("{} has not been mirrored yet and {} is unreachable ({}); it can be "
-                              "served once one sync has succeeded",
-                              id.key(), id.host, br.state().last_error));
+    if (!m->syncing() && !probe(id)) return unreachable();
     run_sync(m);  // the first request waits for the initial clone (joins one in progress)
     if (!m->cloned())
       return fail(Errc::upstream_unavailable,
@@ -156,7 +152,7 @@ Result<std::shared_ptr<GitMirror>> GitCache::prepare(const RepoId& id, http::Rea
   }
   auto age = staleness(*m);
   bool stale = !age || *age * 1000 >= static_cast<double>(cfg_.sync_interval.count());
-  if (stale && !br.is_open() && !m->syncing()) {
+  if (stale && !src.down() && !m->syncing()) {
     if (reach == http::Reach::local) return fail(Errc::needs_upstream, "due for a refresh");
     // Offline-first: wait for a refresh only briefly, only when upstream is believed healthy, and
     // not at all when a sync is already running (it may be stuck on a dead link: one request
@@ -169,19 +165,21 @@ Result<std::shared_ptr<GitMirror>> GitCache::prepare(const RepoId& id, http::Rea
 }
 
 bool GitCache::probe(const RepoId& id) {
-  const auto* up = cfg_.find(id.host);
-  http::ClientRequest req;
-  req.url = upstream_url(*up, id) + "/info/refs?service=git-upload-pack";
-  req.connect_timeout = cfg_.probe_timeout;
-  req.total_timeout = cfg_.probe_timeout;
-  auto r = source(id.host).send(req);
-  // Any HTTP answer (even 401 or an oversized body) proves the host is reachable.
-  if (!r && (r.error().code == Errc::upstream_unavailable || r.error().code == Errc::timeout)) {
-    breaker(id.host).record_failure(r.error().message);
-    spdlog::warn("git: {} is unreachable: {}", id.host, r.error().message);
-    return false;
+  auto& src = sources(id.host);
+  auto m = get_or_create(id);
+  for (auto i : src.to_try()) {
+    http::ClientRequest req;
+    req.url = m->source_url(i) + "/info/refs?service=git-upload-pack";
+    req.connect_timeout = cfg_.probe_timeout;
+    req.total_timeout = cfg_.probe_timeout;
+    auto r = src.at(i).send(req);
+    // Any HTTP answer (even 401 or an oversized body) proves the source is reachable.
+    if (r || (r.error().code != Errc::upstream_unavailable && r.error().code != Errc::timeout))
+      return true;
+    src.at(i).breaker().record_failure(r.error().message);
+    spdlog::warn("git: {} is unreachable: {}", src.at(i).url(), r.error().message);
   }
-  return true;
+  return false;
 }
 
 bool GitCache::trigger_sync(const RepoId& id) {
@@ -202,18 +200,36 @@ bool GitCache::trigger_sync(const RepoId& id) {
   return true;
 }
 
+Result<SyncOutcome> GitCache::sync_from_sources(GitMirror& m) {
+  auto& src = sources(m.id().host);
+  std::string failover;
+  Result<SyncOutcome> r = fail(Errc::upstream_unavailable, "no source");
+  for (auto i : src.to_try()) {
+    auto& source = src.at(i);
+    r = m.sync(stopping_, m.source_url(i));
+    if (r) {
+      if (source.breaker().is_open()) spdlog::info("git: {} is reachable again", source.url());
+      source.breaker().record_success();
+      m.note_source(source.url(), failover);
+      if (!failover.empty())
+        spdlog::warn("git: {} synced from {} ({})", m.id().key(), source.url(), failover);
+      return r;
+    }
+    if (r.error().code != Errc::upstream_unavailable && r.error().code != Errc::timeout) return r;
+    source.breaker().record_failure(r.error().message);
+    spdlog::warn("git: sync of {} from {} failed: {}", m.id().key(), source.url(),
+                 r.error().message);
+    failover +=
+        fmt::format("{}{} {} failed: {}", failover.empty() ? "" : "; ",
+                    upstream::role_name(source.spec().role), source.url(), r.error().message);
+  }
+  return r;
+}
+
 void GitCache::run_sync(std::shared_ptr<GitMirror> m) {
   if (stopping_) return;
   bool was_cloned = m->cloned();
-  auto r = m->sync(stopping_);
-  auto& br = breaker(m->id().host);
-  if (r) {
-    if (br.is_open()) spdlog::info("git: {} is reachable again", m->id().host);
-    br.record_success();
-  } else if (r.error().code == Errc::upstream_unavailable || r.error().code == Errc::timeout) {
-    br.record_failure(r.error().message);
-    spdlog::warn("git: sync of {} failed: {}", m->id().key(), r.error().message);
-  }
+  auto r = sync_from_sources(*m);
   syncs_.add({{"host", m->id().host}, {"result", r ? "ok" : "error"}});
   {
     MutexLock lock(mu_);
@@ -235,10 +251,9 @@ void GitCache::schedule_loop(std::stop_token st) {
       auto now = Clock::now();
       for (auto& [id, m] : mirrors_) {
         if (!m->cloned() || now < next_sync_[id] || queued_[id]) continue;
-        // While a host is down, background syncs double as its probe, at the breaker's backoff.
+        // While a host is down, background syncs double as its probe, at the origin's backoff.
         auto s = sources_.find(id.host);
-        if (s != sources_.end() && s->second->breaker().is_open() &&
-            !s->second->breaker().probe_due())
+        if (s != sources_.end() && s->second->down() && !s->second->origin().breaker().probe_due())
           continue;
         due.push_back(id);
       }
@@ -282,16 +297,9 @@ void GitCache::notify_argocd(const GitMirror& m, const SyncOutcome& out) {
 }
 
 std::vector<UpstreamHealth> GitCache::health() {
-  MutexLock lock(mu_);
   std::vector<UpstreamHealth> out;
-  for (const auto& u : cfg_.upstreams) {
-    UpstreamHealth h{"git", u.host, u.url, false, {}};
-    if (auto it = sources_.find(u.host); it != sources_.end()) {
-      h.contacted = true;
-      h.state = it->second->breaker().state();
-    }
-    out.push_back(std::move(h));
-  }
+  for (const auto& u : cfg_.upstreams)
+    out.push_back(upstream_health("git", u.host, sources(u.host).health()));
   return out;
 }
 
@@ -313,6 +321,8 @@ std::string GitCache::status_json() {
          {"last_sync", iso8601(st.last_success)},
          {"last_attempt", iso8601(st.last_attempt)},
          {"last_error", st.last_error},
+         {"synced_from", st.synced_from},
+         {"failover", st.failover},
          {"stale_seconds", age ? nlohmann::json(*age) : nlohmann::json(nullptr)},
          {"ref_count", st.ref_count},
          {"head", st.head},

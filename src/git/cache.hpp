@@ -1,8 +1,10 @@
 #pragma once
 // The Git pull-through cache: the set of mirrors, their background sync scheduler (interval +
-// jitter, limited parallelism), one circuit breaker per upstream host, and the offline-first
-// policy for requests: ref discovery is answered from local refs, waiting for a refresh only
-// within request_refresh_budget and only while the host's breaker is closed. Thread-safe.
+// jitter, limited parallelism), the sources of each upstream host (its mirrors, e.g. a regional
+// Outpost, then the origin; a circuit breaker each; a sync fetches from the first that answers),
+// and the offline-first policy for requests: ref discovery is answered from local refs, waiting
+// for a refresh only within request_refresh_budget and only while some source is up.
+// Thread-safe.
 #include <atomic>
 #include <map>
 #include <memory>
@@ -17,7 +19,7 @@
 #include "git/mirror.hpp"
 #include "http/client.hpp"
 #include "store/meta_db.hpp"
-#include "upstream/source.hpp"
+#include "upstream/source_list.hpp"
 
 namespace outpost::git {
 
@@ -52,11 +54,14 @@ class GitCache {
   std::shared_ptr<GitMirror> get_or_create(const RepoId& id);
   void schedule_loop(std::stop_token st);
   void run_sync(std::shared_ptr<GitMirror> m);
+  // One sync of `m` from the first of its host's sources that answers; each that fails has its
+  // breaker opened and is named in the mirror's status (failover).
+  Result<SyncOutcome> sync_from_sources(GitMirror& m);
   void notify_argocd(const GitMirror& m, const SyncOutcome& out);
-  // The source for a host (its breaker; probes go through it), created on first use.
-  upstream::Source& source(const std::string& host);
-  CircuitBreaker& breaker(const std::string& host);
-  // Quick reachability check of the host (probe_timeout); opens its breaker when it fails.
+  // The sources of a host (mirrors, then the origin; a breaker each), created on first use.
+  upstream::SourceList& sources(const std::string& host);
+  // Quick reachability check of the host's sources in order (probe_timeout); opens the breaker
+  // of each that fails. True when one answers.
   bool probe(const RepoId& id);
 
   const GitConfig& cfg_;
@@ -72,7 +77,7 @@ class GitCache {
   std::map<RepoId, std::shared_ptr<GitMirror>> mirrors_ GUARDED_BY(mu_);
   std::map<RepoId, std::chrono::steady_clock::time_point> next_sync_ GUARDED_BY(mu_);
   std::map<RepoId, bool> queued_ GUARDED_BY(mu_);
-  std::map<std::string, std::unique_ptr<upstream::Source>> sources_ GUARDED_BY(mu_);
+  std::map<std::string, std::unique_ptr<upstream::SourceList>> sources_ GUARDED_BY(mu_);
 
   ThreadPool pool_;  // background syncs
   std::jthread scheduler_;

@@ -29,10 +29,16 @@ std::vector<std::string> upstream_env(const HostUpstreamConfig& upstream, Millis
     env.push_back(fmt::format("GIT_CONFIG_VALUE_{}={}", n, v));
     ++n;
   };
-  if (!upstream.username.empty())
-    add(fmt::format("http.{}/.extraHeader", upstream.url),
-        "Authorization: " + basic_auth(upstream.username, upstream.password));
-  if (upstream.insecure) add("http.sslVerify", "false");
+  // Each source's credentials and TLS policy are scoped to its own URL: a mirror never sees the
+  // origin's credentials, nor the origin a mirror's.
+  auto source = [&](const std::string& url, const std::string& user, const std::string& password,
+                    bool insecure) {
+    if (!user.empty())
+      add(fmt::format("http.{}/.extraHeader", url), "Authorization: " + basic_auth(user, password));
+    if (insecure) add(fmt::format("http.{}/.sslVerify", url), "false");
+  };
+  for (const auto& m : upstream.mirrors) source(m.url, m.username, m.password, m.insecure);
+  source(upstream.url, upstream.username, upstream.password, upstream.insecure);
   add("http.lowSpeedLimit", "1000");
   add("http.lowSpeedTime", std::to_string(std::max<long>(1, stall_timeout.count() / 1000)));
   add("protocol.version", "2");

@@ -60,6 +60,17 @@ std::string GitMirror::upstream_url() const {
   return git::upstream_url(upstream_, id_);
 }
 
+std::string GitMirror::source_url(std::size_t i) const {
+  if (i < upstream_.mirrors.size()) return upstream_.mirrors[i].url + "/" + id_.path + ".git";
+  return upstream_url();
+}
+
+void GitMirror::note_source(std::string url, std::string failover) {
+  MutexLock lock(mu_);
+  status_.synced_from = std::move(url);
+  status_.failover = std::move(failover);
+}
+
 bool GitMirror::cloned() const {
   std::error_code ec;
   return fs::exists(dir_ / "HEAD", ec);
@@ -115,7 +126,7 @@ Result<void> GitMirror::init_staging(const fs::path& staging) {
   return {};
 }
 
-Result<SyncOutcome> GitMirror::sync(const std::atomic<bool>& stop) {
+Result<SyncOutcome> GitMirror::sync(const std::atomic<bool>& stop, const std::string& url) {
   MutexLock lock(mu_);
   if (syncing_) {  // single-flight: join the running sync
     auto gen = sync_gen_;
@@ -125,7 +136,7 @@ Result<SyncOutcome> GitMirror::sync(const std::atomic<bool>& stop) {
   syncing_ = true;
   status_.last_attempt = std::chrono::system_clock::now();
   lock.unlock();
-  auto r = run_sync(stop);
+  auto r = run_sync(stop, url);
   lock.lock();
   syncing_ = false;
   ++sync_gen_;
@@ -162,16 +173,18 @@ bool GitMirror::syncing() const {
   return syncing_;
 }
 
-Result<void> GitMirror::fetch(const fs::path& repo, const std::atomic<bool>& stop) {
-  std::vector<std::string> args = {"fetch", "--prune", "--force", "--quiet",
-                                   "--no-write-fetch-head"};
+Result<void> GitMirror::fetch(const fs::path& repo, const std::string& url,
+                              const std::atomic<bool>& stop) {
+  // From a URL (the source this sync uses), never a remote name, with explicit refspecs; "--"
+  // keeps a URL from being read as an option.
+  std::vector<std::string> args = {
+      "fetch", "--prune", "--force", "--quiet", "--no-tags", "--no-write-fetch-head", "--"};
   if (gate_) {
-    // Upstream's refs land aside; advertised refs move only through the gate (and no
-    // opportunistic updates through the configured refspecs).
-    args.insert(args.end(), {"--refmap=", "origin", "+refs/heads/*:refs/outpost/upstream/heads/*",
+    // Upstream's refs land aside; advertised refs move only through the gate.
+    args.insert(args.end(), {url, "+refs/heads/*:refs/outpost/upstream/heads/*",
                              "+refs/tags/*:refs/outpost/upstream/tags/*"});
   } else {
-    args.push_back("origin");
+    args.insert(args.end(), {url, "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"});
   }
   auto r = git_.run(repo, {.args = args,
                            .on_exit = Errc::upstream_unavailable,
@@ -181,8 +194,9 @@ Result<void> GitMirror::fetch(const fs::path& repo, const std::atomic<bool>& sto
   return {};
 }
 
-std::string GitMirror::follow_head(const fs::path& repo, const std::atomic<bool>& stop) {
-  auto h = git_.run(repo, {.args = {"ls-remote", "--symref", "origin", "HEAD"},
+std::string GitMirror::follow_head(const fs::path& repo, const std::string& url,
+                                   const std::atomic<bool>& stop) {
+  auto h = git_.run(repo, {.args = {"ls-remote", "--symref", "--", url, "HEAD"},
                            .on_exit = Errc::upstream_unavailable,
                            .cancel = &stop});
   if (!h) return {};
@@ -232,7 +246,7 @@ SyncOutcome GitMirror::retain_old_tips(const fs::path& repo,
   return out;
 }
 
-Result<SyncOutcome> GitMirror::run_sync(const std::atomic<bool>& stop) {
+Result<SyncOutcome> GitMirror::run_sync(const std::atomic<bool>& stop, const std::string& url) {
   const bool first = !cloned();
   fs::path repo = dir_;
   std::error_code ec;
@@ -243,7 +257,7 @@ Result<SyncOutcome> GitMirror::run_sync(const std::atomic<bool>& stop) {
     repo = staging_root_ / fmt::format("{}-{}", ::getpid(), std::hash<std::string>()(id_.key()));
     fs::remove_all(repo, ec);
     if (auto r = init_staging(repo); !r) return std::unexpected(r.error());
-    spdlog::info("git: cloning {} from {}", id_.key(), upstream_url());
+    spdlog::info("git: cloning {} from {}", id_.key(), url);
   }
   auto discard = [&](Error e) -> Result<SyncOutcome> {
     if (first) fs::remove_all(repo, ec);
@@ -251,8 +265,8 @@ Result<SyncOutcome> GitMirror::run_sync(const std::atomic<bool>& stop) {
   };
   auto before = list_refs(repo);
   if (!before) return discard(before.error());
-  if (auto f = fetch(repo, stop); !f) return discard(f.error());
-  std::string head_target = follow_head(repo, stop);
+  if (auto f = fetch(repo, url, stop); !f) return discard(f.error());
+  std::string head_target = follow_head(repo, url, stop);
   std::vector<PendingRef> pending;
   if (gate_) {
     auto p = pass_gate(repo, *before);

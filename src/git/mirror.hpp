@@ -61,8 +61,15 @@ class GitMirror {
   // True once an initial clone has completed (the directory exists).
   bool cloned() const;
 
-  // Fetches from upstream (initial clone when needed); joins a sync already running.
-  Result<SyncOutcome> sync(const std::atomic<bool>& stop);
+  // Fetches from `url` (one of source_url()'s; initial clone when needed); joins a sync already
+  // running (and gets its result, whichever source it used).
+  Result<SyncOutcome> sync(const std::atomic<bool>& stop, const std::string& url);
+  // The repository's URL on source `i` of its upstream: mirrors in configured order, then the
+  // origin (the order of upstream::SourceList).
+  std::string source_url(std::size_t i) const;
+  // Where the last successful sync came from, and why earlier sources were passed over ("" when
+  // the first source answered).
+  void note_source(std::string url, std::string failover);
   // Sync generation: bumps each time a sync ends. wait_sync_after waits (up to budget) for the
   // first sync to end after generation `gen`; true if one did.
   std::uint64_t sync_generation() const;
@@ -81,6 +88,8 @@ class GitMirror {
     std::string head;                 // symbolic target of HEAD
     std::string head_commit;          // the commit advertised for it
     std::vector<PendingRef> pending;  // gated: upstream commits not advertised yet
+    std::string synced_from;          // the source URL of the last successful sync
+    std::string failover;             // why sources before it were passed over ("" if none)
   };
   Status status() const;
   // Gated mirrors fetch into refs/outpost/upstream/ and advance refs/heads|tags to an upstream
@@ -98,7 +107,7 @@ class GitMirror {
                std::string last_error);
 
  private:
-  Result<SyncOutcome> run_sync(const std::atomic<bool>& stop);
+  Result<SyncOutcome> run_sync(const std::atomic<bool>& stop, const std::string& url);
   Result<void> init_staging(const std::filesystem::path& staging);
   Result<std::map<std::string, std::string>> list_refs(const std::filesystem::path& repo,
                                                        const std::vector<std::string>& prefixes = {
@@ -108,9 +117,11 @@ class GitMirror {
                            const std::map<std::string, std::string>& advertised,
                            const std::map<std::string, std::string>& upstream,
                            std::vector<PendingRef>& pending);
-  Result<void> fetch(const std::filesystem::path& repo, const std::atomic<bool>& stop);
+  Result<void> fetch(const std::filesystem::path& repo, const std::string& url,
+                     const std::atomic<bool>& stop);
   // Points HEAD where upstream's HEAD points; returns that ref ("" when unknown).
-  std::string follow_head(const std::filesystem::path& repo, const std::atomic<bool>& stop);
+  std::string follow_head(const std::filesystem::path& repo, const std::string& url,
+                          const std::atomic<bool>& stop);
   // Gated: advances the advertised refs the gate lets through; returns the ones held back.
   Result<std::vector<PendingRef>> pass_gate(const std::filesystem::path& repo,
                                             const std::map<std::string, std::string>& before);

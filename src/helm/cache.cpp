@@ -99,11 +99,12 @@ HelmCache::HelmCache(const HelmConfig& cfg, const fs::path& data_dir, BlobStore&
                                 "Helm index and chart requests by kind and result")) {
   for (const auto& up : cfg_.upstreams)
     sources_.emplace(
-        up.host, std::make_unique<upstream::Source>(
-                     upstream::SourceSpec{up.url, upstream::Role::origin, up.insecure, up.username,
-                                          up.password},
-                     upstream::BreakerPolicy{cfg_.breaker_min_backoff, cfg_.breaker_max_backoff},
-                     client_, stopping_));
+        up.host,
+        std::make_unique<upstream::SourceList>(
+            upstream::SourceSpec{up.url, upstream::Role::origin, up.insecure, up.username,
+                                 up.password},
+            up.mirrors, upstream::BreakerPolicy{cfg_.breaker_min_backoff, cfg_.breaker_max_backoff},
+            client_, stopping_));
   auto& age = metrics.gauge("outpost_helm_index_age_seconds",
                             "Seconds since each chart repository index was last fetched upstream");
   auto& up_gauge = metrics.gauge("outpost_helm_upstream_up",
@@ -112,8 +113,7 @@ HelmCache::HelmCache(const HelmConfig& cfg, const fs::path& data_dir, BlobStore&
     for (const auto& s : status()) {
       if (s.last_success) age.set({{"repo", s.repo}}, double(unix_now() - *s.last_success));
     }
-    for (const auto& [host, s] : sources_)
-      up_gauge.set({{"host", host}}, s->breaker().is_open() ? 0 : 1);
+    for (const auto& [host, s] : sources_) up_gauge.set({{"host", host}}, s->down() ? 0 : 1);
   });
   refresher_ = std::jthread([this](std::stop_token st) { refresh_loop(st); });
 }
@@ -128,8 +128,14 @@ void HelmCache::stop() {
   if (refresher_.joinable()) refresher_.join();
 }
 
-CircuitBreaker& HelmCache::breaker(const std::string& host) {
-  return sources_.at(host)->breaker();  // one source per configured host, created up front
+upstream::SourceList& HelmCache::sources(const std::string& host) const {
+  return *sources_.at(host);  // one list per configured host, created up front
+}
+
+std::string HelmCache::index_url_on(const ChartRepo& id, std::size_t i) const {
+  const auto* up = cfg_.find(id.host);
+  const std::string& base = i < up->mirrors.size() ? up->mirrors[i].url : up->url;
+  return id.path.empty() ? base + "/index.yaml" : base + "/" + id.path + "/index.yaml";
 }
 
 fs::path HelmCache::disk_copy(const ChartRepo& id) const {
@@ -137,12 +143,15 @@ fs::path HelmCache::disk_copy(const ChartRepo& id) const {
   return (id.path.empty() ? dir_ / id.host : dir_ / id.host / id.path) / ".index.yaml";
 }
 
-const HostUpstreamConfig* HelmCache::upstream_for_url(const std::string& url) const {
+HelmCache::UrlSource HelmCache::source_for_url(const std::string& url) const {
   auto origin = upstream::url_origin(url);
-  if (origin.empty()) return nullptr;
-  for (const auto& up : cfg_.upstreams)
-    if (upstream::url_origin(up.url) == origin) return &up;
-  return nullptr;
+  if (origin.empty()) return {};
+  for (const auto& up : cfg_.upstreams) {
+    for (std::size_t i = 0; i < up.mirrors.size(); ++i)
+      if (upstream::url_origin(up.mirrors[i].url) == origin) return {&up, i};
+    if (upstream::url_origin(up.url) == origin) return {&up, up.mirrors.size()};
+  }
+  return {};
 }
 
 std::vector<ChartEntry> HelmCache::release_entries(const ChartRepo& id) {
@@ -170,13 +179,17 @@ void HelmCache::load_disk_locked(Repo& r) {
   if (!fs::exists(path, ec)) return;
   const auto* up = cfg_.find(r.id.host);
   auto raw = std::make_shared<const std::string>(read_file(path));
-  auto served = serve_index(*raw, index_url(*up, r.id), release_entries(r.id));
+  // The URL the copy came from (a mirror's or the origin's): relative chart URLs resolve on it.
+  std::string from = read_file(fs::path(path).replace_extension(".url"));
+  if (from.empty()) from = index_url(*up, r.id);
+  auto served = serve_index(*raw, from, release_entries(r.id));
   if (!served) {
     spdlog::warn("helm: ignoring unreadable cached index {}: {}", path.string(),
                  served.error().message);
     return;
   }
   r.raw = raw;
+  r.raw_url = from;
   r.served = std::make_shared<const ServedIndex>(std::move(*served));
   auto mtime = fs::last_write_time(path, ec);
   if (!ec)
@@ -201,36 +214,70 @@ std::shared_future<void> HelmCache::start_refresh(Repo& r) {
   return f;
 }
 
+Result<std::pair<std::string, std::string>> HelmCache::fetch_index(const ChartRepo& id) {
+  auto& src = sources(id.host);
+  Error why{Errc::upstream_unavailable, "no source"};
+  for (auto i : src.to_try()) {
+    auto& source = src.at(i);
+    const std::string url = index_url_on(id, i);
+    StringSink sink(cfg_.max_index_bytes);
+    auto resp = get(source, url, sink);
+    if (!resp) {
+      if (sink.over)
+        return fail(Errc::upstream_error,
+                    fmt::format("{} is larger than helm.max_index_bytes", url));
+      why = {resp.error().code, fmt::format("{}: {}", url, resp.error().message)};
+      if (resp.error().code == Errc::cancelled) return std::unexpected(why);
+      source.breaker().record_failure(why.message);
+      continue;
+    }
+    if (resp->status >= 500) {
+      why = {Errc::upstream_unavailable,
+             fmt::format("{}: upstream answered HTTP {}", url, resp->status)};
+      source.breaker().record_failure(why.message);
+      continue;
+    }
+    source.breaker().record_success();
+    if (resp->status != 200) {
+      why = {Errc::upstream_error, fmt::format("{}: upstream answered HTTP {}", url, resp->status)};
+      if (src.is_mirror(i)) continue;  // the mirror does not have it: ask the next source
+      return std::unexpected(why);
+    }
+    if (src.is_mirror(i)) {
+      if (auto ok = serve_index(sink.data, url, {}); !ok) {
+        src.distrust(i, "helm " + id.key(), ok.error().message);
+        why = ok.error();
+        continue;
+      }
+    }
+    source.add_bytes(sink.data.size());
+    return std::pair{std::move(sink.data), url};
+  }
+  return std::unexpected(why);
+}
+
 void HelmCache::refresh(Repo& r) {
-  const auto* up = cfg_.find(r.id.host);
-  auto& b = breaker(r.id.host);
-  const std::string url = index_url(*up, r.id);
-  StringSink sink(cfg_.max_index_bytes);
-  auto resp = get(*up, url, sink);
+  auto got = fetch_index(r.id);
   std::string err;
-  if (!resp) {
-    err = sink.over ? fmt::format("{} is larger than helm.max_index_bytes", url)
-                    : fmt::format("{}: {}", url, resp.error().message);
-    if (!sink.over && resp.error().code != Errc::cancelled) b.record_failure(err);
-  } else if (resp->status >= 500) {
-    err = fmt::format("{}: upstream answered HTTP {}", url, resp->status);
-    b.record_failure(err);
-  } else if (resp->status != 200) {
-    b.record_success();
-    err = fmt::format("{}: upstream answered HTTP {}", url, resp->status);
+  if (!got) {
+    err = got.error().message;
   } else {
-    b.record_success();
-    auto served = serve_index(sink.data, url, release_entries(r.id));
+    auto& [text, url] = *got;
+    auto served = serve_index(text, url, release_entries(r.id));
     if (!served) {
       err = fmt::format("{}: {}", url, served.error().message);
     } else {
       for (const auto& why : served->skipped) spdlog::warn("helm {}: left out {}", r.id.key(), why);
       // The copy that serves the index after a restart while upstream is down: durable, and
-      // never half-written (a failed write keeps the previous copy).
-      if (auto w = write_file_atomically(disk_copy(r.id), sink.data); !w)
+      // never half-written (a failed write keeps the previous copy). Its URL beside it.
+      auto copy = disk_copy(r.id);
+      if (auto w = write_file_atomically(copy, text); !w)
         spdlog::warn("helm: cannot keep a copy of {} on disk: {}", url, w.error().message);
+      else
+        (void)write_file_atomically(fs::path(copy).replace_extension(".url"), url);
       MutexLock lock(mu_);
-      r.raw = std::make_shared<const std::string>(std::move(sink.data));
+      r.raw = std::make_shared<const std::string>(std::move(text));
+      r.raw_url = url;
       r.served = std::make_shared<const ServedIndex>(std::move(*served));
       r.last_success = unix_now();
       r.last_error.clear();
@@ -251,9 +298,9 @@ void HelmCache::refresh_loop(std::stop_token st) {
       MutexLock lock(mu_);
       auto now = std::chrono::steady_clock::now();
       for (auto& [key, r] : repos_) {
-        auto& b = breaker(r->id.host);
+        auto& src = sources(r->id.host);
         bool stale = now - r->fetched >= cfg_.refresh_interval;
-        if ((stale && !b.is_open()) || b.probe_due()) due.push_back(r.get());
+        if ((stale && !src.down()) || src.any_probe_due()) due.push_back(r.get());
       }
     }
     for (Repo* r : due) {
@@ -267,7 +314,7 @@ Result<std::shared_ptr<const ServedIndex>> HelmCache::current(const ChartRepo& i
                                                               http::Reach reach) {
   const auto* up = cfg_.find(id.host);
   if (!up) return fail(Errc::not_found, "chart repository host is not configured");
-  auto& b = breaker(id.host);
+  auto& src = sources(id.host);
   Repo* r = nullptr;
   bool have = false, stale = false;
   {
@@ -277,11 +324,11 @@ Result<std::shared_ptr<const ServedIndex>> HelmCache::current(const ChartRepo& i
     have = r->raw != nullptr;
     stale = std::chrono::steady_clock::now() - r->fetched >= cfg_.refresh_interval;
   }
-  if (reach == http::Reach::local && !b.is_open() && (!have || stale))
+  if (reach == http::Reach::local && !src.down() && (!have || stale))
     return fail(Errc::needs_upstream, "index due for a refresh");
-  if (!have && !b.is_open()) {
+  if (!have && !src.down()) {
     start_refresh(*r).wait_for(cfg_.fetch_timeout);
-  } else if (have && stale && !b.is_open()) {
+  } else if (have && stale && !src.down()) {
     start_refresh(*r).wait_for(cfg_.request_refresh_budget);
   }
   auto extra = release_entries(id);
@@ -292,13 +339,14 @@ Result<std::shared_ptr<const ServedIndex>> HelmCache::current(const ChartRepo& i
       if (!r->served->charts.contains(chart_path(c.name, c.version).substr(7))) complete = false;
   if (!complete) {  // a release added charts since the index was built, or there is no copy
     if (!r->raw && extra.empty()) {
-      std::string why = r->last_error.empty() ? b.state().last_error : r->last_error;
+      std::string why =
+          r->last_error.empty() ? src.origin().breaker().state().last_error : r->last_error;
       return fail(Errc::upstream_unavailable,
                   fmt::format("no copy of {} yet and the upstream is unreachable ({})",
                               index_url(*up, id), why));
     }
     auto served = serve_index(r->raw ? std::string_view(*r->raw) : std::string_view(),
-                              index_url(*up, id), extra);
+                              r->raw_url.empty() ? index_url(*up, id) : r->raw_url, extra);
     if (!served) return std::unexpected(served.error());
     r->served = std::make_shared<const ServedIndex>(std::move(*served));
   }
@@ -357,25 +405,44 @@ Result<Digest> HelmCache::chart(const ChartRepo& repo, std::string_view file, ht
       return **d;
     }
   }
-  if (reach == http::Reach::local && upstream_for_url(c.url) &&
-      !breaker(upstream_for_url(c.url)->host).is_open())
+  auto via = source_for_url(c.url);
+  if (reach == http::Reach::local && via.up &&
+      !sources(via.up->host).at(via.index).breaker().is_open())
     return fail(Errc::needs_upstream, "chart not cached");
   requests_.add({{"kind", "chart"}, {"result", "miss"}});
-  return download(c);
+  auto got = download(c);
+  if (got || got.error().code != Errc::upstream_unavailable || !via.up ||
+      !sources(via.up->host).is_mirror(via.index) || sources(via.up->host).down())
+    return got;
+  // The mirror whose index listed the chart is gone: take the index from the next source, and
+  // the chart from where that index says.
+  spdlog::warn("helm {}: {}; refreshing the index from the next source", repo.key(),
+               got.error().message);
+  Repo* r = nullptr;
+  {
+    MutexLock lock(mu_);
+    r = &repo_locked(repo);
+  }
+  start_refresh(*r).wait_for(cfg_.fetch_timeout);
+  auto again = current(repo, reach);
+  if (!again) return got;
+  auto it2 = (*again)->charts.find(std::string(file));
+  if (it2 == (*again)->charts.end() || it2->second.url == c.url) return got;
+  return download(it2->second);
 }
 
 Result<Digest> HelmCache::download(const ChartEntry& c) {
-  const auto* up = upstream_for_url(c.url);
-  if (!up)
+  const auto via = source_for_url(c.url);
+  if (!via.up)
     return fail(Errc::forbidden,
-                fmt::format("chart {} {} points at {}, which is not in helm.upstreams: not "
-                            "followed",
+                fmt::format("chart {} {} points at {}, which is not in helm.upstreams (nor one "
+                            "of their mirrors): not followed",
                             c.name, c.version, c.url.empty() ? "nothing" : c.url));
-  auto& b = breaker(up->host);
-  if (b.is_open())
+  auto& source = sources(via.up->host).at(via.index);
+  if (source.breaker().is_open())
     return fail(Errc::upstream_unavailable,
                 fmt::format("chart {} {} is not cached and {} is unreachable ({})", c.name,
-                            c.version, up->host, b.state().last_error));
+                            c.version, source.url(), source.breaker().state().last_error));
   MutexLock lock(mu_);
   if (auto it = downloads_.find(c.url); it != downloads_.end()) {
     auto f = it->second;
@@ -392,8 +459,8 @@ Result<Digest> HelmCache::download(const ChartEntry& c) {
     ChartSink sink(store_, cfg_.max_chart_bytes, c.url);
     RetryBudget retry(cfg_.stall_timeout);
     auto attempt = [&](std::uint64_t) {
-      auto r = get(*up, c.url, sink);
-      sources_.at(up->host)->note(r);
+      auto r = get(source, c.url, sink);
+      source.note(r);
       return r;
     };
     auto on_retry = [&](const Error& why, std::uint64_t, Millis pause) {
@@ -403,6 +470,7 @@ Result<Digest> HelmCache::download(const ChartEntry& c) {
     if (!fetched)
       return fail(fetched.error().code,
                   fmt::format("fetching {}: {}", c.url, fetched.error().message));
+    source.add_bytes(sink.writer().size());
     if (auto sealed = sink.writer().seal(c.digest); !sealed)
       return fail(Errc::digest_mismatch,
                   fmt::format("chart {} {} from {} does not match the index's digest", c.name,
@@ -419,9 +487,8 @@ Result<Digest> HelmCache::download(const ChartEntry& c) {
   return result;
 }
 
-Result<http::ClientResponse> HelmCache::get(const HostUpstreamConfig& up, std::string url,
+Result<http::ClientResponse> HelmCache::get(upstream::Source& source, std::string url,
                                             http::BodySink& sink) {
-  auto& source = *sources_.at(up.host);
   http::ClientRequest req;
   req.url = std::move(url);
   req.connect_timeout = std::min<Millis>(cfg_.fetch_timeout, std::chrono::seconds(5));
@@ -439,15 +506,9 @@ Result<std::pair<UniqueFd, std::uint64_t>> HelmCache::open(const Digest& d) {
 }
 
 std::vector<UpstreamHealth> HelmCache::health() {
-  std::set<std::string> used;
-  {
-    MutexLock lock(mu_);
-    for (const auto& [key, r] : repos_) used.insert(r->id.host);
-  }
   std::vector<UpstreamHealth> out;
   for (const auto& u : cfg_.upstreams)
-    out.push_back({"helm", u.host, u.url, used.contains(u.host) || sources_.at(u.host)->contacted(),
-                   sources_.at(u.host)->breaker().state()});
+    out.push_back(upstream_health("helm", u.host, sources(u.host).health()));
   return out;
 }
 
@@ -460,7 +521,7 @@ std::vector<RepoStatus> HelmCache::status() {
     s.last_success = r->last_success;
     s.last_error = r->last_error;
     s.charts = r->served ? r->served->charts.size() : 0;
-    s.upstream_up = !sources_.at(r->id.host)->breaker().is_open();
+    s.upstream_up = !sources(r->id.host).down();
     out.push_back(std::move(s));
   }
   return out;

@@ -24,7 +24,7 @@
 #include "http/client.hpp"
 #include "store/blob_store.hpp"
 #include "store/meta_db.hpp"
-#include "upstream/source.hpp"
+#include "upstream/source_list.hpp"
 
 namespace outpost::helm {
 
@@ -74,6 +74,7 @@ class HelmCache {
   struct Repo {
     ChartRepo id;
     std::shared_ptr<const std::string> raw;  // last good upstream copy
+    std::string raw_url;                     // the index URL it came from (relative chart URLs)
     std::shared_ptr<const ServedIndex> served;
     std::optional<std::int64_t> last_success;
     std::chrono::steady_clock::time_point fetched{};
@@ -88,10 +89,18 @@ class HelmCache {
   Result<std::shared_ptr<const ServedIndex>> current(const ChartRepo& id,
                                                      http::Reach reach = http::Reach::upstream);
   Result<Digest> download(const ChartEntry& c);
-  Result<http::ClientResponse> get(const HostUpstreamConfig& up, std::string url,
-                                   http::BodySink& sink);
-  const HostUpstreamConfig* upstream_for_url(const std::string& url) const;
-  CircuitBreaker& breaker(const std::string& host);
+  Result<http::ClientResponse> get(upstream::Source& source, std::string url, http::BodySink& sink);
+  // The configured host and the source (mirror or origin) whose origin `url` is on.
+  struct UrlSource {
+    const HostUpstreamConfig* up = nullptr;
+    std::size_t index = 0;
+  };
+  UrlSource source_for_url(const std::string& url) const;
+  upstream::SourceList& sources(const std::string& host) const;
+  // The index URL of `id` on source `i` of its host (mirrors in order, then the origin).
+  std::string index_url_on(const ChartRepo& id, std::size_t i) const;
+  // Fetches the index from the first source that has it; its text and URL, or why none did.
+  Result<std::pair<std::string, std::string>> fetch_index(const ChartRepo& id);
   std::vector<ChartEntry> release_entries(const ChartRepo& id);
   std::filesystem::path disk_copy(const ChartRepo& id) const;
   void refresh_loop(std::stop_token st);
@@ -105,8 +114,9 @@ class HelmCache {
   std::atomic<bool> stopping_{false};
   Mutex mu_;
   std::map<std::string, std::unique_ptr<Repo>> repos_ GUARDED_BY(mu_);  // key: ChartRepo::key
-  // One source per configured host (its breaker, credentials, redirect rules); set in the ctor.
-  std::map<std::string, std::unique_ptr<upstream::Source>> sources_;
+  // The sources of each configured host (mirrors, then the origin: a breaker, credentials and
+  // redirect rules each); set in the ctor.
+  std::map<std::string, std::unique_ptr<upstream::SourceList>> sources_;
   std::map<std::string, std::shared_future<Result<Digest>>> downloads_ GUARDED_BY(mu_);
   ThreadPool pool_{2};  // refreshes; joined before the members above go
   std::jthread refresher_;

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <charconv>
+#include <set>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -278,10 +279,14 @@ std::optional<Error> BlobFetch::rejected() const {
 void BlobFetcher::download(Upstream& upstream, std::string repo, std::shared_ptr<BlobFetch> f) {
   RetryBudget retry(stall_timeout_, clock_);
   std::uint64_t counted = 0;
+  std::set<std::size_t> suppliers;  // sources whose bytes are in the file
   auto attempt = [&](std::uint64_t offset) {
-    auto r = upstream.fetch_blob(repo, f->digest().str(), offset, *f);
-    upstream_bytes_.add({{"upstream", upstream.name()}},
-                        static_cast<double>(f->writer_.size() - counted));
+    std::size_t source = 0;
+    auto r = upstream.fetch_blob(repo, f->digest().str(), offset, *f, &source);
+    const auto moved = f->writer_.size() - counted;
+    upstream_bytes_.add({{"upstream", upstream.name()}}, static_cast<double>(moved));
+    upstream.add_bytes(source, moved);
+    if (moved > 0) suppliers.insert(source);
     counted = f->writer_.size();
     return r;
   };
@@ -294,6 +299,17 @@ void BlobFetcher::download(Upstream& upstream, std::string repo, std::shared_ptr
   Result<void> outcome;
   if (!fetched) outcome = std::unexpected(fetched.error());
   if (outcome) outcome = publish(upstream, *f);
+  bool refetch = false;
+  if (!outcome && outcome.error().code == Errc::digest_mismatch) {
+    // A mirror among the suppliers lied (or relayed a lie): it is distrusted, and the blob is
+    // fetched again from the next source for the clients that retry. Readers of this attempt are
+    // aborted: they may hold wrong bytes. The origin is never distrusted, so this ends.
+    for (auto i : suppliers)
+      if (upstream.is_mirror(i)) {
+        upstream.distrust(i, "blob " + f->digest().str() + " does not match its digest");
+        refetch = true;
+      }
+  }
   if (!outcome)
     spdlog::warn("fetch of {} from {} failed: {}", f->digest().str(), upstream.name(),
                  outcome.error().message);
@@ -302,6 +318,7 @@ void BlobFetcher::download(Upstream& upstream, std::string repo, std::shared_ptr
     active_.erase(f->digest());
   }
   f->finish(std::move(outcome));
+  if (refetch && !upstream.down() && !stopping_) (void)fetch(upstream, repo, f->digest());
 }
 
 }  // namespace outpost::registry

@@ -101,10 +101,8 @@ void Mirror::touch(const Digest& d) {
 
 std::vector<UpstreamHealth> Mirror::health() {
   std::vector<UpstreamHealth> out;
-  for (const auto& u : cfg_.upstreams) {
-    auto& up = *upstreams_.at(u.name);
-    out.push_back({"registry", u.name, u.url, up.contacted(), up.state()});
-  }
+  for (const auto& u : cfg_.upstreams)
+    out.push_back(upstream_health("registry", u.name, upstreams_.at(u.name)->sources()));
   return out;
 }
 
@@ -127,8 +125,19 @@ Result<ManifestResult> Mirror::cached_manifest(const Digest& d, CacheResult how)
 
 Result<ManifestResult> Mirror::fetch_manifest(Upstream& up, const Route& route,
                                               const std::string& ref) {
+  // A mirror's manifest is checked before it is taken; a wrong one sends the call on to the
+  // next source. The origin's answer is checked below, the same way.
+  auto wrong = [&](const http::ClientResponse& r) -> std::optional<std::string> {
+    Digest actual = sha256_of(r.body);
+    if (route.digest && actual != *route.digest)
+      return "manifest does not match the requested digest";
+    if (auto h = r.headers.get("Docker-Content-Digest"); h && *h != actual.str())
+      return "manifest does not match its Docker-Content-Digest";
+    if (!parse_manifest(r.body)) return "invalid manifest";
+    return std::nullopt;
+  };
   auto resp = up.call("GET", fmt::format("/v2/{}/manifests/{}", route.repo, ref), route.repo,
-                      {{"Accept", kManifestAccept}});
+                      {{"Accept", kManifestAccept}}, wrong);
   if (!resp) return std::unexpected(resp.error());
   if (resp->status == 404) return fail(Errc::not_found, "manifest unknown upstream");
   if (resp->status == 401 || resp->status == 403)
@@ -279,12 +288,19 @@ Result<BlobResult> Mirror::blob(const Route& route, bool head, http::Reach reach
 
 Result<void> Mirror::ensure_blob(const Route& route,
                                  const std::function<void(std::uint64_t)>& written) {
-  auto got = blob(route, false);
-  if (!got) return std::unexpected(got.error());
-  auto* f = std::get_if<std::shared_ptr<BlobFetch>>(&got->body);
-  if (!f) return {};
-  if (!written) return (*f)->wait_done();
-  return (*f)->wait_done(std::chrono::milliseconds(200), written);
+  // A mirror's wrong bytes fail one download and distrust that mirror; the next source gets a
+  // new one. Each source is tried at most once.
+  const auto sources = upstream(route.upstream).sources().size();
+  Result<void> done;
+  for (std::size_t round = 0; round < sources; ++round) {
+    auto got = blob(route, false);
+    if (!got) return std::unexpected(got.error());
+    auto* f = std::get_if<std::shared_ptr<BlobFetch>>(&got->body);
+    if (!f) return {};
+    done = written ? (*f)->wait_done(std::chrono::milliseconds(200), written) : (*f)->wait_done();
+    if (done || done.error().code != Errc::digest_mismatch) return done;
+  }
+  return done;
 }
 
 Result<std::vector<std::string>> Mirror::upstream_tag_list(Upstream& up, const std::string& repo) {

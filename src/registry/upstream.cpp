@@ -18,15 +18,14 @@ std::string scope_for(const std::string& repo, bool push = false) {
 
 }  // namespace
 
+// A source with what the registry keeps per source: its bearer tokens.
 struct Upstream::Link {
-  Link(upstream::SourceSpec spec, upstream::BreakerPolicy policy, http::HttpClient& client,
-       const std::atomic<bool>& stopping, const Clock& clock)
-      : source(std::move(spec), policy, client, stopping, clock) {}
+  explicit Link(upstream::Source& s) : source(s) {}
   struct Token {
     std::string value;
     std::chrono::steady_clock::time_point expires;
   };
-  upstream::Source source;
+  upstream::Source& source;
   Mutex mu;
   std::map<std::string, Token> tokens GUARDED_BY(mu);  // key: scope
   bool use_basic GUARDED_BY(mu) = false;               // the source asked for Basic
@@ -41,41 +40,54 @@ Upstream::Upstream(const RegistryUpstreamConfig& cfg, const RegistryConfig& reg,
       stopping_(stopping),
       clock_(clock),
       errors_(metrics.counter("outpost_upstream_errors_total",
-                              "Failed upstream calls by upstream and reason")) {
-  const upstream::BreakerPolicy policy{reg.breaker_min_backoff, reg.breaker_max_backoff};
-  links_.push_back(
-      std::make_unique<Link>(upstream::SourceSpec{cfg.url, upstream::Role::origin, cfg.insecure,
-                                                  cfg.username, cfg.password},
-                             policy, client, stopping, clock));
+                              "Failed upstream calls by upstream and reason")),
+      sources_(upstream::SourceSpec{cfg.url, upstream::Role::origin, cfg.insecure, cfg.username,
+                                    cfg.password},
+               cfg.mirrors, {reg.breaker_min_backoff, reg.breaker_max_backoff}, client, stopping,
+               clock) {
+  for (std::size_t i = 0; i < sources_.size(); ++i)
+    links_.push_back(std::make_unique<Link>(sources_.at(i)));
 }
 
 Upstream::~Upstream() = default;
 
+bool Upstream::is_mirror(std::size_t i) const {
+  return sources_.is_mirror(i);
+}
+
+void Upstream::distrust(std::size_t i, const std::string& why) {
+  if (!is_mirror(i)) return;
+  errors_.add({{"upstream", cfg_.name}, {"reason", "mirror_wrong_content"}});
+  sources_.distrust(i, "upstream " + cfg_.name, why);
+}
+
+void Upstream::add_bytes(std::size_t i, std::uint64_t n) {
+  if (i < sources_.size()) sources_.at(i).add_bytes(n);
+}
+
+std::vector<SourceHealth> Upstream::sources() const {
+  return sources_.health();
+}
+
+http::ClientRequest Upstream::for_link(const Link& link, http::ClientRequest req) const {
+  if (&link.source != &sources_.origin() && req.url.starts_with("/") &&
+      req.url.find("ns=") == std::string::npos)
+    req.url +=
+        fmt::format("{}ns={}", req.url.find('?') == std::string::npos ? '?' : '&', cfg_.name);
+  return req;
+}
+
 bool Upstream::down() const {
-  for (const auto& l : links_)
-    if (!l->source.breaker().is_open()) return false;
-  return true;
+  return sources_.down();
 }
 
 std::string Upstream::down_reason() const {
-  auto st = links_.back()->source.breaker().state();
+  auto st = sources_.origin().breaker().state();
   return st.last_error.empty() ? "circuit open" : st.last_error;
 }
 
 bool Upstream::contacted() const {
-  for (const auto& l : links_)
-    if (l->source.contacted()) return true;
-  return false;
-}
-
-CircuitBreaker::State Upstream::state() const {
-  return links_.back()->source.breaker().state();
-}
-
-Upstream::Link* Upstream::pick() {
-  for (auto& l : links_)
-    if (!l->source.breaker().is_open()) return l.get();
-  return links_.back().get();
+  return sources_.contacted();
 }
 
 std::optional<std::string> Upstream::auth_header(Link& link, const std::string& scope) {
@@ -163,39 +175,74 @@ bool Upstream::note(Link& link, const Result<http::ClientResponse>& r) {
   return failed;
 }
 
+namespace {
+
+// A mirror's answer that means "ask the next source", not "this does not exist".
+bool mirror_passes(int status) {
+  return status == 404 || status == 401 || status == 403 || status == 429;
+}
+
+}  // namespace
+
 Result<http::ClientResponse> Upstream::call(
     const std::string& method, const std::string& path, const std::string& repo,
-    std::vector<std::pair<std::string, std::string>> headers) {
+    std::vector<std::pair<std::string, std::string>> headers, const Check& check) {
   http::ClientRequest req;
   req.method = method;
   req.url = path;
   req.headers = std::move(headers);
   req.connect_timeout = reg_.upstream_timeout;
   req.total_timeout = reg_.upstream_timeout;
-  Result<http::ClientResponse> r = fail(Errc::upstream_unavailable, "no source");
-  for (std::size_t tried = 0; tried < links_.size(); ++tried) {
-    Link* link = pick();
-    r = send(*link, req, scope_for(repo), nullptr);
-    if (!note(*link, r) || down()) break;  // an answer, or nothing left to try
+  Result<http::ClientResponse> failed = fail(Errc::upstream_unavailable, "no source");
+  std::optional<http::ClientResponse> not_here;  // the first mirror's 404/401/403/429
+  for (auto i : sources_.to_try()) {
+    Link& link = *links_[i];
+    auto r = send(link, for_link(link, req), scope_for(repo), nullptr);
+    if (note(link, r)) {
+      failed = std::move(r);
+      continue;
+    }
+    if (!is_mirror(i)) return r;
+    if (mirror_passes(r->status)) {
+      if (!not_here) not_here = std::move(*r);
+      continue;
+    }
+    if (check && r->status >= 200 && r->status < 300) {
+      if (auto why = check(*r)) {
+        distrust(i, *why);
+        continue;
+      }
+    }
+    return r;
   }
-  return r;
+  if (not_here) return std::move(*not_here);
+  return failed;
 }
 
 Result<http::ClientResponse> Upstream::fetch_blob(const std::string& repo,
                                                   const std::string& digest, std::uint64_t offset,
-                                                  http::BodySink& sink) {
+                                                  http::BodySink& sink, std::size_t* served_by) {
   http::ClientRequest req;
   req.url = fmt::format("/v2/{}/blobs/{}", repo, digest);
   if (offset > 0) req.headers.emplace_back("Range", fmt::format("bytes={}-", offset));
   req.connect_timeout = reg_.upstream_timeout;
   req.stall_timeout = reg_.stall_timeout;
-  Link* link = pick();
-  auto r = send(*link, std::move(req), scope_for(repo), &sink);
-  // A dropped or stalled body is retried by the caller; a refused connection or a 5xx means down.
-  if (!r && r.error().code == Errc::upstream_unavailable)
-    note(*link, r);
-  else if (r)
-    note(*link, r);
+  Result<http::ClientResponse> r = fail(Errc::upstream_unavailable, "no source");
+  for (auto i : sources_.to_try()) {
+    Link& link = *links_[i];
+    if (served_by) *served_by = i;
+    r = send(link, for_link(link, req), scope_for(repo), &sink);
+    // A dropped or stalled body is retried by the caller from the bytes held (on the first
+    // healthy source then; a refused connection opens this source's breaker). Answers without a
+    // body for the sink (5xx, a mirror's "not here") go to the next source at once.
+    if (!r) {
+      if (r.error().code == Errc::upstream_unavailable) note(link, r);
+      return r;
+    }
+    note(link, r);
+    if (is_mirror(i) && (r->status >= 500 || mirror_passes(r->status))) continue;
+    return r;
+  }
   return r;
 }
 
@@ -211,22 +258,18 @@ Result<http::ClientResponse> Upstream::push_call(http::ClientRequest req, const 
 }
 
 void Upstream::probe_due() {
-  for (auto& l : links_) {
-    if (stopping_ || !l->source.breaker().probe_due()) continue;
-    http::ClientRequest req;
-    req.url = "/v2/";
-    req.connect_timeout = reg_.upstream_timeout;
-    req.total_timeout = reg_.upstream_timeout;
-    auto r = l->source.send(req);
-    bool up = r && (r->status == 200 || r->status == 401);
-    if (up) {
-      l->source.breaker().record_success();
-      spdlog::info("upstream {} ({}) is reachable again", cfg_.name, l->source.url());
-    } else {
-      l->source.breaker().record_failure(r ? fmt::format("probe: HTTP {}", r->status)
-                                           : r.error().message);
-    }
-  }
+  if (stopping_) return;
+  sources_.probe_due(
+      [this](upstream::Source& src) -> std::optional<std::string> {
+        http::ClientRequest req;
+        req.url = "/v2/";
+        req.connect_timeout = reg_.upstream_timeout;
+        req.total_timeout = reg_.upstream_timeout;
+        auto r = src.send(req);
+        if (r && (r->status == 200 || r->status == 401)) return std::nullopt;
+        return r ? fmt::format("probe: HTTP {}", r->status) : r.error().message;
+      },
+      "upstream " + cfg_.name);
 }
 
 }  // namespace outpost::registry

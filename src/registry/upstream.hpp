@@ -1,12 +1,17 @@
 #pragma once
-// One configured upstream registry, reached through an ordered list of sources (upstream/): the
-// origin today; regional mirrors and peer replicas go ahead of it. Each source has its own
-// breaker, token cache and credentials. Adds what only a registry needs: the bearer-token dance
-// (tokens cached per source and scope, credentials only to the source's own origin and realm)
-// and the registry paths. The upstream is down when every source's breaker is open; request
-// paths then never dial it. Thread-safe.
+// One configured upstream registry, reached through an ordered list of sources (upstream/): its
+// mirrors (regional Outposts, other caches of the same origin) in configured order, then the
+// origin. Each source has its own breaker, token cache and credentials (the origin's never go to a
+// mirror). Requests to a mirror carry ?ns=<upstream name>, so an Outpost hub routes them to the
+// same upstream. A mirror that fails (transport, 5xx), lacks the content (404) or refuses (401,
+// 403, 429) passes the request to the next source: a hub that lacks a blob never makes a false 404.
+// A mirror whose content does not verify is distrusted (its breaker opened). Adds what only a
+// registry needs: the bearer-token dance (tokens cached per source and scope, credentials only to
+// the source's own origin and realm) and the registry paths. The upstream is down when every
+// source's breaker is open; request paths then never dial it. Thread-safe.
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -17,7 +22,7 @@
 #include "core/metrics.hpp"
 #include "core/time.hpp"
 #include "http/client.hpp"
-#include "upstream/source.hpp"
+#include "upstream/source_list.hpp"
 
 namespace outpost::registry {
 
@@ -35,19 +40,32 @@ class Upstream {
   std::string down_reason() const;
   // False until a request has been sent to any source ("not used yet" on the status page).
   bool contacted() const;
-  // The origin's breaker state (the status page's line for this upstream).
-  CircuitBreaker::State state() const;
+
+  // Why a 2xx answer's content is wrong (a digest that does not match), or nothing when it is fine.
+  using Check = std::function<std::optional<std::string>(const http::ClientResponse&)>;
 
   // A metadata call (manifest, tags, HEAD), bounded by registry.upstream_timeout. `path` starts
-  // with /v2/. Goes to the first source whose breaker is closed, the next one on a transport
-  // failure or 5xx (which open that source's breaker).
+  // with /v2/. Goes to the sources in order, skipping those whose breaker is open, passing to the
+  // next as described above; a mirror's answer that fails `check` distrusts it. The origin's
+  // answer is returned whatever it is (the caller verifies it); when only mirrors answered, the
+  // first "not here" answer is. Every breaker open: the origin is tried.
   Result<http::ClientResponse> call(const std::string& method, const std::string& path,
                                     const std::string& repo,
-                                    std::vector<std::pair<std::string, std::string>> headers = {});
-  // Streams a blob from `offset` into `sink` (2xx only) from the first healthy source; no overall
-  // time bound, a stall bound. The caller retries (upstream/resumable).
+                                    std::vector<std::pair<std::string, std::string>> headers = {},
+                                    const Check& check = {});
+  // Streams a blob from `offset` into `sink` (2xx only) from the first healthy source that has it;
+  // no overall time bound, a stall bound. The caller retries (upstream/resumable). `served_by`
+  // receives the index of the source that answered (for distrust() and byte counts).
   Result<http::ClientResponse> fetch_blob(const std::string& repo, const std::string& digest,
-                                          std::uint64_t offset, http::BodySink& sink);
+                                          std::uint64_t offset, http::BodySink& sink,
+                                          std::size_t* served_by = nullptr);
+  // Source `i` sent content that did not verify: opens its breaker with `why`. The origin is
+  // never distrusted (it is the authority; its wrong bytes fail the request instead).
+  void distrust(std::size_t i, const std::string& why);
+  bool is_mirror(std::size_t i) const;
+  void add_bytes(std::size_t i, std::uint64_t n);
+  // Every source in order: mirrors, then the origin.
+  std::vector<SourceHealth> sources() const;
   // A registry write (blob upload, manifest PUT) under a pull,push token, to the origin only.
   // `req.url` is a path starting with /v2/ or an absolute URL on the origin (an upload Location);
   // no overall time bound, a stall bound.
@@ -57,8 +75,9 @@ class Upstream {
   void probe_due();
 
  private:
-  struct Link;   // a source with its token cache
-  Link* pick();  // first source with a closed breaker, else the origin
+  struct Link;  // a source with its token cache
+  // `req` for `link`: a mirror's relative URL gains ns=<name>.
+  http::ClientRequest for_link(const Link& link, http::ClientRequest req) const;
   Result<http::ClientResponse> send(Link& link, http::ClientRequest req, const std::string& scope,
                                     http::BodySink* sink);
   std::optional<std::string> auth_header(Link& link, const std::string& scope);
@@ -73,7 +92,8 @@ class Upstream {
   const std::atomic<bool>& stopping_;
   const Clock& clock_;
   MetricFamily& errors_;
-  std::vector<std::unique_ptr<Link>> links_;  // tried in order; the origin last
+  upstream::SourceList sources_;              // mirrors in order, then the origin
+  std::vector<std::unique_ptr<Link>> links_;  // links_[i] is sources_.at(i)
 };
 
 }  // namespace outpost::registry

@@ -24,6 +24,15 @@ json upstreams(Sources& s) {
   for (auto& h : s.git.health()) all.push_back(std::move(h));
   for (auto& h : s.helm.health()) all.push_back(std::move(h));
   for (const auto& h : all) {
+    json sources = json::array();
+    for (const auto& src : h.sources)
+      sources.push_back({{"url", src.url},
+                         {"role", src.role},
+                         {"contacted", src.contacted},
+                         {"up", src.state.up},
+                         {"since", src.contacted ? json(iso8601(src.state.since)) : json(nullptr)},
+                         {"last_error", src.state.last_error},
+                         {"bytes", src.bytes}});
     out.push_back({{"kind", h.kind},
                    {"name", h.name},
                    {"url", h.url},
@@ -31,7 +40,8 @@ json upstreams(Sources& s) {
                    {"up", h.state.up},
                    {"since", h.contacted ? json(iso8601(h.state.since)) : json(nullptr)},
                    {"last_error", h.state.last_error},
-                   {"failures", h.state.failures}});
+                   {"failures", h.state.failures},
+                   {"sources", std::move(sources)}});
   }
   return out;
 }
@@ -98,8 +108,23 @@ void register_metrics(Metrics& metrics, Sources& s) {
   auto& releases = metrics.gauge("outpost_releases", "Releases by state (ready, downloading, …)");
   auto& missing = metrics.gauge("outpost_release_missing_blobs",
                                 "Blobs a recorded release pins that are not in the store");
-  metrics.add_collector([&s, &ready, &reasons, &releases, &missing] {
+  auto& source_up = metrics.gauge(
+      "outpost_upstream_source_up",
+      "1 when this source of an upstream (a mirror, or the origin) is up (circuit closed)");
+  auto& source_bytes = metrics.counter(
+      "outpost_upstream_source_bytes_total",
+      "Content bytes received from each source of an upstream (mirrors, then the origin)");
+  metrics.add_collector([&s, &ready, &reasons, &releases, &missing, &source_up, &source_bytes] {
     auto st = site_status(s);
+    for (const auto& u : st["upstreams"])
+      for (const auto& src : u.value("sources", json::array())) {
+        Labels l{{"kind", u.value("kind", "")},
+                 {"upstream", u.value("name", "")},
+                 {"source", src.value("url", "")},
+                 {"role", src.value("role", "")}};
+        source_up.set(l, src.value("up", false) ? 1 : 0);
+        source_bytes.set(l, src.value("bytes", 0.0));
+      }
     const auto& r = st["readiness"];
     ready.set({}, r.value("ready", false) ? 1 : 0);
     reasons.set({}, double(r["reasons"].size()));

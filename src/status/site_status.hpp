@@ -51,7 +51,9 @@ nlohmann::json site_status(Sources& s);
 nlohmann::json readiness(const nlohmann::json& status);
 
 // Gauges set from the same picture at each scrape: outpost_offline_ready (1/0),
-// outpost_readiness_reasons, outpost_releases{state}, outpost_release_missing_blobs{release}.
+// outpost_readiness_reasons, outpost_releases{state}, outpost_release_missing_blobs{release},
+// and per source of each upstream outpost_upstream_source_up and
+// outpost_upstream_source_bytes_total{kind, upstream, source, role}.
 // REQUIRES: `s` outlives `metrics`' collectors.
 void register_metrics(Metrics& metrics, Sources& s);
 

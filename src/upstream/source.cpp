@@ -50,6 +50,22 @@ Result<http::ClientResponse> Source::send(http::ClientRequest req, http::BodySin
   return fail(Errc::upstream_error, fmt::format("{}: too many redirects", spec_.url));
 }
 
+std::string_view role_name(Role r) {
+  switch (r) {
+    case Role::origin:
+      return "origin";
+    case Role::mirror:
+      return "mirror";
+    case Role::peer:
+      return "peer";
+  }
+  return "?";
+}
+
+SourceHealth Source::health() const {
+  return {spec_.url, std::string(role_name(spec_.role)), contacted_, breaker_.state(), bytes_};
+}
+
 void Source::note(const Result<http::ClientResponse>& r) {
   if (!r) {
     if (r.error().code != Errc::cancelled) breaker_.record_failure(r.error().message);

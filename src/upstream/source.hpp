@@ -45,6 +45,9 @@ class Source {
   // False until a request has been sent ("not used yet" on the status page).
   bool contacted() const { return contacted_; }
   bool same_origin(std::string_view url) const;
+  // Content bytes received from this source (blob, pack, chart bodies), for status and metrics.
+  void add_bytes(std::uint64_t n) { bytes_ += n; }
+  SourceHealth health() const;
   // "Basic …" for this source's credentials, when it has some.
   std::optional<std::string> basic_authorization() const;
 
@@ -66,6 +69,9 @@ class Source {
   const std::atomic<bool>& stopping_;
   CircuitBreaker breaker_;
   std::atomic<bool> contacted_{false};
+  std::atomic<std::uint64_t> bytes_{0};
 };
+
+std::string_view role_name(Role r);  // "origin" | "mirror" | "peer"
 
 }  // namespace outpost::upstream
