@@ -1,0 +1,103 @@
+#!/usr/bin/env python3
+"""An HTTP proxy for tests that records what crosses it and can lie about content.
+
+  recording_proxy.py --listen PORT --target http://HOST:PORT --log FILE --control FILE
+
+Every request is forwarded to the target (method, path with query, headers) and its answer
+streamed back. One line per request goes to the log: METHOD PATH-WITH-QUERY STATUS, then
+"auth=<Authorization header or ->". The control file is read for every request:
+  pass           forward untouched
+  corrupt-blobs  flip one byte of every blob body (/blobs/ paths, 2xx): wrong content with the
+                 right length and headers, which only a digest check catches
+"""
+import argparse
+import http.client
+import http.server
+import threading
+import urllib.parse
+
+HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
+       "proxy-authorization", "proxy-authenticate", "host"}
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def _mode(self):
+        try:
+            return open(self.server.control).read().split()[0]
+        except (OSError, IndexError):
+            return "pass"
+
+    def _record(self, status):
+        auth = self.headers.get("Authorization") or "-"
+        with self.server.lock, open(self.server.log, "a") as f:
+            f.write(f"{self.command} {self.path} {status} auth={auth}\n")
+
+    def _forward(self):
+        target = self.server.target
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else None
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP}
+        conn = http.client.HTTPConnection(target.hostname, target.port, timeout=60)
+        try:
+            conn.request(self.command, self.path, body=body, headers=headers)
+            resp = conn.getresponse()
+        except OSError:
+            self._record(502)
+            self.send_response(502)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        self._record(resp.status)
+        lie = (self._mode() == "corrupt-blobs" and "/blobs/" in self.path
+               and 200 <= resp.status < 300 and self.command == "GET")
+        self.send_response(resp.status)
+        for k, v in resp.getheaders():
+            if k.lower() not in HOP:
+                self.send_header(k, v)
+        chunked = self.command != "HEAD" and resp.getheader("Content-Length") is None
+        if chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        if self.command == "HEAD":
+            conn.close()
+            return
+        first = True
+        while True:
+            data = resp.read(65536)
+            if not data:
+                break
+            if lie and first:
+                data = bytes([data[0] ^ 0xFF]) + data[1:]
+            first = False
+            if chunked:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+            else:
+                self.wfile.write(data)
+        if chunked:
+            self.wfile.write(b"0\r\n\r\n")
+        conn.close()
+
+    do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = _forward
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--listen", type=int, required=True)
+    p.add_argument("--target", required=True)
+    p.add_argument("--log", required=True)
+    p.add_argument("--control", required=True)
+    args = p.parse_args()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", args.listen), Handler)
+    server.daemon_threads = True
+    server.target = urllib.parse.urlparse(args.target)
+    server.log, server.control, server.lock = args.log, args.control, threading.Lock()
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
