@@ -1,5 +1,7 @@
 #include "git/cache.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 #include <openssl/hmac.h>
 #include <spdlog/spdlog.h>
@@ -202,15 +204,23 @@ bool GitCache::trigger_sync(const RepoId& id) {
 
 Result<SyncOutcome> GitCache::sync_from_sources(GitMirror& m) {
   auto& src = sources(m.id().host);
-  std::string failover;
+  std::string failover;  // every source before the one used, and why it was passed over
   Result<SyncOutcome> r = fail(Errc::upstream_unavailable, "no source");
-  for (auto i : src.to_try()) {
+  const auto order = src.to_try(upstream::SourceList::DueProbes::include);
+  for (std::size_t i = 0; i < src.size(); ++i) {
     auto& source = src.at(i);
-    r = m.sync(stopping_, m.source_url(i));
+    auto pass_over = [&](const std::string& why) {
+      failover += fmt::format("{}{} {} {}", failover.empty() ? "" : "; ",
+                              upstream::role_name(source.spec().role), source.url(), why);
+    };
+    if (std::find(order.begin(), order.end(), i) == order.end()) {
+      pass_over("is down (" + source.breaker().state().last_error + ")");
+      continue;
+    }
+    r = m.sync(stopping_, {m.source_url(i), source.url(), failover});
     if (r) {
       if (source.breaker().is_open()) spdlog::info("git: {} is reachable again", source.url());
       source.breaker().record_success();
-      m.note_source(source.url(), failover);
       if (!failover.empty())
         spdlog::warn("git: {} synced from {} ({})", m.id().key(), source.url(), failover);
       return r;
@@ -219,9 +229,7 @@ Result<SyncOutcome> GitCache::sync_from_sources(GitMirror& m) {
     source.breaker().record_failure(r.error().message);
     spdlog::warn("git: sync of {} from {} failed: {}", m.id().key(), source.url(),
                  r.error().message);
-    failover +=
-        fmt::format("{}{} {} failed: {}", failover.empty() ? "" : "; ",
-                    upstream::role_name(source.spec().role), source.url(), r.error().message);
+    pass_over("failed: " + r.error().message);
   }
   return r;
 }

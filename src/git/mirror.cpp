@@ -65,10 +65,9 @@ std::string GitMirror::source_url(std::size_t i) const {
   return upstream_url();
 }
 
-void GitMirror::note_source(std::string url, std::string failover) {
-  MutexLock lock(mu_);
-  status_.synced_from = std::move(url);
-  status_.failover = std::move(failover);
+void GitMirror::set_source_locked(const From& from) {
+  status_.synced_from = from.source;
+  status_.failover = from.failover;
 }
 
 bool GitMirror::cloned() const {
@@ -126,7 +125,7 @@ Result<void> GitMirror::init_staging(const fs::path& staging) {
   return {};
 }
 
-Result<SyncOutcome> GitMirror::sync(const std::atomic<bool>& stop, const std::string& url) {
+Result<SyncOutcome> GitMirror::sync(const std::atomic<bool>& stop, const From& from) {
   MutexLock lock(mu_);
   if (syncing_) {  // single-flight: join the running sync
     auto gen = sync_gen_;
@@ -136,7 +135,7 @@ Result<SyncOutcome> GitMirror::sync(const std::atomic<bool>& stop, const std::st
   syncing_ = true;
   status_.last_attempt = std::chrono::system_clock::now();
   lock.unlock();
-  auto r = run_sync(stop, url);
+  auto r = run_sync(stop, from.url);
   lock.lock();
   syncing_ = false;
   ++sync_gen_;
@@ -144,6 +143,7 @@ Result<SyncOutcome> GitMirror::sync(const std::atomic<bool>& stop, const std::st
   if (r) {
     status_.last_success = std::chrono::system_clock::now();
     status_.last_error.clear();
+    set_source_locked(from);
     if (!r->moved.empty()) {
       adverts_.clear();
       ++refs_gen_;

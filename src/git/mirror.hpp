@@ -61,15 +61,18 @@ class GitMirror {
   // True once an initial clone has completed (the directory exists).
   bool cloned() const;
 
-  // Fetches from `url` (one of source_url()'s; initial clone when needed); joins a sync already
-  // running (and gets its result, whichever source it used).
-  Result<SyncOutcome> sync(const std::atomic<bool>& stop, const std::string& url);
+  // Where one sync fetches from.
+  struct From {
+    std::string url;       // the repository on that source (source_url())
+    std::string source;    // the source's own URL, for the status
+    std::string failover;  // why sources before it were passed over ("" when none was)
+  };
+  // Fetches from `from` (initial clone when needed); joins a sync already running (and gets its
+  // result, whichever source it used). On success the status names the source.
+  Result<SyncOutcome> sync(const std::atomic<bool>& stop, const From& from);
   // The repository's URL on source `i` of its upstream: mirrors in configured order, then the
   // origin (the order of upstream::SourceList).
   std::string source_url(std::size_t i) const;
-  // Where the last successful sync came from, and why earlier sources were passed over ("" when
-  // the first source answered).
-  void note_source(std::string url, std::string failover);
   // Sync generation: bumps each time a sync ends. wait_sync_after waits (up to budget) for the
   // first sync to end after generation `gen`; true if one did.
   std::uint64_t sync_generation() const;
@@ -108,6 +111,7 @@ class GitMirror {
 
  private:
   Result<SyncOutcome> run_sync(const std::atomic<bool>& stop, const std::string& url);
+  void set_source_locked(const From& from) REQUIRES(mu_);
   Result<void> init_staging(const std::filesystem::path& staging);
   Result<std::map<std::string, std::string>> list_refs(const std::filesystem::path& repo,
                                                        const std::vector<std::string>& prefixes = {

@@ -217,7 +217,7 @@ std::shared_future<void> HelmCache::start_refresh(Repo& r) {
 Result<std::pair<std::string, std::string>> HelmCache::fetch_index(const ChartRepo& id) {
   auto& src = sources(id.host);
   Error why{Errc::upstream_unavailable, "no source"};
-  for (auto i : src.to_try()) {
+  for (auto i : src.to_try(upstream::SourceList::DueProbes::include)) {
     auto& source = src.at(i);
     const std::string url = index_url_on(id, i);
     StringSink sink(cfg_.max_index_bytes);

@@ -27,10 +27,12 @@ bool SourceList::contacted() const {
   return false;
 }
 
-std::vector<std::size_t> SourceList::to_try() const {
+std::vector<std::size_t> SourceList::to_try(DueProbes due) const {
   std::vector<std::size_t> out;
-  for (std::size_t i = 0; i < sources_.size(); ++i)
-    if (!sources_[i]->breaker().is_open()) out.push_back(i);
+  for (std::size_t i = 0; i < sources_.size(); ++i) {
+    const auto& b = sources_[i]->breaker();
+    if (!b.is_open() || (due == DueProbes::include && b.probe_due())) out.push_back(i);
+  }
   if (out.empty()) out.push_back(sources_.size() - 1);
   return out;
 }

@@ -36,9 +36,12 @@ class SourceList {
   bool down() const;
   // Some source has been sent a request.
   bool contacted() const;
-  // The sources to try now, in order: those whose breaker is closed; when every one is open, the
-  // origin alone (for a caller that must try something).
-  std::vector<std::size_t> to_try() const;
+  // Whether an open breaker whose probe is due counts as worth trying: background work (syncs,
+  // index refreshes) doubles as the probe of the sources it would use; request paths do not.
+  enum class DueProbes { skip, include };
+  // The sources to try now, in order: those whose breaker is closed (or due for a probe, with
+  // DueProbes::include); when none is, the origin alone (for a caller that must try something).
+  std::vector<std::size_t> to_try(DueProbes due = DueProbes::skip) const;
   // Source `i` sent content that does not verify: a mirror's breaker opens with `why` (logged).
   // The origin is never distrusted: it is the authority, its wrong content fails the request.
   void distrust(std::size_t i, const std::string& what, const std::string& why);
