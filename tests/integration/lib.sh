@@ -107,6 +107,46 @@ push_image() {
   skopeo_ copy -q "$@" --dest-tls-verify=false "oci:$layout:$tag" "docker://127.0.0.1:$port/$repo:$tag" >/dev/null
 }
 
+# shop_images V1_MB V2_MB: the images of the release bundle tests, made in $T/layout: v1 (2 layers
+# of V1_MB MB), multi (linux/amd64 and linux/arm64) and v2 (1 layer of V2_MB MB, other bytes).
+# v1 and multi are pushed to the registry `up` as test/app1:v1 and test/app2:multi and copied
+# from it to $T/direct-app1:v1 and $T/direct-app2:multi (what offline pulls must match);
+# push_shop_v2 does the same for v2 as test/app1:v2.
+shop_images() {
+  python3 "$TOOLS/make_image.py" "$T/layout" v1 --layer-mb "$1" --layers 2 >/dev/null
+  python3 "$TOOLS/make_image.py" "$T/layout" multi --layer-mb 1 --layers 1 --platforms linux/amd64,linux/arm64 >/dev/null
+  python3 "$TOOLS/make_image.py" "$T/layout" v2 --layer-mb "$2" --layers 1 --seed other >/dev/null
+  push_shop_image v1 app1
+  push_shop_image multi app2 --all
+}
+push_shop_v2() { push_shop_image v2 app1; }
+push_shop_image() {  # push_shop_image TAG APP [push args]: as test/APP:TAG, copied to $T/direct-APP:TAG
+  push_image "$T/layout" "$1" "$up_PORT" "test/$2" "${@:3}"
+  skopeo_ copy -q --src-tls-verify=false "docker://127.0.0.1:$up_PORT/test/$2:$1" "dir:$T/direct-$2:$1"
+}
+
+# shop_pulls_offline CONFIG DATA: an Outpost on CONFIG (upstream stopped) serves app1:v1,
+# app2:multi and app1:v2 byte-identical to $T/direct-*; stopped, `outpost fsck` finds DATA clean.
+shop_pulls_offline() {
+  local img
+  start_outpost op "$1"
+  for img in app1:v1 app2:multi app1:v2; do
+    skopeo_ copy -q --src-tls-verify=false "docker://127.0.0.1:$op_PORT/upstream.test/test/$img" "dir:$T/offline-$img" ||
+      die "offline pull of $img"
+    diff -r "$T/direct-$img" "$T/offline-$img" >/dev/null || die "offline $img differs from upstream"
+  done
+  stop_pid "$op_PID"
+  "$OUTPOST_BIN" fsck --data-dir "$2" >"$T/fsck" || die "fsck after imports: $(cat "$T/fsck")"
+}
+
+# trust_release_key CONFIG: a new ed25519 key pair ($T/release.key, $T/release.pub) whose public
+# key CONFIG's bundle.trust_keys trusts.
+trust_release_key() {
+  openssl genpkey -algorithm ed25519 -out "$T/release.key" 2>/dev/null
+  openssl pkey -in "$T/release.key" -pubout -out "$T/release.pub"
+  printf 'bundle:\n  trust_keys: [%s]\n' "$T/release.pub" >>"$1"
+}
+
 # push_test_image REPO TAG LAYER_MB LAYERS: an image made in $T/layout (LAYERS layers of LAYER_MB MB)
 # pushed to the registry `up` as REPO:TAG. Sets LAYER: its largest layer as the registry stores it.
 push_test_image() {
