@@ -8,6 +8,7 @@
 
 #include "core/duration.hpp"
 #include "core/error.hpp"
+#include "core/time.hpp"
 #include "http/client.hpp"
 
 namespace outpost::bundle {
@@ -18,10 +19,12 @@ struct DownloadStats {
   int attempts = 0;
 };
 
-// `progress(done, total)` (total 0 when unknown). A file already at `dest` is resumed.
+// `progress(done, total)` (total 0 when unknown). A file already at `dest` is resumed. The pauses
+// between attempts are waited on `clock`.
 Result<DownloadStats> download_resumable(
     http::HttpClient& client, const std::string& url, const std::filesystem::path& dest,
     int max_attempts, Millis stall_timeout, const std::atomic<bool>& cancel,
-    const std::function<void(std::uint64_t, std::uint64_t)>& progress);
+    const std::function<void(std::uint64_t, std::uint64_t)>& progress,
+    const Clock& clock = Clock::system());
 
 }  // namespace outpost::bundle

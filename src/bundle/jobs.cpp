@@ -29,8 +29,8 @@ std::string ReleaseStatus::to_json() const {
 }
 
 ReleaseJobs::ReleaseJobs(const Config& cfg, BlobStore& store, MetaDb& db, http::HttpClient& client,
-                         registry::Mirror& mirror)
-    : cfg_(cfg), store_(store), db_(db), client_(client), mirror_(mirror) {}
+                         registry::Mirror& mirror, const Clock& clock)
+    : cfg_(cfg), store_(store), db_(db), client_(client), mirror_(mirror), clock_(clock) {}
 
 ReleaseJobs::~ReleaseJobs() {
   stop();
@@ -89,6 +89,22 @@ ReleaseStatus ReleaseJobs::status(const std::string& name, const std::string& ve
   return stored;
 }
 
+ReleaseStatus ReleaseJobs::wait(const std::string& name, const std::string& version) {
+  {
+    MutexLock lock(mu_);
+    for (;;) {
+      auto it = jobs_.find({name, version});
+      if (it == jobs_.end()) break;
+      auto state = it->second->st.state;
+      if (state != ReleaseState::queued && state != ReleaseState::downloading &&
+          state != ReleaseState::importing)
+        break;
+      changed_.wait(lock);
+    }
+  }
+  return status(name, version);
+}
+
 std::vector<ReleaseStatus> ReleaseJobs::list() {
   std::vector<ReleaseStatus> out;
   std::set<std::pair<std::string, std::string>> seen;
@@ -106,8 +122,11 @@ std::vector<ReleaseStatus> ReleaseJobs::list() {
 
 void ReleaseJobs::update(const std::shared_ptr<Job>& job,
                          const std::function<void(ReleaseStatus&)>& fn) {
-  MutexLock lock(mu_);
-  fn(job->st);
+  {
+    MutexLock lock(mu_);
+    fn(job->st);
+  }
+  changed_.notify_all();
 }
 
 Result<ReleaseStatus> ReleaseJobs::start(const std::string& name, const std::string& version,
@@ -174,14 +193,16 @@ void ReleaseJobs::run(std::shared_ptr<Job> job) {
     // picks up its bytes.
     download = store_.tmp_dir().parent_path() / "downloads" /
                (std::string(sha256_of(st.source).hex().substr(0, 24)) + ".tar");
-    auto d = download_resumable(client_, st.source, download, cfg_.bundle.download_attempts,
-                                cfg_.bundle.stall_timeout, stopping_,
-                                [&](std::uint64_t done, std::uint64_t total) {
-                                  update(job, [&](ReleaseStatus& s) {
-                                    s.bytes_done = done;
-                                    s.bytes_total = total;
-                                  });
-                                });
+    auto d = download_resumable(
+        client_, st.source, download, cfg_.bundle.download_attempts, cfg_.bundle.stall_timeout,
+        stopping_,
+        [&](std::uint64_t done, std::uint64_t total) {
+          update(job, [&](ReleaseStatus& s) {
+            s.bytes_done = done;
+            s.bytes_total = total;
+          });
+        },
+        clock_);
     if (!d) return fail_job("download failed: " + d.error().message);
     spdlog::info("release {} {}: downloaded {} bytes in {} attempts ({} bytes received)", st.name,
                  st.version, d->bytes, d->attempts, d->received);

@@ -4,6 +4,7 @@
 // resume, or oci:// sources blob by blob, then importing into the live store. A release's readiness
 // is a fact of the store: its record exists and every blob it pins is present.
 #include <atomic>
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -15,6 +16,7 @@
 #include "core/config.hpp"
 #include "core/mutex.hpp"
 #include "core/thread_pool.hpp"
+#include "core/time.hpp"
 #include "http/client.hpp"
 #include "store/blob_store.hpp"
 #include "store/meta_db.hpp"
@@ -36,9 +38,10 @@ struct ReleaseStatus {
 
 class ReleaseJobs {
  public:
-  // `mirror` fetches oci:// sources (through the configured registry upstreams only).
+  // `mirror` fetches oci:// sources (through the configured registry upstreams only); `clock`
+  // paces the retries of http(s) downloads.
   ReleaseJobs(const Config& cfg, BlobStore& store, MetaDb& db, http::HttpClient& client,
-              registry::Mirror& mirror);
+              registry::Mirror& mirror, const Clock& clock = Clock::system());
   ~ReleaseJobs();
 
   // Starts the import of `source` as name/version, or joins the one running. A release already
@@ -47,6 +50,9 @@ class ReleaseJobs {
   Result<ReleaseStatus> start(const std::string& name, const std::string& version,
                               const std::string& source);
   ReleaseStatus status(const std::string& name, const std::string& version);
+  // Blocks until the job for name/version, if there is one, is no longer queued, downloading or
+  // importing; then returns the release's status.
+  ReleaseStatus wait(const std::string& name, const std::string& version);
   std::vector<ReleaseStatus> list();
   void stop();
 
@@ -65,8 +71,10 @@ class ReleaseJobs {
   MetaDb& db_;
   http::HttpClient& client_;
   registry::Mirror& mirror_;
+  const Clock& clock_;
   std::atomic<bool> stopping_{false};
   Mutex mu_;
+  std::condition_variable_any changed_;  // a job's status changed
   std::map<std::pair<std::string, std::string>, std::shared_ptr<Job>> jobs_ GUARDED_BY(mu_);
   ThreadPool pool_{2};
 };

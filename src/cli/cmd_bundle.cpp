@@ -1,4 +1,5 @@
 #include <memory>
+#include <vector>
 
 #include "cli/bundle_commands.hpp"
 
@@ -6,106 +7,106 @@ namespace outpost::cli {
 
 namespace {
 
-// Each subcommand's options; returns the subcommand and the arguments it fills.
-std::pair<CLI::App*, std::shared_ptr<CreateArgs>> add_create(CLI::App& sub) {
-  auto create = std::make_shared<CreateArgs>();
-  auto* c =
-      sub.add_subcommand("create",
-                         "Resolve images to digests, download them, write a bundle file and/or "
-                         "push it to a registry");
-  create->config.add_to(*c);
-  c->add_option("--name", create->opt.name, "Release (bundle) name, e.g. the application")
-      ->required();
-  c->add_option("--version", create->opt.version, "Release version, e.g. a Git tag or commit")
-      ->required();
-  c->add_option("--images-from", create->images_from,
-                "Kubernetes YAML files/dirs ('-' = stdin) to take images from");
-  c->add_option("--image", create->images, "An image reference (repeatable)");
-  c->add_option("--chart", create->charts,
-                "A Helm chart from a helm.upstreams repository: HOST[/PATH]/NAME:VERSION "
-                "(repeatable; Argo CD Applications in --images-from add theirs)");
-  c->add_option("--platform", create->platforms, "Platforms to include (default linux/amd64)")
+// Each subcommand's options, declared into the arguments they fill.
+void create_options(CLI::App& c, CreateArgs& a) {
+  a.config.add_to(c);
+  c.add_option("--name", a.opt.name, "Release (bundle) name, e.g. the application")->required();
+  c.add_option("--version", a.opt.version, "Release version, e.g. a Git tag or commit")->required();
+  c.add_option("--images-from", a.images_from,
+               "Kubernetes YAML files/dirs ('-' = stdin) to take images from");
+  c.add_option("--image", a.images, "An image reference (repeatable)");
+  c.add_option("--chart", a.charts,
+               "A Helm chart from a helm.upstreams repository: HOST[/PATH]/NAME:VERSION "
+               "(repeatable; Argo CD Applications in --images-from add theirs)");
+  c.add_option("--platform", a.platforms, "Platforms to include (default linux/amd64)")
       ->delimiter(',');
-  c->add_option("--since", create->since,
-                "Base bundle file: write a delta holding only blobs it lacks")
+  c.add_option("--since", a.since, "Base bundle file: write a delta holding only blobs it lacks")
       ->check(CLI::ExistingFile);
-  c->add_option("--source-repo", create->opt.source_repo,
-                "Provenance: the Git repository of the manifests");
-  c->add_option("--source-commit", create->opt.source_commit,
-                "Provenance: the commit of the manifests");
-  c->add_option("--cache", create->cache, "Download cache (default <data_dir>/bundle-cache)");
-  c->add_option("--sign-key", create->opt.sign_key,
-                "ed25519 private key (PEM) to sign the bundle with")
+  c.add_option("--source-repo", a.opt.source_repo,
+               "Provenance: the Git repository of the manifests");
+  c.add_option("--source-commit", a.opt.source_commit, "Provenance: the commit of the manifests");
+  c.add_option("--cache", a.cache, "Download cache (default <data_dir>/bundle-cache)");
+  c.add_option("--sign-key", a.opt.sign_key, "ed25519 private key (PEM) to sign the bundle with")
       ->check(CLI::ExistingFile);
-  c->add_option("-o,--output", create->output, "Bundle file to write");
-  c->add_option("--push", create->push,
-                "Also push the bundle to oci://REGISTRY/REPO:TAG (a registry.upstreams entry)");
-  return {c, create};
+  c.add_option("-o,--output", a.output, "Bundle file to write");
+  c.add_option("--push", a.push,
+               "Also push the bundle to oci://REGISTRY/REPO:TAG (a registry.upstreams entry)");
 }
 
-std::pair<CLI::App*, std::shared_ptr<PushArgs>> add_push(CLI::App& sub) {
-  auto push = std::make_shared<PushArgs>();
-  auto* p = sub.add_subcommand(
-      "push", "Push a bundle file to a registry as one OCI artifact (only missing blobs are sent)");
-  push->config.add_to(*p);
-  p->add_option("file", push->file, "Bundle file")->required()->check(CLI::ExistingFile);
-  p->add_option("destination", push->dest,
-                "oci://REGISTRY/REPO:TAG; REGISTRY must be in registry.upstreams of the config")
+void push_options(CLI::App& p, PushArgs& a) {
+  a.config.add_to(p);
+  p.add_option("file", a.file, "Bundle file")->required()->check(CLI::ExistingFile);
+  p.add_option("destination", a.dest,
+               "oci://REGISTRY/REPO:TAG; REGISTRY must be in registry.upstreams of the config")
       ->required();
-  return {p, push};
 }
 
-std::pair<CLI::App*, std::shared_ptr<ImportArgs>> add_import(CLI::App& sub) {
-  auto import = std::make_shared<ImportArgs>();
-  auto* i = sub.add_subcommand("import",
-                               "Verify a bundle (file, URL or oci:// reference) and load it into a "
-                               "stopped Outpost's data dir, or a running one (--server)");
-  import->config.add_to(*i);
-  import->token.add_to(*i);
-  i->add_option("--data-dir", import->data_dir, "Data directory (default: the config's data_dir)");
-  i->add_option("--server", import->server,
-                "Import through a running Outpost's API instead of a data dir");
-  i->add_option("--name", import->name, "With --server and a URL/oci source: the release name");
-  i->add_option("--version", import->version,
-                "With --server and a URL/oci source: the release version");
-  i->add_option("source", import->source,
-                "Bundle file, http(s) URL (downloads resume) or oci://REGISTRY/REPO:TAG (only "
-                "missing blobs are fetched)")
+void import_options(CLI::App& i, ImportArgs& a) {
+  a.config.add_to(i);
+  a.token.add_to(i);
+  i.add_option("--data-dir", a.data_dir, "Data directory (default: the config's data_dir)");
+  i.add_option("--server", a.server,
+               "Import through a running Outpost's API instead of a data dir");
+  i.add_option("--name", a.name, "With --server and a URL/oci source: the release name");
+  i.add_option("--version", a.version, "With --server and a URL/oci source: the release version");
+  i.add_option("source", a.source,
+               "Bundle file, http(s) URL (downloads resume) or oci://REGISTRY/REPO:TAG (only "
+               "missing blobs are fetched)")
       ->required();
-  return {i, import};
 }
 
-std::pair<CLI::App*, std::shared_ptr<EnsureArgs>> add_ensure(CLI::App& sub) {
-  auto ensure = std::make_shared<EnsureArgs>();
-  auto* e =
-      sub.add_subcommand("ensure",
-                         "For an Argo CD PreSync hook: make a running Outpost import a release and "
-                         "wait; exit 0 only when every image is local and verified");
-  ensure->token.add_to(*e);
-  e->add_option("--server", ensure->server, "Outpost URL, e.g. http://outpost.outpost.svc:8080")
+void ensure_options(CLI::App& e, EnsureArgs& a) {
+  a.token.add_to(e);
+  e.add_option("--server", a.server, "Outpost URL, e.g. http://outpost.outpost.svc:8080")
       ->required();
-  e->add_option("--source", ensure->source,
-                "Bundle URL, oci://REGISTRY/REPO:TAG, or a path under bundle.allowed_sources");
-  e->add_option("--name", ensure->name, "Release name")->required();
-  e->add_option("--version", ensure->version, "Release version")->required();
-  e->add_option("--timeout", ensure->timeout, "Give up after this long (default 30m)");
-  e->add_flag("--check", ensure->check, "Only report readiness (exit 0 when ready); start nothing");
-  return {e, ensure};
+  e.add_option("--source", a.source,
+               "Bundle URL, oci://REGISTRY/REPO:TAG, or a path under bundle.allowed_sources");
+  e.add_option("--name", a.name, "Release name")->required();
+  e.add_option("--version", a.version, "Release version")->required();
+  e.add_option("--timeout", a.timeout, "Give up after this long (default 30m)");
+  e.add_flag("--check", a.check, "Only report readiness (exit 0 when ready); start nothing");
+}
+
+// A subcommand of `bundle`: its options fill one Args, and it runs when it was the one parsed.
+struct Subcommand {
+  CLI::App* app;
+  Action run;
+};
+
+template <class Args>
+Subcommand subcommand(CLI::App& bundle, const char* name, const char* help,
+                      void (*options)(CLI::App&, Args&), int (*run)(const Args&)) {
+  auto args = std::make_shared<Args>();
+  auto* app = bundle.add_subcommand(name, help);
+  options(*app, *args);
+  return {app, [args, run] { return run(*args); }};
 }
 
 }  // namespace
 
 Action setup_bundle(CLI::App& sub) {
   sub.require_subcommand(1);
-  std::pair c = add_create(sub);
-  std::pair p = add_push(sub);
-  std::pair i = add_import(sub);
-  std::pair e = add_ensure(sub);
-  return [c, p, i, e] {
-    if (c.first->parsed()) return run_create(*c.second);
-    if (p.first->parsed()) return run_push(*p.second);
-    if (i.first->parsed()) return run_import(*i.second);
-    if (e.first->parsed()) return run_ensure(*e.second);
+  std::vector<Subcommand> subs = {
+      subcommand(sub, "create",
+                 "Resolve images to digests, download them, write a bundle file "
+                 "and/or push it to a registry",
+                 create_options, run_create),
+      subcommand(
+          sub, "push",
+          "Push a bundle file to a registry as one OCI artifact (only missing blobs are sent)",
+          push_options, run_push),
+      subcommand(sub, "import",
+                 "Verify a bundle (file, URL or oci:// reference) and load it into a "
+                 "stopped Outpost's data dir, or a running one (--server)",
+                 import_options, run_import),
+      subcommand(sub, "ensure",
+                 "For an Argo CD PreSync hook: make a running Outpost import a release "
+                 "and wait; exit 0 only when every image is local and verified",
+                 ensure_options, run_ensure),
+  };
+  return [subs] {
+    for (const auto& s : subs)
+      if (s.app->parsed()) return s.run();
     return 2;
   };
 }

@@ -9,11 +9,7 @@ source "$(dirname "$0")/lib.sh"
 
 start_registry up
 start_registry bundles
-python3 "$TOOLS/make_image.py" "$T/layout" v1 --layer-mb 3 --layers 2 >/dev/null
-python3 "$TOOLS/make_image.py" "$T/layout" multi --layer-mb 1 --layers 1 --platforms linux/amd64,linux/arm64 >/dev/null
-python3 "$TOOLS/make_image.py" "$T/layout" v2 --layer-mb 2 --layers 1 --seed other >/dev/null
-push_image "$T/layout" v1 "$up_PORT" test/app1
-push_image "$T/layout" multi "$up_PORT" test/app2 --all
+shop_images 3 2
 start_proxy px "$bundles_PORT"
 
 cfg() {  # cfg FILE PORT DATA: both registries as upstreams, the bundle one behind the proxy
@@ -25,9 +21,6 @@ cfg() {  # cfg FILE PORT DATA: both registries as upstreams, the bundle one behi
 YAML
 }
 cfg "$T/create.yaml" "$(free_port)" "$T/create-data"
-for img in app1:v1 app2:multi; do
-  skopeo_ copy -q --src-tls-verify=false "docker://127.0.0.1:$up_PORT/test/$img" "dir:$T/direct-$img"
-done
 
 log "bundle create --push: v1 into the bundle registry"
 "$OUTPOST_BIN" bundle create --config "$T/create.yaml" --name shop --version v1 \
@@ -63,8 +56,7 @@ log "bundle push again: every blob is already there, nothing is uploaded"
 grep -q ', 0 uploaded' "$T/repush.log" || die "re-push uploaded again: $(tail -1 "$T/repush.log")"
 
 log "delta v2 --since v1, pushed without a local file"
-push_image "$T/layout" v2 "$up_PORT" test/app1
-skopeo_ copy -q --src-tls-verify=false "docker://127.0.0.1:$up_PORT/test/app1:v2" "dir:$T/direct-app1:v2"
+push_shop_v2
 "$OUTPOST_BIN" bundle create --config "$T/create.yaml" --name shop --version v2 --since "$T/v1.tar" \
   --image upstream.test/test/app1:v2 --image upstream.test/test/app2:multi \
   --push oci://bundles.test/bundles/shop:v2 2>"$T/create-v2.log" || die "create v2: $(cat "$T/create-v2.log")"
@@ -75,8 +67,7 @@ log "v2 carries $carried blobs"
 
 log "image upstream stopped; a fresh data dir; v2 alone names v1"
 stop_pid "$up_PID"
-OP=$(free_port)
-cfg "$T/serve.yaml" "$OP" "$T/data"
+cfg "$T/serve.yaml" "$(free_port)" "$T/data"
 "$OUTPOST_BIN" bundle import --config "$T/serve.yaml" oci://bundles.test/bundles/shop:v2 2>"$T/v2-alone.log" &&
   die "delta imported without its base"
 grep -q 'delta on release shop v1.*import shop v1 first' "$T/v2-alone.log" || die "error does not name v1: $(cat "$T/v2-alone.log")"
@@ -98,14 +89,7 @@ log "v2: $fetched blob GETs for $carried carried blobs"
 [[ $fetched == "$carried" ]] || die "v2 import fetched $fetched blobs, expected $carried"
 
 log "every image pulls offline by its tag, byte-identical"
-start_outpost op "$T/serve.yaml"
-for img in app1:v1 app2:multi app1:v2; do
-  skopeo_ copy -q --src-tls-verify=false "docker://127.0.0.1:$OP/upstream.test/test/$img" "dir:$T/offline-$img" ||
-    die "offline pull of $img"
-  diff -r "$T/direct-$img" "$T/offline-$img" >/dev/null || die "offline $img differs from upstream"
-done
-stop_pid "$op_PID"
-"$OUTPOST_BIN" fsck --data-dir "$T/data" >"$T/fsck" || die "fsck after imports: $(cat "$T/fsck")"
+shop_pulls_offline "$T/serve.yaml" "$T/data"
 
 log "the server imports oci:// sources for bundle ensure"
 OP2=$(free_port)
@@ -131,10 +115,8 @@ grep -q "name the bundle's tag" "$T/tagless.log" || die "unclear: $(cat "$T/tagl
 stop_pid "$op2_PID"
 
 log "with bundle.trust_keys an unsigned oci:// bundle is refused and no release is recorded"
-openssl genpkey -algorithm ed25519 -out "$T/release.key" 2>/dev/null
-openssl pkey -in "$T/release.key" -pubout -out "$T/release.pub"
 cfg "$T/signed.yaml" "$(free_port)" "$T/sdata"
-printf 'bundle:\n  trust_keys: [%s]\n' "$T/release.pub" >>"$T/signed.yaml"
+trust_release_key "$T/signed.yaml"
 "$OUTPOST_BIN" bundle import --config "$T/signed.yaml" oci://bundles.test/bundles/shop:v1 2>"$T/unsigned.log" &&
   die "unsigned bundle imported"
 grep -q 'not signed' "$T/unsigned.log" || die "unclear: $(cat "$T/unsigned.log")"

@@ -6,11 +6,7 @@
 source "$(dirname "$0")/lib.sh"
 
 start_registry up
-python3 "$TOOLS/make_image.py" "$T/layout" v1 --layer-mb 1 --layers 2 >/dev/null
-python3 "$TOOLS/make_image.py" "$T/layout" multi --layer-mb 1 --layers 1 --platforms linux/amd64,linux/arm64 >/dev/null
-python3 "$TOOLS/make_image.py" "$T/layout" v2 --layer-mb 1 --layers 1 --seed other >/dev/null
-push_image "$T/layout" v1 "$up_PORT" test/app1
-push_image "$T/layout" multi "$up_PORT" test/app2 --all
+shop_images 1 1
 mkdir -p "$T/manifests/v1" "$T/manifests/v2"
 deploy() {  # deploy NAME IMAGE
   printf 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: %s}\nspec:\n  template:\n    spec:\n      containers:\n        - {name: c, image: "%s"}\n' "$1" "$2"
@@ -22,9 +18,6 @@ cfg() {  # cfg FILE PORT DATA
   write_outpost_config "$1" "$2" "$3" upstream.test "http://127.0.0.1:$up_PORT"
 }
 cfg "$T/create.yaml" "$(free_port)" "$T/create-data"
-for img in app1:v1 app2:multi; do
-  skopeo_ copy -q --src-tls-verify=false "docker://127.0.0.1:$up_PORT/test/$img" "dir:$T/direct-$img"
-done
 
 log "bundle create v1 from the manifests"
 "$OUTPOST_BIN" bundle create --config "$T/create.yaml" --name shop --version v1 \
@@ -38,10 +31,9 @@ skopeo_ copy -q "oci:$T/v1-layout:upstream.test/test/app1:v1" "dir:$T/layout-app
 diff -r "$T/direct-app1:v1" "$T/layout-app1" >/dev/null || die "layout image differs from upstream"
 
 log "delta v2 --since v1 (app1 moves to a new image, app2 unchanged)"
-push_image "$T/layout" v2 "$up_PORT" test/app1
+push_shop_v2
 deploy app1 upstream.test/test/app1:v2 >"$T/manifests/v2/app1.yaml"
 cp "$T/manifests/v1/app2.yaml" "$T/manifests/v2/"
-skopeo_ copy -q --src-tls-verify=false "docker://127.0.0.1:$up_PORT/test/app1:v2" "dir:$T/direct-app1:v2"
 "$OUTPOST_BIN" bundle create --config "$T/create.yaml" --name shop --version v2 --since "$T/v1.tar" \
   --images-from "$T/manifests/v2" -o "$T/v2.tar" 2>"$T/create-v2.log" || die "create v2: $(cat "$T/create-v2.log")"
 carried=$(tar -tf "$T/v2.tar" | grep -c '^blobs/sha256/')
@@ -58,8 +50,7 @@ log "v2 carries $carried blobs; v1 lacks $new of v2's blobs"
 
 log "upstream stopped; fresh Outpost data dir"
 stop_pid "$up_PID"
-OP=$(free_port)
-cfg "$T/serve.yaml" "$OP" "$T/data"
+cfg "$T/serve.yaml" "$(free_port)" "$T/data"
 "$OUTPOST_BIN" bundle import --config "$T/serve.yaml" "$T/v2.tar" 2>"$T/v2-alone.log" && die "delta imported without its base"
 grep -q 'delta on release shop v1.*import shop v1 first' "$T/v2-alone.log" || die "error does not name v1: $(cat "$T/v2-alone.log")"
 
@@ -80,23 +71,14 @@ done
 log "import v1 then v2; pull every image offline by the tag the manifests use"
 "$OUTPOST_BIN" bundle import --config "$T/serve.yaml" "$T/v1.tar" 2>"$T/import-v1.log" || die "import v1: $(cat "$T/import-v1.log")"
 "$OUTPOST_BIN" bundle import --config "$T/serve.yaml" "$T/v2.tar" 2>"$T/import-v2.log" || die "import v2: $(cat "$T/import-v2.log")"
-start_outpost op "$T/serve.yaml"
-for img in app1:v1 app2:multi app1:v2; do
-  skopeo_ copy -q --src-tls-verify=false "docker://127.0.0.1:$OP/upstream.test/test/$img" "dir:$T/offline-$img" ||
-    die "offline pull of $img"
-  diff -r "$T/direct-$img" "$T/offline-$img" >/dev/null || die "offline $img differs from upstream"
-done
-stop_pid "$op_PID"
-"$OUTPOST_BIN" fsck --data-dir "$T/data" >"$T/fsck" || die "fsck after imports: $(cat "$T/fsck")"
+shop_pulls_offline "$T/serve.yaml" "$T/data"
 
 log "signatures: with bundle.trust_keys, only bundles signed by a trusted key import"
-openssl genpkey -algorithm ed25519 -out "$T/release.key" 2>/dev/null
-openssl pkey -in "$T/release.key" -pubout -out "$T/release.pub"
+cfg "$T/signed.yaml" "$(free_port)" "$T/sdata"
+trust_release_key "$T/signed.yaml"
 openssl genpkey -algorithm ed25519 -out "$T/other.key" 2>/dev/null
 # (the upstream is stopped, so v1's contents are re-signed with openssl here; `bundle create
 # --sign-key` is exercised in bundle_ensure.sh)
-cfg "$T/signed.yaml" "$(free_port)" "$T/sdata"
-printf 'bundle:\n  trust_keys: [%s]\n' "$T/release.pub" >>"$T/signed.yaml"
 "$OUTPOST_BIN" bundle import --config "$T/signed.yaml" "$T/v1.tar" 2>"$T/unsigned.log" && die "unsigned bundle imported"
 grep -q 'not signed' "$T/unsigned.log" || die "unclear: $(cat "$T/unsigned.log")"
 mkdir -p "$T/resign"

@@ -26,6 +26,14 @@ start_git_upstream() {
   }"
   GIT_UP_PID=$gitnginx_PID
 }
+# start_app_upstreams LAYERS: the registry `up` with test/app:v1 (LAYERS layers of 1 MB) and the Git
+# upstream with the manifest repository org/app.
+start_app_upstreams() {
+  start_registry up
+  push_test_image test/app v1 1 "$1"
+  start_git_upstream
+  make_manifest_repo org/app
+}
 stop_git_upstream() { stop_pid "$GIT_UP_PID"; }
 restart_git_upstream() {
   restart_nginx gitnginx "$GIT_UP_PORT"

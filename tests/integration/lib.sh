@@ -60,6 +60,15 @@ wait_http() {
   die "nothing answers at $url"
 }
 
+# started NAME PID PORT URL: a daemon just started in the background (PID is its $!) is stopped on
+# exit; sets ${NAME}_PID and ${NAME}_PORT and waits until URL answers.
+started() {
+  PIDS+=("$2")
+  printf -v "${1}_PID" '%s' "$2"
+  printf -v "${1}_PORT" '%s' "$3"
+  wait_http "$4"
+}
+
 # start_registry NAME [ADDR]: a real docker-registry (distribution) on a free port of ADDR
 # (default 127.0.0.1); sets ${NAME}_PORT, ${NAME}_PID and logs to $T/NAME.log (its access log
 # counts upstream requests).
@@ -83,11 +92,7 @@ http:
   addr: $addr:$port
 YAML
   docker-registry serve "$dir/config.yml" >"$T/$name.log" 2>&1 &
-  local pid=$!
-  PIDS+=("$pid")
-  printf -v "${name}_PORT" '%s' "$port"
-  printf -v "${name}_PID" '%s' "$pid"
-  wait_http "http://$addr:$port/v2/"
+  started "$name" $! "$port" "http://$addr:$port/v2/"
 }
 
 skopeo_() {
@@ -100,6 +105,54 @@ push_image() {
   local layout=$1 tag=$2 port=$3 repo=$4
   shift 4
   skopeo_ copy -q "$@" --dest-tls-verify=false "oci:$layout:$tag" "docker://127.0.0.1:$port/$repo:$tag" >/dev/null
+}
+
+# shop_images V1_MB V2_MB: the images of the release bundle tests, made in $T/layout: v1 (2 layers
+# of V1_MB MB), multi (linux/amd64 and linux/arm64) and v2 (1 layer of V2_MB MB, other bytes).
+# v1 and multi are pushed to the registry `up` as test/app1:v1 and test/app2:multi and copied
+# from it to $T/direct-app1:v1 and $T/direct-app2:multi (what offline pulls must match);
+# push_shop_v2 does the same for v2 as test/app1:v2.
+shop_images() {
+  python3 "$TOOLS/make_image.py" "$T/layout" v1 --layer-mb "$1" --layers 2 >/dev/null
+  python3 "$TOOLS/make_image.py" "$T/layout" multi --layer-mb 1 --layers 1 --platforms linux/amd64,linux/arm64 >/dev/null
+  python3 "$TOOLS/make_image.py" "$T/layout" v2 --layer-mb "$2" --layers 1 --seed other >/dev/null
+  push_shop_image v1 app1
+  push_shop_image multi app2 --all
+}
+push_shop_v2() { push_shop_image v2 app1; }
+push_shop_image() {  # push_shop_image TAG APP [push args]: as test/APP:TAG, copied to $T/direct-APP:TAG
+  push_image "$T/layout" "$1" "$up_PORT" "test/$2" "${@:3}"
+  skopeo_ copy -q --src-tls-verify=false "docker://127.0.0.1:$up_PORT/test/$2:$1" "dir:$T/direct-$2:$1"
+}
+
+# shop_pulls_offline CONFIG DATA: an Outpost on CONFIG (upstream stopped) serves app1:v1,
+# app2:multi and app1:v2 byte-identical to $T/direct-*; stopped, `outpost fsck` finds DATA clean.
+shop_pulls_offline() {
+  local img
+  start_outpost op "$1"
+  for img in app1:v1 app2:multi app1:v2; do
+    skopeo_ copy -q --src-tls-verify=false "docker://127.0.0.1:$op_PORT/upstream.test/test/$img" "dir:$T/offline-$img" ||
+      die "offline pull of $img"
+    diff -r "$T/direct-$img" "$T/offline-$img" >/dev/null || die "offline $img differs from upstream"
+  done
+  stop_pid "$op_PID"
+  "$OUTPOST_BIN" fsck --data-dir "$2" >"$T/fsck" || die "fsck after imports: $(cat "$T/fsck")"
+}
+
+# trust_release_key CONFIG: a new ed25519 key pair ($T/release.key, $T/release.pub) whose public
+# key CONFIG's bundle.trust_keys trusts.
+trust_release_key() {
+  openssl genpkey -algorithm ed25519 -out "$T/release.key" 2>/dev/null
+  openssl pkey -in "$T/release.key" -pubout -out "$T/release.pub"
+  printf 'bundle:\n  trust_keys: [%s]\n' "$T/release.pub" >>"$1"
+}
+
+# push_test_image REPO TAG LAYER_MB LAYERS: an image made in $T/layout (LAYERS layers of LAYER_MB MB)
+# pushed to the registry `up` as REPO:TAG. Sets LAYER: its largest layer as the registry stores it.
+push_test_image() {
+  python3 "$TOOLS/make_image.py" "$T/layout" "$2" --layer-mb "$3" --layers "$4" >/dev/null
+  push_image "$T/layout" "$2" "$up_PORT" "$1"
+  LAYER=$(upstream_layers "$up_PORT" "$1" "$2" | sed -n 1p)
 }
 
 # write_outpost_config FILE PORT DATA UPSTREAM_NAME UPSTREAM_URL [extra registry yaml lines]
@@ -122,16 +175,38 @@ write_outpost_config() {
   } >"$file"
 }
 
+# start_registry_outpost UPSTREAM_URL: Outpost "op" on port $OP (config $T/outpost.yaml, data
+# $T/data) with one registry upstream, upstream.test at UPSTREAM_URL.
+start_registry_outpost() {
+  OP=$(free_port)
+  write_outpost_config "$T/outpost.yaml" "$OP" "$T/data" upstream.test "$1"
+  start_outpost op "$T/outpost.yaml"
+}
+
+# upstream_credentials CONFIG SECRET: the last upstream of CONFIG is reached as user robot with
+# password SECRET (in $T/password), and Outpost logs at debug level, so a test can show the secret
+# is in no log line (secret_in_no_log).
+upstream_credentials() {
+  printf '%s\n' "$2" >"$T/password"
+  printf '      username: robot\n      password_file: %s\n' "$T/password" >>"$1"
+  sed -i 's/^listen:/log: {level: debug}\nlisten:/' "$1"
+}
+
+# secret_in_no_log SECRET FILE…: neither SECRET nor robot's Basic credentials for it are in FILE…
+secret_in_no_log() {
+  local secret=$1
+  shift
+  grep -rqs "$secret" "$@" && die "the secret is in $*"
+  grep -rqs "$(printf 'robot:%s' "$secret" | base64)" "$@" && die "Basic credentials are in $*"
+  return 0
+}
+
 # start_outpost NAME CONFIG: sets ${NAME}_PORT (from the config) and ${NAME}_PID.
 start_outpost() {
   local name=$1 config=$2 port
   port=$(sed -n 's/^listen: .*:\([0-9]*\)$/\1/p' "$config")
   "$OUTPOST_BIN" serve --config "$config" >>"$T/$name.log" 2>&1 &
-  local pid=$!
-  PIDS+=("$pid")
-  printf -v "${name}_PORT" '%s' "$port"
-  printf -v "${name}_PID" '%s' "$pid"
-  wait_http "http://127.0.0.1:$port/healthz"
+  started "$name" $! "$port" "http://127.0.0.1:$port/healthz"
 }
 
 # stop_pid PID [SIGNAL]

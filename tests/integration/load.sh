@@ -6,11 +6,7 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/git_lib.sh"
 
-start_registry up
-python3 "$TOOLS/make_image.py" "$T/layout" v1 --layer-mb 1 --layers 2 >/dev/null
-push_image "$T/layout" v1 "$up_PORT" test/app
-start_git_upstream
-make_manifest_repo org/app
+start_app_upstreams 2
 OP=$(free_port)
 write_git_outpost_config "$T/serve.yaml" "$OP" "$T/data"
 printf 'server:\n  read_timeout: 3s\n' >>"$T/serve.yaml"

@@ -4,13 +4,9 @@
 source "$(dirname "$0")/lib.sh"
 
 start_registry up
-python3 "$TOOLS/make_image.py" "$T/layout" v1 --layer-mb 1 --layers 1 >/dev/null
-push_image "$T/layout" v1 "$up_PORT" test/app
-layer=$(upstream_layers "$up_PORT" test/app v1 | sed -n 1p)
-
-OP=$(free_port)
-write_outpost_config "$T/outpost.yaml" "$OP" "$T/data" upstream.test "http://127.0.0.1:$up_PORT"
-start_outpost op "$T/outpost.yaml"
+push_test_image test/app v1 1 1
+layer=$LAYER
+start_registry_outpost "http://127.0.0.1:$up_PORT"
 B="http://127.0.0.1:$OP"
 curl -sf -o /dev/null "$B/v2/test/app/blobs/$layer" || die "warm-up"
 hex=${layer#sha256:}

@@ -5,14 +5,10 @@ source "$(dirname "$0")/lib.sh"
 
 start_registry up
 start_proxy px "$up_PORT"
-python3 "$TOOLS/make_image.py" "$T/layout" big --layer-mb 32 --layers 1 >/dev/null
-push_image "$T/layout" big "$up_PORT" test/big
-layer=$(upstream_layers "$up_PORT" test/big big | sed -n 1p)
+push_test_image test/big big 32 1
+layer=$LAYER
 hex=${layer#sha256:}
-
-OP=$(free_port)
-write_outpost_config "$T/outpost.yaml" "$OP" "$T/data" upstream.test "http://127.0.0.1:$px_PORT"
-start_outpost op "$T/outpost.yaml"
+start_registry_outpost "http://127.0.0.1:$px_PORT"
 url="http://127.0.0.1:$OP/v2/upstream.test/test/big/blobs/$layer"
 
 for round in 1 2 3; do

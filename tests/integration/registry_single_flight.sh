@@ -5,13 +5,9 @@ source "$(dirname "$0")/lib.sh"
 
 start_registry up
 start_proxy px "$up_PORT"
-python3 "$TOOLS/make_image.py" "$T/layout" big --layer-mb 48 --layers 1 >/dev/null
-push_image "$T/layout" big "$up_PORT" test/big
-layer=$(upstream_layers "$up_PORT" test/big big | sed -n 1p)
-
-OP=$(free_port)
-write_outpost_config "$T/outpost.yaml" "$OP" "$T/data" upstream.test "http://127.0.0.1:$px_PORT"
-start_outpost op "$T/outpost.yaml"
+push_test_image test/big big 48 1
+layer=$LAYER
+start_registry_outpost "http://127.0.0.1:$px_PORT"
 
 echo "rate 25000000" >"$px_CTL"  # ~2 s download: the 20 clients overlap it
 log "20 concurrent cold GETs of $layer"

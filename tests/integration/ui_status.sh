@@ -10,11 +10,7 @@ mkdir -p "$ARTIFACTS"
 BROWSER=$(cd "$(dirname "$0")/../tools/browser" && pwd)
 [[ -d $BROWSER/node_modules/playwright-core ]] || die "run scripts/install-deps.sh --test (npm packages)"
 
-start_registry up
-python3 "$TOOLS/make_image.py" "$T/layout" v1 --layer-mb 1 --layers 1 >/dev/null
-push_image "$T/layout" v1 "$up_PORT" test/app
-start_git_upstream
-make_manifest_repo org/app
+start_app_upstreams 1
 OP=$(free_port)
 write_git_outpost_config "$T/serve.yaml" "$OP" "$T/data" "sync_interval: 1s" "probe_timeout: 1s"
 cat >>"$T/serve.yaml" <<YAML

@@ -78,65 +78,73 @@ def close_quietly(writer):
         pass
 
 
-async def pipe_up(reader, writer, control):
-    """client -> upstream. A mode switched while the (pooled) connection lives applies too."""
-    swallowing = False
+async def pump(reader, writer, forward):
+    """Copies chunks from reader to writer until either side ends. `forward(data)` decides for each
+    chunk: it returns the bytes to send (may be empty) and whether to go on after them."""
     try:
         while True:
             data = await reader.read(65536)
             if not data:
                 break
-            now = read_mode(control)
-            if now["refuse"]:
+            out, more = await forward(data)
+            if out:
+                writer.write(out)
+                await writer.drain()
+            if not more:
                 break
-            if now["blackhole"] and now.get("once") and not swallowing:
-                consume_once(control, now)
-                swallowing = True
-            if swallowing or (now["blackhole"] and not now.get("once")):
-                continue  # swallow: upstream never sees the request, never answers
-            writer.write(data)
-            await writer.drain()
     except (ConnectionError, asyncio.CancelledError):
         pass
     finally:
         close_quietly(writer)
+
+
+async def pipe_up(reader, writer, control):
+    """client -> upstream. A mode switched while the (pooled) connection lives applies too."""
+    swallowing = False
+
+    async def forward(data):
+        nonlocal swallowing
+        now = read_mode(control)
+        if now["refuse"]:
+            return b"", False
+        if now["blackhole"] and now.get("once") and not swallowing:
+            consume_once(control, now)
+            swallowing = True
+        if swallowing or (now["blackhole"] and not now.get("once")):
+            return b"", True  # swallow: upstream never sees the request, never answers
+        return data, True
+
+    await pump(reader, writer, forward)
 
 
 async def pipe_down(reader, writer, control):
     """upstream -> client, with rate, delay and cut re-read from the control file per chunk."""
     sent, start, first, cut_at = 0, time.monotonic(), True, 0
-    try:
-        while True:
-            data = await reader.read(65536)
-            if not data:
-                break
+
+    async def forward(data):
+        nonlocal sent, first, cut_at
+        mode = read_mode(control)
+        while mode["hold"]:
+            await asyncio.sleep(0.05)
             mode = read_mode(control)
-            while mode["hold"]:
-                await asyncio.sleep(0.05)
-                mode = read_mode(control)
-            if mode["cut"] and not cut_at:
-                consume_once(control, mode)
-                cut_at = sent + mode["cut"]
-            if first and mode["delay"]:
-                await asyncio.sleep(mode["delay"] / 1000)
-            first = False
-            if cut_at and sent + len(data) >= cut_at:
-                writer.write(data[: cut_at - sent])
-                await writer.drain()
-                break
-            sent += len(data)
-            if mode["linkrate"]:
-                await LINK.take(len(data), mode["linkrate"])
-            if mode["rate"]:
-                ahead = sent / mode["rate"] - (time.monotonic() - start)
-                if ahead > 0:
-                    await asyncio.sleep(ahead)
-            writer.write(data)
-            await writer.drain()
-    except (ConnectionError, asyncio.CancelledError):
-        pass
-    finally:
-        close_quietly(writer)
+        if mode["cut"] and not cut_at:
+            consume_once(control, mode)
+            cut_at = sent + mode["cut"]
+        if first and mode["delay"]:
+            await asyncio.sleep(mode["delay"] / 1000)
+        first = False
+        if cut_at and sent + len(data) >= cut_at:
+            return data[: cut_at - sent], False
+        sent += len(data)
+        if mode["linkrate"]:
+            await LINK.take(len(data), mode["linkrate"])
+        if mode["rate"]:
+            ahead = sent / mode["rate"] - (time.monotonic() - start)
+            if ahead > 0:
+                await asyncio.sleep(ahead)
+        return data, True
+
+    await pump(reader, writer, forward)
 
 
 async def handle(client_r, client_w, args):
