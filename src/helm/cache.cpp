@@ -399,8 +399,12 @@ Result<Digest> HelmCache::chart(const ChartRepo& repo, std::string_view file, ht
     requests_.add({{"kind", "chart"}, {"result", "hit"}});
     return *c.digest;
   }
-  if (!c.url.empty()) {
-    if (auto d = db_.helm_chart(c.url); d && *d && store_.contains(**d)) {
+  // Charts without a digest are found by URL, or by their place in this repository (the URL
+  // changes when the index comes from another source).
+  const std::string place = repo.key() + "/charts/" + std::string(file);
+  for (const auto& key : {c.url, place}) {
+    if (key.empty()) continue;
+    if (auto d = db_.helm_chart(key); d && *d && store_.contains(**d)) {
       requests_.add({{"kind", "chart"}, {"result", "hit"}});
       return **d;
     }
@@ -411,13 +415,20 @@ Result<Digest> HelmCache::chart(const ChartRepo& repo, std::string_view file, ht
     return fail(Errc::needs_upstream, "chart not cached");
   requests_.add({{"kind", "chart"}, {"result", "miss"}});
   auto got = download(c);
-  if (got || got.error().code != Errc::upstream_unavailable || !via.up ||
-      !sources(via.up->host).is_mirror(via.index) || sources(via.up->host).down())
-    return got;
+  if (!got && via.up && sources(via.up->host).is_mirror(via.index) &&
+      sources(via.up->host).at(via.index).breaker().is_open() && !sources(via.up->host).down())
+    got = download_after_mirror_loss(repo, file, c, std::move(got), reach);
+  if (got) (void)db_.put_helm_chart(place, *got);
+  return got;
+}
+
+Result<Digest> HelmCache::download_after_mirror_loss(const ChartRepo& repo, std::string_view file,
+                                                     const ChartEntry& lost, Result<Digest> why,
+                                                     http::Reach reach) {
   // The mirror whose index listed the chart is gone: take the index from the next source, and
   // the chart from where that index says.
   spdlog::warn("helm {}: {}; refreshing the index from the next source", repo.key(),
-               got.error().message);
+               why.error().message);
   Repo* r = nullptr;
   {
     MutexLock lock(mu_);
@@ -425,10 +436,10 @@ Result<Digest> HelmCache::chart(const ChartRepo& repo, std::string_view file, ht
   }
   start_refresh(*r).wait_for(cfg_.fetch_timeout);
   auto again = current(repo, reach);
-  if (!again) return got;
-  auto it2 = (*again)->charts.find(std::string(file));
-  if (it2 == (*again)->charts.end() || it2->second.url == c.url) return got;
-  return download(it2->second);
+  if (!again) return why;
+  auto it = (*again)->charts.find(std::string(file));
+  if (it == (*again)->charts.end() || it->second.url == lost.url) return why;
+  return download(it->second);
 }
 
 Result<Digest> HelmCache::download(const ChartEntry& c) {
@@ -458,7 +469,12 @@ Result<Digest> HelmCache::download(const ChartEntry& c) {
     // as blob downloads are; a wrong answer fails at once.
     ChartSink sink(store_, cfg_.max_chart_bytes, c.url);
     RetryBudget retry(cfg_.stall_timeout);
-    auto attempt = [&](std::uint64_t) {
+    const bool mirror = sources(via.up->host).is_mirror(via.index);
+    auto attempt = [&](std::uint64_t) -> Result<http::ClientResponse> {
+      // A mirror found down is not waited for: its chart may come from the next source instead.
+      if (mirror && source.breaker().is_open())
+        return fail(Errc::upstream_error, fmt::format("{} is unreachable ({})", source.url(),
+                                                      source.breaker().state().last_error));
       auto r = get(source, c.url, sink);
       source.note(r);
       return r;

@@ -89,6 +89,11 @@ class HelmCache {
   Result<std::shared_ptr<const ServedIndex>> current(const ChartRepo& id,
                                                      http::Reach reach = http::Reach::upstream);
   Result<Digest> download(const ChartEntry& c);
+  // After `lost`'s mirror went down: the index from the next source, then the chart from where
+  // that index says; `why` when that gives nothing new.
+  Result<Digest> download_after_mirror_loss(const ChartRepo& repo, std::string_view file,
+                                            const ChartEntry& lost, Result<Digest> why,
+                                            http::Reach reach);
   Result<http::ClientResponse> get(upstream::Source& source, std::string url, http::BodySink& sink);
   // The configured host and the source (mirror or origin) whose origin `url` is on.
   struct UrlSource {
