@@ -446,8 +446,8 @@ Result<Digest> HelmCache::download(const ChartEntry& c) {
   const auto via = source_for_url(c.url);
   if (!via.up)
     return fail(Errc::forbidden,
-                fmt::format("chart {} {} points at {}, which is not in helm.upstreams (nor one "
-                            "of their mirrors): not followed",
+                fmt::format("chart {} {} points at {}, which is not in helm.upstreams: not "
+                            "followed (it is no upstream's origin or mirror)",
                             c.name, c.version, c.url.empty() ? "nothing" : c.url));
   auto& source = sources(via.up->host).at(via.index);
   if (source.breaker().is_open())
