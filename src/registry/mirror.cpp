@@ -125,6 +125,30 @@ Result<ManifestResult> Mirror::cached_manifest(const Digest& d, CacheResult how)
 
 Result<ManifestResult> Mirror::fetch_manifest(Upstream& up, const Route& route,
                                               const std::string& ref) {
+  // Single-flight per upstream, repository and reference: a burst of sites or nodes asking a
+  // cold tag at once makes one upstream request.
+  const std::string key = up.name() + "/" + route.repo + ":" + ref;
+  std::shared_ptr<std::promise<Result<ManifestResult>>> mine;
+  std::shared_future<Result<ManifestResult>> running;
+  {
+    MutexLock lock(manifest_mu_);
+    if (auto it = manifest_fetches_.find(key); it != manifest_fetches_.end()) {
+      running = it->second;
+    } else {
+      mine = std::make_shared<std::promise<Result<ManifestResult>>>();
+      manifest_fetches_.emplace(key, mine->get_future().share());
+    }
+  }
+  if (!mine) return running.get();
+  auto r = fetch_manifest_once(up, route, ref);
+  mine->set_value(r);
+  MutexLock lock(manifest_mu_);
+  manifest_fetches_.erase(key);
+  return r;
+}
+
+Result<ManifestResult> Mirror::fetch_manifest_once(Upstream& up, const Route& route,
+                                                   const std::string& ref) {
   // A mirror's manifest is checked before it is taken; a wrong one sends the call on to the
   // next source. The origin's answer is checked below, the same way.
   auto wrong = [&](const http::ClientResponse& r) -> std::optional<std::string> {

@@ -4,6 +4,7 @@
 // upstream whose circuit breaker is open. Thread-safe; owns the upstreams, the single-flight
 // fetcher, its download threads and the background prober.
 #include <atomic>
+#include <future>
 #include <map>
 #include <memory>
 #include <optional>
@@ -84,7 +85,10 @@ class Mirror {
  private:
   Upstream& upstream(const std::string& name);
   Result<ManifestResult> cached_manifest(const Digest& d, CacheResult how);
+  // Fetches, verifies and stores a manifest; concurrent calls for the same one share one fetch.
   Result<ManifestResult> fetch_manifest(Upstream& up, const Route& route, const std::string& ref);
+  Result<ManifestResult> fetch_manifest_once(Upstream& up, const Route& route,
+                                             const std::string& ref);
   Result<std::vector<std::string>> upstream_tag_list(Upstream& up, const std::string& repo);
   void prefetch_children(Upstream& up, const std::string& repo, const std::string& bytes);
   void probe_loop(std::stop_token st);
@@ -100,6 +104,9 @@ class Mirror {
   Mutex touch_mu_;
   std::unordered_map<Digest, std::chrono::steady_clock::time_point> touched_ GUARDED_BY(touch_mu_);
   std::map<std::string, std::unique_ptr<Upstream>> upstreams_;
+  Mutex manifest_mu_;
+  std::map<std::string, std::shared_future<Result<ManifestResult>>> manifest_fetches_
+      GUARDED_BY(manifest_mu_);
   BlobFetcher fetcher_;
   ThreadPool pool_;  // downloads; destroyed (joined) before the members above
   std::jthread prober_;
