@@ -5,17 +5,8 @@
 #   bench/git_bench.sh [--refs 8000] [--commits 300] [--runs 20]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-REFS=8000 COMMITS=300 RUNS=20
-while [[ $# -gt 0 ]]; do
-  case $1 in
-    --refs) REFS=$2; shift 2 ;;
-    --commits) COMMITS=$2; shift 2 ;;
-    --runs) RUNS=$2; shift 2 ;;
-    *) echo "usage: $0 [--refs N] [--commits N] [--runs N]" >&2; exit 2 ;;
-  esac
-done
-export OUTPOST_BIN=${OUTPOST_BIN:-$root/build/outpost} TEST_TOOLS=$root/tests/tools
-source "$root/tests/integration/lib.sh"
+source "$root/bench/bench_lib.sh"
+bench_options "$0 [--refs N] [--commits N] [--runs N]" REFS=8000 COMMITS=300 RUNS=20 -- "$@"
 source "$root/tests/integration/git_lib.sh"
 
 now_ns() { date +%s%N; }

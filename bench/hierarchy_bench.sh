@@ -10,17 +10,9 @@
 #   bench/hierarchy_bench.sh [--sites 20] [--image-mb 256] [--wan-mbps 800]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-SITES=20 IMAGE_MB=256 WAN_MBPS=800
-while [[ $# -gt 0 ]]; do
-  case $1 in
-    --sites) SITES=$2; shift 2 ;;
-    --image-mb) IMAGE_MB=$2; shift 2 ;;
-    --wan-mbps) WAN_MBPS=$2; shift 2 ;;
-    *) echo "usage: $0 [--sites N] [--image-mb N] [--wan-mbps N]" >&2; exit 2 ;;
-  esac
-done
-export OUTPOST_BIN=${OUTPOST_BIN:-$root/build/outpost} TEST_TOOLS=$root/tests/tools
-source "$root/tests/integration/lib.sh"
+source "$root/bench/bench_lib.sh"
+bench_options "$0 [--sites N] [--image-mb N] [--wan-mbps N]" SITES=20 IMAGE_MB=256 WAN_MBPS=800 \
+  -- "$@"
 
 now_ns() { date +%s%N; }
 cpu_s() { awk '{printf "%.2f\n", ($14 + $15) / 100}' "/proc/$1/stat"; }  # utime+stime, 100 Hz

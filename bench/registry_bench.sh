@@ -8,18 +8,9 @@
 # (pull-through) mode; nginx serving the same blob file as a static file (the ceiling).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-LAYER_MB=256 CLIENTS=8 ROUNDS=3 LINK_MBPS=400
-while [[ $# -gt 0 ]]; do
-  case $1 in
-    --layer-mb) LAYER_MB=$2; shift 2 ;;
-    --clients) CLIENTS=$2; shift 2 ;;
-    --rounds) ROUNDS=$2; shift 2 ;;
-    --link-mbps) LINK_MBPS=$2; shift 2 ;;
-    *) echo "usage: $0 [--layer-mb N] [--clients N] [--rounds N] [--link-mbps N]" >&2; exit 2 ;;
-  esac
-done
-export OUTPOST_BIN=${OUTPOST_BIN:-$root/build/outpost} TEST_TOOLS=$root/tests/tools
-source "$root/tests/integration/lib.sh"
+source "$root/bench/bench_lib.sh"
+bench_options "$0 [--layer-mb N] [--clients N] [--rounds N] [--link-mbps N]" \
+  LAYER_MB=256 CLIENTS=8 ROUNDS=3 LINK_MBPS=400 -- "$@"
 
 now_ns() { date +%s%N; }
 rss_kb() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }

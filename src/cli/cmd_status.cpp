@@ -35,13 +35,8 @@ std::string str(const json& j, const char* key) {
   return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : "";
 }
 
-void print_human(const json& s, const std::string& server) {
-  const auto& r = s["readiness"];
-  bool ready = r.value("ready", false);
-  std::cout << fmt::format("Outpost {} at {}: {}\n", str(s, "version"), server,
-                           ready ? "OFFLINE-READY" : "NOT READY to go offline");
-  for (const auto& why : r.value("reasons", json::array()))
-    std::cout << "  - " << why.get<std::string>() << "\n";
+// Each upstream on a line; when it has mirrors, each of its sources below it.
+void print_upstreams(const json& s) {
   std::cout << "\nUpstreams\n";
   for (const auto& u : s["upstreams"]) {
     std::string state = !u.value("contacted", false) ? "not used yet"
@@ -65,6 +60,16 @@ void print_human(const json& s, const std::string& server) {
       std::cout << "\n";
     }
   }
+}
+
+void print_human(const json& s, const std::string& server) {
+  const auto& r = s["readiness"];
+  bool ready = r.value("ready", false);
+  std::cout << fmt::format("Outpost {} at {}: {}\n", str(s, "version"), server,
+                           ready ? "OFFLINE-READY" : "NOT READY to go offline");
+  for (const auto& why : r.value("reasons", json::array()))
+    std::cout << "  - " << why.get<std::string>() << "\n";
+  print_upstreams(s);
   std::cout << "\nGit mirrors\n";
   if (s["git"].empty()) std::cout << "  (none yet)\n";
   for (const auto& g : s["git"]) {

@@ -375,16 +375,19 @@ const RegistryUpstreamConfig* RegistryConfig::find(std::string_view name) const 
 
 Config default_config() {
   Config c;
-  c.git.upstreams = {
-      {"github.com", "https://github.com", "", "", false},
-      {"gitlab.com", "https://gitlab.com", "", "", false},
-  };
-  c.registry.upstreams = {
-      {"docker.io", "https://registry-1.docker.io", "", "", false},
-      {"ghcr.io", "https://ghcr.io", "", "", false},
-      {"quay.io", "https://quay.io", "", "", false},
-      {"registry.k8s.io", "https://registry.k8s.io", "", "", false},
-  };
+  for (const char* host : {"github.com", "gitlab.com"}) {
+    auto& up = c.git.upstreams.emplace_back();
+    up.host = host;
+    up.url = std::string("https://") + host;
+  }
+  for (auto [name, url] :
+       {std::pair{"docker.io", "https://registry-1.docker.io"},
+        std::pair{"ghcr.io", "https://ghcr.io"}, std::pair{"quay.io", "https://quay.io"},
+        std::pair{"registry.k8s.io", "https://registry.k8s.io"}}) {
+    auto& up = c.registry.upstreams.emplace_back();
+    up.name = name;
+    up.url = url;
+  }
   return c;
 }
 

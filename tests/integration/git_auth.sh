@@ -6,9 +6,7 @@ source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/git_lib.sh"
 
 SECRET="git-s3cret-$RANDOM$RANDOM"
-htpasswd -bc "$T/git.htpasswd" robot "$SECRET" 2>/dev/null
-GIT_UP_AUTH="auth_basic \"git\"; auth_basic_user_file $T/git.htpasswd;"
-start_git_upstream
+start_private_git_upstream "$SECRET"
 make_manifest_repo org/private
 code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$GIT_UP_PORT/org/private.git/info/refs?service=git-upload-pack")
 [[ $code == 401 ]] || die "upstream does not require auth ($code)"

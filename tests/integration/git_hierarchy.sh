@@ -11,30 +11,21 @@ source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/git_lib.sh"
 
 SECRET="git-s3cret-$RANDOM$RANDOM"
-htpasswd -bc "$T/git.htpasswd" robot "$SECRET" 2>/dev/null
-GIT_UP_AUTH="auth_basic \"git\"; auth_basic_user_file $T/git.htpasswd;"
-start_git_upstream
+start_private_git_upstream "$SECRET"
 make_manifest_repo org/app
-printf '%s\n' "$SECRET" >"$T/password"
-creds="      username: robot
-      password_file: $T/password"
 
 HUB=$(free_port)
 write_git_outpost_config "$T/hub.yaml" "$HUB" "$T/hub-data" "sync_interval: 1s"
-echo "$creds" >>"$T/hub.yaml"
+upstream_credentials "$T/hub.yaml" "$SECRET"
 start_outpost hub "$T/hub.yaml"
 
-RP=$(free_port)
-echo pass >"$T/rp.ctl"
-python3 "$TOOLS/recording_proxy.py" --listen "$RP" --target "http://127.0.0.1:$HUB" \
-  --log "$T/hub-requests.log" --control "$T/rp.ctl" >"$T/rp.log" 2>&1 &
-PIDS+=("$!")
-wait_http "http://127.0.0.1:$RP/healthz"
+start_recording_proxy hubrp "$HUB"
+RP=$hubrp_PORT
 
 SITE=$(free_port)
 write_git_outpost_config "$T/site.yaml" "$SITE" "$T/site-data" "sync_interval: 1s" "probe_timeout: 1s"
+upstream_credentials "$T/site.yaml" "$SECRET"
 cat >>"$T/site.yaml" <<YAML
-$creds
       mirrors:
         - url: http://127.0.0.1:$RP/git/git.test
           insecure: true
@@ -68,17 +59,17 @@ git clone -q "$VIA" "$T/clone1" || die "clone through the hierarchy"
 [[ $(git -C "$T/clone1" rev-parse HEAD) == $(git -C "$T/work/org/app" rev-parse HEAD) ]] || die "wrong HEAD"
 [[ $(repo_status synced_from) == "http://127.0.0.1:$RP/git/git.test" ]] || die "site did not sync from the hub: $(repo_status synced_from)"
 [[ $(source_field "$ORIGIN_URL" contacted) == False ]] || die "the site dialled the origin while the hub was up"
-grep -q "git-upload-pack" "$T/hub-requests.log" || die "no fetch went through the hub"
+grep -q "git-upload-pack" "$T/hubrp-requests.log" || die "no fetch went through the hub"
 
 log "--- a new commit reaches the site through the hub"
 new=$(commit_upstream org/app "through the hub")
 wait_site_head "$new"
 
 log "--- the origin's credentials never reach the hub"
-if grep -v "auth=-" "$T/hub-requests.log" | grep -q .; then
-  die "a request to the hub carried credentials: $(grep -v 'auth=-' "$T/hub-requests.log" | head -1)"
+if grep -v "auth=-" "$T/hubrp-requests.log" | grep -q .; then
+  die "a request to the hub carried credentials: $(grep -v 'auth=-' "$T/hubrp-requests.log" | head -1)"
 fi
-grep -q "$SECRET" "$T/hub-requests.log" "$T/hub.log" && die "the origin password reached the hub"
+secret_in_no_log "$SECRET" "$T/hubrp-requests.log"
 
 log "--- hub stopped: the site fails over to the origin, and says so"
 stop_pid "$hub_PID"

@@ -35,6 +35,13 @@ start_app_upstreams() {
   make_manifest_repo org/app
 }
 stop_git_upstream() { stop_pid "$GIT_UP_PID"; }
+# start_private_git_upstream SECRET: start_git_upstream behind nginx basic auth (user robot,
+# password SECRET).
+start_private_git_upstream() {
+  htpasswd -bc "$T/git.htpasswd" robot "$1" 2>/dev/null
+  GIT_UP_AUTH="auth_basic \"git\"; auth_basic_user_file $T/git.htpasswd;"
+  start_git_upstream
+}
 restart_git_upstream() {
   restart_nginx gitnginx "$GIT_UP_PORT"
   GIT_UP_PID=$gitnginx_PID

@@ -16,12 +16,8 @@ write_outpost_config "$T/hub.yaml" "$HUB" "$T/hub-data" upstream.test "http://12
 helm_yaml "http://127.0.0.1:$WP" "refresh_interval: 1s" >>"$T/hub.yaml"
 start_outpost hub "$T/hub.yaml"
 
-RP=$(free_port)
-echo pass >"$T/rp.ctl"
-python3 "$TOOLS/recording_proxy.py" --listen "$RP" --target "http://127.0.0.1:$HUB" \
-  --log "$T/hub-requests.log" --control "$T/rp.ctl" >"$T/rp.log" 2>&1 &
-PIDS+=("$!")
-wait_http "http://127.0.0.1:$RP/healthz"
+start_recording_proxy hubrp "$HUB"
+RP=$hubrp_PORT
 
 SITE=$(free_port)
 write_outpost_config "$T/site.yaml" "$SITE" "$T/site-data" upstream.test "http://127.0.0.1:9"
@@ -47,12 +43,12 @@ origin_gets() { grep -c "GET /$1 " "$T/charts-access.log" || true; }
 
 log "--- index and charts through site -> hub -> origin"
 curl -sf "$REPO/index.yaml" -o /dev/null || die "no index through the hierarchy"
-grep -q "GET /helm/charts.test/stable/index.yaml 200" "$T/hub-requests.log" || die "the site did not take the index from the hub"
+grep -q "GET /helm/charts.test/stable/index.yaml 200" "$T/hubrp-requests.log" || die "the site did not take the index from the hub"
 last=$((${#charts[@]} - 1))
 for i in $(seq 0 $((last - 1))); do
   read -r file src <<<"${charts[$i]}"
   get_chart "$file" "$src" || die "cold $file through the hierarchy"
-  grep -q "GET /helm/charts.test/stable/charts/$file 200" "$T/hub-requests.log" || die "$file did not come through the hub"
+  grep -q "GET /helm/charts.test/stable/charts/$file 200" "$T/hubrp-requests.log" || die "$file did not come through the hub"
   [[ $(origin_gets "$src") == 1 ]] || die "the origin served $src $(origin_gets "$src") times, want 1"
 done
 grep -q "GET /stable/" "$T/charts-access.log" || die "no origin requests at all"

@@ -292,6 +292,21 @@ start_proxy() {
   die "proxy did not start"
 }
 
+# start_recording_proxy NAME TARGET_PORT: tools/recording_proxy.py in front of 127.0.0.1:TARGET_PORT
+# (a hub, as its sites see it). Sets ${NAME}_PORT and ${NAME}_CTL (pass | corrupt-blobs); every
+# request it forwards is a line in $T/NAME-requests.log (method, path, status, Authorization).
+start_recording_proxy() {
+  local name=$1 port
+  port=$(free_port)
+  echo pass >"$T/$name.ctl"
+  python3 "$TOOLS/recording_proxy.py" --listen "$port" --target "http://127.0.0.1:$2" \
+    --log "$T/$name-requests.log" --control "$T/$name.ctl" >"$T/$name.log" 2>&1 &
+  PIDS+=("$!")
+  printf -v "${name}_PORT" '%s' "$port"
+  printf -v "${name}_CTL" '%s' "$T/$name.ctl"
+  wait_http "http://127.0.0.1:$port/healthz"
+}
+
 # upstream_gets REGISTRY_LOG PATH_FRAGMENT: how many GETs of it the upstream served
 upstream_gets() {
   grep -c "\"GET [^\"]*$2[^\"]* HTTP" "$1" || true

@@ -20,12 +20,8 @@ HUB=$(free_port)
 write_outpost_config "$T/hub.yaml" "$HUB" "$T/hub-data" upstream.test "http://127.0.0.1:$origin_PORT"
 start_outpost hub "$T/hub.yaml"
 
-RP=$(free_port)
-echo pass >"$T/rp.ctl"
-python3 "$TOOLS/recording_proxy.py" --listen "$RP" --target "http://127.0.0.1:$HUB" \
-  --log "$T/hub-requests.log" --control "$T/rp.ctl" >"$T/rp.log" 2>&1 &
-PIDS+=("$!")
-wait_http "http://127.0.0.1:$RP/healthz"
+start_recording_proxy hubrp "$HUB"
+RP=$hubrp_PORT
 
 SITE=$(free_port)
 printf 'origin-secret-%s' "$RANDOM" >"$T/origin.pw"
@@ -54,7 +50,7 @@ origin_blob_gets() { # blob GETs the origin served for image $1's layers
 }
 hub_blob_gets() {
   local n=0 l
-  for l in $(layers_of "$1"); do n=$((n + $(grep -c "^GET [^ ]*blobs/$l[^ ]* 200 " "$T/hub-requests.log" || true))); done
+  for l in $(layers_of "$1"); do n=$((n + $(grep -c "^GET [^ ]*blobs/$l[^ ]* 200 " "$T/hubrp-requests.log" || true))); done
   echo "$n"
 }
 site_source_bytes() { # bytes the site received from source URL $1
@@ -92,13 +88,13 @@ log "image blobs $want bytes; hub fetched $hub_up from the origin; site got $fro
 [[ $from_origin == 0 ]] || die "site went to the origin for $from_origin bytes"
 
 log "--- origin credentials never reach the hub; every request carries ns="
-grep -q "auth=-" "$T/hub-requests.log" || die "no requests recorded"
-if grep -v "auth=-" "$T/hub-requests.log" | grep -q .; then
-  die "a request to the hub carried credentials: $(grep -v 'auth=-' "$T/hub-requests.log" | head -1)"
+grep -q "auth=-" "$T/hubrp-requests.log" || die "no requests recorded"
+if grep -v "auth=-" "$T/hubrp-requests.log" | grep -q .; then
+  die "a request to the hub carried credentials: $(grep -v 'auth=-' "$T/hubrp-requests.log" | head -1)"
 fi
-grep -q "$(cat "$T/origin.pw")" "$T/hub-requests.log" "$T/hub.log" && die "the origin password reached the hub"
-if grep -v "ns=upstream.test" "$T/hub-requests.log" | grep -q '^[A-Z]* /v2/[^ ]'; then
-  die "a request to the hub lacks ns=: $(grep -v 'ns=upstream.test' "$T/hub-requests.log" | grep '/v2/.' | head -1)"
+grep -q "$(cat "$T/origin.pw")" "$T/hubrp-requests.log" "$T/hub.log" && die "the origin password reached the hub"
+if grep -v "ns=upstream.test" "$T/hubrp-requests.log" | grep -q '^[A-Z]* /v2/[^ ]'; then
+  die "a request to the hub lacks ns=: $(grep -v 'ns=upstream.test' "$T/hubrp-requests.log" | grep '/v2/.' | head -1)"
 fi
 
 log "--- warm the hub with b, then stop the origin: the site pulls b from the hub"
@@ -136,7 +132,7 @@ grep -q "mirror *http://127.0.0.1:$RP *DOWN" "$T/status.txt" || die "outpost sta
 
 log "--- the hub comes back and lies about blob bytes: the site takes d from the origin"
 start_outpost hub "$T/hub.yaml"
-echo corrupt-blobs >"$T/rp.ctl"
+echo corrupt-blobs >"$hubrp_CTL"
 wait_source_up "http://127.0.0.1:$RP" mirror
 mismatches_before=$(metric 'outpost_registry_digest_mismatch_total{upstream="upstream.test"}' "$SITE")
 # The first pull may be cut (its readers saw unverified bytes); the blobs then come from the origin.
