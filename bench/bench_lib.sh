@@ -31,3 +31,23 @@ bench_options() {
   done
   source "$root/tests/integration/lib.sh"
 }
+
+# start_proxy_registry NAME REMOTE_URL: docker-registry in proxy (pull-through) mode for
+# REMOTE_URL, the peer Outpost's registry mirror replaces. Sets ${NAME}_PORT and ${NAME}_PID.
+start_proxy_registry() {
+  local name=$1 port dir=$T/$1
+  port=$(free_port)
+  mkdir -p "$dir/data"
+  cat >"$dir/config.yml" <<YAML
+version: 0.1
+log: {level: error, accesslog: {disabled: true}}
+storage: {filesystem: {rootdirectory: $dir/data}}
+http: {addr: 127.0.0.1:$port}
+proxy: {remoteurl: $2}
+YAML
+  docker-registry serve "$dir/config.yml" >"$T/$name.log" 2>&1 &
+  PIDS+=("$!")
+  printf -v "${name}_PORT" '%s' "$port"
+  printf -v "${name}_PID" '%s' "$!"
+  wait_http "http://127.0.0.1:$port/v2/"
+}

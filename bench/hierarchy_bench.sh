@@ -35,20 +35,8 @@ echo "linkrate $((WAN_MBPS * 125000))" >"$wan_CTL"
 ORIGIN=http://127.0.0.1:$wan_PORT
 
 start_registry_hub() {
-  local port dir=$T/reghub
-  port=$(free_port)
-  mkdir -p "$dir/data"
-  cat >"$dir/config.yml" <<YAML
-version: 0.1
-log: {level: error, accesslog: {disabled: true}}
-storage: {filesystem: {rootdirectory: $dir/data}}
-http: {addr: 127.0.0.1:$port}
-proxy: {remoteurl: $ORIGIN}
-YAML
-  docker-registry serve "$dir/config.yml" >"$T/reghub.log" 2>&1 &
-  PIDS+=("$!")
-  HUB_PID=$! HUB_URL=http://127.0.0.1:$port
-  wait_http "$HUB_URL/v2/"
+  start_proxy_registry reghub "$ORIGIN"
+  HUB_PID=$reghub_PID HUB_URL=http://127.0.0.1:$reghub_PORT
 }
 start_outpost_hub() {
   local port

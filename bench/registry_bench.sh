@@ -29,25 +29,6 @@ image_bytes=$(curl -sf -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
   "http://127.0.0.1:$up_PORT/v2/bench/app/manifests/cold" |
   python3 -c 'import json,sys; m=json.load(sys.stdin); print(sum(l["size"] for l in m["layers"]) + m["config"]["size"])')
 
-# docker-registry in proxy mode, pointing at the same upstream
-start_proxy_registry() {
-  local name=$1 port dir
-  port=$(free_port)
-  dir=$T/$name
-  mkdir -p "$dir/data"
-  cat >"$dir/config.yml" <<YAML
-version: 0.1
-log: {level: error, accesslog: {disabled: true}}
-storage: {filesystem: {rootdirectory: $dir/data}}
-http: {addr: 127.0.0.1:$port}
-proxy: {remoteurl: http://127.0.0.1:${UPSTREAM_PORT:-$up_PORT}}
-YAML
-  docker-registry serve "$dir/config.yml" >"$T/$name.log" 2>&1 &
-  PIDS+=("$!")
-  printf -v "${name}_PORT" '%s' "$port"
-  printf -v "${name}_PID" '%s' "$!"
-  wait_http "http://127.0.0.1:$port/v2/"
-}
 
 start_outpost_fresh() {
   local name=$1 port
@@ -66,7 +47,7 @@ start_nginx nginx "$NG" 2 "  access_log off;
   server { listen 127.0.0.1:$NG; root $T/nginx/www; }"
 
 start_outpost_fresh op
-start_proxy_registry reg
+start_proxy_registry reg "http://127.0.0.1:$up_PORT"
 
 # warm_throughput URL: CLIENTS parallel clients x ROUNDS GETs of the blob -> MiB/s
 warm_throughput() {
@@ -114,7 +95,7 @@ fresh_mirrors() {  # fresh_mirrors UPSTREAM_PORT: new Outpost and registry proxy
   stop_pid "$reg_PID"
   rm -rf "$T/op-data" "$T/reg/data"
   UPSTREAM_PORT=$1 start_outpost_fresh op
-  UPSTREAM_PORT=$1 start_proxy_registry reg
+  start_proxy_registry reg "http://127.0.0.1:$1"
 }
 
 # cold_suite UPSTREAM_PORT: 3 fresh runs of direct / Outpost / registry-proxy cold pulls;
