@@ -176,3 +176,63 @@ TEST_F(MirrorTest, ReferrersPassUpstreams404AndAreKeptForOffline) {
 
 }  // namespace
 }  // namespace outpost::registry
+
+namespace outpost::registry {
+namespace {
+
+// An upstream with a hub as its mirror; the hub serves one blob with a flipped byte.
+class MirrorWithLyingHubTest : public ::testing::Test {
+ protected:
+  MirrorWithLyingHubTest() {
+    cfg_.default_upstream = "up.test";
+    RegistryUpstreamConfig u;
+    u.name = "up.test";
+    u.url = "http://up.test";
+    u.insecure = true;
+    MirrorConfig hub;
+    hub.url = "http://hub.test";
+    hub.insecure = true;
+    u.mirrors = {hub};
+    cfg_.upstreams = {u};
+    site_.http.set([this](const http::ClientRequest& r, http::BodySink* sink) {
+      if (r.url.find("/blobs/" + digest_.str()) == std::string::npos)
+        return testing::answer(sink, 404, {}, "");
+      std::string body = blob_;
+      if (r.url.starts_with("http://hub.test/")) body[0] ^= 0x55;  // the lie
+      return testing::answer(sink, 200, {{"Content-Length", std::to_string(body.size())}}, body);
+    });
+    mirror_ = std::make_unique<Mirror>(cfg_, site_.store, site_.db, site_.http, site_.metrics,
+                                       site_.clock);
+  }
+  ~MirrorWithLyingHubTest() override { mirror_.reset(); }
+
+  const std::string blob_ = std::string(100000, 'x') + "end";
+  const Digest digest_ = sha256_of(blob_);
+  testing::FakeSite site_;
+  RegistryConfig cfg_;
+  std::unique_ptr<Mirror> mirror_;
+};
+
+TEST_F(MirrorWithLyingHubTest, WrongBytesFromTheHubAreNeverPublishedAndTheOriginsAre) {
+  Route r;
+  r.kind = Kind::blob;
+  r.upstream = "up.test";
+  r.repo = "lib/app";
+  r.digest = digest_;
+  auto got = mirror_->ensure_blob(r);
+  ASSERT_TRUE(got) << got.error().message;
+  EXPECT_TRUE(site_.store.contains(digest_));
+  EXPECT_EQ(site_.http.count("GET", "http://hub.test/v2/lib/app/blobs/"), 1u);
+  EXPECT_EQ(site_.http.count("GET", "http://up.test/v2/lib/app/blobs/"), 1u);
+  auto health = mirror_->health();
+  ASSERT_EQ(health[0].sources.size(), 2u);
+  EXPECT_FALSE(health[0].sources[0].state.up);  // the hub is distrusted
+  EXPECT_NE(health[0].sources[0].state.last_error.find("does not verify"), std::string::npos);
+  EXPECT_EQ(health[0].sources[1].bytes, blob_.size());
+  EXPECT_EQ(site_.metrics.counter("outpost_registry_digest_mismatch_total", "")
+                .value({{"upstream", "up.test"}}),
+            1);
+}
+
+}  // namespace
+}  // namespace outpost::registry

@@ -150,6 +150,113 @@ TEST_F(UpstreamTest, ASecond401IsTheCallersToReport) {
   EXPECT_FALSE(up.down());  // an answer, not an outage
 }
 
+// The same upstream with a hub as its mirror, tried before the origin.
+struct MirroredUpstreamTest : ::testing::Test {
+  RegistryConfig reg = [] {
+    RegistryConfig r;
+    RegistryUpstreamConfig u;
+    u.name = "example.io";
+    u.url = "https://registry.example.io";
+    u.username = "user";
+    u.password = "s3cret";
+    MirrorConfig hub;
+    hub.url = "http://hub.region.test:8080";
+    hub.insecure = true;
+    u.mirrors = {hub};
+    r.upstreams = {u};
+    return r;
+  }();
+  ScriptedClient client;
+  Metrics metrics;
+  std::atomic<bool> stopping{false};
+  FakeClock clock;
+  Upstream up{reg.upstreams[0], reg, client, metrics, stopping, clock};
+
+  static bool to_hub(const http::ClientRequest& r) {
+    return r.url.starts_with("http://hub.region.test:8080/");
+  }
+};
+
+TEST_F(MirroredUpstreamTest, TheHubIsAskedFirstWithNsAndWithoutTheOriginsCredentials) {
+  client.script.push_back([](auto& req) {
+    EXPECT_EQ(req.url, "http://hub.region.test:8080/v2/app/manifests/v1?ns=example.io");
+    EXPECT_FALSE(header(req, "Authorization"));
+    return resp(200, {}, "{}");
+  });
+  auto r = up.call("GET", "/v2/app/manifests/v1", "app");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(client.seen.size(), 1u);
+  // A query the path already has keeps it: ns is added with &.
+  client.script.push_back([](auto& req) {
+    EXPECT_EQ(req.url, "http://hub.region.test:8080/v2/app/tags/list?n=5&ns=example.io");
+    return resp(200, {}, "{}");
+  });
+  EXPECT_TRUE(up.call("GET", "/v2/app/tags/list?n=5", "app"));
+}
+
+TEST_F(MirroredUpstreamTest, AHubThatLacksTheContentPassesTheRequestToTheOrigin) {
+  client.script.push_back([](auto& req) {
+    EXPECT_TRUE(to_hub(req));
+    return resp(404);
+  });
+  client.script.push_back([](auto& req) {
+    EXPECT_EQ(req.url, "https://registry.example.io/v2/app/blobs/sha256:ab");
+    return resp(200, {{"Content-Length", "3"}});
+  });
+  auto r = up.call("HEAD", "/v2/app/blobs/sha256:ab", "app");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);                        // never a false 404
+  EXPECT_FALSE(up.sources()[0].state.up == false);  // "not here" is no outage
+}
+
+TEST_F(MirroredUpstreamTest, AHubThatIsDownOpensItsBreakerAndTheOriginAnswers) {
+  client.script.push_back([](auto&) { return fail(Errc::upstream_unavailable, "refused"); });
+  client.script.push_back([](auto& req) {
+    EXPECT_FALSE(to_hub(req));
+    return resp(200, {}, "{}");
+  });
+  ASSERT_TRUE(up.call("GET", "/v2/app/manifests/v1", "app"));
+  auto sources = up.sources();
+  ASSERT_EQ(sources.size(), 2u);
+  EXPECT_EQ(sources[0].role, "mirror");
+  EXPECT_FALSE(sources[0].state.up);
+  EXPECT_TRUE(sources[1].state.up);
+  EXPECT_FALSE(up.down());
+  // While the hub's breaker is open, calls go straight to the origin.
+  client.script.push_back([](auto& req) {
+    EXPECT_FALSE(to_hub(req));
+    return resp(200, {}, "{}");
+  });
+  ASSERT_TRUE(up.call("GET", "/v2/app/manifests/v1", "app"));
+  EXPECT_EQ(client.seen.size(), 3u);
+}
+
+TEST_F(MirroredUpstreamTest, AHubAnswerThatFailsTheCheckIsDistrustedAndTheOriginAsked) {
+  client.script.push_back([](auto&) { return resp(200, {}, "lie"); });
+  client.script.push_back([](auto&) { return resp(200, {}, "truth"); });
+  auto check = [](const http::ClientResponse& r) -> std::optional<std::string> {
+    if (r.body != "truth") return "wrong manifest";
+    return std::nullopt;
+  };
+  auto r = up.call("GET", "/v2/app/manifests/v1", "app", {}, check);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "truth");
+  EXPECT_FALSE(up.sources()[0].state.up);
+  EXPECT_NE(up.sources()[0].state.last_error.find("wrong manifest"), std::string::npos);
+}
+
+TEST_F(MirroredUpstreamTest, WhenOnlyTheHubIsLeftItsNotFoundIsTheAnswer) {
+  up.distrust(1, "ignored: the origin is never distrusted");
+  EXPECT_TRUE(up.sources()[1].state.up);
+  client.script.push_back([](auto&) { return resp(404); });
+  client.script.push_back([](auto&) { return fail(Errc::upstream_unavailable, "origin down"); });
+  auto r = up.call("GET", "/v2/app/manifests/v2", "app");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 404);  // the hub's "not here", the best answer there is
+  EXPECT_FALSE(up.sources()[1].state.up);
+}
+
 TEST(UrlHelpers, OriginAndLocationResolution) {
   EXPECT_EQ(upstream::url_origin("https://a.io/x"), upstream::url_origin("https://a.io:443/y"));
   EXPECT_NE(upstream::url_origin("https://a.io/x"), upstream::url_origin("https://a.io:8443/x"));
