@@ -317,11 +317,14 @@ Result<void> Mirror::ensure_blob(const Route& route,
   const auto sources = upstream(route.upstream).sources().size();
   Result<void> done;
   for (std::size_t round = 0; round < sources; ++round) {
-    auto got = blob(route, false);
-    if (!got) return std::unexpected(got.error());
-    auto* f = std::get_if<std::shared_ptr<BlobFetch>>(&got->body);
-    if (!f) return {};
-    done = written ? (*f)->wait_done(std::chrono::milliseconds(200), written) : (*f)->wait_done();
+    auto got = blob(route, false);  // fails itself when the download failed before it looked
+    if (!got) {
+      done = std::unexpected(got.error());
+    } else if (auto* f = std::get_if<std::shared_ptr<BlobFetch>>(&got->body)) {
+      done = written ? (*f)->wait_done(std::chrono::milliseconds(200), written) : (*f)->wait_done();
+    } else {
+      return {};
+    }
     if (done || done.error().code != Errc::digest_mismatch) return done;
   }
   return done;
