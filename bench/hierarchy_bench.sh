@@ -28,7 +28,7 @@ blobs=$(curl -sf -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
   python3 -c 'import json,sys; m=json.load(sys.stdin); [print(d["digest"]) for d in m["layers"] + [m["config"]]]')
 image_bytes=$(for d in $blobs; do
   curl -sfI "http://127.0.0.1:$origin_PORT/v2/bench/app/blobs/$d" | tr -d '\r' | awk 'tolower($1)=="content-length:" {print $2}'
-done | paste -sd+ | bc)
+done | awk "{s += \$1} END {print s}")
 # The WAN: every tier's requests to the origin share one rate-limited link.
 start_proxy wan "$origin_PORT"
 echo "linkrate $((WAN_MBPS * 125000))" >"$wan_CTL"
