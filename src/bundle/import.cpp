@@ -127,7 +127,7 @@ Result<void> check_signature(std::string_view json, const std::optional<std::str
 }
 
 Result<std::vector<std::string>> record_release(const BundleManifest& bm, MetaDb& db,
-                                                int keep_releases) {
+                                                int keep_releases, const ExtraPins& extra) {
   MetaDb::ReleaseRecord rec;
   rec.name = bm.name;
   rec.version = bm.version;
@@ -137,6 +137,8 @@ Result<std::vector<std::string>> record_release(const BundleManifest& bm, MetaDb
     if (!i.tag.empty()) rec.tags.push_back({i.registry, i.repo, i.tag, i.digest});
   for (const auto& c : bm.charts)
     rec.charts.push_back({c.repo, c.name, c.version, c.digest, c.entry_json});
+  rec.blobs.insert(rec.blobs.end(), extra.blobs.begin(), extra.blobs.end());
+  rec.tags.insert(rec.tags.end(), extra.tags.begin(), extra.tags.end());
   if (auto r = db.record_release(rec); !r) return std::unexpected(r.error());
   auto dropped = db.apply_retention(bm.name, keep_releases);
   if (!dropped) return std::vector<std::string>{};

@@ -38,9 +38,16 @@ Result<void> check_base_release(const BundleManifest& bm, MetaDb& db);
 // With trust keys, a signature over the exact outpost-bundle.json bytes is required.
 Result<void> check_signature(std::string_view json, const std::optional<std::string>& signature,
                              const std::vector<std::string>& trust_keys);
-// REQUIRES: every blob of `bm` is in the store. Records the release (pins, tags) in one
-// transaction and applies retention; returns the versions retention dropped.
+// More a release pins besides its bundle's blobs and image tags: for a bundle imported from a
+// registry, the artifact itself (manifest, every layer, its tag), so this Outpost re-serves the
+// release to sites that have it as a mirror, offline and never garbage-collected while kept.
+struct ExtraPins {
+  std::vector<MetaDb::ReleaseRecord::Blob> blobs;
+  std::vector<MetaDb::ReleaseRecord::Tag> tags;
+};
+// REQUIRES: every blob of `bm` and of `extra` is in the store. Records the release (pins, tags)
+// in one transaction and applies retention; returns the versions retention dropped.
 Result<std::vector<std::string>> record_release(const BundleManifest& bm, MetaDb& db,
-                                                int keep_releases);
+                                                int keep_releases, const ExtraPins& extra = {});
 
 }  // namespace outpost::bundle

@@ -239,6 +239,34 @@ Result<PushStats> push_bundle(const Config& cfg, const fs::path& bundle,
   return st;
 }
 
+namespace {
+
+// The artifact a release came in as: its manifest, every layer (the small ones the import did not
+// need are fetched now) and its tag, pinned with the release so this Outpost re-serves it.
+template <class RouteFor>
+Result<ExtraPins> artifact_pins(registry::Mirror& mirror, BlobStore& store,
+                                const nlohmann::json& manifest, const registry::ManifestResult& top,
+                                const registry::ImageRef& source, const RouteFor& route_for) {
+  ExtraPins pins;
+  pins.blobs.push_back({top.digest, top.bytes.size(), top.media_type});
+  std::vector<nlohmann::json> descriptors(manifest["layers"].begin(), manifest["layers"].end());
+  if (manifest.contains("config")) descriptors.push_back(manifest["config"]);
+  for (const auto& l : descriptors) {
+    if (!l.is_object()) return fail(Errc::invalid_argument, "a descriptor that is not an object");
+    auto d = Digest::parse(text_of(l, "digest"));
+    if (!d || !l.contains("size") || !l["size"].is_number_unsigned())
+      return fail(Errc::invalid_argument, "a layer without a digest and size");
+    if (!store.contains(*d))
+      if (auto r = mirror.ensure_blob(route_for(*d)); !r) return std::unexpected(r.error());
+    pins.blobs.push_back({*d, l["size"].get<std::uint64_t>(), ""});
+  }
+  if (!source.tag.empty())
+    pins.tags.push_back({source.registry, source.repo, source.tag, top.digest});
+  return pins;
+}
+
+}  // namespace
+
 Result<ImportStats> import_bundle_oci(registry::Mirror& mirror, const registry::ImageRef& source,
                                       BlobStore& store, MetaDb& db, const ImportPolicy& policy,
                                       ProgressSink& progress) {
@@ -313,7 +341,9 @@ Result<ImportStats> import_bundle_oci(registry::Mirror& mirror, const registry::
     progress.bytes(done, total);
     progress.note(fmt::format("verified {} ({} bytes)", b.digest.str(), b.size));
   }
-  auto dropped = record_release(*bm, db, policy.keep_releases);
+  auto artifact = artifact_pins(mirror, store, m, *top, source, blob_route);
+  if (!artifact) return fail(artifact.error().code, where + ": " + artifact.error().message);
+  auto dropped = record_release(*bm, db, policy.keep_releases, *artifact);
   if (!dropped) return std::unexpected(dropped.error());
   st.dropped_releases = *dropped;
   return st;
