@@ -153,24 +153,43 @@ Result<ReleaseStatus> ReleaseJobs::start(const std::string& name, const std::str
   return job->st;
 }
 
+void ReleaseJobs::fail_job(const std::shared_ptr<Job>& job, const std::string& why) {
+  ReleaseStatus st;
+  update(job, [&](ReleaseStatus& s) {
+    s.state = ReleaseState::failed;
+    s.error = why;
+    st = s;
+  });
+  spdlog::warn("release {} {}: {}", st.name, st.version, why);
+}
+
 void ReleaseJobs::run(std::shared_ptr<Job> job) {
+  auto unfinished = [&] {
+    MutexLock lock(mu_);
+    auto state = job->st.state;
+    return state == ReleaseState::queued || state == ReleaseState::downloading ||
+           state == ReleaseState::importing;
+  };
+  try {
+    run_steps(job);
+  } catch (const std::exception& e) {
+    if (unfinished()) fail_job(job, std::string("unexpected error: ") + e.what());
+  } catch (...) {
+    if (unfinished()) fail_job(job, "unexpected error");
+  }
+}
+
+void ReleaseJobs::run_steps(const std::shared_ptr<Job>& job) {
   ReleaseStatus st;
   {
     MutexLock lock(mu_);
     st = job->st;
   }
-  auto fail_job = [&](const std::string& why) {
-    spdlog::warn("release {} {}: {}", st.name, st.version, why);
-    update(job, [&](ReleaseStatus& s) {
-      s.state = ReleaseState::failed;
-      s.error = why;
-    });
-  };
   const ImportPolicy policy{cfg_.storage.keep_releases, cfg_.bundle.trust_keys};
   if (is_oci_source(st.source)) {
     update(job, [](ReleaseStatus& s) { s.state = ReleaseState::downloading; });
     auto ref = parse_oci_source(st.source, cfg_.registry);
-    if (!ref) return fail_job(ref.error().message);
+    if (!ref) return fail_job(job, ref.error().message);
     FunctionProgress progress({}, [&](std::uint64_t done, std::uint64_t total) {
       update(job, [&](ReleaseStatus& s) {
         s.bytes_done = done;
@@ -178,21 +197,25 @@ void ReleaseJobs::run(std::shared_ptr<Job> job) {
       });
     });
     auto r = import_bundle_oci(mirror_, *ref, store_, db_, policy, progress);
-    if (!r) return fail_job("import failed: " + r.error().message);
+    if (!r) return fail_job(job, "import failed: " + r.error().message);
     if (r->name != st.name || r->version != st.version)
-      return fail_job(fmt::format("{} holds release {} {}, not {} {}", st.source, r->name,
-                                  r->version, st.name, st.version));
+      return fail_job(job, fmt::format("{} holds release {} {}, not {} {}", st.source, r->name,
+                                       r->version, st.name, st.version));
     return finish(job, st);
   }
   fs::path file = st.source;
   fs::path download;
   if (st.source.starts_with("http://") || st.source.starts_with("https://")) {
     update(job, [](ReleaseStatus& s) { s.state = ReleaseState::downloading; });
-    fs::create_directories(store_.tmp_dir().parent_path() / "downloads");
+    const auto downloads = store_.tmp_dir().parent_path() / "downloads";
+    std::error_code ec;
+    fs::create_directories(downloads, ec);
+    if (ec)
+      return fail_job(job, fmt::format("cannot create the download directory {}: {}",
+                                       downloads.string(), ec.message()));
     // Keyed by source: an interrupted download of the same URL resumes; another URL never
     // picks up its bytes.
-    download = store_.tmp_dir().parent_path() / "downloads" /
-               (std::string(sha256_of(st.source).hex().substr(0, 24)) + ".tar");
+    download = downloads / (std::string(sha256_of(st.source).hex().substr(0, 24)) + ".tar");
     auto d = download_resumable(
         client_, st.source, download, cfg_.bundle.download_attempts, cfg_.bundle.stall_timeout,
         stopping_,
@@ -203,17 +226,17 @@ void ReleaseJobs::run(std::shared_ptr<Job> job) {
           });
         },
         clock_);
-    if (!d) return fail_job("download failed: " + d.error().message);
+    if (!d) return fail_job(job, "download failed: " + d.error().message);
     spdlog::info("release {} {}: downloaded {} bytes in {} attempts ({} bytes received)", st.name,
                  st.version, d->bytes, d->attempts, d->received);
     file = download;
   }
   update(job, [](ReleaseStatus& s) { s.state = ReleaseState::importing; });
   if (auto head = read_bundle_manifest(file); !head) {
-    return fail_job("not a usable bundle: " + head.error().message);
+    return fail_job(job, "not a usable bundle: " + head.error().message);
   } else if (head->name != st.name || head->version != st.version) {
-    return fail_job(fmt::format("the bundle is release {} {}, not {} {}", head->name, head->version,
-                                st.name, st.version));
+    return fail_job(job, fmt::format("the bundle is release {} {}, not {} {}", head->name,
+                                     head->version, st.name, st.version));
   }
   NullProgress quiet;
   auto r = import_bundle_file(file, store_, db_, policy, quiet);
@@ -221,7 +244,7 @@ void ReleaseJobs::run(std::shared_ptr<Job> job) {
   // Transport failures returned above and keep the partial file for a resume; a file that fails
   // verification is removed so a retry downloads it afresh.
   if (!download.empty()) fs::remove(download, ec);
-  if (!r) return fail_job("import failed: " + r.error().message);
+  if (!r) return fail_job(job, "import failed: " + r.error().message);
   finish(job, st);
 }
 

@@ -61,7 +61,11 @@ class ReleaseJobs {
     ReleaseStatus st;  // GUARDED_BY(ReleaseJobs::mu_)
   };
   Result<void> check_source(const std::string& source) const;
+  // Runs the job to its end: whatever its steps throw fails it with the message, so a job is
+  // never left queued, downloading or importing (which every later start() would join).
   void run(std::shared_ptr<Job> job);
+  void run_steps(const std::shared_ptr<Job>& job);
+  void fail_job(const std::shared_ptr<Job>& job, const std::string& why);
   void finish(const std::shared_ptr<Job>& job, const ReleaseStatus& st);  // ready, or why not
   ReleaseStatus from_store(const std::string& name, const std::string& version);
   void update(const std::shared_ptr<Job>& job, const std::function<void(ReleaseStatus&)>& fn);

@@ -14,7 +14,7 @@
 
 namespace outpost::git {
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 namespace {
 
 std::optional<UnixSeconds> to_unix(std::optional<std::chrono::system_clock::time_point> t) {
@@ -32,7 +32,7 @@ std::uint64_t dir_bytes(const fs::path& p) {
   return total;
 }
 
-Clock::duration jittered(Millis interval) {
+SteadyClock::duration jittered(Millis interval) {
   static thread_local std::mt19937 rng{std::random_device{}()};
   std::uniform_int_distribution<long> d(0, std::max<long>(1, interval.count() / 10));
   return interval + Millis(d(rng));
@@ -42,7 +42,7 @@ Clock::duration jittered(Millis interval) {
 
 GitCache::GitCache(const GitConfig& cfg, const fs::path& data_dir, MetaDb& db,
                    http::HttpClient& client, Metrics& metrics,
-                   std::function<GateFn(const RepoId&)> gates)
+                   std::function<GateFn(const RepoId&)> gates, const Clock& clock)
     : cfg_(cfg),
       data_dir_(data_dir),
       gates_(std::move(gates)),
@@ -50,6 +50,7 @@ GitCache::GitCache(const GitConfig& cfg, const fs::path& data_dir, MetaDb& db,
       client_(client),
       metrics_(metrics),
       syncs_(metrics.counter("outpost_git_syncs_total", "Git mirror syncs by host and result")),
+      clock_(clock),
       pool_(static_cast<unsigned>(cfg.max_parallel_syncs)) {
   std::error_code ec;
   fs::remove_all(data_dir_ / "git" / ".staging", ec);  // clones a crash interrupted
@@ -103,7 +104,7 @@ upstream::SourceList& GitCache::sources(const std::string& host) {
                              up ? up->username : "", up ? up->password : ""},
         up ? up->mirrors : none,
         upstream::BreakerPolicy{cfg_.breaker_min_backoff, cfg_.breaker_max_backoff}, client_,
-        stopping_);
+        stopping_, clock_);
   }
   return *s;
 }
@@ -115,7 +116,7 @@ std::shared_ptr<GitMirror> GitCache::get_or_create(const RepoId& id) {
     m = std::make_shared<GitMirror>(id, mirror_dir(data_dir_, id), data_dir_ / "git" / ".staging",
                                     *cfg_.find(id.host), cfg_);
     if (gates_) m->set_gate(gates_(id));
-    next_sync_[id] = Clock::now() + jittered(cfg_.sync_interval);
+    next_sync_[id] = SteadyClock::now() + jittered(cfg_.sync_interval);
   }
   return m;
 }
@@ -241,7 +242,7 @@ void GitCache::run_sync(std::shared_ptr<GitMirror> m) {
   syncs_.add({{"host", m->id().host}, {"result", r ? "ok" : "error"}});
   {
     MutexLock lock(mu_);
-    next_sync_[m->id()] = Clock::now() + jittered(cfg_.sync_interval);
+    next_sync_[m->id()] = SteadyClock::now() + jittered(cfg_.sync_interval);
   }
   auto st = m->status();
   (void)db_.put_git_repo({m->id().host, m->id().path, to_unix(st.last_success), st.last_error});
@@ -256,7 +257,7 @@ void GitCache::schedule_loop(std::stop_token st) {
     std::vector<RepoId> due;
     {
       MutexLock lock(mu_);
-      auto now = Clock::now();
+      auto now = SteadyClock::now();
       for (auto& [id, m] : mirrors_) {
         if (!m->cloned() || now < next_sync_[id] || queued_[id]) continue;
         // While a host is down, background syncs double as its probe, at the origin's backoff.

@@ -16,6 +16,7 @@
 #include "core/metrics.hpp"
 #include "core/mutex.hpp"
 #include "core/thread_pool.hpp"
+#include "core/time.hpp"
 #include "git/mirror.hpp"
 #include "http/client.hpp"
 #include "store/meta_db.hpp"
@@ -25,10 +26,11 @@ namespace outpost::git {
 
 class GitCache {
  public:
-  // `gates` gives the gate for a repository (empty function: not gated).
+  // `gates` gives the gate for a repository (empty function: not gated); `clock` times the
+  // sources' breakers (their backoff, when a probe is due).
   GitCache(const GitConfig& cfg, const std::filesystem::path& data_dir, MetaDb& db,
            http::HttpClient& client, Metrics& metrics,
-           std::function<GateFn(const RepoId&)> gates = {});
+           std::function<GateFn(const RepoId&)> gates = {}, const Clock& clock = Clock::system());
   ~GitCache();
   GitCache(const GitCache&) = delete;
   GitCache& operator=(const GitCache&) = delete;
@@ -71,6 +73,7 @@ class GitCache {
   http::HttpClient& client_;
   Metrics& metrics_;
   MetricFamily& syncs_;
+  const Clock& clock_;
   std::atomic<bool> stopping_{false};
 
   Mutex mu_;

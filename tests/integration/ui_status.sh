@@ -2,7 +2,9 @@
 # The operator's view: headless Chromium loads the status page of an Outpost with one Git mirror,
 # one ready release, a failed release and its upstreams stopped, and the page shows each of those
 # states (screenshot kept in $TEST_ARTIFACTS); `outpost status --json` and /api/v1/readiness agree
-# with the page.
+# with the page. A mirror with a synced copy shows "synced" whether or not a sync is running (the
+# background retries while its host is down run at any moment): the last step reads the page while
+# a sync hangs and finds "synced" with "syncing now".
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/git_lib.sh"
 ARTIFACTS=${TEST_ARTIFACTS:-$T/artifacts}
@@ -11,8 +13,11 @@ BROWSER=$(cd "$(dirname "$0")/../tools/browser" && pwd)
 [[ -d $BROWSER/node_modules/playwright-core ]] || die "run scripts/install-deps.sh --test (npm packages)"
 
 start_app_upstreams 1
+start_proxy gitlink "$GIT_UP_PORT"  # Outpost reaches the Git host through it: it can hang a sync
 OP=$(free_port)
-write_git_outpost_config "$T/serve.yaml" "$OP" "$T/data" "sync_interval: 1s" "probe_timeout: 1s"
+# stall_timeout: a sync the link swallows stays running until the test ends.
+GIT_UP_PORT=$gitlink_PORT write_git_outpost_config "$T/serve.yaml" "$OP" "$T/data" \
+  "sync_interval: 1s" "probe_timeout: 1s" "stall_timeout: 10m"
 cat >>"$T/serve.yaml" <<YAML
 registry:
   default_upstream: upstream.test
@@ -95,5 +100,22 @@ assert not page["horizontal_overflow"], "the page overflows a phone-wide screen"
 print("page, CLI and API agree:", reasons)
 PY
 [[ -s $ARTIFACTS/status-page.png ]] || die "no screenshot"
+
+log "a background sync that hangs while the page is read: the mirror is still synced, syncing now"
+echo blackhole >"$gitlink_CTL"
+git_syncing() {
+  curl -s "$API/api/v1/status" |
+    python3 -c 'import json, sys; sys.exit(0 if json.load(sys.stdin)["git"][0]["syncing"] else 1)'
+}
+for _ in $(seq 100); do git_syncing && break; sleep 0.2; done  # the next retry (backoff <= 2 s)
+git_syncing || die "no sync started against the swallowing link"
+node "$BROWSER/page_check.mjs" "$API/" "$ARTIFACTS/status-page-syncing.png" >"$T/page-syncing.json" \
+  2>"$T/page.err" || die "page_check: $(cat "$T/page.err")"
+git_syncing || die "the sync ended while the page was read"
+python3 - "$T/page-syncing.json" <<'PY' || die "a synced mirror that is syncing is shown wrong"
+import json, sys
+row = json.load(open(sys.argv[1]))["tests"]["git:git.test/org/app"]
+assert " — synced" in row and "syncing now" in row and "last sync" in row, row
+PY
 log "screenshot: $ARTIFACTS/status-page.png"
 log "ok"

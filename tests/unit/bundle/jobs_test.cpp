@@ -193,6 +193,43 @@ TEST_F(ReleaseJobsTest, AFailedReleaseIsRetriedByTheNextStart) {
   EXPECT_EQ(gets(url_), 2u);
 }
 
+TEST_F(ReleaseJobsTest, AJobThatCannotWriteItsDownloadFailsAndTheNextStartRunsANewJob) {
+  files_[url_] = bundle("shop", "v1");
+  // A file where the downloads directory goes: it cannot be created (as on a broken disk).
+  const auto downloads = site_.store.tmp_dir().parent_path() / "downloads";
+  std::ofstream(downloads) << "in the way";
+  ASSERT_TRUE(jobs_->start("shop", "v1", url_));
+  auto failed = jobs_->wait("shop", "v1");
+  EXPECT_EQ(failed.state, ReleaseState::failed);
+  EXPECT_NE(failed.error.find(downloads.string()), std::string::npos) << failed.error;
+  EXPECT_EQ(gets(url_), 0u);
+
+  fs::remove(downloads);
+  auto again = jobs_->start("shop", "v1", url_);
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_NE(again->state, ReleaseState::failed);  // a new job, not the failed one
+  auto done = jobs_->wait("shop", "v1");
+  EXPECT_EQ(done.state, ReleaseState::ready) << done.error;
+  EXPECT_TRUE(done.error.empty()) << done.error;
+  EXPECT_EQ(gets(url_), 1u);
+}
+
+TEST_F(ReleaseJobsTest, AJobWhoseStepThrowsEndsFailedWithTheMessage) {
+  files_[url_] = bundle("shop", "v1");
+  site_.http.set([](const http::ClientRequest&, http::BodySink*) -> Result<http::ClientResponse> {
+    throw std::runtime_error("No space left on device");
+  });
+  ASSERT_TRUE(jobs_->start("shop", "v1", url_));
+  auto failed = jobs_->wait("shop", "v1");
+  EXPECT_EQ(failed.state, ReleaseState::failed);
+  EXPECT_NE(failed.error.find("No space left on device"), std::string::npos) << failed.error;
+
+  site_.http.set(
+      [this](const http::ClientRequest& r, http::BodySink* sink) { return serve(r, sink); });
+  ASSERT_TRUE(jobs_->start("shop", "v1", url_));
+  EXPECT_EQ(jobs_->wait("shop", "v1").state, ReleaseState::ready);
+}
+
 TEST_F(ReleaseJobsTest, ABundleOfAnotherReleaseFailsNamingBoth) {
   files_[url_] = bundle("shop", "v2");
   ASSERT_TRUE(jobs_->start("shop", "v1", url_));
