@@ -17,9 +17,9 @@
 namespace outpost {
 
 struct SpawnOptions {
-  std::vector<std::string> argv;  // argv[0] is looked up in PATH
-  std::vector<std::string> env;   // "K=V" entries added to a minimal inherited environment
-  std::optional<std::string> cwd;
+  std::vector<std::string> argv{};  // argv[0] is looked up in PATH
+  std::vector<std::string> env{};   // "K=V" entries added to a minimal inherited environment
+  std::optional<std::string> cwd{};
   int stdin_fd = -1;           // -1: /dev/null; else dup'ed into the child as fd 0
   bool capture_stdout = true;  // pipe; else /dev/null
   bool capture_stderr = true;  // pipe; else /dev/null

@@ -227,10 +227,17 @@ Result<SyncOutcome> GitCache::sync_from_sources(GitMirror& m) {
       return r;
     }
     if (r.error().code != Errc::upstream_unavailable && r.error().code != Errc::timeout) return r;
-    source.breaker().record_failure(r.error().message);
-    spdlog::warn("git: sync of {} from {} failed: {}", m.id().key(), source.url(),
-                 r.error().message);
-    pass_over("failed: " + r.error().message);
+    const auto& why = r.error().message;
+    spdlog::warn("git: sync of {} from {} failed: {}", m.id().key(), source.url(), why);
+    // A mirror without this one repository is no outage of the mirror: the other repositories
+    // of the host keep using it.
+    if (src.is_mirror(i) &&
+        (why.find("not found") != std::string::npos || why.find(" 404") != std::string::npos)) {
+      pass_over("does not have it: " + why);
+      continue;
+    }
+    source.breaker().record_failure(why);
+    pass_over("failed: " + why);
   }
   return r;
 }

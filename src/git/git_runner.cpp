@@ -47,6 +47,19 @@ std::vector<std::string> upstream_env(const HostUpstreamConfig& upstream, Millis
 }
 
 std::string last_line(const std::string& err) {
+  // git ends some failures with advice ("Please make sure you have the correct access rights /
+  // and the repository exists."): the last "fatal:" or "error:" line is the reason.
+  std::string reason;
+  std::size_t start = 0;
+  while (start < err.size()) {
+    auto end = err.find('\n', start);
+    if (end == std::string::npos) end = err.size();
+    std::string_view line(err.data() + start, end - start);
+    if (line.starts_with("fatal:") || line.starts_with("error:")) reason = line;
+    start = end + 1;
+  }
+  while (!reason.empty() && reason.back() == '\r') reason.pop_back();
+  if (!reason.empty()) return reason;
   std::string s = err;
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
   auto nl = s.find_last_of('\n');

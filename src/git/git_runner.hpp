@@ -27,7 +27,7 @@ struct GitRun {
   Errc on_exit = Errc::io;        // the failure a non-zero exit means
   Millis timeout = std::chrono::seconds(60);
   const std::atomic<bool>* cancel = nullptr;
-  std::optional<std::string> input;  // stdin (through a memfd: no pipe to deadlock against)
+  std::optional<std::string> input{};  // stdin (through a memfd: no pipe to deadlock against)
 };
 
 class GitRunner {
@@ -43,7 +43,7 @@ class GitRunner {
   std::vector<std::string> env_;
 };
 
-// The last meaningful line of git's stderr.
+// The last meaningful line of git's stderr: its last "fatal:" or "error:" line, else its last.
 std::string last_line(const std::string& err);
 
 }  // namespace outpost::git

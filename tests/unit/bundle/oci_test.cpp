@@ -7,8 +7,8 @@ namespace {
 
 RegistryConfig registries() {
   RegistryConfig reg;
-  reg.upstreams = {{"bundles.example", "https://bundles.example", "", "", false},
-                   {"127.0.0.1:5000", "http://127.0.0.1:5000", "", "", true}};
+  reg.upstreams = {{"bundles.example", "https://bundles.example", "", "", false, {}},
+                   {"127.0.0.1:5000", "http://127.0.0.1:5000", "", "", true, {}}};
   return reg;
 }
 

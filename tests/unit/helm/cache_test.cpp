@@ -18,7 +18,7 @@ class HelmCacheTest : public ::testing::Test {
   HelmCacheTest() : store_(dir_.path()), db_(dir_.path() / "meta.db") {
     cfg_.refresh_interval = std::chrono::hours(1);
     cfg_.stall_timeout = std::chrono::seconds(1);
-    cfg_.upstreams = {{"charts.test", "http://charts.test", "", "", true}};
+    cfg_.upstreams = {{"charts.test", "http://charts.test", "", "", true, {}}};
     http_.set(
         [this](const http::ClientRequest& r, http::BodySink* sink) -> Result<http::ClientResponse> {
           if (down_) return fail(Errc::upstream_unavailable, "Couldn't connect to server");

@@ -71,7 +71,7 @@ TEST(HelmIndex, RefusesWhatIsNotAnIndex) {
 
 HelmConfig helm_config() {
   HelmConfig c;
-  c.upstreams = {{"charts.example.com", "https://charts.example.com", "", "", false}};
+  c.upstreams = {{"charts.example.com", "https://charts.example.com", "", "", false, {}}};
   return c;
 }
 

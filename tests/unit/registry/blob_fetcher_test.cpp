@@ -16,7 +16,7 @@ using testing::header;
 class BlobFetcherTest : public ::testing::Test {
  protected:
   BlobFetcherTest()
-      : up_cfg_{"up.test", "http://up.test", "", "", true},
+      : up_cfg_{"up.test", "http://up.test", "", "", true, {}},
         upstream_(up_cfg_, reg_, site_.http, site_.metrics, stopping_, site_.clock),
         // Downloads run on the calling thread: fetch() returns once the download ended.
         fetcher_(

@@ -17,7 +17,7 @@ class RegistryHandlerTest : public ::testing::Test {
  protected:
   RegistryHandlerTest() {
     cfg_.default_upstream = "up.test";
-    cfg_.upstreams = {{"up.test", "http://up.test", "", "", true}};
+    cfg_.upstreams = {{"up.test", "http://up.test", "", "", true, {}}};
     site_.http.set([this](const http::ClientRequest& r, http::BodySink* sink) {
       auto path = r.url.substr(0, r.url.find('?'));
       if (path == "http://up.test/v2/lib/app/tags/list")

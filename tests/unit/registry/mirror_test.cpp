@@ -23,7 +23,7 @@ class MirrorTest : public ::testing::Test {
   MirrorTest() {
     cfg_.default_upstream = "up.test";
     cfg_.tag_ttl = std::chrono::minutes(5);
-    cfg_.upstreams = {{"up.test", "http://up.test", "", "", true}};
+    cfg_.upstreams = {{"up.test", "http://up.test", "", "", true, {}}};
     site_.http.set(
         [this](const http::ClientRequest& r, http::BodySink* sink) { return serve(r, sink); });
     mirror_ = std::make_unique<Mirror>(cfg_, site_.store, site_.db, site_.http, site_.metrics,

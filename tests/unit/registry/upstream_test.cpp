@@ -51,7 +51,7 @@ std::optional<std::string> header(const http::ClientRequest& r, std::string_view
 struct UpstreamTest : ::testing::Test {
   RegistryConfig reg = [] {
     RegistryConfig r;
-    r.upstreams = {{"example.io", "https://registry.example.io", "user", "s3cret", false}};
+    r.upstreams = {{"example.io", "https://registry.example.io", "user", "s3cret", false, {}}};
     return r;
   }();
   ScriptedClient client;
