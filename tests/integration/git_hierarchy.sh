@@ -4,6 +4,7 @@
 # recording proxy that logs every request the hub receives from the site.
 # - clones through the site are served from what the hub mirrors; the site never dials the origin;
 # - a new commit reaches the site through the hub (each tier's sync_interval adds up);
+# - origin stopped: a repository the hub mirrors is cloned through the site;
 # - the origin's credentials never reach the hub;
 # - hub stopped: the site's sync fails over to the origin and its status says so;
 # - hub and origin stopped: the site serves its own mirror.
@@ -13,6 +14,7 @@ source "$(dirname "$0")/git_lib.sh"
 SECRET="git-s3cret-$RANDOM$RANDOM"
 start_private_git_upstream "$SECRET"
 make_manifest_repo org/app
+make_manifest_repo org/lib
 
 HUB=$(free_port)
 write_git_outpost_config "$T/hub.yaml" "$HUB" "$T/hub-data" "sync_interval: 1s"
@@ -70,6 +72,13 @@ if grep -v "auth=-" "$T/hubrp-requests.log" | grep -q .; then
   die "a request to the hub carried credentials: $(grep -v 'auth=-' "$T/hubrp-requests.log" | head -1)"
 fi
 secret_in_no_log "$SECRET" "$T/hubrp-requests.log"
+
+log "--- origin stopped: a repository only the hub has is cloned through the site"
+git clone -q "http://127.0.0.1:$HUB/git/git.test/org/lib.git" "$T/hub-lib" || die "warming the hub with org/lib"
+stop_git_upstream
+git clone -q "http://127.0.0.1:$SITE/git/git.test/org/lib.git" "$T/site-lib" || die "origin down: the site could not clone org/lib from the hub"
+[[ $(git -C "$T/site-lib" rev-parse HEAD) == $(git -C "$T/work/org/lib" rev-parse HEAD) ]] || die "org/lib: wrong HEAD"
+restart_git_upstream
 
 log "--- hub stopped: the site fails over to the origin, and says so"
 stop_pid "$hub_PID"

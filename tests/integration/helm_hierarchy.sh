@@ -2,6 +2,7 @@
 # Three tiers for Helm, each a real process: site Outpost -> hub Outpost -> nginx chart repository.
 # The site's charts.test upstream has the hub as its mirror (through a recording proxy).
 # - the index and charts reach the site through the hub; each chart leaves the origin once;
+# - origin stopped: a chart only the hub has comes through the site;
 # - hub stopped: a chart the site never fetched comes from the origin (the site takes the index
 #   from the next source when the mirror that listed the chart is gone), bytes checked against
 #   the index digest;
@@ -45,13 +46,21 @@ log "--- index and charts through site -> hub -> origin"
 curl -sf "$REPO/index.yaml" -o /dev/null || die "no index through the hierarchy"
 grep -q "GET /helm/charts.test/stable/index.yaml 200" "$T/hubrp-requests.log" || die "the site did not take the index from the hub"
 last=$((${#charts[@]} - 1))
-for i in $(seq 0 $((last - 1))); do
+for i in $(seq 0 $((last - 2))); do
   read -r file src <<<"${charts[$i]}"
   get_chart "$file" "$src" || die "cold $file through the hierarchy"
   grep -q "GET /helm/charts.test/stable/charts/$file 200" "$T/hubrp-requests.log" || die "$file did not come through the hub"
   [[ $(origin_gets "$src") == 1 ]] || die "the origin served $src $(origin_gets "$src") times, want 1"
 done
 grep -q "GET /stable/" "$T/charts-access.log" || die "no origin requests at all"
+
+log "--- origin stopped: a chart only the hub has comes through the site"
+read -r file src <<<"${charts[$((last - 1))]}"
+curl -sf "http://127.0.0.1:$HUB/helm/charts.test/stable/charts/$file" -o /dev/null || die "warming the hub with $file"
+stop_pid "$charts_PID"
+get_chart "$file" "$src" || die "origin down: $file did not come from the hub"
+[[ $(origin_gets "$src") == 1 ]] || die "the origin served $src $(origin_gets "$src") times, want 1"
+restart_nginx charts "$WP"
 
 log "--- hub stopped: a chart never fetched comes from the origin"
 stop_pid "$hub_PID"

@@ -48,10 +48,23 @@ std::optional<std::string> header(const http::ClientRequest& r, std::string_view
   return std::nullopt;
 }
 
-struct UpstreamTest : ::testing::Test {
+// example.io with the origin's credentials; with a hub as its mirror when `WithHub`.
+template <bool WithHub>
+struct UpstreamFixture : ::testing::Test {
   RegistryConfig reg = [] {
     RegistryConfig r;
-    r.upstreams = {{"example.io", "https://registry.example.io", "user", "s3cret", false, {}}};
+    RegistryUpstreamConfig u;
+    u.name = "example.io";
+    u.url = "https://registry.example.io";
+    u.username = "user";
+    u.password = "s3cret";
+    if (WithHub) {
+      MirrorConfig hub;
+      hub.url = "http://hub.region.test:8080";
+      hub.insecure = true;
+      u.mirrors = {hub};
+    }
+    r.upstreams = {u};
     return r;
   }();
   ScriptedClient client;
@@ -60,6 +73,7 @@ struct UpstreamTest : ::testing::Test {
   FakeClock clock;
   Upstream up{reg.upstreams[0], reg, client, metrics, stopping, clock};
 };
+using UpstreamTest = UpstreamFixture<false>;
 
 TEST_F(UpstreamTest, BearerChallengeFetchesTokenWithCredentialsAndRetries) {
   client.script.push_back([](auto&) {
@@ -151,27 +165,7 @@ TEST_F(UpstreamTest, ASecond401IsTheCallersToReport) {
 }
 
 // The same upstream with a hub as its mirror, tried before the origin.
-struct MirroredUpstreamTest : ::testing::Test {
-  RegistryConfig reg = [] {
-    RegistryConfig r;
-    RegistryUpstreamConfig u;
-    u.name = "example.io";
-    u.url = "https://registry.example.io";
-    u.username = "user";
-    u.password = "s3cret";
-    MirrorConfig hub;
-    hub.url = "http://hub.region.test:8080";
-    hub.insecure = true;
-    u.mirrors = {hub};
-    r.upstreams = {u};
-    return r;
-  }();
-  ScriptedClient client;
-  Metrics metrics;
-  std::atomic<bool> stopping{false};
-  FakeClock clock;
-  Upstream up{reg.upstreams[0], reg, client, metrics, stopping, clock};
-
+struct MirroredUpstreamTest : UpstreamFixture<true> {
   static bool to_hub(const http::ClientRequest& r) {
     return r.url.starts_with("http://hub.region.test:8080/");
   }
