@@ -202,7 +202,7 @@ Result<http::ClientResponse> Upstream::call(
       failed = std::move(r);
       continue;
     }
-    if (!is_mirror(i)) return r;
+    if (!r || !is_mirror(i)) return r;  // cancelled (shutdown), or the origin's answer
     if (mirror_passes(r->status)) {
       if (!not_here) not_here = std::move(*r);
       continue;

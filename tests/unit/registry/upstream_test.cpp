@@ -240,6 +240,15 @@ TEST_F(MirroredUpstreamTest, AHubAnswerThatFailsTheCheckIsDistrustedAndTheOrigin
   EXPECT_NE(up.sources()[0].state.last_error.find("wrong manifest"), std::string::npos);
 }
 
+TEST_F(MirroredUpstreamTest, ACancelledCallEndsThereWithNoOtherSourceAsked) {
+  client.script.push_back([](auto&) { return fail(Errc::cancelled, "shutting down"); });
+  auto r = up.call("GET", "/v2/app/manifests/v1", "app");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::cancelled);
+  EXPECT_EQ(client.seen.size(), 1u);
+  EXPECT_TRUE(up.sources()[0].state.up);  // cancellation is no outage
+}
+
 TEST_F(MirroredUpstreamTest, WhenOnlyTheHubIsLeftItsNotFoundIsTheAnswer) {
   up.distrust(1, "ignored: the origin is never distrusted");
   EXPECT_TRUE(up.sources()[1].state.up);
