@@ -192,13 +192,22 @@ bool GitCache::trigger_sync(const RepoId& id) {
     auto it = mirrors_.find(id);
     if (it == mirrors_.end()) return false;
     m = it->second;
+    // A sync already running (or queued) may have read upstream before this trigger (a webhook
+    // for a push it did not see): one more sync follows it.
+    if (queued_[id] || m->syncing()) again_[id] = true;
     if (queued_[id]) return true;
     queued_[id] = true;
   }
   pool_.post([this, m] {
-    run_sync(m);
-    MutexLock lock(mu_);
-    queued_[m->id()] = false;
+    for (;;) {
+      run_sync(m);  // joins a sync already running
+      MutexLock lock(mu_);
+      if (!again_[m->id()] || stopping_) {
+        queued_[m->id()] = false;
+        return;
+      }
+      again_[m->id()] = false;
+    }
   });
   return true;
 }

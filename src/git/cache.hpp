@@ -43,7 +43,8 @@ class GitCache {
                                              http::Reach reach = http::Reach::upstream);
   // The mirror if it exists and is cloned (no upstream contact).
   std::shared_ptr<GitMirror> existing(const RepoId& id);
-  // Queues an immediate background sync (webhooks). False if the repository is not mirrored.
+  // Queues an immediate background sync (webhooks): one that starts after this call, also when a
+  // sync is already running or queued. False if the repository is not mirrored.
   bool trigger_sync(const RepoId& id);
   // Seconds since the last successful sync (nullopt: never).
   std::optional<double> staleness(const GitMirror& m) const;
@@ -80,6 +81,7 @@ class GitCache {
   std::map<RepoId, std::shared_ptr<GitMirror>> mirrors_ GUARDED_BY(mu_);
   std::map<RepoId, std::chrono::steady_clock::time_point> next_sync_ GUARDED_BY(mu_);
   std::map<RepoId, bool> queued_ GUARDED_BY(mu_);
+  std::map<RepoId, bool> again_ GUARDED_BY(mu_);  // a trigger came while a sync ran or was queued
   std::map<std::string, std::unique_ptr<upstream::SourceList>> sources_ GUARDED_BY(mu_);
 
   ThreadPool pool_;  // background syncs

@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <future>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "../fakes/fake_http.hpp"
@@ -246,6 +248,54 @@ TEST_F(GitCacheTest, LocalReachOnANeverClonedMirrorNeedsTheUpstreamAndContactsNo
   EXPECT_TRUE(http_.requests().empty());
   EXPECT_EQ(cache_->existing(app_), nullptr);
   EXPECT_FALSE(fs::exists(mirror_dir(dir_.path() / "data", app_)));
+}
+
+}  // namespace
+}  // namespace outpost::git
+
+namespace outpost::git {
+namespace {
+
+// A trigger (a webhook) that arrives while a sync is running gets a sync of its own after it: the
+// running one may have read upstream before the push. The running sync is held at a gate.
+TEST_F(GitCacheTest, ATriggerDuringARunningSyncIsFollowedByAnotherSync) {
+  make_repo(origin_, "org/app", 1);
+  fs::create_directories(hub_);
+  std::promise<void> entered, release;
+  auto released = release.get_future().share();
+  std::atomic<bool> first{true};
+  GitCache gated(
+      cfg_, dir_.path() / "gated", db_, http_, metrics_,
+      [&](const RepoId&) -> GateFn {
+        return [&, released](const GitMirror&, const fs::path&, const std::string&) {
+          if (first.exchange(false)) {
+            entered.set_value();
+            released.wait();
+          }
+          return GateResult{true, ""};
+        };
+      },
+      clock_);
+  std::thread clone([&] { EXPECT_TRUE(gated.prepare(app_)); });
+  entered.get_future().wait();  // the first clone is inside its sync, held at the gate
+  auto m = gated.existing(app_);
+  ASSERT_EQ(m, nullptr);  // not cloned yet
+  // The push lands upstream after the running sync fetched; then its webhook arrives.
+  const auto pushed =
+      git({"-C", (origin_ / "org/app.git").string(), "commit-tree", kEmptyTree, "-p",
+           git({"-C", (origin_ / "org/app.git").string(), "rev-parse", "refs/heads/main"}), "-m",
+           "pushed during the sync"});
+  git({"-C", (origin_ / "org/app.git").string(), "update-ref", "refs/heads/main", pushed});
+  ASSERT_TRUE(gated.trigger_sync(app_));
+  release.set_value();
+  clone.join();
+  auto cloned = gated.prepare(app_, http::Reach::local);
+  ASSERT_TRUE(cloned) << cloned.error().message;
+  // The first sync ended with the old tip; the one the trigger asked for fetches the push.
+  for (int i = 0; i < 600 && (*cloned)->status().head_commit != pushed; ++i)
+    (*cloned)->wait_sync_after((*cloned)->sync_generation(), std::chrono::milliseconds(100));
+  EXPECT_EQ((*cloned)->status().head_commit, pushed);
+  gated.stop();
 }
 
 }  // namespace
