@@ -21,9 +21,9 @@ enum class Role { origin, mirror, peer };
 struct SourceSpec {
   std::string url;  // scheme://host[:port][/prefix], no trailing slash
   Role role = Role::origin;
-  bool insecure = false;  // plain http allowed (redirects too), TLS not verified
-  std::string username;   // Basic credentials for this source only
-  std::string password;   // never logged
+  bool insecure = false;   // plain http allowed (redirects too), TLS not verified
+  std::string username{};  // Basic credentials for this source only
+  std::string password{};  // never logged
 };
 
 struct BreakerPolicy {
