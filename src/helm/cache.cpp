@@ -214,7 +214,7 @@ std::shared_future<void> HelmCache::start_refresh(Repo& r) {
   return f;
 }
 
-Result<std::pair<std::string, std::string>> HelmCache::fetch_index(const ChartRepo& id) {
+Result<HelmCache::FetchedIndex> HelmCache::fetch_index(const ChartRepo& id) {
   auto& src = sources(id.host);
   Error why{Errc::upstream_unavailable, "no source"};
   for (auto i : src.to_try(upstream::SourceList::DueProbes::include)) {
@@ -243,51 +243,44 @@ Result<std::pair<std::string, std::string>> HelmCache::fetch_index(const ChartRe
       if (src.is_mirror(i)) continue;  // the mirror does not have it: ask the next source
       return std::unexpected(why);
     }
-    if (src.is_mirror(i)) {
-      if (auto ok = serve_index(sink.data, url, {}); !ok) {
-        src.distrust(i, "helm " + id.key(), ok.error().message);
-        why = ok.error();
-        continue;
-      }
+    // Parsed once, here: a mirror's index that is not one distrusts the mirror.
+    auto served = serve_index(sink.data, url, release_entries(id));
+    if (!served) {
+      why = {served.error().code, fmt::format("{}: {}", url, served.error().message)};
+      if (!src.is_mirror(i)) return std::unexpected(why);
+      src.distrust(i, "helm " + id.key(), served.error().message);
+      continue;
     }
     source.add_bytes(sink.data.size());
-    return std::pair{std::move(sink.data), url};
+    return FetchedIndex{std::move(sink.data), url, std::move(*served)};
   }
   return std::unexpected(why);
 }
 
 void HelmCache::refresh(Repo& r) {
   auto got = fetch_index(r.id);
-  std::string err;
   if (!got) {
-    err = got.error().message;
-  } else {
-    auto& [text, url] = *got;
-    auto served = serve_index(text, url, release_entries(r.id));
-    if (!served) {
-      err = fmt::format("{}: {}", url, served.error().message);
-    } else {
-      for (const auto& why : served->skipped) spdlog::warn("helm {}: left out {}", r.id.key(), why);
-      // The copy that serves the index after a restart while upstream is down: durable, and
-      // never half-written (a failed write keeps the previous copy). Its URL beside it.
-      auto copy = disk_copy(r.id);
-      if (auto w = write_file_atomically(copy, text); !w)
-        spdlog::warn("helm: cannot keep a copy of {} on disk: {}", url, w.error().message);
-      else
-        (void)write_file_atomically(fs::path(copy).replace_extension(".url"), url);
-      MutexLock lock(mu_);
-      r.raw = std::make_shared<const std::string>(std::move(text));
-      r.raw_url = url;
-      r.served = std::make_shared<const ServedIndex>(std::move(*served));
-      r.last_success = unix_now();
-      r.last_error.clear();
-      r.fetched = std::chrono::steady_clock::now();
-      return;
-    }
+    spdlog::warn("helm {}: refresh failed: {}", r.id.key(), got.error().message);
+    MutexLock lock(mu_);
+    r.last_error = got.error().message;
+    r.fetched = std::chrono::steady_clock::now();
+    return;
   }
-  spdlog::warn("helm {}: refresh failed: {}", r.id.key(), err);
+  auto& [text, url, served] = *got;
+  for (const auto& why : served.skipped) spdlog::warn("helm {}: left out {}", r.id.key(), why);
+  // The copy that serves the index after a restart while upstream is down: durable, and never
+  // half-written (a failed write keeps the previous copy). Its URL beside it.
+  auto copy = disk_copy(r.id);
+  if (auto w = write_file_atomically(copy, text); !w)
+    spdlog::warn("helm: cannot keep a copy of {} on disk: {}", url, w.error().message);
+  else
+    (void)write_file_atomically(fs::path(copy).replace_extension(".url"), url);
   MutexLock lock(mu_);
-  r.last_error = err;
+  r.raw = std::make_shared<const std::string>(std::move(text));
+  r.raw_url = url;
+  r.served = std::make_shared<const ServedIndex>(std::move(served));
+  r.last_success = unix_now();
+  r.last_error.clear();
   r.fetched = std::chrono::steady_clock::now();
 }
 

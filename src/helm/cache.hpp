@@ -104,8 +104,13 @@ class HelmCache {
   upstream::SourceList& sources(const std::string& host) const;
   // The index URL of `id` on source `i` of its host (mirrors in order, then the origin).
   std::string index_url_on(const ChartRepo& id, std::size_t i) const;
-  // Fetches the index from the first source that has it; its text and URL, or why none did.
-  Result<std::pair<std::string, std::string>> fetch_index(const ChartRepo& id);
+  // The index from the first source that has one that parses: its text, URL and served form
+  // (with the repository's release charts), or why none did.
+  struct FetchedIndex {
+    std::string text, url;
+    ServedIndex served;
+  };
+  Result<FetchedIndex> fetch_index(const ChartRepo& id);
   std::vector<ChartEntry> release_entries(const ChartRepo& id);
   std::filesystem::path disk_copy(const ChartRepo& id) const;
   void refresh_loop(std::stop_token st);
