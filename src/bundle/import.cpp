@@ -6,21 +6,34 @@
 #include <map>
 #include <set>
 
+#include "bundle/artifact.hpp"
 #include "bundle/bundle_reader.hpp"
 #include "core/signing.hpp"
 
 namespace outpost::bundle {
 namespace {
 
+// What a pass over the tar collects besides the staged blobs.
+struct TarContents {
+  std::optional<std::string> signature;
+  std::set<Digest> seen;            // blobs carried
+  std::vector<ArtifactFile> files;  // every file in tar order, for the artifact
+  std::vector<std::string> small;   // bytes of the files that are not blobs
+};
+
 // Every blob the bundle carries, verified against the digest its name claims, staged; nothing is
-// published here. The signature entry, when present, lands in `signature`.
+// published here.
 Result<std::vector<BlobWriter>> stage_blobs(BundleReader& reader, BlobStore& store,
                                             std::uint64_t file_size, ImportStats& st,
-                                            std::optional<std::string>& signature,
-                                            std::set<Digest>& seen, ProgressSink& progress) {
+                                            TarContents& tar, ProgressSink& progress) {
   std::map<Digest, const BundleBlob*> expected;
   for (const auto& b : reader.head().manifest.blobs) expected.emplace(b.digest, &b);
   std::vector<BlobWriter> staged;
+  auto keep_small = [&](const std::string& path, std::string bytes) {
+    tar.files.push_back({path, sha256_of(bytes), bytes.size()});
+    tar.small.push_back(std::move(bytes));
+  };
+  keep_small(kBundleJson, reader.head().json);
   for (;;) {
     auto entry = reader.next();
     if (!entry) return std::unexpected(entry.error());
@@ -29,11 +42,14 @@ Result<std::vector<BlobWriter>> stage_blobs(BundleReader& reader, BlobStore& sto
     if (e.kind == BundleReader::EntryKind::signature) {
       auto sig = reader.read_all(4096);
       if (!sig) return std::unexpected(sig.error());
-      signature = *sig;
+      tar.signature = *sig;
+      keep_small(e.path, *sig);
       continue;
     }
     if (e.kind != BundleReader::EntryKind::blob) {  // oci-layout, index.json: for other tools
-      if (auto r = reader.read_all(64 << 20); !r) return std::unexpected(r.error());
+      auto r = reader.read_all(64 << 20);
+      if (!r) return std::unexpected(r.error());
+      keep_small(e.path, *r);
       continue;
     }
     const Digest& d = *e.digest;
@@ -42,8 +58,9 @@ Result<std::vector<BlobWriter>> stage_blobs(BundleReader& reader, BlobStore& sto
       return fail(
           Errc::invalid_argument,
           fmt::format("bundle carries {} which its outpost-bundle.json does not list", d.str()));
-    if (!seen.insert(d).second)
+    if (!tar.seen.insert(d).second)
       return fail(Errc::invalid_argument, "bundle carries " + d.str() + " twice");
+    tar.files.push_back({e.path, d, it->second->size});
     if (store.contains(d)) {
       ++st.deduplicated;
       reader.skip();
@@ -86,18 +103,24 @@ Result<ImportStats> import_archive(BundleReader& reader, std::uint64_t file_size
   st.version = bm.version;
   st.blobs = bm.blobs.size();
   if (auto base = check_base_release(bm, db); !base) return std::unexpected(base.error());
-  std::optional<std::string> signature;
-  std::set<Digest> seen;
+  TarContents tar;
   // Verified, published only when the whole bundle checks out.
-  auto staged = stage_blobs(reader, store, file_size, st, signature, seen, progress);
+  auto staged = stage_blobs(reader, store, file_size, st, tar, progress);
   if (!staged) return std::unexpected(staged.error());
-  if (auto sig = check_signature(reader.head().json, signature, policy.trust_keys); !sig)
+  if (auto sig = check_signature(reader.head().json, tar.signature, policy.trust_keys); !sig)
     return std::unexpected(sig.error());
-  if (auto c = check_complete(bm, seen, store); !c) return std::unexpected(c.error());
+  if (auto c = check_complete(bm, tar.seen, store); !c) return std::unexpected(c.error());
   for (auto& w : *staged)
     if (auto p = w.publish(); !p) return std::unexpected(p.error());
+  // The release's OCI artifact, kept so this Outpost re-serves it (outpost.releases/<name>).
+  const std::string manifest = artifact_manifest(bm, tar.files);
+  tar.small.push_back(std::string(kEmptyConfig));
+  tar.small.push_back(manifest);
+  for (const auto& bytes : tar.small)
+    if (auto p = store.put(bytes, sha256_of(bytes)); !p) return std::unexpected(p.error());
   progress.bytes(file_size, file_size);
-  auto dropped = record_release(bm, db, policy.keep_releases);
+  auto dropped =
+      record_release(bm, db, policy.keep_releases, artifact_release_pins(bm, manifest, tar.files));
   if (!dropped) return std::unexpected(dropped.error());
   st.dropped_releases = *dropped;
   return st;

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <map>
 
+#include "bundle/artifact.hpp"
 #include "bundle/bundle_reader.hpp"
 #include "core/metrics.hpp"
 #include "http/client.hpp"
@@ -18,31 +19,12 @@ namespace outpost::bundle {
 namespace fs = std::filesystem;
 namespace {
 
-constexpr const char* kTitle = "org.opencontainers.image.title";
-constexpr const char* kManifestType = "application/vnd.oci.image.manifest.v1+json";
-constexpr const char* kEmptyType = "application/vnd.oci.empty.v1+json";
-constexpr const char* kBundleJsonType = "application/vnd.outpost.bundle.v1+json";
-constexpr const char* kSignatureType = "application/vnd.outpost.bundle.signature.v1";
 constexpr std::size_t kMaxBundleJson = 64 << 20;
 
 // A string member of a JSON object from a registry, "" when absent or of another type.
 std::string text_of(const nlohmann::json& o, const char* key) {
   if (!o.is_object() || !o.contains(key) || !o[key].is_string()) return {};
   return o[key].get<std::string>();
-}
-
-// The media type a bundle file is pushed as.
-std::string media_type_of(const std::string& path, const std::map<Digest, std::string>& known,
-                          const std::optional<Digest>& d) {
-  if (path == kBundleJson) return kBundleJsonType;
-  if (path == kBundleSig) return kSignatureType;
-  if (path == "oci-layout") return "application/vnd.oci.layout.header.v1+json";
-  if (path == "index.json") return "application/vnd.oci.image.index.v1+json";
-  if (d) {
-    auto it = known.find(*d);
-    if (it != known.end() && !it->second.empty()) return it->second;
-  }
-  return "application/octet-stream";
 }
 
 std::string http_error(const http::ClientResponse& r) {
@@ -121,32 +103,20 @@ class Stager {
   fs::path file_;
 };
 
-// PUTs the bundle's OCI artifact manifest (its layers are the bundle's files); returns its bytes.
-Result<std::string> put_bundle_manifest(registry::Upstream& up, const registry::ImageRef& dest,
-                                        const BundleManifest& bm, const Digest& empty_config,
-                                        nlohmann::json layers) {
-  nlohmann::json manifest = {
-      {"schemaVersion", 2},
-      {"mediaType", kManifestType},
-      {"artifactType", kBundleArtifactType},
-      {"config", {{"mediaType", kEmptyType}, {"digest", empty_config.str()}, {"size", 2}}},
-      {"layers", std::move(layers)},
-      {"annotations",
-       {{"org.opencontainers.image.created", bm.created_at},
-        {"org.opencontainers.image.title", bm.name},
-        {"org.opencontainers.image.version", bm.version}}}};
-  std::string bytes = manifest.dump();
+// PUTs the bundle's OCI artifact manifest.
+Result<void> put_bundle_manifest(registry::Upstream& up, const registry::ImageRef& dest,
+                                 const std::string& bytes) {
   http::ClientRequest put;
   put.method = "PUT";
   put.url = fmt::format("/v2/{}/manifests/{}", dest.repo, dest.tag);
-  put.headers = {{"Content-Type", kManifestType}};
+  put.headers = {{"Content-Type", kArtifactManifestType}};
   put.body = bytes;
   auto r = up.push_call(put, dest.repo);
   if (!r) return std::unexpected(r.error());
   if (r->status != 201)
     return fail(Errc::upstream_error,
                 fmt::format("registry refused the bundle manifest: {}", http_error(*r)));
-  return bytes;
+  return {};
 }
 
 }  // namespace
@@ -184,15 +154,13 @@ Result<PushStats> push_bundle(const Config& cfg, const fs::path& bundle,
   auto reader = BundleReader::open(bundle);
   if (!reader) return std::unexpected(reader.error());
   const BundleHead* head = &reader->head();
-  std::map<Digest, std::string> media_types;
-  for (const auto& b : head->manifest.blobs) media_types.emplace(b.digest, b.media_type);
   std::error_code ec;
   const auto file_size = fs::file_size(bundle, ec);
   fs::create_directories(scratch, ec);
   Stager stage(scratch / fmt::format("push-{}.part", ::getpid()));
 
   PushStats st;
-  nlohmann::json layers = nlohmann::json::array();
+  std::vector<ArtifactFile> files;
   auto push = [&](const std::string& path, const Digest& d) -> Result<void> {
     auto size = fs::file_size(stage.path(), ec);
     auto sent = upload_blob(up, dest.repo, d, stage.path());
@@ -203,10 +171,7 @@ Result<PushStats> push_bundle(const Config& cfg, const fs::path& bundle,
       st.bytes_uploaded += size;
     }
     progress.note(fmt::format("{} {} ({} bytes)", *sent ? "pushed" : "present", path, size));
-    layers.push_back({{"mediaType", media_type_of(path, media_types, d)},
-                      {"digest", d.str()},
-                      {"size", size},
-                      {"annotations", {{kTitle, path}}}});
+    files.push_back({path, d, size});
     return {};
   };
 
@@ -228,24 +193,26 @@ Result<PushStats> push_bundle(const Config& cfg, const fs::path& bundle,
     progress.bytes(reader->position(), file_size);
   }
 
-  auto empty = stage.from_string("{}");
+  auto empty = stage.from_string(kEmptyConfig);
   if (!empty) return std::unexpected(empty.error());
   if (auto r = upload_blob(up, dest.repo, *empty, stage.path()); !r)
     return std::unexpected(r.error());
-  auto bytes = put_bundle_manifest(up, dest, head->manifest, *empty, std::move(layers));
-  if (!bytes) return std::unexpected(bytes.error());
+  const std::string bytes = artifact_manifest(head->manifest, files);
+  if (auto r = put_bundle_manifest(up, dest, bytes); !r) return std::unexpected(r.error());
   progress.bytes(file_size, file_size);
-  st.manifest = sha256_of(*bytes).str();
+  st.manifest = sha256_of(bytes).str();
   return st;
 }
 
 namespace {
 
 // The artifact a release came in as: its manifest, every layer (the small ones the import did not
-// need are fetched now) and its tag, pinned with the release so this Outpost re-serves it.
+// need are fetched now), its tag and its releases_tag, pinned with the release so this Outpost
+// re-serves it.
 template <class RouteFor>
 Result<ExtraPins> artifact_pins(registry::Mirror& mirror, BlobStore& store,
-                                const nlohmann::json& manifest, const registry::ManifestResult& top,
+                                const BundleManifest& bm, const nlohmann::json& manifest,
+                                const registry::ManifestResult& top,
                                 const registry::ImageRef& source, const RouteFor& route_for) {
   ExtraPins pins;
   pins.blobs.push_back({top.digest, top.bytes.size(), top.media_type});
@@ -262,6 +229,7 @@ Result<ExtraPins> artifact_pins(registry::Mirror& mirror, BlobStore& store,
   }
   if (!source.tag.empty())
     pins.tags.push_back({source.registry, source.repo, source.tag, top.digest});
+  if (auto tag = releases_tag(bm, top.digest)) pins.tags.push_back(*tag);
   return pins;
 }
 
@@ -290,7 +258,7 @@ Result<ImportStats> import_bundle_oci(registry::Mirror& mirror, const registry::
   auto small_layer = [&](const std::string& title) -> Result<std::optional<std::string>> {
     for (const auto& l : m["layers"]) {
       if (!l.is_object() || !l.contains("annotations") ||
-          text_of(l["annotations"], kTitle) != title)
+          text_of(l["annotations"], kTitleAnnotation) != title)
         continue;
       auto d = Digest::parse(text_of(l, "digest"));
       if (!d) return fail(Errc::invalid_argument, where + ": a layer with a bad digest");
@@ -341,7 +309,7 @@ Result<ImportStats> import_bundle_oci(registry::Mirror& mirror, const registry::
     progress.bytes(done, total);
     progress.note(fmt::format("verified {} ({} bytes)", b.digest.str(), b.size));
   }
-  auto artifact = artifact_pins(mirror, store, m, *top, source, blob_route);
+  auto artifact = artifact_pins(mirror, store, *bm, m, *top, source, blob_route);
   if (!artifact) return fail(artifact.error().code, where + ": " + artifact.error().message);
   auto dropped = record_release(*bm, db, policy.keep_releases, *artifact);
   if (!dropped) return std::unexpected(dropped.error());

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <string_view>
 
+#include "bundle/artifact.hpp"
 #include "bundle/import.hpp"
 #include "core/config.hpp"
 #include "core/progress.hpp"
@@ -24,7 +25,6 @@ class Mirror;
 namespace outpost::bundle {
 
 inline constexpr std::string_view kOciScheme = "oci://";
-inline constexpr const char* kBundleArtifactType = "application/vnd.outpost.bundle.v1";
 
 inline bool is_oci_source(std::string_view s) {
   return s.starts_with(kOciScheme);

@@ -41,6 +41,20 @@ std::unexpected<Error> needs_upstream() {
   return fail(Errc::needs_upstream, "only the upstream can answer this");
 }
 
+// One page of a sorted tag set: lexical order, strictly after `last`, at most n.
+TagPage tag_page(const std::set<std::string>& all, std::optional<std::size_t> n,
+                 const std::string& last) {
+  TagPage page;
+  for (auto it = last.empty() ? all.begin() : all.upper_bound(last); it != all.end(); ++it) {
+    if (n && page.tags.size() >= *n) {
+      page.more = true;
+      break;
+    }
+    page.tags.push_back(*it);
+  }
+  return page;
+}
+
 }  // namespace
 
 Mirror::Mirror(const RegistryConfig& cfg, BlobStore& store, MetaDb& db, http::HttpClient& client,
@@ -221,7 +235,18 @@ void Mirror::prefetch_children(Upstream& up, const std::string& repo, const std:
   });
 }
 
+Result<ManifestResult> Mirror::release_manifest(const Route& route) {
+  if (route.digest) return cached_manifest(*route.digest, CacheResult::hit);
+  auto pin = db_.pinned_tag(std::string(kReleasesNamespace), route.repo, route.tag);
+  if (!pin) return std::unexpected(pin.error());
+  if (!*pin)
+    return fail(Errc::not_found,
+                fmt::format("release {} {} is not held by this Outpost", route.repo, route.tag));
+  return cached_manifest(**pin, CacheResult::hit);
+}
+
 Result<ManifestResult> Mirror::manifest(const Route& route, http::Reach reach) {
+  if (route.upstream == kReleasesNamespace) return release_manifest(route);
   Upstream& up = upstream(route.upstream);
   if (route.digest) {
     // Digests are immutable: a cached one is served with no upstream call at all.
@@ -287,6 +312,8 @@ Result<BlobResult> Mirror::blob(const Route& route, bool head, http::Reach reach
     touch(d);
     return BlobResult{*size, std::move(*fd)};
   }
+  if (route.upstream == kReleasesNamespace)
+    return fail(Errc::not_found, "blob unknown to this Outpost");
   Upstream& up = upstream(route.upstream);
   if (up.down()) return fail(Errc::upstream_unavailable, down_message(up));
   // Joining a download in progress waits for upstream's headers too.
@@ -314,6 +341,9 @@ Result<void> Mirror::ensure_blob(const Route& route,
                                  const std::function<void(std::uint64_t)>& written) {
   // A mirror's wrong bytes fail one download and distrust that mirror; the next source gets a
   // new one. Each source is tried at most once.
+  if (route.upstream == kReleasesNamespace)
+    return store_.contains(*route.digest) ? Result<void>{}
+                                          : fail(Errc::not_found, "blob unknown to this Outpost");
   const auto sources = upstream(route.upstream).sources().size();
   Result<void> done;
   for (std::size_t round = 0; round < sources; ++round) {
@@ -358,6 +388,12 @@ Result<std::vector<std::string>> Mirror::upstream_tag_list(Upstream& up, const s
 
 Result<TagPage> Mirror::tags(const Route& route, std::optional<std::size_t> n,
                              const std::string& last, http::Reach reach) {
+  if (route.upstream == kReleasesNamespace) {
+    auto held = db_.pinned_tags(std::string(kReleasesNamespace), route.repo);
+    if (!held) return std::unexpected(held.error());
+    if (held->empty()) return fail(Errc::not_found, "no release of that name is held here");
+    return tag_page(std::set<std::string>(held->begin(), held->end()), n, last);
+  }
   Upstream& up = upstream(route.upstream);
   // One snapshot of the full list serves every page for tag_ttl: paging is consistent, and a
   // client walking the pages costs one upstream listing.
@@ -389,18 +425,12 @@ Result<TagPage> Mirror::tags(const Route& route, std::optional<std::size_t> n,
       if (all.empty()) return fail(Errc::upstream_unavailable, down_message(up));
     }
   }
-  TagPage page;  // lexical order, strictly after `last`, at most n
-  for (auto it = last.empty() ? all.begin() : all.upper_bound(last); it != all.end(); ++it) {
-    if (n && page.tags.size() >= *n) {
-      page.more = true;
-      break;
-    }
-    page.tags.push_back(*it);
-  }
-  return page;
+  return tag_page(all, n, last);
 }
 
 Result<std::string> Mirror::referrers(const Route& route, http::Reach reach) {
+  if (route.upstream == kReleasesNamespace)
+    return fail(Errc::not_found, "releases have no referrers");
   Upstream& up = upstream(route.upstream);
   const Digest& subject = *route.digest;
   if (!up.down()) {

@@ -85,6 +85,8 @@ class Mirror {
  private:
   Upstream& upstream(const std::string& name);
   Result<ManifestResult> cached_manifest(const Digest& d, CacheResult how);
+  // kReleasesNamespace: a release's artifact by version (a pinned tag) or digest, store only.
+  Result<ManifestResult> release_manifest(const Route& route);
   // Fetches, verifies and stores a manifest; concurrent calls for the same one share one fetch.
   Result<ManifestResult> fetch_manifest(Upstream& up, const Route& route, const std::string& ref);
   Result<ManifestResult> fetch_manifest_once(Upstream& up, const Route& route,

@@ -60,7 +60,7 @@ std::expected<std::string_view, RouteError> pick_upstream(std::string_view name,
                                                           std::optional<std::string_view> ns,
                                                           const RegistryConfig& cfg, Route& r) {
   if (ns) {
-    if (!cfg.find(*ns))
+    if (*ns != kReleasesNamespace && !cfg.find(*ns))
       return err(
           Code::name_unknown,
           fmt::format("registry '{}' (ns parameter) is not configured on this Outpost", *ns));
@@ -69,7 +69,7 @@ std::expected<std::string_view, RouteError> pick_upstream(std::string_view name,
   }
   auto slash = name.find('/');
   auto first = name.substr(0, slash);
-  if (slash != std::string_view::npos && cfg.find(first)) {
+  if (slash != std::string_view::npos && (first == kReleasesNamespace || cfg.find(first))) {
     r.upstream = std::string(first);
     return name.substr(slash + 1);
   }

@@ -1,8 +1,8 @@
 #pragma once
 // Turns a /v2/ request into what it asks for and which configured upstream it is for.
 // Routing: ?ns=<registry> (containerd hosts.toml mirrors), else a path prefix naming a
-// configured registry (/v2/ghcr.io/org/app/…), else the default upstream. A registry that is not
-// configured is an error; it is never dialled.
+// configured registry (/v2/ghcr.io/org/app/…) or the releases namespace, else the default upstream.
+// A registry that is not configured is an error; it is never dialled.
 #include <optional>
 #include <string>
 #include <variant>
@@ -13,11 +13,17 @@
 
 namespace outpost::registry {
 
+// Every release this Outpost holds, served read-only as its OCI artifact (the one
+// `bundle create --push` makes) at /v2/outpost.releases/<name>/manifests/<version>. A local
+// namespace: answered from the store only, never routed to an upstream. Sites take releases from
+// a hub through it (docs/fleet.md).
+inline constexpr std::string_view kReleasesNamespace = "outpost.releases";
+
 enum class Kind { base, manifest, blob, tags, referrers, upload };
 
 struct Route {
   Kind kind = Kind::base;
-  std::string upstream;          // configured upstream name
+  std::string upstream;          // configured upstream name, or kReleasesNamespace
   std::string repo;              // repository at the upstream (Docker Hub normalised)
   std::string client_name;       // the name as the client wrote it (for Link headers)
   std::string tag;               // manifest by tag

@@ -389,6 +389,18 @@ Result<std::optional<Digest>> MetaDb::pinned_tag(const std::string& upstream,
   return std::optional<Digest>(*d);
 }
 
+Result<std::vector<std::string>> MetaDb::pinned_tags(const std::string& upstream,
+                                                     const std::string& repo) {
+  MutexLock lock(mu_);
+  sqlite::Stmt s(db_,
+                 "SELECT DISTINCT tag FROM release_tags WHERE upstream=? AND repo=? ORDER BY tag");
+  s.bind(1, upstream).bind(2, repo);
+  std::vector<std::string> out;
+  auto each = s.each_row([&] { out.push_back(s.text(0)); });
+  if (!each) return std::unexpected(each.error());
+  return out;
+}
+
 Result<std::vector<std::string>> MetaDb::apply_retention(const std::string& name, int keep) {
   MutexLock lock(mu_);
   sqlite::Stmt s(db_, "SELECT id, version FROM releases WHERE name=? ORDER BY id DESC");

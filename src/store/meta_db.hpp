@@ -113,6 +113,9 @@ class MetaDb {
   // The digest the newest retained release maps this tag to.
   Result<std::optional<Digest>> pinned_tag(const std::string& upstream, const std::string& repo,
                                            const std::string& tag);
+  // Every tag retained releases pin in a repository, sorted, no duplicates.
+  Result<std::vector<std::string>> pinned_tags(const std::string& upstream,
+                                               const std::string& repo);
   // Drops all but the newest `keep` releases of `name` (their pins go with them). Returns the
   // versions dropped.
   Result<std::vector<std::string>> apply_retention(const std::string& name, int keep);

@@ -307,6 +307,77 @@ start_recording_proxy() {
   wait_http "http://127.0.0.1:$port/healthz"
 }
 
+# shop_v1_and_hub: the origin registry "up" with the shop images, release shop v1 of app1:v1 and
+# app2:multi written to $T/v1.tar and pushed to oci://upstream.test/bundles/shop:v1 ($T/create.log
+# names the pushed digest), and a hub config $T/hub.yaml on port $HUB with the origin upstream.
+shop_v1_and_hub() {
+  start_registry up
+  shop_images 2 1
+  write_outpost_config "$T/create.yaml" "$(free_port)" "$T/create-data" upstream.test "http://127.0.0.1:$up_PORT"
+  "$OUTPOST_BIN" bundle create --config "$T/create.yaml" --name shop --version v1 \
+    --image upstream.test/test/app1:v1 --image upstream.test/test/app2:multi -o "$T/v1.tar" \
+    --push oci://upstream.test/bundles/shop:v1 2>"$T/create.log" || die "create: $(cat "$T/create.log")"
+  HUB=$(free_port)
+  write_outpost_config "$T/hub.yaml" "$HUB" "$T/hub-data" upstream.test "http://127.0.0.1:$up_PORT"
+}
+
+# site_behind_hub mirror|upstream: a recording proxy "hubrp" in front of the hub on $HUB, and a site
+# Outpost "site" on $SITE whose upstream.test is the origin on $up_PORT, with the hub as its
+# mirror or as a second upstream named hub.test. The site pulls app1:v1 (defines pull) and $held
+# lists the blobs it then holds.
+site_behind_hub() {
+  start_recording_proxy hubrp "$HUB"
+  SITE=$(free_port)
+  write_outpost_config "$T/site.yaml" "$SITE" "$T/site-data" upstream.test "http://127.0.0.1:$up_PORT"
+  if [[ $1 == mirror ]]; then
+    printf '      mirrors:\n        - url: http://127.0.0.1:%s\n          insecure: true\n' "$hubrp_PORT"
+  else
+    printf '    - name: hub.test\n      url: http://127.0.0.1:%s\n      insecure: true\n' "$hubrp_PORT"
+  fi >>"$T/site.yaml"
+  start_outpost site "$T/site.yaml"
+  pull() { skopeo_ copy -q --src-tls-verify=false "docker://127.0.0.1:$SITE/upstream.test/test/$1" "dir:$T/$2"; }
+  pull app1:v1 site-app1 || die "site pull of app1"
+  held=$(find "$T/site-data/blobs" -type f -printf '%f\n' | sort)
+}
+
+# site_takes_shop_v1 SOURCE: with the origin stopped, one `bundle ensure` makes the site take shop
+# v1 from SOURCE, through the hub, fetching only blobs it did not hold.
+site_takes_shop_v1() {
+  log "origin stopped: the site takes shop v1 from the hub"
+  stop_pid "$up_PID"
+  : >"$T/hubrp-requests.log"
+  "$OUTPOST_BIN" bundle ensure --server "http://127.0.0.1:$SITE" --source "$1" \
+    --name shop --version v1 --timeout 2m 2>"$T/site-ensure.log" || die "site ensure: $(cat "$T/site-ensure.log")"
+  fetched_only_missing "$T/hubrp-requests.log" "$held"
+}
+
+# site_serves_shop_v1_alone: with the hub stopped too, the site serves shop v1's images as the
+# origin did.
+site_serves_shop_v1_alone() {
+  local img
+  log "hub stopped too: the site serves the release's images"
+  stop_pid "$hub_PID"
+  for img in app1:v1 app2:multi; do
+    pull "$img" "offline-$img" || die "offline pull of $img"
+    diff -r "$T/direct-$img" "$T/offline-$img" >/dev/null || die "offline $img differs from the origin's"
+  done
+}
+
+# fetched_only_missing REQUEST_LOG HELD: the blob GETs a recording proxy saw (a site taking a
+# release from its hub) include none of HELD (blob hex digests, one per line), and at least one.
+fetched_only_missing() {
+  local method path d fetched=0
+  while read -r method path _; do
+    [[ $method == GET && $path == */blobs/sha256:* ]] || continue
+    d=${path##*/blobs/sha256:}
+    d=${d%%\?*}
+    grep -qx "$d" <<<"$2" && die "the site fetched blob $d it already held"
+    fetched=$((fetched + 1))
+  done <"$1"
+  ((fetched > 0)) || die "no blob came from the hub"
+  log "the site fetched $fetched blobs from the hub and none of the $(wc -l <<<"$2") it held"
+}
+
 # upstream_gets REGISTRY_LOG PATH_FRAGMENT: how many GETs of it the upstream served
 upstream_gets() {
   grep -c "\"GET [^\"]*$2[^\"]* HTTP" "$1" || true

@@ -8,10 +8,12 @@
 #include <future>
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "../fakes/fake_http.hpp"
 #include "../fakes/fake_site.hpp"
+#include "bundle/artifact.hpp"
 #include "bundle/bundle_manifest.hpp"
 #include "bundle/import.hpp"
 #include "bundle/tar_writer.hpp"
@@ -122,6 +124,10 @@ class ReleaseJobsTest : public ::testing::Test {
   std::unique_ptr<ReleaseJobs> jobs_;
 };
 
+// The bundle's one blob and the release's artifact (manifest, config, outpost-bundle.json,
+// oci-layout, index.json), which the release pins so it is re-served.
+constexpr std::size_t kPinned = 6;
+
 TEST_F(ReleaseJobsTest, AnHttpsBundleIsDownloadedVerifiedAndReady) {
   files_[url_] = bundle("shop", "v1");
   auto started = jobs_->start("shop", "v1", url_);
@@ -129,7 +135,7 @@ TEST_F(ReleaseJobsTest, AnHttpsBundleIsDownloadedVerifiedAndReady) {
   EXPECT_NE(started->state, ReleaseState::ready);
   auto done = jobs_->wait("shop", "v1");
   EXPECT_EQ(done.state, ReleaseState::ready) << done.error;
-  EXPECT_EQ(done.blobs, 1u);
+  EXPECT_EQ(done.blobs, kPinned);
   EXPECT_EQ(done.blobs_missing, 0u);
   EXPECT_TRUE(site_.store.contains(blob_digest_));
   EXPECT_TRUE(recorded("shop", "v1"));
@@ -248,7 +254,7 @@ TEST_F(ReleaseJobsTest, AReleaseCompleteInTheStoreIsReadyWithoutAnyRequest) {
   auto st = jobs_->start("shop", "v1", url_);
   ASSERT_TRUE(st) << st.error().message;
   EXPECT_EQ(st->state, ReleaseState::ready);
-  EXPECT_EQ(st->blobs, 1u);
+  EXPECT_EQ(st->blobs, kPinned);
   EXPECT_EQ(jobs_->status("shop", "v1").state, ReleaseState::ready);
   EXPECT_TRUE(site_.http.requests().empty());
 }
@@ -306,6 +312,44 @@ TEST_F(ReleaseJobsTest, AnOciSourceOutsideTheConfiguredRegistriesIsRefusedWithou
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message.find("registry.upstreams"), std::string::npos) << r.error().message;
   EXPECT_TRUE(site_.http.requests().empty());
+}
+
+TEST_F(ReleaseJobsTest, AnImportedReleaseIsServedAsItsArtifactUntilRetentionDropsIt) {
+  bundle("shop", "v1");
+  bundle("shop", "v2");
+  NullProgress quiet;
+  const auto made = site_.dir.path() / "made";
+  ASSERT_TRUE(import_bundle_file(made / "shop-v1.tar", site_.store, site_.db, {}, quiet));
+  registry::Route v1{registry::Kind::manifest,
+                     std::string(registry::kReleasesNamespace),
+                     "shop",
+                     "shop",
+                     "v1",
+                     std::nullopt};
+  auto m = mirror_->manifest(v1);
+  ASSERT_TRUE(m) << m.error().message;
+  EXPECT_EQ(m->media_type, kArtifactManifestType);
+  auto j = nlohmann::json::parse(m->bytes);
+  EXPECT_EQ(j["artifactType"], kBundleArtifactType);
+  std::vector<std::string> titles;
+  for (const auto& l : j["layers"]) {
+    titles.push_back(l["annotations"][kTitleAnnotation]);
+    auto d = Digest::parse(l["digest"].get<std::string>());
+    ASSERT_TRUE(d && site_.store.contains(*d)) << l.dump();
+  }
+  EXPECT_EQ(titles, (std::vector<std::string>{kBundleJson, "oci-layout", "index.json",
+                                              "blobs/sha256/" + std::string(blob_digest_.hex())}));
+  EXPECT_TRUE(site_.http.requests().empty());  // local: no upstream is asked
+
+  ImportPolicy keep_one;
+  keep_one.keep_releases = 1;
+  ASSERT_TRUE(import_bundle_file(made / "shop-v2.tar", site_.store, site_.db, keep_one, quiet));
+  auto gone = mirror_->manifest(v1);
+  ASSERT_FALSE(gone);
+  EXPECT_EQ(gone.error().code, Errc::not_found);
+  auto tags = mirror_->tags(v1, std::nullopt, "");
+  ASSERT_TRUE(tags) << tags.error().message;
+  EXPECT_EQ(tags->tags, std::vector<std::string>{"v2"});
 }
 
 }  // namespace

@@ -28,6 +28,17 @@ TEST(Route, PathPrefixSelectsTheUpstream) {
   EXPECT_EQ(r->digest->str(), kDigest);
 }
 
+TEST(Route, TheReleasesNamespaceIsLocalByPathOrNs) {
+  auto r = parse_route("/v2/outpost.releases/shop/manifests/v2", std::nullopt, config());
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->upstream, kReleasesNamespace);
+  EXPECT_EQ(r->repo, "shop");
+  r = parse_route("/v2/shop/manifests/v2", "outpost.releases", config());
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->upstream, kReleasesNamespace);
+  EXPECT_EQ(r->repo, "shop");
+}
+
 TEST(Route, DefaultUpstreamAndDockerHubNormalisation) {
   auto r = parse_route("/v2/nginx/manifests/1.25", std::nullopt, config());
   ASSERT_TRUE(r);
