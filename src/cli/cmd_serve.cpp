@@ -6,6 +6,7 @@
 #include "bundle/api.hpp"
 #include "bundle/jobs.hpp"
 #include "cli/commands.hpp"
+#include "cluster/cluster.hpp"
 #include "core/config.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
@@ -106,7 +107,8 @@ int serve(const Config& cfg) {
   MetaDb db(cfg.data_dir / "meta.db");
   Metrics metrics;
   http::CurlHttpClient client;
-  registry::Mirror mirror(cfg.registry, store, db, client, metrics);
+  cluster::Cluster cluster(cfg.cluster, cfg.auth, client);
+  registry::Mirror mirror(cfg.registry, store, db, client, metrics, Clock::system(), &cluster);
   WatermarkGc gc(cfg.storage, cfg.data_dir, store, db);
   bundle::ReleaseJobs releases(cfg, store, db, client, mirror);
   git::GitCache git_cache(cfg.git, cfg.data_dir, db, client, metrics, [&](const git::RepoId& id) {
@@ -126,7 +128,9 @@ int serve(const Config& cfg) {
   spdlog::info("outpost {} serving on {}:{} (data {}; {} registry upstreams, default {})",
                OUTPOST_VERSION, addr.host, port, cfg.data_dir.string(),
                cfg.registry.upstreams.size(), cfg.registry.default_upstream);
+  cluster.start();
   server.run([&] {
+    cluster.stop();
     mirror.stop();
     git_cache.stop();
     helm_cache.stop();

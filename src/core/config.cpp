@@ -40,7 +40,7 @@ std::vector<AuthGroup> parse_groups(const Section& s, std::string_view k) {
     auto group = parse_auth_group(v);
     if (!group)
       bad(s.origin(), s.key(k),
-          fmt::format("unknown group '{}' (registry, git, status, admin)", v));
+          fmt::format("unknown group '{}' (registry, git, status, admin, peer)", v));
     out.push_back(*group);
   }
   return out;
@@ -473,6 +473,46 @@ const KeyTable<StorageConfig>& storage_keys() {
   return t;
 }
 
+// An http(s)://host[:port] URL with no path, as a replica is reached.
+void check_replica_url(const Section& s, const std::string& key, const std::string& url) {
+  auto rest = url.starts_with("http://")    ? std::string_view(url).substr(7)
+              : url.starts_with("https://") ? std::string_view(url).substr(8)
+                                            : std::string_view();
+  if (rest.empty() || rest.find('/') != std::string_view::npos)
+    bad(s.origin(), key, fmt::format("'{}' is not an http(s)://host:port URL", url));
+}
+
+const KeyTable<ClusterConfig>& cluster_keys() {
+  using K = ClusterConfig;
+  static const KeyTable<K> t{
+      {"advertise",
+       [](const Section& s, std::string_view k, K& c) {
+         s.str(k, c.advertise);
+         check_replica_url(s, s.key(k), c.advertise);
+       }},
+      {"peers",
+       [](const Section& s, std::string_view k, K& c) {
+         c.peers = s.strings(k, "replica URLs");
+         for (std::size_t i = 0; i < c.peers.size(); ++i) {
+           while (c.peers[i].ends_with('/')) c.peers[i].pop_back();
+           check_replica_url(s, fmt::format("{}[{}]", s.key(k), i), c.peers[i]);
+         }
+       }},
+      {"peers_dns",
+       [](const Section& s, std::string_view k, K& c) {
+         s.str(k, c.peers_dns);
+         auto colon = c.peers_dns.rfind(':');
+         if (colon == std::string::npos || colon == 0 || colon + 1 == c.peers_dns.size())
+           bad(s.origin(), s.key(k), "must be host:port (a headless Service name and its port)");
+       }},
+      config::duration_key("dns_interval", &K::dns_interval),
+      config::duration_key("peer_timeout", &K::peer_timeout),
+      config::duration_key("breaker_min_backoff", &K::breaker_min_backoff),
+      config::duration_key("breaker_max_backoff", &K::breaker_max_backoff),
+  };
+  return t;
+}
+
 const KeyTable<Config>& top_keys() {
   using C = Config;
   static const KeyTable<C> t{
@@ -491,6 +531,7 @@ const KeyTable<Config>& top_keys() {
       config::section_key("storage", &C::storage, storage_keys),
       config::section_key("bundle", &C::bundle, bundle_keys),
       config::section_key("auth", &C::auth, auth_keys),
+      config::section_key("cluster", &C::cluster, cluster_keys),
   };
   return t;
 }
@@ -510,6 +551,8 @@ void validate(const Config& c, const std::string& origin) {
     bad(origin, "registry.breaker_min_backoff", "is larger than breaker_max_backoff");
   if (c.storage.gc_low_watermark >= c.storage.gc_high_watermark)
     bad(origin, "storage.gc_low_watermark", "must be below gc_high_watermark");
+  if (c.cluster.breaker_min_backoff > c.cluster.breaker_max_backoff)
+    bad(origin, "cluster.breaker_min_backoff", "is larger than breaker_max_backoff");
 }
 
 }  // namespace
@@ -570,6 +613,17 @@ Config load_config(const std::optional<std::filesystem::path>& path) {
     c.log.format = *f;
   }
   if (auto v = env("OUTPOST_LOG_LEVEL")) c.log.level = *v;
+  if (c.cluster.enabled() && c.cluster.advertise.empty()) {
+    if (auto v = env("OUTPOST_ADVERTISE"))
+      c.cluster.advertise = *v;
+    else if (auto ip = env("POD_IP"))
+      c.cluster.advertise =
+          fmt::format("http://{}:{}", ip->find(':') == std::string::npos ? *ip : "[" + *ip + "]",
+                      parse_listen(c.listen).port);
+  }
+  if (c.cluster.enabled() && c.cluster.advertise.empty())
+    bad(origin + " + environment", "cluster.advertise",
+        "is needed with peers (or set OUTPOST_ADVERTISE, or POD_IP as Kubernetes does)");
   validate(c, origin + " + environment");
   return c;
 }
@@ -586,12 +640,15 @@ std::string_view auth_group_name(AuthGroup g) {
       return "admin";
     case AuthGroup::webhook:
       return "webhook";
+    case AuthGroup::peer:
+      return "peer";
   }
   return "?";
 }
 
 std::optional<AuthGroup> parse_auth_group(std::string_view s) {
-  for (auto g : {AuthGroup::registry, AuthGroup::git, AuthGroup::status, AuthGroup::admin})
+  for (auto g :
+       {AuthGroup::registry, AuthGroup::git, AuthGroup::status, AuthGroup::admin, AuthGroup::peer})
     if (auth_group_name(g) == s) return g;
   return std::nullopt;
 }

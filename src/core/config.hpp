@@ -145,6 +145,23 @@ struct BundleConfig {
   Millis stall_timeout = std::chrono::seconds(30);
 };
 
+// Replicas of one site that fill from each other (docs/cluster.md): each digest has an owner among
+// the live replicas (rendezvous hashing); a replica that misses asks the owner, which fetches from
+// the upstream sources once. Off unless peers or peers_dns is given.
+struct ClusterConfig {
+  // How peers reach this replica, http(s)://host:port. Default: OUTPOST_ADVERTISE, or
+  // http://$POD_IP:<listen port>.
+  std::string advertise;
+  std::vector<std::string> peers;  // replica URLs (this replica's own is skipped)
+  std::string peers_dns;           // host:port whose A/AAAA records are the replicas
+  Millis dns_interval = std::chrono::seconds(5);
+  Millis peer_timeout = std::chrono::seconds(2);  // connect and metadata bound for peer calls
+  Millis breaker_min_backoff = std::chrono::seconds(1);
+  Millis breaker_max_backoff = std::chrono::seconds(30);
+
+  bool enabled() const { return !peers.empty() || !peers_dns.empty(); }
+};
+
 struct StorageConfig {
   int keep_releases = 3;  // newest releases of each bundle name kept pinned
   // Automatic GC: when the data dir's filesystem is fuller than gc_high_watermark, unpinned
@@ -159,7 +176,7 @@ struct StorageConfig {
 // admin (API writes: release imports) and webhook (checked by git.webhook_secret, not by group
 // membership). Groups in `require` need a credential that lists them: a bearer token or an
 // htpasswd user (bcrypt or SHA-crypt hashes, as `htpasswd -B` writes).
-enum class AuthGroup { registry, git, status, admin, webhook };
+enum class AuthGroup { registry, git, status, admin, webhook, peer };
 std::string_view auth_group_name(AuthGroup g);
 // "registry" | "git" | "status" | "admin" (the groups a credential can hold).
 std::optional<AuthGroup> parse_auth_group(std::string_view s);
@@ -199,6 +216,7 @@ struct Config {
   StorageConfig storage;
   BundleConfig bundle;
   AuthConfig auth;
+  ClusterConfig cluster;
 };
 
 // The embedded default: ./outpost-data, 127.0.0.1:8080, docker.io, ghcr.io, quay.io,

@@ -229,7 +229,8 @@ std::size_t BlobFetcher::in_flight() const {
 }
 
 Result<std::shared_ptr<BlobFetch>> BlobFetcher::fetch(Upstream& upstream, const std::string& repo,
-                                                      const Digest& digest) {
+                                                      const Digest& digest,
+                                                      cluster::Asking asking) {
   std::shared_ptr<BlobFetch> f;
   {
     MutexLock lock(mu_);
@@ -240,7 +241,7 @@ Result<std::shared_ptr<BlobFetch>> BlobFetcher::fetch(Upstream& upstream, const 
     active_.emplace(digest, f);
   }
   upstream_gets_.add({{"upstream", upstream.name()}});
-  run_([this, &upstream, repo, f] { download(upstream, repo, f); });
+  run_([this, &upstream, repo, f, asking] { download(upstream, repo, f, asking); });
   return f;
 }
 
@@ -276,13 +277,14 @@ std::optional<Error> BlobFetch::rejected() const {
   return Error{Errc::upstream_error, attempt_error_};
 }
 
-void BlobFetcher::download(Upstream& upstream, std::string repo, std::shared_ptr<BlobFetch> f) {
+void BlobFetcher::download(Upstream& upstream, std::string repo, std::shared_ptr<BlobFetch> f,
+                           cluster::Asking asking) {
   RetryBudget retry(stall_timeout_, clock_);
   std::uint64_t counted = 0;
   std::set<std::size_t> suppliers;  // sources whose bytes are in the file
   auto attempt = [&](std::uint64_t offset) {
     std::size_t source = 0;
-    auto r = upstream.fetch_blob(repo, f->digest().str(), offset, *f, &source);
+    auto r = upstream.fetch_blob(repo, f->digest().str(), offset, *f, &source, asking);
     const auto moved = f->writer_.size() - counted;
     upstream_bytes_.add({{"upstream", upstream.name()}}, static_cast<double>(moved));
     upstream.add_bytes(source, moved);
@@ -318,7 +320,7 @@ void BlobFetcher::download(Upstream& upstream, std::string repo, std::shared_ptr
     active_.erase(f->digest());
   }
   f->finish(std::move(outcome));
-  if (refetch && !upstream.down() && !stopping_) (void)fetch(upstream, repo, f->digest());
+  if (refetch && !upstream.down() && !stopping_) (void)fetch(upstream, repo, f->digest(), asking);
 }
 
 }  // namespace outpost::registry

@@ -12,6 +12,7 @@
 #include <mutex>
 #include <optional>
 
+#include "cluster/cluster.hpp"
 #include "core/metrics.hpp"
 #include "core/mutex.hpp"
 #include "core/time.hpp"
@@ -78,13 +79,16 @@ class BlobFetcher {
               std::function<void(std::function<void()>)> run, Millis stall_timeout,
               const std::atomic<bool>& stopping, const Clock& clock = Clock::system());
 
-  // Joins the download of `digest` from `upstream`, starting it if none runs.
+  // Joins the download of `digest` from `upstream`, starting it if none runs; a download it starts
+  // asks the cluster first as `asking` says.
   Result<std::shared_ptr<BlobFetch>> fetch(Upstream& upstream, const std::string& repo,
-                                           const Digest& digest);
+                                           const Digest& digest,
+                                           cluster::Asking asking = cluster::Asking::none);
   std::size_t in_flight() const;
 
  private:
-  void download(Upstream& upstream, std::string repo, std::shared_ptr<BlobFetch> f);
+  void download(Upstream& upstream, std::string repo, std::shared_ptr<BlobFetch> f,
+                cluster::Asking asking);
   // Verifies the digest, releases the bytes to readers, publishes into the store.
   Result<void> publish(Upstream& upstream, BlobFetch& f);
 

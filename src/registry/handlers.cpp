@@ -5,6 +5,7 @@
 
 #include <charconv>
 
+#include "cluster/cluster.hpp"
 #include "http/range.hpp"
 #include "http/status.hpp"
 #include "registry/oci_error.hpp"
@@ -17,7 +18,9 @@ namespace {
 // (upstream unavailable) is a fast 404, so containerd moves on to its next host. The registry adds
 // only the OCI error code.
 http::Response from_error(Error e, std::string_view unknown_code) {
-  if (e.code == Errc::upstream_unavailable) e.code = Errc::not_found;
+  // needs_upstream reaches here only for a peer asking for what this replica holds.
+  if (e.code == Errc::upstream_unavailable || e.code == Errc::needs_upstream)
+    e.code = Errc::not_found;
   int status = http::status_for(e.code);
   switch (e.code) {
     case Errc::not_found:
@@ -134,6 +137,12 @@ std::optional<http::Response> handle_v2(Mirror& mirror, const RegistryConfig& cf
                                         const http::Request& req, http::Reach reach) {
   auto ns = req.query_param("ns");
   auto route = parse_route(req.path, ns, cfg);
+  // A peer replica's request is never forwarded to another; one for what this replica holds is
+  // answered from local state alone (404 rather than a wait on upstream).
+  const bool from_peer = req.headers.get(cluster::kPeerHeader).has_value();
+  const bool held_only = from_peer && req.headers.get(cluster::kPeerLocalHeader).has_value();
+  if (held_only) reach = http::Reach::local;
+  if (route) route->from_peer = from_peer;
   if (req.method != "GET" && req.method != "HEAD") {
     auto r = oci_error(405, "UNSUPPORTED",
                        "this registry is a read-only mirror: push and delete are refused "
@@ -153,13 +162,13 @@ std::optional<http::Response> handle_v2(Mirror& mirror, const RegistryConfig& cf
       return oci_error(405, "UNSUPPORTED", "uploads are refused by this read-only mirror");
     case Kind::manifest: {
       auto m = mirror.manifest(*route, reach);
-      if (!m && m.error().code == Errc::needs_upstream) return std::nullopt;
+      if (!m && m.error().code == Errc::needs_upstream && !held_only) return std::nullopt;
       if (!m) return from_error(m.error(), "MANIFEST_UNKNOWN");
       return manifest_response(req, std::move(*m));
     }
     case Kind::blob: {
       auto b = mirror.blob(*route, req.method == "HEAD", reach);
-      if (!b && b.error().code == Errc::needs_upstream) return std::nullopt;
+      if (!b && b.error().code == Errc::needs_upstream && !held_only) return std::nullopt;
       if (!b) return from_error(b.error(), "BLOB_UNKNOWN");
       return blob_response(req, *route->digest, std::move(*b));
     }
@@ -176,7 +185,7 @@ std::optional<http::Response> handle_v2(Mirror& mirror, const RegistryConfig& cf
       if (!last.empty() && !valid_tag(last))
         return oci_error(400, "TAG_INVALID", "invalid 'last' tag");
       auto page = mirror.tags(*route, n, last, reach);
-      if (!page && page.error().code == Errc::needs_upstream) return std::nullopt;
+      if (!page && page.error().code == Errc::needs_upstream && !held_only) return std::nullopt;
       if (!page) return from_error(page.error(), "NAME_UNKNOWN");
       nlohmann::json body = {{"name", route->client_name}, {"tags", page->tags}};
       auto r = http::Response::json(200, body.dump());
@@ -186,7 +195,7 @@ std::optional<http::Response> handle_v2(Mirror& mirror, const RegistryConfig& cf
     }
     case Kind::referrers: {
       auto idx = mirror.referrers(*route, reach);
-      if (!idx && idx.error().code == Errc::needs_upstream) return std::nullopt;
+      if (!idx && idx.error().code == Errc::needs_upstream && !held_only) return std::nullopt;
       if (!idx) return from_error(idx.error(), "MANIFEST_UNKNOWN");
       auto type = req.query_param("artifactType");
       auto r = http::Response::text(200, type ? filter_referrers(*idx, *type) : std::move(*idx),

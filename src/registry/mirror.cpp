@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <set>
 
+#include "cluster/cluster.hpp"
 #include "core/time.hpp"
 #include "registry/manifest.hpp"
 #include "registry/reference.hpp"
@@ -41,6 +42,11 @@ std::unexpected<Error> needs_upstream() {
   return fail(Errc::needs_upstream, "only the upstream can answer this");
 }
 
+// A client's request asks the owners first; a peer's only what the other peers hold.
+cluster::Asking asking_for(const Route& route) {
+  return route.from_peer ? cluster::Asking::holders_only : cluster::Asking::owners_first;
+}
+
 // One page of a sorted tag set: lexical order, strictly after `last`, at most n.
 TagPage tag_page(const std::set<std::string>& all, std::optional<std::size_t> n,
                  const std::string& last) {
@@ -58,7 +64,7 @@ TagPage tag_page(const std::set<std::string>& all, std::optional<std::size_t> n,
 }  // namespace
 
 Mirror::Mirror(const RegistryConfig& cfg, BlobStore& store, MetaDb& db, http::HttpClient& client,
-               Metrics& metrics, const Clock& clock)
+               Metrics& metrics, const Clock& clock, cluster::Cluster* cluster)
     : cfg_(cfg),
       clock_(clock),
       store_(store),
@@ -71,8 +77,8 @@ Mirror::Mirror(const RegistryConfig& cfg, BlobStore& store, MetaDb& db, http::Ht
           cfg.stall_timeout, stopping_),
       pool_(16) {
   for (const auto& u : cfg.upstreams)
-    upstreams_.emplace(u.name,
-                       std::make_unique<Upstream>(u, cfg, client, metrics, stopping_, clock));
+    upstreams_.emplace(
+        u.name, std::make_unique<Upstream>(u, cfg, client, metrics, stopping_, clock, cluster));
   metrics.add_collector([this] {
     auto& up =
         metrics_.gauge("outpost_upstream_up", "1 when the upstream is reachable (circuit closed)");
@@ -161,8 +167,12 @@ Result<ManifestResult> Mirror::fetch_manifest(Upstream& up, const Route& route,
   return r;
 }
 
+bool Mirror::peers_may_answer(Upstream& up, const Route& route) const {
+  return !route.from_peer && up.live_peers() > 0;
+}
+
 Result<ManifestResult> Mirror::fetch_manifest_once(Upstream& up, const Route& route,
-                                                   const std::string& ref) {
+                                                   const std::string& ref, bool from_peers) {
   // A mirror's manifest is checked before it is taken; a wrong one sends the call on to the
   // next source. The origin's answer is checked below, the same way.
   auto wrong = [&](const http::ClientResponse& r) -> std::optional<std::string> {
@@ -174,8 +184,14 @@ Result<ManifestResult> Mirror::fetch_manifest_once(Upstream& up, const Route& ro
     if (!parse_manifest(r.body)) return "invalid manifest";
     return std::nullopt;
   };
-  auto resp = up.call("GET", fmt::format("/v2/{}/manifests/{}", route.repo, ref), route.repo,
-                      {{"Accept", kManifestAccept}}, wrong);
+  const auto path = fmt::format("/v2/{}/manifests/{}", route.repo, ref);
+  Result<http::ClientResponse> resp = fail(Errc::upstream_unavailable, down_message(up));
+  if (from_peers) {
+    if (auto r = up.call_peers("GET", path, {{"Accept", kManifestAccept}}, wrong)) resp = *r;
+  } else {
+    resp = up.call("GET", path, route.repo, {{"Accept", kManifestAccept}}, wrong,
+                   route.digest ? route.digest->str() : std::string(), asking_for(route));
+  }
   if (!resp) return std::unexpected(resp.error());
   if (resp->status == 404) return fail(Errc::not_found, "manifest unknown upstream");
   if (resp->status == 401 || resp->status == 403)
@@ -207,7 +223,9 @@ Result<ManifestResult> Mirror::fetch_manifest_once(Upstream& up, const Route& ro
   if (auto r = db_.put_manifest(actual, media_type, body.size()); !r)
     return std::unexpected(r.error());
   if (!route.tag.empty()) {
-    if (auto r = db_.put_tag(up.name(), route.repo, route.tag, actual, clock_.unix_now()); !r)
+    // From a peer: kept, but due for revalidation as soon as a source answers.
+    const UnixSeconds checked = from_peers ? 0 : clock_.unix_now();
+    if (auto r = db_.put_tag(up.name(), route.repo, route.tag, actual, checked); !r)
       return std::unexpected(r.error());
   }
   cache_.add({{"kind", "manifest"}, {"result", "miss"}});
@@ -253,7 +271,8 @@ Result<ManifestResult> Mirror::manifest(const Route& route, http::Reach reach) {
     if (auto m = cached_manifest(*route.digest, CacheResult::hit);
         m || m.error().code != Errc::not_found)
       return m;
-    if (up.down()) return fail(Errc::upstream_unavailable, down_message(up));
+    if (up.down() && up.live_peers() == 0)
+      return fail(Errc::upstream_unavailable, down_message(up));
     if (reach == http::Reach::local) return needs_upstream();
     return fetch_manifest(up, route, route.digest->str());
   }
@@ -294,12 +313,17 @@ Result<ManifestResult> Mirror::manifest(const Route& route, http::Reach reach) {
       }
     }
   }
-  if (up.down()) return fail(Errc::upstream_unavailable, down_message(up));
+  // A tag never resolved here, with the sources down: the peers may know it.
+  const bool ask_peers = !*tag && peers_may_answer(up, route);
+  if (up.down() && !ask_peers) return fail(Errc::upstream_unavailable, down_message(up));
   if (reach == http::Reach::local) return needs_upstream();
+  if (up.down()) return fetch_manifest_once(up, route, route.tag, true);
   auto fetched = fetch_manifest(up, route, route.tag);
   if (!fetched && *tag && fetched.error().code != Errc::not_found) {
     if (auto m = cached_manifest((**tag).digest, CacheResult::stale); m) return m;
   }
+  if (!fetched && ask_peers && fetched.error().code == Errc::upstream_unavailable)
+    return fetch_manifest_once(up, route, route.tag, true);
   return fetched;
 }
 
@@ -315,11 +339,12 @@ Result<BlobResult> Mirror::blob(const Route& route, bool head, http::Reach reach
   if (route.upstream == kReleasesNamespace)
     return fail(Errc::not_found, "blob unknown to this Outpost");
   Upstream& up = upstream(route.upstream);
-  if (up.down()) return fail(Errc::upstream_unavailable, down_message(up));
+  if (up.down() && up.live_peers() == 0) return fail(Errc::upstream_unavailable, down_message(up));
   // Joining a download in progress waits for upstream's headers too.
   if (reach == http::Reach::local) return needs_upstream();
   if (head) {
-    auto resp = up.call("HEAD", fmt::format("/v2/{}/blobs/{}", route.repo, d.str()), route.repo);
+    auto resp = up.call("HEAD", fmt::format("/v2/{}/blobs/{}", route.repo, d.str()), route.repo, {},
+                        {}, d.str(), asking_for(route));
     if (!resp) return fail(Errc::upstream_unavailable, resp.error().message);
     if (resp->status == 404) return fail(Errc::not_found, "blob unknown upstream");
     if (resp->status != 200)
@@ -330,7 +355,7 @@ Result<BlobResult> Mirror::blob(const Route& route, bool head, http::Reach reach
     return BlobResult{size, std::monostate{}};
   }
   cache_.add({{"kind", "blob"}, {"result", "miss"}});
-  auto f = fetcher_.fetch(up, route.repo, d);
+  auto f = fetcher_.fetch(up, route.repo, d, asking_for(route));
   if (!f) return std::unexpected(f.error());
   auto size = (*f)->wait_for_size();
   if (!size) return std::unexpected(size.error());
@@ -344,7 +369,8 @@ Result<void> Mirror::ensure_blob(const Route& route,
   if (route.upstream == kReleasesNamespace)
     return store_.contains(*route.digest) ? Result<void>{}
                                           : fail(Errc::not_found, "blob unknown to this Outpost");
-  const auto sources = upstream(route.upstream).sources().size();
+  Upstream& up = upstream(route.upstream);
+  const auto sources = up.sources().size() + up.live_peers();
   Result<void> done;
   for (std::size_t round = 0; round < sources; ++round) {
     auto got = blob(route, false);  // fails itself when the download failed before it looked

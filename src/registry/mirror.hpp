@@ -23,6 +23,10 @@
 #include "store/blob_store.hpp"
 #include "store/meta_db.hpp"
 
+namespace outpost::cluster {
+class Cluster;
+}
+
 namespace outpost::registry {
 
 enum class CacheResult { hit, miss, stale };
@@ -48,8 +52,11 @@ struct TagPage {
 class Mirror {
  public:
   // `clock` decides tag freshness, breaker backoff and retry pauses (tests pass a FakeClock).
+  // With a `cluster`, content by digest comes from the replicas that own it before the upstream
+  // sources, and a tag never resolved here is asked of the peers while the sources are down.
   Mirror(const RegistryConfig& cfg, BlobStore& store, MetaDb& db, http::HttpClient& client,
-         Metrics& metrics, const Clock& clock = Clock::system());
+         Metrics& metrics, const Clock& clock = Clock::system(),
+         cluster::Cluster* cluster = nullptr);
   ~Mirror();
   Mirror(const Mirror&) = delete;
   Mirror& operator=(const Mirror&) = delete;
@@ -89,8 +96,12 @@ class Mirror {
   Result<ManifestResult> release_manifest(const Route& route);
   // Fetches, verifies and stores a manifest; concurrent calls for the same one share one fetch.
   Result<ManifestResult> fetch_manifest(Upstream& up, const Route& route, const std::string& ref);
+  // `from_peers`: from the live peers (this replica's sources are down), the tag recorded as due
+  // for revalidation.
   Result<ManifestResult> fetch_manifest_once(Upstream& up, const Route& route,
-                                             const std::string& ref);
+                                             const std::string& ref, bool from_peers = false);
+  // Whether a lookup may go on while `up` is down: live peers may have it.
+  bool peers_may_answer(Upstream& up, const Route& route) const;
   Result<std::vector<std::string>> upstream_tag_list(Upstream& up, const std::string& repo);
   void prefetch_children(Upstream& up, const std::string& repo, const std::string& bytes);
   void probe_loop(std::stop_token st);

@@ -28,6 +28,7 @@ struct Route {
   std::string client_name;       // the name as the client wrote it (for Link headers)
   std::string tag;               // manifest by tag
   std::optional<Digest> digest;  // manifest/blob/referrers by digest
+  bool from_peer = false;        // a replica of this cluster asks: never forwarded to another
 };
 
 // Errors: Errc::invalid_argument (malformed name/reference; message says which) or

@@ -7,6 +7,7 @@
 #include <boost/url/url.hpp>
 #include <nlohmann/json.hpp>
 
+#include "cluster/cluster.hpp"
 #include "registry/www_authenticate.hpp"
 
 namespace outpost::registry {
@@ -33,7 +34,7 @@ struct Upstream::Link {
 
 Upstream::Upstream(const RegistryUpstreamConfig& cfg, const RegistryConfig& reg,
                    http::HttpClient& client, Metrics& metrics, const std::atomic<bool>& stopping,
-                   const Clock& clock)
+                   const Clock& clock, cluster::Cluster* cluster)
     : cfg_(cfg),
       reg_(reg),
       client_(client),
@@ -41,6 +42,7 @@ Upstream::Upstream(const RegistryUpstreamConfig& cfg, const RegistryConfig& reg,
       clock_(clock),
       errors_(metrics.counter("outpost_upstream_errors_total",
                               "Failed upstream calls by upstream and reason")),
+      cluster_(cluster && cluster->enabled() ? cluster : nullptr),
       sources_(upstream::SourceSpec{cfg.url, upstream::Role::origin, cfg.insecure, cfg.username,
                                     cfg.password},
                cfg.mirrors, {reg.breaker_min_backoff, reg.breaker_max_backoff}, client, stopping,
@@ -52,17 +54,25 @@ Upstream::Upstream(const RegistryUpstreamConfig& cfg, const RegistryConfig& reg,
 Upstream::~Upstream() = default;
 
 bool Upstream::is_mirror(std::size_t i) const {
-  return sources_.is_mirror(i);
+  return i >= sources_.size() || sources_.is_mirror(i);  // a peer, or a mirror
 }
 
 void Upstream::distrust(std::size_t i, const std::string& why) {
+  if (i >= sources_.size()) {
+    errors_.add({{"upstream", cfg_.name}, {"reason", "peer_wrong_content"}});
+    if (cluster_) cluster_->distrust(i - sources_.size(), why);
+    return;
+  }
   if (!is_mirror(i)) return;
   errors_.add({{"upstream", cfg_.name}, {"reason", "mirror_wrong_content"}});
   sources_.distrust(i, "upstream " + cfg_.name, why);
 }
 
 void Upstream::add_bytes(std::size_t i, std::uint64_t n) {
-  if (i < sources_.size()) sources_.at(i).add_bytes(n);
+  if (i < sources_.size())
+    sources_.at(i).add_bytes(n);
+  else if (cluster_)
+    cluster_->add_bytes(i - sources_.size(), n);
 }
 
 std::vector<SourceHealth> Upstream::sources() const {
@@ -177,6 +187,18 @@ bool Upstream::note(Link& link, const Result<http::ClientResponse>& r) {
 
 namespace {
 
+// Passes a body on, remembering whether any of it was.
+struct Watched final : http::BodySink {
+  explicit Watched(http::BodySink* to) : to(to) {}
+  bool on_start(int status, const http::Headers& headers) override {
+    started = true;
+    return to->on_start(status, headers);
+  }
+  bool on_data(std::span<const char> bytes) override { return to->on_data(bytes); }
+  http::BodySink* to;
+  bool started = false;
+};
+
 // A mirror's answer that means "ask the next source", not "this does not exist".
 bool mirror_passes(int status) {
   return status == 404 || status == 401 || status == 403 || status == 429;
@@ -186,13 +208,18 @@ bool mirror_passes(int status) {
 
 Result<http::ClientResponse> Upstream::call(
     const std::string& method, const std::string& path, const std::string& repo,
-    std::vector<std::pair<std::string, std::string>> headers, const Check& check) {
+    std::vector<std::pair<std::string, std::string>> headers, const Check& check,
+    std::string_view owner_key, cluster::Asking asking) {
   http::ClientRequest req;
   req.method = method;
   req.url = path;
   req.headers = std::move(headers);
   req.connect_timeout = reg_.upstream_timeout;
   req.total_timeout = reg_.upstream_timeout;
+  if (auto owned = ask_owners(req, owner_key, asking, check, nullptr, nullptr))
+    return std::move(*owned);
+  if (cluster_ && !owner_key.empty() && asking != cluster::Asking::none && sources_.down())
+    return fail(Errc::upstream_unavailable, "no peer has it and every source is down");
   Result<http::ClientResponse> failed = fail(Errc::upstream_unavailable, "no source");
   std::optional<http::ClientResponse> not_here;  // the first mirror's 404/401/403/429
   for (auto i : sources_.to_try()) {
@@ -221,12 +248,16 @@ Result<http::ClientResponse> Upstream::call(
 
 Result<http::ClientResponse> Upstream::fetch_blob(const std::string& repo,
                                                   const std::string& digest, std::uint64_t offset,
-                                                  http::BodySink& sink, std::size_t* served_by) {
+                                                  http::BodySink& sink, std::size_t* served_by,
+                                                  cluster::Asking asking) {
   http::ClientRequest req;
   req.url = fmt::format("/v2/{}/blobs/{}", repo, digest);
   if (offset > 0) req.headers.emplace_back("Range", fmt::format("bytes={}-", offset));
   req.connect_timeout = reg_.upstream_timeout;
   req.stall_timeout = reg_.stall_timeout;
+  if (auto owned = ask_owners(req, digest, asking, {}, &sink, served_by)) return std::move(*owned);
+  if (cluster_ && asking != cluster::Asking::none && sources_.down())
+    return fail(Errc::upstream_unavailable, "no peer has it and every source is down");
   Result<http::ClientResponse> r = fail(Errc::upstream_unavailable, "no source");
   for (auto i : sources_.to_try()) {
     Link& link = *links_[i];
@@ -244,6 +275,61 @@ Result<http::ClientResponse> Upstream::fetch_blob(const std::string& repo,
     return r;
   }
   return r;
+}
+
+std::optional<Result<http::ClientResponse>> Upstream::ask_owners(
+    const http::ClientRequest& req, std::string_view key, cluster::Asking asking,
+    const Check& check, http::BodySink* sink, std::size_t* served_by) {
+  if (!cluster_ || key.empty()) return std::nullopt;
+  for (const auto& [peer, held_only] : cluster_->ask_order(key, asking)) {
+    const std::size_t i = sources_.size() + peer.id;
+    if (served_by) *served_by = i;
+    http::ClientRequest to_peer = req;
+    to_peer.url +=
+        fmt::format("{}ns={}", to_peer.url.find('?') == std::string::npos ? '?' : '&', cfg_.name);
+    Watched watched(sink);
+    auto r = cluster_->send(peer, std::move(to_peer), sink ? &watched : nullptr, held_only);
+    if (!r) {
+      // A body cut midway is resumed by the caller from the bytes held (this peer's breaker is
+      // open now); a peer that sent nothing passes the request on.
+      if (watched.started || r.error().code == Errc::cancelled) return r;
+      continue;
+    }
+    if (r->status >= 500 || mirror_passes(r->status)) continue;
+    if (check && r->status >= 200 && r->status < 300)
+      if (auto why = check(*r)) {
+        distrust(i, *why);
+        continue;
+      }
+    return r;
+  }
+  return std::nullopt;
+}
+
+std::size_t Upstream::live_peers() const {
+  return cluster_ ? cluster_->live_peers().size() : 0;
+}
+
+std::optional<Result<http::ClientResponse>> Upstream::call_peers(
+    const std::string& method, const std::string& path,
+    std::vector<std::pair<std::string, std::string>> headers, const Check& check) {
+  if (!cluster_) return std::nullopt;
+  for (const auto& peer : cluster_->live_peers()) {
+    http::ClientRequest req;
+    req.method = method;
+    req.url =
+        fmt::format("{}{}ns={}", path, path.find('?') == std::string::npos ? '?' : '&', cfg_.name);
+    req.headers = headers;
+    auto r = cluster_->send(peer, std::move(req));
+    if (!r || r->status < 200 || r->status >= 300) continue;
+    if (check)
+      if (auto why = check(*r)) {
+        distrust(sources_.size() + peer.id, *why);
+        continue;
+      }
+    return r;
+  }
+  return std::nullopt;
 }
 
 Result<http::ClientResponse> Upstream::push_call(http::ClientRequest req, const std::string& repo) {

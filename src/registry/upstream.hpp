@@ -24,13 +24,21 @@
 #include "http/client.hpp"
 #include "upstream/source_list.hpp"
 
+namespace outpost::cluster {
+class Cluster;
+enum class Asking;
+}  // namespace outpost::cluster
+
 namespace outpost::registry {
 
 class Upstream {
  public:
+  // With a `cluster`, calls that name an owner key go first to the replicas that own it ahead of
+  // this one (each a source like a mirror: a "not here" or a failure passes on, wrong content
+  // distrusts it). Source indexes from sources().size() on are those peers.
   Upstream(const RegistryUpstreamConfig& cfg, const RegistryConfig& reg, http::HttpClient& client,
            Metrics& metrics, const std::atomic<bool>& stopping,
-           const Clock& clock = Clock::system());
+           const Clock& clock = Clock::system(), cluster::Cluster* cluster = nullptr);
   ~Upstream();
 
   const std::string& name() const { return cfg_.name; }
@@ -48,17 +56,29 @@ class Upstream {
   // with /v2/. Goes to the sources in order, skipping those whose breaker is open, passing to the
   // next as described above; a mirror's answer that fails `check` distrusts it. The origin's
   // answer is returned whatever it is (the caller verifies it); when only mirrors answered, the
-  // first "not here" answer is. Every breaker open: the origin is tried.
+  // first "not here" answer is. Every breaker open: the origin is tried. A non-empty `owner_key`
+  // (a digest) asks the cluster first, as `asking` says.
   Result<http::ClientResponse> call(const std::string& method, const std::string& path,
                                     const std::string& repo,
                                     std::vector<std::pair<std::string, std::string>> headers = {},
-                                    const Check& check = {});
+                                    const Check& check = {}, std::string_view owner_key = {},
+                                    cluster::Asking asking = {});
+  // How many live peers the cluster has to ask (0 without a cluster).
+  std::size_t live_peers() const;
+  // For a tag this replica has never resolved while its sources are down: asks each live peer
+  // (which may reach its own upstream) and returns the first 2xx answer that passes `check`, or
+  // nothing when no peer had it.
+  std::optional<Result<http::ClientResponse>> call_peers(
+      const std::string& method, const std::string& path,
+      std::vector<std::pair<std::string, std::string>> headers, const Check& check);
   // Streams a blob from `offset` into `sink` (2xx only) from the first healthy source that has it;
   // no overall time bound, a stall bound. The caller retries (upstream/resumable). `served_by`
-  // receives the index of the source that answered (for distrust() and byte counts).
+  // receives the index of the source that answered (for distrust() and byte counts). The cluster
+  // is asked first, as `asking` says.
   Result<http::ClientResponse> fetch_blob(const std::string& repo, const std::string& digest,
                                           std::uint64_t offset, http::BodySink& sink,
-                                          std::size_t* served_by = nullptr);
+                                          std::size_t* served_by = nullptr,
+                                          cluster::Asking asking = {});
   // Source `i` sent content that did not verify: opens its breaker with `why`. The origin is
   // never distrusted (it is the authority; its wrong bytes fail the request instead).
   void distrust(std::size_t i, const std::string& why);
@@ -85,6 +105,13 @@ class Upstream {
                             const std::string& scope);
   // Records the outcome in the source's breaker and metrics; true when it was a failure.
   bool note(Link& link, const Result<http::ClientResponse>& r);
+  // `req` to the owners of `key` ahead of this replica, in order, until one has it: its answer
+  // (`served_by` set), or nothing when none had it or none was asked.
+  std::optional<Result<http::ClientResponse>> ask_owners(const http::ClientRequest& req,
+                                                         std::string_view key,
+                                                         cluster::Asking asking, const Check& check,
+                                                         http::BodySink* sink,
+                                                         std::size_t* served_by);
 
   const RegistryUpstreamConfig& cfg_;
   const RegistryConfig& reg_;
@@ -92,6 +119,7 @@ class Upstream {
   const std::atomic<bool>& stopping_;
   const Clock& clock_;
   MetricFamily& errors_;
+  cluster::Cluster* cluster_;                 // nullable
   upstream::SourceList sources_;              // mirrors in order, then the origin
   std::vector<std::unique_ptr<Link>> links_;  // links_[i] is sources_.at(i)
 };

@@ -1,0 +1,123 @@
+#pragma once
+// The replicas of one site as a cache array (docs/cluster.md). Membership is this replica (its
+// advertise URL) plus the configured peers or the A/AAAA records of peers_dns, re-resolved every
+// dns_interval through the system resolver; nothing is gossiped or agreed on. Each peer is an
+// upstream::Source (role peer) with its own breaker: a peer that fails or sends content that does
+// not verify is skipped until a background probe (GET /healthz) finds it answering. The owner of
+// a key (a digest) is the first live member in rendezvous order; a replica asks the members
+// ranked ahead of itself, and goes to its upstream sources itself once it comes to its own rank.
+// Requests to peers carry kPeerHeader (an owner never forwards a peer's request to a third
+// replica) and the peer token (the first auth token in group `peer`). Thread-safe.
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/config.hpp"
+#include "core/mutex.hpp"
+#include "core/time.hpp"
+#include "http/client.hpp"
+#include "upstream/source.hpp"
+
+namespace outpost::cluster {
+
+// Request header marking a request from a peer replica; its value is the sender's advertise URL.
+inline constexpr const char* kPeerHeader = "X-Outpost-Peer";
+
+// On a peer request: answer from what this replica holds, never from upstream (404 otherwise).
+inline constexpr const char* kPeerLocalHeader = "X-Outpost-Peer-Local";
+
+// A peer by its stable id (ids are never reused while the process runs).
+struct PeerRef {
+  std::size_t id;
+  upstream::Source* source;
+};
+
+// How a replica asks its peers for content by digest: a client's request goes to the owners
+// ahead of this replica, then to the other peers for what they hold; a peer's request only to
+// the peers for what they hold (never to an owner: no request is forwarded twice).
+enum class Asking { none, owners_first, holders_only };
+
+// One step of asking the cluster for a key: a peer, and whether only what it holds is wanted.
+struct PeerAsk {
+  PeerRef peer;
+  bool held_only;
+};
+
+struct PeerHealth {
+  SourceHealth source;  // url, up/down, since, last error, bytes received from it
+  bool member = true;   // false: no longer in peers_dns (kept for its counters)
+};
+
+class Cluster {
+ public:
+  // host, port → replica URLs ("http://10.0.0.7:8080"); the default uses getaddrinfo.
+  using Resolve = std::function<Result<std::vector<std::string>>(const std::string& host,
+                                                                 const std::string& port)>;
+  Cluster(const ClusterConfig& cfg, const AuthConfig& auth, http::HttpClient& client,
+          const Clock& clock = Clock::system(), Resolve resolve = {});
+  ~Cluster();
+  Cluster(const Cluster&) = delete;
+  Cluster& operator=(const Cluster&) = delete;
+
+  bool enabled() const { return cfg_.enabled(); }
+  const std::string& self() const { return cfg_.advertise; }
+
+  // Starts the background thread (DNS refresh, probes of failed peers). Idempotent.
+  void start();
+  void stop();
+  // Re-reads membership now (peers_dns), as the background thread does every dns_interval.
+  void refresh_members();
+
+  // The live peers ranked ahead of this replica for `key`, owner first; empty when this replica
+  // owns the key among the live members, or the cluster is off.
+  std::vector<PeerRef> ahead_of_self(std::string_view key) const;
+  // Whom to ask for `key` before the upstream sources: with owners_first, the live owners ahead
+  // of this replica (they fetch upstream when they lack it), then every other live peer for what
+  // it already holds (a replica that lost its disk, or whose upstream is down, refills from its
+  // peers); with holders_only, every live peer for what it holds.
+  std::vector<PeerAsk> ask_order(std::string_view key, Asking asking) const;
+  // Every live peer, in membership order.
+  std::vector<PeerRef> live_peers() const;
+  // Whether this replica is the first member for `key` in rendezvous order, live or not (status:
+  // the share of content this replica owns).
+  bool owns(std::string_view key) const;
+
+  // Sends `req` (a path) to peer `p` with the marker and the peer token, bounded by peer_timeout
+  // to connect (and in all, unless `req` sets a stall bound instead); records the outcome in the
+  // peer's breaker (transport failures and 5xx open it).
+  // With `held_only`, the peer answers from what it holds.
+  Result<http::ClientResponse> send(const PeerRef& p, http::ClientRequest req,
+                                    http::BodySink* sink = nullptr, bool held_only = false);
+  // Peer `id` sent content that does not verify: its breaker opens with `why` (logged).
+  void distrust(std::size_t id, const std::string& why);
+  void add_bytes(std::size_t id, std::uint64_t n);
+  // Bytes this replica served to peers (counted by the handlers that answer them).
+  void add_served(std::uint64_t n) { served_ += n; }
+  std::uint64_t served_bytes() const { return served_; }
+  std::vector<PeerHealth> health() const;
+
+ private:
+  std::size_t id_for(const std::string& url) REQUIRES(mu_);
+  void set_members(std::vector<std::string> urls);
+  void loop(std::stop_token st);
+  void probe_due();
+
+  const ClusterConfig& cfg_;
+  http::HttpClient& client_;
+  const Clock& clock_;
+  Resolve resolve_;
+  std::optional<std::string> token_;  // "Bearer …" for peers
+  std::atomic<bool> stopping_{false};
+  std::atomic<std::uint64_t> served_{0};
+  mutable Mutex mu_;
+  std::vector<std::unique_ptr<upstream::Source>> peers_ GUARDED_BY(mu_);  // by id, append-only
+  std::map<std::string, std::size_t> by_url_ GUARDED_BY(mu_);
+  std::vector<std::size_t> members_ GUARDED_BY(mu_);  // current peer ids (never this replica)
+  std::jthread thread_;
+};
+
+}  // namespace outpost::cluster
