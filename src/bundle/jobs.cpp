@@ -11,6 +11,7 @@
 #include "bundle/download.hpp"
 #include "bundle/import.hpp"
 #include "bundle/oci.hpp"
+#include "registry/route.hpp"
 
 namespace outpost::bundle {
 namespace fs = std::filesystem;
@@ -44,8 +45,10 @@ Result<void> ReleaseJobs::check_source(const std::string& source) const {
   bool url = source.starts_with("http://") || source.starts_with("https://");
   if (is_oci_source(source)) {
     // Only a configured registry upstream is ever dialled, whatever the prefixes allow.
-    if (auto ref = parse_oci_source(source, cfg_.registry); !ref)
-      return std::unexpected(ref.error());
+    auto ref = parse_oci_source(source, cfg_.registry);
+    if (!ref) return std::unexpected(ref.error());
+    // The releases a site cluster's replicas hold: never beyond the cluster.
+    if (ref->registry == registry::kReleasesNamespace) return {};
     url = true;
   } else if (!url && !source.starts_with("/")) {
     return fail(Errc::invalid_argument,

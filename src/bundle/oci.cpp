@@ -132,7 +132,7 @@ Result<registry::ImageRef> parse_oci_source(std::string_view source, const Regis
         fmt::format("{}: name the bundle's tag, e.g. oci://registry/bundles/app:v1", source));
   auto ref = registry::parse_image_ref(text);
   if (!ref) return fail(Errc::invalid_argument, fmt::format("{}: {}", source, ref.error().message));
-  if (!reg.find(ref->registry))
+  if (ref->registry != registry::kReleasesNamespace && !reg.find(ref->registry))
     return fail(Errc::invalid_argument,
                 fmt::format("{}: registry '{}' is not in registry.upstreams of the config", source,
                             ref->registry));

@@ -35,6 +35,8 @@ struct EnsureArgs {
   TokenOption token;
   std::string server, source, name, version, timeout = "30m";
   bool check = false;
+  std::optional<std::size_t>
+      min_replicas;  // a cluster: ready on this many (default: every live one)
 };
 
 int run_create(const CreateArgs& a);

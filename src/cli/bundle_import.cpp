@@ -24,11 +24,46 @@ bool is_url(const std::string& s) {
   return s.starts_with("http://") || s.starts_with("https://");
 }
 
+// What a release's status (GET /api/v1/releases/<name>/<version>) says: ready, failed, or neither
+// yet. In a site cluster ("replicas" present) the release is ready when `min_replicas` replicas
+// are (default: every live one), and failed when that can no longer happen.
+struct Verdict {
+  bundle::ReleaseState state;  // ready, failed, or this replica's state
+  std::string text;            // for people: the state, or "ready on 2 of 3 replicas"
+};
+Verdict judge(const nlohmann::json& s, std::optional<std::size_t> min_replicas) {
+  auto own =
+      bundle::parse_release_state(s.value("state", "")).value_or(bundle::ReleaseState::unknown);
+  if (!s.contains("replicas") || !s["replicas"].is_array())
+    return {own, own == bundle::ReleaseState::failed ? s.value("error", "failed")
+                                                     : s.value("state", "?")};
+  std::size_t ready = 0, live = 0, failed = 0;
+  std::string why;
+  for (const auto& r : s["replicas"]) {
+    auto state = r.value("state", "");
+    if (state == "unreachable") continue;
+    ++live;
+    if (state == "ready") ++ready;
+    if (state == "failed") {
+      ++failed;
+      if (why.empty()) why = fmt::format("{}: {}", r.value("replica", "?"), r.value("error", ""));
+    }
+  }
+  const std::size_t need = min_replicas.value_or(live);
+  auto text = fmt::format("ready on {} of {} live replicas", ready, live);
+  if (ready >= need && ready > 0) return {bundle::ReleaseState::ready, text};
+  if (own == bundle::ReleaseState::failed || live - failed < need)
+    return {bundle::ReleaseState::failed, why.empty() ? s.value("error", "failed") : why};
+  return {own == bundle::ReleaseState::ready ? bundle::ReleaseState::downloading : own,
+          s.value("state", "?") + ", " + text};
+}
+
 // Asks a running Outpost to import `source` as name/version and follows the job until the release
 // is ready (0), failed or timed out (1), or the request was refused (2).
 int ensure_release(const std::string& server, const std::string& source, const std::string& name,
                    const std::string& version, const std::string& timeout_text,
-                   const std::vector<std::pair<std::string, std::string>>& auth) {
+                   const std::vector<std::pair<std::string, std::string>>& auth,
+                   std::optional<std::size_t> min_replicas = std::nullopt) {
   auto timeout = parse_duration(timeout_text);
   if (!timeout) {
     std::cerr << "outpost bundle ensure: --timeout: " << timeout.error().message << "\n";
@@ -79,19 +114,18 @@ int ensure_release(const std::string& server, const std::string& source, const s
   for (;;) {
     auto s = get_status();
     if (s) {
-      auto text = (*s).value("state", "?");
-      auto state = bundle::parse_release_state(text).value_or(bundle::ReleaseState::unknown);
+      auto [state, text] = judge(*s, min_replicas);
       bar->set_label(prefix + " " + text);
       auto done = (*s).value("bytes_done", std::uint64_t{0});
       auto total = (*s).value("bytes_total", std::uint64_t{0});
       if (state == bundle::ReleaseState::downloading && total > 0) bar->bytes(done, total);
       if (state == bundle::ReleaseState::ready) {
-        end(fmt::format("release {} {} is ready: {} blobs local and verified", name, version,
-                        (*s).value("blobs", 0)));
+        end(fmt::format("release {} {} is ready: {} blobs local and verified{}", name, version,
+                        (*s).value("blobs", 0), s->contains("replicas") ? "; " + text : ""));
         return 0;
       }
       if (state == bundle::ReleaseState::failed) {
-        end("outpost bundle ensure: " + (*s).value("error", std::string("failed")));
+        end("outpost bundle ensure: " + text);
         return 1;
       }
     } else {
@@ -196,7 +230,8 @@ int run_ensure(const EnsureArgs& a) {
       std::cerr << "outpost bundle ensure: --source is required (or use --check)\n";
       return 2;
     }
-    return ensure_release(a.server, a.source, a.name, a.version, a.timeout, a.token.headers());
+    return ensure_release(a.server, a.source, a.name, a.version, a.timeout, a.token.headers(),
+                          a.min_replicas);
   }
   http::CurlHttpClient client;
   std::string base = a.server;
@@ -212,9 +247,13 @@ int run_ensure(const EnsureArgs& a) {
     return 1;
   }
   auto j = nlohmann::json::parse(r->body, nullptr, false);
-  std::string state = r->status == 200 && !j.is_discarded() ? j.value("state", "?") : "unknown";
-  std::cout << fmt::format("release {} {}: {}\n", a.name, a.version, state);
-  return bundle::parse_release_state(state) == bundle::ReleaseState::ready ? 0 : 1;
+  if (r->status != 200 || j.is_discarded() || !j.is_object()) {
+    std::cout << fmt::format("release {} {}: unknown\n", a.name, a.version);
+    return 1;
+  }
+  auto v = judge(j, a.min_replicas);
+  std::cout << fmt::format("release {} {}: {}\n", a.name, a.version, v.text);
+  return v.state == bundle::ReleaseState::ready ? 0 : 1;
 }
 
 }  // namespace outpost::cli

@@ -65,6 +65,9 @@ void ensure_options(CLI::App& e, EnsureArgs& a) {
   e.add_option("--version", a.version, "Release version")->required();
   e.add_option("--timeout", a.timeout, "Give up after this long (default 30m)");
   e.add_flag("--check", a.check, "Only report readiness (exit 0 when ready); start nothing");
+  e.add_option("--min-replicas", a.min_replicas,
+               "In a site cluster: ready once this many replicas are (default: every live one)")
+      ->check(CLI::PositiveNumber);
 }
 
 // A subcommand of `bundle`: its options fill one Args, and it runs when it was the one parsed.

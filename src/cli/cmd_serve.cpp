@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "bundle/api.hpp"
+#include "bundle/fanout.hpp"
 #include "bundle/jobs.hpp"
 #include "cli/commands.hpp"
 #include "cluster/cluster.hpp"
@@ -37,6 +38,7 @@ struct Parts {
   git::GitService& git_service;
   helm::HelmCache& helm_cache;
   bundle::ReleaseJobs& releases;
+  bundle::ReleaseFanout& fanout;
   status::Sources& site;
 };
 
@@ -48,6 +50,7 @@ void add_routes(http::Server& server, Parts p) {
   git::GitService& git_service = p.git_service;
   helm::HelmCache& helm_cache = p.helm_cache;
   bundle::ReleaseJobs& releases = p.releases;
+  bundle::ReleaseFanout& fanout = p.fanout;
   status::Sources& site = p.site;
   // The one route table: path prefix, metrics label, auth group (Access), where it runs.
   using http::Access;
@@ -78,8 +81,9 @@ void add_routes(http::Server& server, Parts p) {
                [&](const http::Request& req) { return git_service.handle_webhook(req); });
   server.route("/api/v1/git/repos", "api", api, http::Runs::local,
                [&](const http::Request& req) { return git_service.handle_repos(req); });
-  server.route("/api/v1/releases", "api", api, http::Runs::upstream,
-               [&](const http::Request& req) { return bundle::handle_releases(releases, req); });
+  server.route("/api/v1/releases", "api", api, http::Runs::upstream, [&](const http::Request& req) {
+    return bundle::handle_releases(releases, &fanout, req);
+  });
   server.route("/healthz", "health", reader, http::Runs::inline_io,
                [](const http::Request&) { return http::Response::text(200, "ok\n"); });
   server.route("/readyz", "health", reader, http::Runs::inline_io, [&](const http::Request&) {
@@ -111,6 +115,7 @@ int serve(const Config& cfg) {
   registry::Mirror mirror(cfg.registry, store, db, client, metrics, Clock::system(), &cluster);
   WatermarkGc gc(cfg.storage, cfg.data_dir, store, db);
   bundle::ReleaseJobs releases(cfg, store, db, client, mirror);
+  bundle::ReleaseFanout fanout(releases, cluster);
   git::GitCache git_cache(cfg.git, cfg.data_dir, db, client, metrics, [&](const git::RepoId& id) {
     return git::make_gate(cfg.git, cfg.registry, id, mirror, releases);
   });
@@ -119,9 +124,10 @@ int serve(const Config& cfg) {
   http::Server server(cfg.server, metrics);
   http::Authorizer auth(cfg.auth, cfg.git);
   server.set_guard([&](const http::Request& req, AuthGroup g) { return auth.check(req, g); });
-  status::Sources site{cfg, mirror, git_cache, helm_cache, releases, store, db};
+  status::Sources site{cfg, mirror, git_cache, helm_cache, releases, store, db, &cluster, &fanout};
   status::register_metrics(metrics, site);
-  add_routes(server, {cfg, store, metrics, mirror, git_service, helm_cache, releases, site});
+  add_routes(server,
+             {cfg, store, metrics, mirror, git_service, helm_cache, releases, fanout, site});
 
   auto addr = parse_listen(cfg.listen);
   auto port = server.listen(addr);
@@ -130,6 +136,7 @@ int serve(const Config& cfg) {
                cfg.registry.upstreams.size(), cfg.registry.default_upstream);
   cluster.start();
   server.run([&] {
+    fanout.stop();
     cluster.stop();
     mirror.stop();
     git_cache.stop();

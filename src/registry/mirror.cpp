@@ -67,6 +67,7 @@ Mirror::Mirror(const RegistryConfig& cfg, BlobStore& store, MetaDb& db, http::Ht
                Metrics& metrics, const Clock& clock, cluster::Cluster* cluster)
     : cfg_(cfg),
       clock_(clock),
+      cluster_(cluster),
       store_(store),
       db_(db),
       metrics_(metrics),
@@ -79,10 +80,17 @@ Mirror::Mirror(const RegistryConfig& cfg, BlobStore& store, MetaDb& db, http::Ht
   for (const auto& u : cfg.upstreams)
     upstreams_.emplace(
         u.name, std::make_unique<Upstream>(u, cfg, client, metrics, stopping_, clock, cluster));
+  if (cluster && cluster->enabled()) {  // releases the peers hold (docs/cluster.md)
+    releases_cfg_.name = std::string(kReleasesNamespace);
+    upstreams_.emplace(
+        releases_cfg_.name,
+        std::make_unique<Upstream>(releases_cfg_, cfg, client, metrics, stopping_, clock, cluster));
+  }
   metrics.add_collector([this] {
     auto& up =
         metrics_.gauge("outpost_upstream_up", "1 when the upstream is reachable (circuit closed)");
-    for (auto& [name, u] : upstreams_) up.set({{"upstream", name}}, u->down() ? 0 : 1);
+    for (const auto& u : cfg_.upstreams)
+      up.set({{"upstream", u.name}}, upstreams_.at(u.name)->down() ? 0 : 1);
     metrics_.gauge("outpost_store_bytes", "Bytes of published blobs in the store")
         .set({}, static_cast<double>(store_.total_bytes()));
   });
@@ -253,18 +261,28 @@ void Mirror::prefetch_children(Upstream& up, const std::string& repo, const std:
   });
 }
 
-Result<ManifestResult> Mirror::release_manifest(const Route& route) {
-  if (route.digest) return cached_manifest(*route.digest, CacheResult::hit);
-  auto pin = db_.pinned_tag(std::string(kReleasesNamespace), route.repo, route.tag);
-  if (!pin) return std::unexpected(pin.error());
-  if (!*pin)
+Result<ManifestResult> Mirror::release_manifest(const Route& route, http::Reach reach) {
+  Result<ManifestResult> held = fail(Errc::not_found, "");
+  if (route.digest) {
+    held = cached_manifest(*route.digest, CacheResult::hit);
+  } else {
+    auto pin = db_.pinned_tag(std::string(kReleasesNamespace), route.repo, route.tag);
+    if (!pin) return std::unexpected(pin.error());
+    if (*pin) held = cached_manifest(**pin, CacheResult::hit);
+  }
+  if (held || held.error().code != Errc::not_found) return held;
+  // Not held here: in a cluster, a client's request may take it from a peer that holds it.
+  auto it = upstreams_.find(std::string(kReleasesNamespace));
+  if (route.from_peer || it == upstreams_.end() || it->second->live_peers() == 0)
     return fail(Errc::not_found,
                 fmt::format("release {} {} is not held by this Outpost", route.repo, route.tag));
-  return cached_manifest(**pin, CacheResult::hit);
+  if (reach == http::Reach::local) return needs_upstream();
+  return fetch_manifest_once(*it->second, route, route.digest ? route.digest->str() : route.tag,
+                             true);
 }
 
 Result<ManifestResult> Mirror::manifest(const Route& route, http::Reach reach) {
-  if (route.upstream == kReleasesNamespace) return release_manifest(route);
+  if (route.upstream == kReleasesNamespace) return release_manifest(route, reach);
   Upstream& up = upstream(route.upstream);
   if (route.digest) {
     // Digests are immutable: a cached one is served with no upstream call at all.
@@ -334,9 +352,11 @@ Result<BlobResult> Mirror::blob(const Route& route, bool head, http::Reach reach
     if (!size) return std::unexpected(size.error());
     cache_.add({{"kind", "blob"}, {"result", "hit"}});
     touch(d);
+    if (route.from_peer && !head && cluster_) cluster_->add_served(*size);
     return BlobResult{*size, std::move(*fd)};
   }
-  if (route.upstream == kReleasesNamespace)
+  if (route.upstream == kReleasesNamespace &&
+      (route.from_peer || !upstreams_.contains(route.upstream)))
     return fail(Errc::not_found, "blob unknown to this Outpost");
   Upstream& up = upstream(route.upstream);
   if (up.down() && up.live_peers() == 0) return fail(Errc::upstream_unavailable, down_message(up));
@@ -359,6 +379,7 @@ Result<BlobResult> Mirror::blob(const Route& route, bool head, http::Reach reach
   if (!f) return std::unexpected(f.error());
   auto size = (*f)->wait_for_size();
   if (!size) return std::unexpected(size.error());
+  if (route.from_peer && cluster_) cluster_->add_served(*size);
   return BlobResult{*size, std::move(*f)};
 }
 
@@ -366,7 +387,7 @@ Result<void> Mirror::ensure_blob(const Route& route,
                                  const std::function<void(std::uint64_t)>& written) {
   // A mirror's wrong bytes fail one download and distrust that mirror; the next source gets a
   // new one. Each source is tried at most once.
-  if (route.upstream == kReleasesNamespace)
+  if (route.upstream == kReleasesNamespace && !upstreams_.contains(route.upstream))
     return store_.contains(*route.digest) ? Result<void>{}
                                           : fail(Errc::not_found, "blob unknown to this Outpost");
   Upstream& up = upstream(route.upstream);

@@ -92,8 +92,9 @@ class Mirror {
  private:
   Upstream& upstream(const std::string& name);
   Result<ManifestResult> cached_manifest(const Digest& d, CacheResult how);
-  // kReleasesNamespace: a release's artifact by version (a pinned tag) or digest, store only.
-  Result<ManifestResult> release_manifest(const Route& route);
+  // kReleasesNamespace: a release's artifact by version (a pinned tag) or digest from the store;
+  // in a cluster, for a client, from a peer that holds it.
+  Result<ManifestResult> release_manifest(const Route& route, http::Reach reach);
   // Fetches, verifies and stores a manifest; concurrent calls for the same one share one fetch.
   Result<ManifestResult> fetch_manifest(Upstream& up, const Route& route, const std::string& ref);
   // `from_peers`: from the live peers (this replica's sources are down), the tag recorded as due
@@ -109,6 +110,7 @@ class Mirror {
 
   const RegistryConfig& cfg_;
   const Clock& clock_;
+  cluster::Cluster* cluster_;  // nullable: counts bytes served to peers
   BlobStore& store_;
   MetaDb& db_;
   Metrics& metrics_;
@@ -116,6 +118,7 @@ class Mirror {
   std::atomic<bool> stopping_{false};
   Mutex touch_mu_;
   std::unordered_map<Digest, std::chrono::steady_clock::time_point> touched_ GUARDED_BY(touch_mu_);
+  RegistryUpstreamConfig releases_cfg_;  // with a cluster: the releases namespace, peers only
   std::map<std::string, std::unique_ptr<Upstream>> upstreams_;
   Mutex manifest_mu_;
   std::map<std::string, std::shared_future<Result<ManifestResult>>> manifest_fetches_

@@ -43,6 +43,7 @@ Upstream::Upstream(const RegistryUpstreamConfig& cfg, const RegistryConfig& reg,
       errors_(metrics.counter("outpost_upstream_errors_total",
                               "Failed upstream calls by upstream and reason")),
       cluster_(cluster && cluster->enabled() ? cluster : nullptr),
+      peers_only_(cfg.url.empty()),
       sources_(upstream::SourceSpec{cfg.url, upstream::Role::origin, cfg.insecure, cfg.username,
                                     cfg.password},
                cfg.mirrors, {reg.breaker_min_backoff, reg.breaker_max_backoff}, client, stopping,
@@ -88,7 +89,7 @@ http::ClientRequest Upstream::for_link(const Link& link, http::ClientRequest req
 }
 
 bool Upstream::down() const {
-  return sources_.down();
+  return peers_only_ || sources_.down();
 }
 
 std::string Upstream::down_reason() const {
@@ -218,6 +219,7 @@ Result<http::ClientResponse> Upstream::call(
   req.total_timeout = reg_.upstream_timeout;
   if (auto owned = ask_owners(req, owner_key, asking, check, nullptr, nullptr))
     return std::move(*owned);
+  if (peers_only_) return fail(Errc::upstream_unavailable, "no peer holds it");
   if (cluster_ && !owner_key.empty() && asking != cluster::Asking::none && sources_.down())
     return fail(Errc::upstream_unavailable, "no peer has it and every source is down");
   Result<http::ClientResponse> failed = fail(Errc::upstream_unavailable, "no source");
@@ -256,6 +258,7 @@ Result<http::ClientResponse> Upstream::fetch_blob(const std::string& repo,
   req.connect_timeout = reg_.upstream_timeout;
   req.stall_timeout = reg_.stall_timeout;
   if (auto owned = ask_owners(req, digest, asking, {}, &sink, served_by)) return std::move(*owned);
+  if (peers_only_) return fail(Errc::upstream_unavailable, "no peer holds it");
   if (cluster_ && asking != cluster::Asking::none && sources_.down())
     return fail(Errc::upstream_unavailable, "no peer has it and every source is down");
   Result<http::ClientResponse> r = fail(Errc::upstream_unavailable, "no source");
@@ -344,7 +347,7 @@ Result<http::ClientResponse> Upstream::push_call(http::ClientRequest req, const 
 }
 
 void Upstream::probe_due() {
-  if (stopping_) return;
+  if (stopping_ || peers_only_) return;
   sources_.probe_due(
       [this](upstream::Source& src) -> std::optional<std::string> {
         http::ClientRequest req;

@@ -35,7 +35,9 @@ class Upstream {
  public:
   // With a `cluster`, calls that name an owner key go first to the replicas that own it ahead of
   // this one (each a source like a mirror: a "not here" or a failure passes on, wrong content
-  // distrusts it). Source indexes from sources().size() on are those peers.
+  // distrusts it). Source indexes from sources().size() on are those peers. An upstream whose
+  // cfg.url is empty has no source but the peers (the releases namespace of a cluster): it is
+  // always down, and what no peer has fails at once.
   Upstream(const RegistryUpstreamConfig& cfg, const RegistryConfig& reg, http::HttpClient& client,
            Metrics& metrics, const std::atomic<bool>& stopping,
            const Clock& clock = Clock::system(), cluster::Cluster* cluster = nullptr);
@@ -120,6 +122,7 @@ class Upstream {
   const Clock& clock_;
   MetricFamily& errors_;
   cluster::Cluster* cluster_;                 // nullable
+  const bool peers_only_;                     // no source of its own
   upstream::SourceList sources_;              // mirrors in order, then the origin
   std::vector<std::unique_ptr<Link>> links_;  // links_[i] is sources_.at(i)
 };

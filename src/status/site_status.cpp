@@ -4,7 +4,9 @@
 
 #include <fmt/format.h>
 
+#include "bundle/fanout.hpp"
 #include "bundle/jobs.hpp"
+#include "cluster/cluster.hpp"
 #include "core/log.hpp"
 #include "core/time.hpp"
 #include "git/cache.hpp"
@@ -67,6 +69,40 @@ json store_usage(Sources& s) {
   return st;
 }
 
+// The replicas of a site cluster: each peer's health and the releases it reported last; the share
+// of this replica's blobs it owns (rendezvous over the current members).
+json cluster_status(Sources& s) {
+  auto peer_releases =
+      s.fanout ? s.fanout->peer_releases()
+               : std::map<std::string, std::vector<bundle::ReleaseFanout::PeerRelease>>{};
+  json peers = json::array();
+  for (const auto& h : s.cluster->health()) {
+    json rel = json::array();
+    if (auto it = peer_releases.find(h.source.url); it != peer_releases.end())
+      for (const auto& r : it->second)
+        rel.push_back({{"name", r.name}, {"version", r.version}, {"state", r.state}});
+    peers.push_back({{"url", h.source.url},
+                     {"member", h.member},
+                     {"up", h.source.state.up},
+                     {"contacted", h.source.contacted},
+                     {"since", iso8601(h.source.state.since)},
+                     {"last_error", h.source.state.last_error},
+                     {"bytes_received", h.source.bytes},
+                     {"releases", std::move(rel)}});
+  }
+  std::size_t blobs = 0, owned = 0;
+  if (auto rows = s.db.blobs())
+    for (const auto& b : *rows) {
+      ++blobs;
+      if (s.cluster->owns(b.digest.str())) ++owned;
+    }
+  return {{"self", s.cluster->self()},
+          {"owned_share", blobs ? double(owned) / double(blobs) : 0.0},
+          {"blobs", blobs},
+          {"served_bytes", s.cluster->served_bytes()},
+          {"peers", std::move(peers)}};
+}
+
 }  // namespace
 
 json site_status(Sources& s) {
@@ -96,9 +132,35 @@ json site_status(Sources& s) {
   doc["releases"] = rel;
   doc["store"] = store_usage(s);
   doc["errors"] = recent_problems(20);
+  if (s.cluster && s.cluster->enabled()) doc["cluster"] = cluster_status(s);
   doc["readiness"] = readiness(doc);
   return doc;
 }
+
+namespace {
+
+// outpost_cluster_peer_up{peer}, outpost_cluster_peer_bytes_received_total{peer},
+// outpost_cluster_served_bytes_total, outpost_cluster_owned_share.
+void cluster_metrics(Metrics& metrics, const json& c) {
+  auto& up = metrics.gauge("outpost_cluster_peer_up",
+                           "1 when a peer replica of this site cluster is up (circuit closed)");
+  auto& got = metrics.counter("outpost_cluster_peer_bytes_received_total",
+                              "Content bytes this replica received from each peer");
+  for (const auto& p : c.value("peers", json::array())) {
+    if (!p.value("member", false)) continue;
+    up.set({{"peer", p.value("url", "")}}, p.value("up", false) ? 1 : 0);
+    got.set({{"peer", p.value("url", "")}}, p.value("bytes_received", 0.0));
+  }
+  metrics
+      .counter("outpost_cluster_served_bytes_total", "Content bytes this replica served to peers")
+      .set({}, c.value("served_bytes", 0.0));
+  metrics
+      .gauge("outpost_cluster_owned_share",
+             "Share of this replica's blobs that it owns among the current members")
+      .set({}, c.value("owned_share", 0.0));
+}
+
+}  // namespace
 
 void register_metrics(Metrics& metrics, Sources& s) {
   auto& ready = metrics.gauge("outpost_offline_ready",
@@ -114,32 +176,34 @@ void register_metrics(Metrics& metrics, Sources& s) {
   auto& source_bytes = metrics.counter(
       "outpost_upstream_source_bytes_total",
       "Content bytes received from each source of an upstream (mirrors, then the origin)");
-  metrics.add_collector([&s, &ready, &reasons, &releases, &missing, &source_up, &source_bytes] {
-    auto st = site_status(s);
-    for (const auto& u : st["upstreams"])
-      for (const auto& src : u.value("sources", json::array())) {
-        Labels l{{"kind", u.value("kind", "")},
-                 {"upstream", u.value("name", "")},
-                 {"source", src.value("url", "")},
-                 {"role", src.value("role", "")}};
-        source_up.set(l, src.value("up", false) ? 1 : 0);
-        source_bytes.set(l, src.value("bytes", 0.0));
-      }
-    const auto& r = st["readiness"];
-    ready.set({}, r.value("ready", false) ? 1 : 0);
-    reasons.set({}, double(r["reasons"].size()));
-    std::map<std::string, double> by_state;
-    for (auto s : {bundle::ReleaseState::ready, bundle::ReleaseState::queued,
-                   bundle::ReleaseState::downloading, bundle::ReleaseState::importing,
-                   bundle::ReleaseState::failed, bundle::ReleaseState::incomplete})
-      by_state[std::string(bundle::state_name(s))] = 0;
-    for (const auto& x : st["releases"]) {
-      by_state[x.value("state", "unknown")] += 1;
-      missing.set({{"release", x.value("name", "") + " " + x.value("version", "")}},
-                  x.value("blobs_missing", 0.0));
-    }
-    for (const auto& [state, n] : by_state) releases.set({{"state", state}}, n);
-  });
+  metrics.add_collector(
+      [&metrics, &s, &ready, &reasons, &releases, &missing, &source_up, &source_bytes] {
+        auto st = site_status(s);
+        if (st.contains("cluster")) cluster_metrics(metrics, st["cluster"]);
+        for (const auto& u : st["upstreams"])
+          for (const auto& src : u.value("sources", json::array())) {
+            Labels l{{"kind", u.value("kind", "")},
+                     {"upstream", u.value("name", "")},
+                     {"source", src.value("url", "")},
+                     {"role", src.value("role", "")}};
+            source_up.set(l, src.value("up", false) ? 1 : 0);
+            source_bytes.set(l, src.value("bytes", 0.0));
+          }
+        const auto& r = st["readiness"];
+        ready.set({}, r.value("ready", false) ? 1 : 0);
+        reasons.set({}, double(r["reasons"].size()));
+        std::map<std::string, double> by_state;
+        for (auto s : {bundle::ReleaseState::ready, bundle::ReleaseState::queued,
+                       bundle::ReleaseState::downloading, bundle::ReleaseState::importing,
+                       bundle::ReleaseState::failed, bundle::ReleaseState::incomplete})
+          by_state[std::string(bundle::state_name(s))] = 0;
+        for (const auto& x : st["releases"]) {
+          by_state[x.value("state", "unknown")] += 1;
+          missing.set({{"release", x.value("name", "") + " " + x.value("version", "")}},
+                      x.value("blobs_missing", 0.0));
+        }
+        for (const auto& [state, n] : by_state) releases.set({{"state", state}}, n);
+      });
 }
 
 json readiness(const json& st) {
@@ -182,6 +246,23 @@ json readiness(const json& st) {
                                   : fmt::format("{}: {}", what, name));
     }
   }
+  // In a cluster: a release ready here must be ready on every live replica.
+  if (st.contains("cluster"))
+    for (const auto& r : st.value("releases", json::array())) {
+      if (r.value("state", "") != "ready") continue;
+      for (const auto& p : st["cluster"].value("peers", json::array())) {
+        if (!p.value("member", false) || !p.value("up", false)) continue;
+        bool there = false;
+        for (const auto& x : p.value("releases", json::array()))
+          there |= x.value("name", "") == r.value("name", "") &&
+                   x.value("version", "") == r.value("version", "") &&
+                   x.value("state", "") == "ready";
+        if (!there)
+          reasons.push_back(fmt::format("release {} {}: not ready on replica {}",
+                                        r.value("name", "?"), r.value("version", "?"),
+                                        p.value("url", "?")));
+      }
+    }
   bool ready = reasons.empty();
   return {{"ready", ready}, {"state", ready ? "offline-ready" : "not-ready"}, {"reasons", reasons}};
 }

@@ -26,6 +26,10 @@ class HelmCache;
 }
 namespace bundle {
 class ReleaseJobs;
+class ReleaseFanout;
+}  // namespace bundle
+namespace cluster {
+class Cluster;
 }
 }  // namespace outpost
 
@@ -39,15 +43,20 @@ struct Sources {
   bundle::ReleaseJobs& releases;
   BlobStore& store;
   MetaDb& db;
+  cluster::Cluster* cluster = nullptr;      // a site cluster, when configured
+  bundle::ReleaseFanout* fanout = nullptr;  // its releases across the replicas
 };
 
-// {generated_at, version, readiness, upstreams[], git[], helm[], releases[], store{}, errors[]}
+// {generated_at, version, readiness, upstreams[], git[], helm[], releases[], store{}, errors[],
+//  cluster{self, owned_share, served_bytes, peers[{url, up, member, since, last_error,
+//  bytes_received, releases[{name, version, state}]}]} (with a cluster)}
 nlohmann::json site_status(Sources& s);
 
 // {ready, state: "offline-ready" | "not-ready", reasons[]}, computed from a site_status document
 // (its "readiness" member is ignored). Offline-ready: every Git mirror holds a synced copy with no
 // commit waiting at a gate and no failing sync against a reachable upstream, every Helm repository
-// has a copy, and every release asked for is complete in the store.
+// has a copy, and every release asked for is complete in the store — in a cluster, on every live
+// replica.
 nlohmann::json readiness(const nlohmann::json& status);
 
 // Gauges set from the same picture at each scrape: outpost_offline_ready (1/0),
