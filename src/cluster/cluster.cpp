@@ -162,6 +162,14 @@ bool Cluster::owns(std::string_view key) const {
   return hrw_order(urls, key).front() == urls.size() - 1;
 }
 
+std::optional<PeerRef> Cluster::first_peer(std::string_view key) const {
+  auto live = live_peers();
+  if (live.empty()) return std::nullopt;
+  std::vector<std::string> urls;
+  for (const auto& p : live) urls.push_back(p.source->url());
+  return live[hrw_order(urls, key).front()];
+}
+
 std::vector<PeerRef> Cluster::live_peers() const {
   MutexLock lock(mu_);
   std::vector<PeerRef> out;

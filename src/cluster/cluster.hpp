@@ -29,6 +29,9 @@ inline constexpr const char* kPeerHeader = "X-Outpost-Peer";
 
 // On a peer request: answer from what this replica holds, never from upstream (404 otherwise).
 inline constexpr const char* kPeerLocalHeader = "X-Outpost-Peer-Local";
+// On a peer request: keep a copy of this (taking it from the peers that hold it), so content
+// survives the loss of any one replica. For a tag, the value is the digest the sender resolved.
+inline constexpr const char* kPeerKeepHeader = "X-Outpost-Peer-Keep";
 
 // A peer by its stable id (ids are never reused while the process runs).
 struct PeerRef {
@@ -82,6 +85,9 @@ class Cluster {
   std::vector<PeerAsk> ask_order(std::string_view key, Asking asking) const;
   // Every live peer, in membership order.
   std::vector<PeerRef> live_peers() const;
+  // The live peer ranked highest for `key` (this replica left out): the second copy of what this
+  // replica fetched as the owner.
+  std::optional<PeerRef> first_peer(std::string_view key) const;
   // Whether this replica is the first member for `key` in rendezvous order, live or not (status:
   // the share of content this replica owns).
   bool owns(std::string_view key) const;

@@ -301,6 +301,11 @@ void BlobFetcher::download(Upstream& upstream, std::string repo, std::shared_ptr
   Result<void> outcome;
   if (!fetched) outcome = std::unexpected(fetched.error());
   if (outcome) outcome = publish(upstream, *f);
+  if (outcome && on_fetched_) {
+    bool from_sources = false;
+    for (auto i : suppliers) from_sources |= i < upstream.sources().size();
+    on_fetched_(upstream, repo, f->digest(), from_sources);
+  }
   bool refetch = false;
   if (!outcome && outcome.error().code == Errc::digest_mismatch) {
     // A mirror among the suppliers lied (or relayed a lie): it is distrusted, and the blob is

@@ -85,6 +85,10 @@ class BlobFetcher {
                                            const Digest& digest,
                                            cluster::Asking asking = cluster::Asking::none);
   std::size_t in_flight() const;
+  // Called on the fetch thread after a blob is published, with whether any of its bytes came from
+  // the upstream's own sources (a mirror or the origin) rather than a peer. Set before fetches.
+  using Fetched = std::function<void(Upstream&, const std::string& repo, const Digest&, bool)>;
+  void on_fetched(Fetched f) { on_fetched_ = std::move(f); }
 
  private:
   void download(Upstream& upstream, std::string repo, std::shared_ptr<BlobFetch> f,
@@ -94,6 +98,7 @@ class BlobFetcher {
 
   BlobStore& store_;
   MetaDb& db_;
+  Fetched on_fetched_;
   std::function<void(std::function<void()>)> run_;
   const Millis stall_timeout_;
   const std::atomic<bool>& stopping_;

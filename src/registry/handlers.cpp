@@ -143,6 +143,16 @@ std::optional<http::Response> handle_v2(Mirror& mirror, const RegistryConfig& cf
   const bool held_only = from_peer && req.headers.get(cluster::kPeerLocalHeader).has_value();
   if (held_only) reach = http::Reach::local;
   if (route) route->from_peer = from_peer;
+  // A peer asks this replica to keep a copy (it waits on the peers: never on the local tier).
+  if (auto keep = req.headers.get(cluster::kPeerKeepHeader);
+      keep && from_peer && route && (route->kind == Kind::blob || route->kind == Kind::manifest)) {
+    if (reach == http::Reach::local) return std::nullopt;
+    std::optional<Digest> resolved;
+    if (auto d = Digest::parse(*keep)) resolved = *d;
+    auto kept = mirror.keep(*route, resolved);
+    if (!kept) return from_error(kept.error(), "BLOB_UNKNOWN");
+    return http::Response::text(200, "kept\n");
+  }
   if (req.method != "GET" && req.method != "HEAD") {
     auto r = oci_error(405, "UNSUPPORTED",
                        "this registry is a read-only mirror: push and delete are refused "

@@ -86,6 +86,10 @@ Mirror::Mirror(const RegistryConfig& cfg, BlobStore& store, MetaDb& db, http::Ht
         releases_cfg_.name,
         std::make_unique<Upstream>(releases_cfg_, cfg, client, metrics, stopping_, clock, cluster));
   }
+  fetcher_.on_fetched(
+      [this](Upstream& up, const std::string& repo, const Digest& d, bool from_sources) {
+        if (from_sources) copy_to_peer(Kind::blob, up.name(), repo, d.str(), d.str(), "1");
+      });
   metrics.add_collector([this] {
     auto& up =
         metrics_.gauge("outpost_upstream_up", "1 when the upstream is reachable (circuit closed)");
@@ -235,10 +239,55 @@ Result<ManifestResult> Mirror::fetch_manifest_once(Upstream& up, const Route& ro
     const UnixSeconds checked = from_peers ? 0 : clock_.unix_now();
     if (auto r = db_.put_tag(up.name(), route.repo, route.tag, actual, checked); !r)
       return std::unexpected(r.error());
+    if (!from_peers && !route.from_peer)
+      copy_to_peer(Kind::manifest, up.name(), route.repo, route.tag,
+                   up.name() + "/" + route.repo + ":" + route.tag, actual.str());
+  } else if (!from_peers && cluster_ && cluster_->owns(actual.str())) {
+    copy_to_peer(Kind::manifest, up.name(), route.repo, actual.str(), actual.str(), "1");
   }
   cache_.add({{"kind", "manifest"}, {"result", "miss"}});
   if (!info->manifests.empty()) prefetch_children(up, route.repo, body);
   return ManifestResult{actual, media_type, std::move(body), CacheResult::miss};
+}
+
+void Mirror::copy_to_peer(Kind kind, const std::string& upstream, const std::string& repo,
+                          const std::string& ref, const std::string& key,
+                          const std::string& keep_value) {
+  if (!cluster_ || !cluster_->enabled() || upstream == kReleasesNamespace || stopping_) return;
+  auto peer = cluster_->first_peer(key);
+  if (!peer) return;
+  const bool blob = kind == Kind::blob;
+  auto copy = [this, peer = *peer, upstream, repo, ref, keep_value, blob] {
+    http::ClientRequest req;
+    req.url = fmt::format("/v2/{}/{}/{}?ns={}", repo, blob ? "blobs" : "manifests", ref, upstream);
+    req.headers = {{cluster::kPeerKeepHeader, keep_value}};
+    auto r = cluster_->send(peer, std::move(req));
+    if (!r || r->status >= 300)
+      spdlog::warn("cluster: peer {} did not keep a copy of {}/{}: {}", peer.source->url(), repo,
+                   ref, r ? fmt::format("HTTP {}", r->status) : r.error().message);
+  };
+  if (ref.starts_with("sha256:"))
+    pool_.post(std::move(copy));
+  else
+    copy();
+}
+
+Result<void> Mirror::keep(const Route& route, const std::optional<Digest>& resolved) {
+  if (route.kind == Kind::blob) return ensure_blob(route);
+  if (route.digest || !resolved) {
+    auto m = manifest(route);
+    if (!m) return std::unexpected(m.error());
+    return {};
+  }
+  auto known = db_.tag(route.upstream, route.repo, route.tag);
+  if (!known) return std::unexpected(known.error());
+  if (*known) return {};  // this replica's own knowledge wins
+  Route by_digest = route;
+  by_digest.tag.clear();
+  by_digest.digest = resolved;
+  auto m = manifest(by_digest);
+  if (!m) return std::unexpected(m.error());
+  return db_.put_tag(route.upstream, route.repo, route.tag, *resolved, 0);
 }
 
 void Mirror::prefetch_children(Upstream& up, const std::string& repo, const std::string& bytes) {

@@ -84,6 +84,11 @@ class Mirror {
   // fetched: clients fall back to the sha256-<hex> tag scheme only on a 404.
   Result<std::string> referrers(const Route& route, http::Reach reach = http::Reach::upstream);
 
+  // A peer asks this replica to keep a copy (cluster::kPeerKeepHeader): of a blob or a manifest by
+  // digest, taken from the peers that hold it; of a tag, the digest `resolved` it was resolved to
+  // (kept as due for revalidation) unless this replica knows the tag already.
+  Result<void> keep(const Route& route, const std::optional<Digest>& resolved);
+
   std::vector<UpstreamHealth> health();
 
   // Cancels downloads (nothing half-done is published) and stops background work.
@@ -107,6 +112,13 @@ class Mirror {
   void prefetch_children(Upstream& up, const std::string& repo, const std::string& bytes);
   void probe_loop(std::stop_token st);
   void touch(const Digest& d);  // records use for LRU eviction, at most every 10 minutes per blob
+  // In a cluster: what this replica fetched from its upstream sources as the owner is copied to
+  // the live peer ranked highest for it (a tag: the digest it resolved to), in the background, so
+  // losing any one replica loses nothing cached.
+  // `kind`: Kind::blob or Kind::manifest (`ref` a digest or a tag). A tag's copy is made before
+  // the client is answered (it is small, and the replica that resolved it may die next).
+  void copy_to_peer(Kind kind, const std::string& upstream, const std::string& repo,
+                    const std::string& ref, const std::string& key, const std::string& keep_value);
 
   const RegistryConfig& cfg_;
   const Clock& clock_;

@@ -18,15 +18,7 @@ for tag in v1 big lie; do
 done
 start_proxy link "$up_PORT"  # the site's WAN link
 
-P=("" "$(free_port)" "$(free_port)" "$(free_port)")
-URLS=("" "http://127.0.0.1:${P[1]}" "http://127.0.0.1:${P[2]}" "http://127.0.0.1:${P[3]}")
-start_replica() {  # start_replica I
-  local i=$1
-  write_outpost_config "$T/r$i.yaml" "${P[$i]}" "$T/r$i-data" upstream.test "http://127.0.0.1:$link_PORT"
-  printf 'cluster:\n  advertise: %s\n  peers: [%s, %s, %s]\n' "${URLS[$i]}" "${URLS[1]}" "${URLS[2]}" "${URLS[3]}" >>"$T/r$i.yaml"
-  start_outpost "r$i" "$T/r$i.yaml"
-}
-for i in 1 2 3; do start_replica "$i"; done
+start_cluster "http://127.0.0.1:$link_PORT"
 pull() {  # pull REPLICA TAG OUT: pulled byte-identical to the origin's
   skopeo_ copy -q --src-tls-verify=false "docker://127.0.0.1:${P[$1]}/upstream.test/test/app:$2" "dir:$T/$3" &&
     diff -r "$T/direct-$2" "$T/$3" >/dev/null
@@ -50,14 +42,15 @@ done
 log "the origin sent each of $(layers v1 | wc -l) layers once for 10 pulls over 3 replicas"
 
 log "a replica holding wrong bytes is caught"
-# Layer L of a fresh image is pulled through a replica P that does not own it, so L's owner O
-# fetches it and holds a copy; O's copy is then damaged, and the third replica X, asked for L,
-# asks O first.
+# Layer L of a fresh image is pulled through P, second in L's rendezvous order, so L's owner O
+# fetches it (and keeps its second copy on P); O's copy is then damaged, and the third replica X,
+# asked for L, asks O first.
 replica_of() { local i; for i in 1 2 3; do [[ ${URLS[$i]} != "$1" ]] || echo "$i"; done; }
 L=$(layers lie | head -1)
-o=$(replica_of "$(python3 "$TOOLS/hrw.py" "$L" "${URLS[@]:1}" | head -1)")
-p=$((o % 3 + 1))
-x=$((p % 3 + 1))
+mapfile -t order < <(python3 "$TOOLS/hrw.py" "$L" "${URLS[@]:1}")
+o=$(replica_of "${order[0]}")
+p=$(replica_of "${order[1]}")
+x=$(replica_of "${order[2]}")
 pull "$p" lie "lie-first" || die "first pull of the fresh image"
 f="$T/r$o-data/blobs/sha256/${L:7:2}/${L:7}"
 [[ -f $f ]] || die "the owner (replica $o) does not hold $L"

@@ -9,13 +9,7 @@ source "$(dirname "$0")/lib.sh"
 shop_v1_and_hub  # the origin with the images and oci://upstream.test/bundles/shop:v1 (no hub here)
 cp "$T/up.log" "$T/up.log.before"  # bundle create read every blob once
 
-P=("" "$(free_port)" "$(free_port)" "$(free_port)")
-for i in 1 2 3; do
-  write_outpost_config "$T/r$i.yaml" "${P[$i]}" "$T/r$i-data" upstream.test "http://127.0.0.1:$up_PORT"
-  printf 'cluster:\n  advertise: http://127.0.0.1:%s\n  peers: [http://127.0.0.1:%s, http://127.0.0.1:%s, http://127.0.0.1:%s]\n' \
-    "${P[$i]}" "${P[1]}" "${P[2]}" "${P[3]}" >>"$T/r$i.yaml"
-  start_outpost "r$i" "$T/r$i.yaml"
-done
+start_cluster "http://127.0.0.1:$up_PORT"
 
 log "bundle ensure against replica 1"
 "$OUTPOST_BIN" bundle ensure --server "http://127.0.0.1:${P[1]}" --source oci://upstream.test/bundles/shop:v1 \

@@ -16,13 +16,13 @@ oldest=99
 for k in "${kubectls[@]}"; do m=$(minor "$k"); ((m < oldest)) && oldest=$m; done
 ((oldest <= 20)) || die "no kubectl 1.20 to render with (scripts/install-deps.sh --test unpacks Debian's)"
 for k in "${kubectls[@]}"; do
-  for overlay in base overlays/k3s-single-node overlays/multi-node; do
+  for overlay in base overlays/k3s-single-node overlays/multi-node overlays/ha; do
     "$k" kustomize "$ROOT/deploy/kubernetes/$overlay" >/dev/null 2>"$T/kustomize.err" ||
       die "kubectl 1.$(minor "$k") kustomize $overlay: $(cat "$T/kustomize.err")"
   done
   log "kubectl 1.$(minor "$k") renders every overlay"
 done
-for overlay in base overlays/k3s-single-node overlays/multi-node; do
+for overlay in base overlays/k3s-single-node overlays/multi-node overlays/ha; do
   out=$T/$(basename "$overlay").yaml
   "${kubectls[-1]}" kustomize "$ROOT/deploy/kubernetes/$overlay" >"$out" 2>"$T/kustomize.err" ||
     die "kubectl kustomize $overlay: $(cat "$T/kustomize.err")"
@@ -37,7 +37,8 @@ for d in docs:
     if d["kind"] != "Namespace":
         assert d["metadata"].get("namespace") == "outpost", d["metadata"]
 sts = next(d for d in docs if d["kind"] == "StatefulSet")
-assert sts["spec"]["replicas"] == 1
+ha = overlay.endswith("/ha")
+assert sts["spec"]["replicas"] == (3 if ha else 1)
 pod = sts["spec"]["template"]["spec"]
 c = pod["containers"][0]
 assert c["image"].startswith("ghcr.io/outpost-edge/outpost:"), c["image"]
@@ -49,17 +50,34 @@ assert c["resources"]["requests"]["cpu"] and c["resources"]["requests"]["memory"
 assert sts["spec"]["volumeClaimTemplates"][0]["metadata"]["name"] == "data"
 mounts = {m["mountPath"] for m in c["volumeMounts"]}
 assert "/var/lib/outpost" in mounts and "/etc/outpost/config.yaml" in mounts
-svc = next(d for d in docs if d["kind"] == "Service")
+svc = next(d for d in docs if d["kind"] == "Service" and d["metadata"]["name"] == "outpost")
 if overlay != "base":
     assert svc["spec"]["type"] == "NodePort" and svc["spec"]["ports"][0]["nodePort"] == 30080
-if overlay.endswith("multi-node"):
+if overlay.endswith("multi-node") or ha:
     assert "PodDisruptionBudget" in kinds
+if ha:  # a site cluster: one replica per node, peers by a headless Service, POD_IP advertised
+    aff = pod["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+    assert aff[0]["topologyKey"] == "kubernetes.io/hostname"
+    peers = next(d for d in docs if d["kind"] == "Service" and d["metadata"]["name"] == "outpost-peers")
+    assert peers["spec"]["clusterIP"] == "None" and peers["spec"]["publishNotReadyAddresses"]
+    assert any(e["name"] == "POD_IP" for e in c["env"])
+    assert svc["spec"]["sessionAffinity"] == "ClientIP"
+    pdb = next(d for d in docs if d["kind"] == "PodDisruptionBudget")
+    assert pdb["spec"]["maxUnavailable"] == 1
+    conf = yaml.safe_load(next(d for d in docs if d["kind"] == "ConfigMap")["data"]["config.yaml"])
+    assert conf["cluster"]["peers_dns"].startswith("outpost-peers.outpost.svc")
 cm = next(d for d in docs if d["kind"] == "ConfigMap")
 open(sys.argv[3], "w").write(cm["data"]["config.yaml"])
 PY
-  # the embedded config is valid for `outpost serve`
-  OUTPOST_PRESYNC_TOKEN=0123456789abcdef0123 \
-    "$OUTPOST_BIN" serve --config "$T/config-$(basename "$overlay").yaml" --check-config >/dev/null 2>"$T/check.err" ||
+  # the embedded config is valid for `outpost serve` (ha: as a pod sees it, POD_IP and the peer
+  # token file in place)
+  conf=$T/config-$(basename "$overlay").yaml
+  if [[ $overlay == overlays/ha ]]; then
+    printf 'peer-token-0123456789abcdef\n' >"$T/peer-token"
+    sed -i "s#/etc/outpost/secrets/peer-token#$T/peer-token#" "$conf"
+  fi
+  POD_IP=10.42.0.17 OUTPOST_PRESYNC_TOKEN=0123456789abcdef0123 \
+    "$OUTPOST_BIN" serve --config "$conf" --check-config >/dev/null 2>"$T/check.err" ||
     die "$overlay config.yaml rejected: $(cat "$T/check.err")"
   log "$overlay renders: $(grep -c '^kind:' "$out") objects"
 done

@@ -321,6 +321,24 @@ shop_v1_and_hub() {
   write_outpost_config "$T/hub.yaml" "$HUB" "$T/hub-data" upstream.test "http://127.0.0.1:$up_PORT"
 }
 
+# start_cluster UPSTREAM_URL: three Outpost replicas r1..r3 of one site cluster (static peers),
+# each with upstream.test at UPSTREAM_URL and its data in $T/rI-data; P[I] are their ports and
+# URLS[I] their URLs. start_replica I (re)starts one of them.
+start_cluster() {
+  CLUSTER_UPSTREAM=$1
+  P=("" "$(free_port)" "$(free_port)" "$(free_port)")
+  URLS=("" "http://127.0.0.1:${P[1]}" "http://127.0.0.1:${P[2]}" "http://127.0.0.1:${P[3]}")
+  local i
+  for i in 1 2 3; do start_replica "$i"; done
+}
+start_replica() {
+  local i=$1
+  write_outpost_config "$T/r$i.yaml" "${P[$i]}" "$T/r$i-data" upstream.test "$CLUSTER_UPSTREAM"
+  printf 'cluster:\n  advertise: %s\n  peers: [%s, %s, %s]\n' "${URLS[$i]}" "${URLS[1]}" "${URLS[2]}" \
+    "${URLS[3]}" >>"$T/r$i.yaml"
+  start_outpost "r$i" "$T/r$i.yaml"
+}
+
 # site_behind_hub mirror|upstream: a recording proxy "hubrp" in front of the hub on $HUB, and a site
 # Outpost "site" on $SITE whose upstream.test is the origin on $up_PORT, with the hub as its
 # mirror or as a second upstream named hub.test. The site pulls app1:v1 (defines pull) and $held
