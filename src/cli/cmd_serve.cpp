@@ -79,6 +79,8 @@ void add_routes(http::Server& server, Parts p) {
                });
   server.route("/api/v1/git/webhook", "api", Access::only(AuthGroup::webhook), http::Runs::upstream,
                [&](const http::Request& req) { return git_service.handle_webhook(req); });
+  server.route("/api/v1/cluster/git-sync", "api", Access::only(AuthGroup::admin), http::Runs::local,
+               [&](const http::Request& req) { return git_service.handle_peer_sync(req); });
   server.route("/api/v1/git/repos", "api", api, http::Runs::local,
                [&](const http::Request& req) { return git_service.handle_repos(req); });
   server.route("/api/v1/releases", "api", api, http::Runs::upstream, [&](const http::Request& req) {
@@ -119,6 +121,7 @@ int serve(const Config& cfg) {
   git::GitCache git_cache(cfg.git, cfg.data_dir, db, client, metrics, [&](const git::RepoId& id) {
     return git::make_gate(cfg.git, cfg.registry, id, mirror, releases);
   });
+  git_cache.set_cluster(&cluster);
   git::GitService git_service(git_cache, cfg.git, metrics);
   helm::HelmCache helm_cache(cfg.helm, cfg.data_dir, store, db, client, metrics);
   http::Server server(cfg.server, metrics);

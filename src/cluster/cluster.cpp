@@ -183,7 +183,8 @@ Result<http::ClientResponse> Cluster::send(const PeerRef& p, http::ClientRequest
   req.headers.emplace_back(kPeerHeader, cfg_.advertise);
   if (held_only) req.headers.emplace_back(kPeerLocalHeader, "1");
   req.connect_timeout = cfg_.peer_timeout;
-  if (req.stall_timeout.count() == 0) req.total_timeout = cfg_.peer_timeout;
+  if (req.stall_timeout.count() == 0 && req.total_timeout.count() == 0)
+    req.total_timeout = cfg_.peer_timeout;
   auto authorize = [this] { return token_; };
   auto r = p.source->send(std::move(req), sink, authorize);
   if ((!r && r.error().code != Errc::cancelled) || (r && r->status >= 500)) {

@@ -68,6 +68,8 @@ class Cluster {
 
   bool enabled() const { return cfg_.enabled(); }
   const std::string& self() const { return cfg_.advertise; }
+  // "Bearer …" of the peer token, for callers that reach peers other than through send() (git).
+  const std::optional<std::string>& authorization() const { return token_; }
 
   // Starts the background thread (DNS refresh, probes of failed peers). Idempotent.
   void start();
@@ -93,8 +95,9 @@ class Cluster {
   bool owns(std::string_view key) const;
 
   // Sends `req` (a path) to peer `p` with the marker and the peer token, bounded by peer_timeout
-  // to connect (and in all, unless `req` sets a stall bound instead); records the outcome in the
-  // peer's breaker (transport failures and 5xx open it).
+  // to connect (and in all, unless `req` sets its own total or stall bound: a peer that fetches
+  // upstream for the request needs more); records the outcome in the peer's breaker (transport
+  // failures and 5xx open it).
   // With `held_only`, the peer answers from what it holds.
   Result<http::ClientResponse> send(const PeerRef& p, http::ClientRequest req,
                                     http::BodySink* sink = nullptr, bool held_only = false);

@@ -212,10 +212,67 @@ bool GitCache::trigger_sync(const RepoId& id) {
   return true;
 }
 
+void GitCache::set_cluster(cluster::Cluster* cluster) {
+  cluster_ = cluster && cluster->enabled() ? cluster : nullptr;
+}
+
+namespace {
+
+std::string owner_key(const RepoId& id) {
+  return "git/" + id.key();
+}
+
+}  // namespace
+
+bool GitCache::ask_peer_sync(const cluster::PeerRef& peer, const RepoId& id) {
+  http::ClientRequest req;
+  req.method = "POST";
+  req.url = "/api/v1/cluster/git-sync";
+  req.headers = {{"Content-Type", "application/json"}};
+  req.body = nlohmann::json({{"repo", id.key()}}).dump();
+  auto r = cluster_->send(peer, std::move(req));
+  return r && r->status >= 200 && r->status < 300;
+}
+
+bool GitCache::push_event(const RepoId& id) {
+  if (cluster_)
+    for (const auto& owner : cluster_->ahead_of_self(owner_key(id))) {
+      if (ask_peer_sync(owner, id)) {
+        spdlog::info("git: push to {} passed to its owner {}", id.key(), owner.source->url());
+        return true;
+      }
+    }
+  return trigger_sync(id);
+}
+
+void GitCache::notify_peers(const RepoId& id) {
+  if (!cluster_ || !cluster_->ahead_of_self(owner_key(id)).empty()) return;  // owners only
+  pool_.post([this, id] {
+    for (const auto& peer : cluster_->live_peers())
+      if (!stopping_ && !ask_peer_sync(peer, id))
+        spdlog::warn("git: peer {} did not take a sync of {}", peer.source->url(), id.key());
+  });
+}
+
 Result<SyncOutcome> GitCache::sync_from_sources(GitMirror& m) {
   auto& src = sources(m.id().host);
   std::string failover;  // every source before the one used, and why it was passed over
   Result<SyncOutcome> r = fail(Errc::upstream_unavailable, "no source");
+  // In a cluster, from the owner's mirror first: only the owner syncs from the sources.
+  if (cluster_)
+    for (const auto& peer : cluster_->ahead_of_self(owner_key(m.id()))) {
+      const auto& url = peer.source->url();
+      GitMirror::From from{url + "/git/" + m.id().key(), url, failover, {}};
+      from.config.emplace_back("http." + url + "/.extraHeader",
+                               std::string(cluster::kPeerHeader) + ": " + cluster_->self());
+      if (auto token = cluster_->authorization())
+        from.config.emplace_back("http." + url + "/.extraHeader", "Authorization: " + *token);
+      r = m.sync(stopping_, from);
+      if (r) return r;
+      spdlog::warn("git: sync of {} from peer {} failed: {}", m.id().key(), url, r.error().message);
+      failover +=
+          fmt::format("{}peer {} failed: {}", failover.empty() ? "" : "; ", url, r.error().message);
+    }
   const auto order = src.to_try(upstream::SourceList::DueProbes::include);
   for (std::size_t i = 0; i < src.size(); ++i) {
     auto& source = src.at(i);
@@ -265,6 +322,7 @@ void GitCache::run_sync(std::shared_ptr<GitMirror> m) {
   if (r && was_cloned && !r->moved.empty()) {
     spdlog::info("git: {} moved {} refs", m->id().key(), r->moved.size());
     notify_argocd(*m, *r);
+    notify_peers(m->id());
   }
 }
 

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <thread>
 
+#include "cluster/cluster.hpp"
 #include "core/circuit_breaker.hpp"
 #include "core/config.hpp"
 #include "core/metrics.hpp"
@@ -46,6 +47,14 @@ class GitCache {
   // Queues an immediate background sync (webhooks): one that starts after this call, also when a
   // sync is already running or queued. False if the repository is not mirrored.
   bool trigger_sync(const RepoId& id);
+  // In a site cluster (docs/cluster.md) only a repository's owner syncs from the upstream
+  // sources; the other replicas sync from the owner's mirror, and the owner tells the live peers
+  // to sync after a sync that moved refs. Call before any sync; null or a disabled cluster: off.
+  void set_cluster(cluster::Cluster* cluster);
+  // A push event (a webhook): in a cluster it goes to the repository's owner, which syncs and then
+  // tells the others; otherwise (or when the owner cannot be told) a sync here. False if the
+  // repository is not mirrored here and no owner took it.
+  bool push_event(const RepoId& id);
   // Seconds since the last successful sync (nullopt: never).
   std::optional<double> staleness(const GitMirror& m) const;
 
@@ -61,6 +70,10 @@ class GitCache {
   // breaker opened and is named in the mirror's status (failover).
   Result<SyncOutcome> sync_from_sources(GitMirror& m);
   void notify_argocd(const GitMirror& m, const SyncOutcome& out);
+  // The owner tells every live peer to sync `id` now (POST /api/v1/cluster/git-sync).
+  void notify_peers(const RepoId& id);
+  // Asks `peer` to sync `id` now; true when it took the request.
+  bool ask_peer_sync(const cluster::PeerRef& peer, const RepoId& id);
   // The sources of a host (mirrors, then the origin; a breaker each), created on first use.
   upstream::SourceList& sources(const std::string& host);
   // Quick reachability check of the host's sources in order (probe_timeout); opens the breaker
@@ -68,6 +81,7 @@ class GitCache {
   bool probe(const RepoId& id);
 
   const GitConfig& cfg_;
+  cluster::Cluster* cluster_ = nullptr;
   const std::filesystem::path data_dir_;
   std::function<GateFn(const RepoId&)> gates_;
   MetaDb& db_;

@@ -1,5 +1,7 @@
 #include "git/git_runner.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "core/encoding.hpp"
@@ -77,6 +79,22 @@ Result<std::string> GitRunner::run(const GitRun& r) const {
   o.argv = {"git"};
   o.argv.insert(o.argv.end(), r.args.begin(), r.args.end());
   o.env = env_;
+  if (!r.config.empty()) {
+    int n = 0;
+    auto count = std::find_if(o.env.begin(), o.env.end(), [](const std::string& e) {
+      return e.starts_with("GIT_CONFIG_COUNT=");
+    });
+    if (count != o.env.end()) {
+      n = std::atoi(count->c_str() + std::string_view("GIT_CONFIG_COUNT=").size());
+      o.env.erase(count);
+    }
+    for (const auto& [k, v] : r.config) {
+      o.env.push_back(fmt::format("GIT_CONFIG_KEY_{}={}", n, k));
+      o.env.push_back(fmt::format("GIT_CONFIG_VALUE_{}={}", n, v));
+      ++n;
+    }
+    o.env.push_back(fmt::format("GIT_CONFIG_COUNT={}", n));
+  }
   UniqueFd in;
   if (r.input) {
     auto fd = memfd_holding("git-input", *r.input);

@@ -28,6 +28,9 @@ struct GitRun {
   Millis timeout = std::chrono::seconds(60);
   const std::atomic<bool>* cancel = nullptr;
   std::optional<std::string> input{};  // stdin (through a memfd: no pipe to deadlock against)
+  // More git config for this run only, through the environment (never argv: a value may be a
+  // credential), after the runner's own.
+  std::vector<std::pair<std::string, std::string>> config{};
 };
 
 class GitRunner {

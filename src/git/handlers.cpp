@@ -185,9 +185,20 @@ http::Response GitService::handle_webhook(const http::Request& req) {
     }
   }
   if (!id) return text(404, "the payload names no repository mirrored here");
+  if (!cache_.push_event(*id)) return text(404, fmt::format("{} is not mirrored here", id->key()));
+  spdlog::info("git: webhook queued a sync of {}", id->key());
+  return http::Response::json(202, nlohmann::json({{"queued", id->key()}}).dump());
+}
+
+http::Response GitService::handle_peer_sync(const http::Request& req) {
+  if (req.method != "POST") return text(405, "POST {\"repo\": \"<host>/<path>\"}");
+  auto j = nlohmann::json::parse(req.body, nullptr, false);
+  if (!j.is_object() || !j.contains("repo") || !j["repo"].is_string())
+    return text(400, "body must be {\"repo\": \"<host>/<path>\"}");
+  auto id = parse_repo_id(j["repo"].get<std::string>(), cfg_);
+  if (!id) return text(400, id.error().message);
   if (!cache_.trigger_sync(*id))
     return text(404, fmt::format("{} is not mirrored here", id->key()));
-  spdlog::info("git: webhook queued a sync of {}", id->key());
   return http::Response::json(202, nlohmann::json({{"queued", id->key()}}).dump());
 }
 

@@ -19,6 +19,9 @@ class GitService {
   std::optional<http::Response> handle_git(const http::Request& req, http::Reach reach);
   http::Response handle_webhook(const http::Request& req);  // POST /api/v1/git/webhook
   http::Response handle_repos(const http::Request& req);    // GET /api/v1/git/repos
+  // POST /api/v1/cluster/git-sync {"repo": "<host>/<path>"}: a peer replica (the repository's
+  // owner after it synced, or one passing a push on) asks for a sync now.
+  http::Response handle_peer_sync(const http::Request& req);
 
  private:
   std::optional<http::Response> info_refs(const RepoId& repo, const http::Request& req,

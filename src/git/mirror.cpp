@@ -135,7 +135,7 @@ Result<SyncOutcome> GitMirror::sync(const std::atomic<bool>& stop, const From& f
   syncing_ = true;
   status_.last_attempt = std::chrono::system_clock::now();
   lock.unlock();
-  auto r = run_sync(stop, from.url);
+  auto r = run_sync(stop, from);
   lock.lock();
   syncing_ = false;
   ++sync_gen_;
@@ -173,8 +173,9 @@ bool GitMirror::syncing() const {
   return syncing_;
 }
 
-Result<void> GitMirror::fetch(const fs::path& repo, const std::string& url,
+Result<void> GitMirror::fetch(const fs::path& repo, const From& from,
                               const std::atomic<bool>& stop) {
+  const std::string& url = from.url;
   // From a URL (the source this sync uses), never a remote name, with explicit refspecs; "--"
   // keeps a URL from being read as an option.
   std::vector<std::string> args = {
@@ -189,16 +190,18 @@ Result<void> GitMirror::fetch(const fs::path& repo, const std::string& url,
   auto r = git_.run(repo, {.args = args,
                            .on_exit = Errc::upstream_unavailable,
                            .timeout = cfg_.sync_timeout,
-                           .cancel = &stop});
+                           .cancel = &stop,
+                           .config = from.config});
   if (!r) return std::unexpected(r.error());
   return {};
 }
 
-std::string GitMirror::follow_head(const fs::path& repo, const std::string& url,
+std::string GitMirror::follow_head(const fs::path& repo, const From& from,
                                    const std::atomic<bool>& stop) {
-  auto h = git_.run(repo, {.args = {"ls-remote", "--symref", "--", url, "HEAD"},
+  auto h = git_.run(repo, {.args = {"ls-remote", "--symref", "--", from.url, "HEAD"},
                            .on_exit = Errc::upstream_unavailable,
-                           .cancel = &stop});
+                           .cancel = &stop,
+                           .config = from.config});
   if (!h) return {};
   std::istringstream in(*h);
   std::string word, target;
@@ -246,7 +249,8 @@ SyncOutcome GitMirror::retain_old_tips(const fs::path& repo,
   return out;
 }
 
-Result<SyncOutcome> GitMirror::run_sync(const std::atomic<bool>& stop, const std::string& url) {
+Result<SyncOutcome> GitMirror::run_sync(const std::atomic<bool>& stop, const From& from) {
+  const std::string& url = from.url;
   const bool first = !cloned();
   fs::path repo = dir_;
   std::error_code ec;
@@ -265,8 +269,8 @@ Result<SyncOutcome> GitMirror::run_sync(const std::atomic<bool>& stop, const std
   };
   auto before = list_refs(repo);
   if (!before) return discard(before.error());
-  if (auto f = fetch(repo, url, stop); !f) return discard(f.error());
-  std::string head_target = follow_head(repo, url, stop);
+  if (auto f = fetch(repo, from, stop); !f) return discard(f.error());
+  std::string head_target = follow_head(repo, from, stop);
   std::vector<PendingRef> pending;
   if (gate_) {
     auto p = pass_gate(repo, *before);

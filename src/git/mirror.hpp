@@ -66,6 +66,8 @@ class GitMirror {
     std::string url;       // the repository on that source (source_url())
     std::string source;    // the source's own URL, for the status
     std::string failover;  // why sources before it were passed over ("" when none was)
+    // Git config for talking to it (a peer replica: its token and the peer marker).
+    std::vector<std::pair<std::string, std::string>> config{};
   };
   // Fetches from `from` (initial clone when needed); joins a sync already running (and gets its
   // result, whichever source it used). On success the status names the source.
@@ -110,7 +112,7 @@ class GitMirror {
                std::string last_error);
 
  private:
-  Result<SyncOutcome> run_sync(const std::atomic<bool>& stop, const std::string& url);
+  Result<SyncOutcome> run_sync(const std::atomic<bool>& stop, const From& from);
   void set_source_locked(const From& from) REQUIRES(mu_);
   Result<void> init_staging(const std::filesystem::path& staging);
   Result<std::map<std::string, std::string>> list_refs(const std::filesystem::path& repo,
@@ -121,10 +123,10 @@ class GitMirror {
                            const std::map<std::string, std::string>& advertised,
                            const std::map<std::string, std::string>& upstream,
                            std::vector<PendingRef>& pending);
-  Result<void> fetch(const std::filesystem::path& repo, const std::string& url,
+  Result<void> fetch(const std::filesystem::path& repo, const From& from,
                      const std::atomic<bool>& stop);
   // Points HEAD where upstream's HEAD points; returns that ref ("" when unknown).
-  std::string follow_head(const std::filesystem::path& repo, const std::string& url,
+  std::string follow_head(const std::filesystem::path& repo, const From& from,
                           const std::atomic<bool>& stop);
   // Gated: advances the advertised refs the gate lets through; returns the ones held back.
   Result<std::vector<PendingRef>> pass_gate(const std::filesystem::path& repo,

@@ -261,6 +261,11 @@ void Mirror::copy_to_peer(Kind kind, const std::string& upstream, const std::str
     http::ClientRequest req;
     req.url = fmt::format("/v2/{}/{}/{}?ns={}", repo, blob ? "blobs" : "manifests", ref, upstream);
     req.headers = {{cluster::kPeerKeepHeader, keep_value}};
+    // The peer answers once it has its copy (taken from the peers that hold it).
+    if (blob)
+      req.stall_timeout = cfg_.stall_timeout;
+    else
+      req.total_timeout = 2 * cfg_.upstream_timeout;
     auto r = cluster_->send(peer, std::move(req));
     if (!r || r->status >= 300)
       spdlog::warn("cluster: peer {} did not keep a copy of {}/{}: {}", peer.source->url(), repo,

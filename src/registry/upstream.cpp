@@ -288,6 +288,9 @@ std::optional<Result<http::ClientResponse>> Upstream::ask_owners(
     const std::size_t i = sources_.size() + peer.id;
     if (served_by) *served_by = i;
     http::ClientRequest to_peer = req;
+    // An owner may fetch from its own upstream for this: its time bound, and then some.
+    if (!held_only && to_peer.total_timeout.count() > 0)
+      to_peer.total_timeout += reg_.upstream_timeout;
     to_peer.url +=
         fmt::format("{}ns={}", to_peer.url.find('?') == std::string::npos ? '?' : '&', cfg_.name);
     Watched watched(sink);
