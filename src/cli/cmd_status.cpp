@@ -62,6 +62,24 @@ void print_upstreams(const json& s) {
   }
 }
 
+// The replicas of a site cluster: each peer up or down, bytes received from it, its releases.
+void print_cluster(const json& c) {
+  std::cout << fmt::format(
+      "\nSite cluster\n  this replica {}: owns {:.0f}% of its {} blobs, served {} to peers\n",
+      str(c, "self"), 100 * c.value("owned_share", 0.0), c.value("blobs", 0),
+      human_bytes(c.value("served_bytes", std::uint64_t{0})));
+  for (const auto& p : c.value("peers", json::array())) {
+    if (!p.value("member", false)) continue;
+    std::size_t ready = 0;
+    for (const auto& r : p.value("releases", json::array())) ready += str(r, "state") == "ready";
+    std::cout << fmt::format("  {:<40} {} since {}, received {}, {} releases ready\n",
+                             str(p, "url"), p.value("up", false) ? "up" : "DOWN", str(p, "since"),
+                             human_bytes(p.value("bytes_received", std::uint64_t{0})), ready);
+    if (!p.value("up", false) && !str(p, "last_error").empty())
+      std::cout << "    last error: " << str(p, "last_error") << "\n";
+  }
+}
+
 void print_human(const json& s, const std::string& server) {
   const auto& r = s["readiness"];
   bool ready = r.value("ready", false);
@@ -103,6 +121,7 @@ void print_human(const json& s, const std::string& server) {
       std::cout << fmt::format("  {:<40} index {}, {} charts\n", str(h, "repo"),
                                age(h["stale_seconds"]), h.value("charts", 0));
   }
+  if (s.contains("cluster")) print_cluster(s["cluster"]);
   const auto& st = s["store"];
   std::cout << fmt::format("\nStore\n  {} stored, {} pinned by releases, {} evictable\n",
                            human_bytes(st.value("bytes", std::uint64_t{0})),

@@ -40,4 +40,15 @@ j = json.load(sys.stdin)
 states = {r["replica"]: r["state"] for r in j["replicas"]}
 assert list(states.values()).count("ready") == 2 and list(states.values()).count("unreachable") == 1, states
 ' || die "the release status does not list each replica"
+# peers' releases are polled every 2 s: wait for replica 2's to show
+for _ in $(seq 100); do
+  "$OUTPOST_BIN" status --server "http://127.0.0.1:${P[1]}" >"$T/status.txt" || true
+  grep -q "127.0.0.1:${P[2]} *up since .*1 releases ready" "$T/status.txt" && break
+  sleep 0.1
+done
+grep -q '^Site cluster' "$T/status.txt" || die "outpost status shows no cluster: $(cat "$T/status.txt")"
+grep -q "127.0.0.1:${P[2]} *up since .*1 releases ready" "$T/status.txt" || die "peer 2 not shown up: $(cat "$T/status.txt")"
+grep -q "127.0.0.1:${P[3]} *DOWN" "$T/status.txt" || die "peer 3 not shown down: $(cat "$T/status.txt")"
+metric "outpost_cluster_peer_up{peer=\"http://127.0.0.1:${P[2]}\"}" "${P[1]}" | grep -qx 1 ||
+  die "no outpost_cluster_peer_up for peer 2"
 log "ok"
