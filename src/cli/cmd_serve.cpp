@@ -124,6 +124,7 @@ int serve(const Config& cfg) {
   git_cache.set_cluster(&cluster);
   git::GitService git_service(git_cache, cfg.git, metrics);
   helm::HelmCache helm_cache(cfg.helm, cfg.data_dir, store, db, client, metrics);
+  helm_cache.set_cluster(&cluster);
   http::Server server(cfg.server, metrics);
   http::Authorizer auth(cfg.auth, cfg.git);
   server.set_guard([&](const http::Request& req, AuthGroup g) { return auth.check(req, g); });

@@ -374,7 +374,38 @@ Result<ChartEntry> HelmCache::entry(const ChartRepo& repo, std::string_view name
   return find_chart(**cur, name, version);
 }
 
-Result<Digest> HelmCache::chart(const ChartRepo& repo, std::string_view file, http::Reach reach) {
+void HelmCache::set_cluster(cluster::Cluster* cluster) {
+  cluster_ = cluster && cluster->enabled() ? cluster : nullptr;
+}
+
+std::optional<Digest> HelmCache::chart_from_peers(const ChartRepo& repo, std::string_view file,
+                                                  const ChartEntry& c, cluster::Asking asking) {
+  if (!cluster_) return std::nullopt;
+  const std::string path = fmt::format("/helm/{}/charts/{}", repo.key(), file);
+  for (const auto& [peer, held_only] :
+       cluster_->ask_order("helm/" + repo.key() + "/" + std::string(file), asking)) {
+    ChartSink sink(store_, cfg_.max_chart_bytes, peer.source->url() + path);
+    sink.begin_attempt();
+    http::ClientRequest req;
+    req.url = path;
+    req.total_timeout = cfg_.fetch_timeout;
+    auto r = cluster_->send(peer, std::move(req), &sink, held_only);
+    if (!r || r->status != 200 || sink.rejected()) continue;
+    if (auto sealed = sink.writer().seal(c.digest); !sealed) {
+      cluster_->distrust(peer.id, fmt::format("chart {} does not match the index's digest", file));
+      continue;
+    }
+    auto d = sink.writer().publish();
+    if (!d) continue;
+    cluster_->add_bytes(peer.id, sink.writer().size());
+    spdlog::info("helm: cached {} {} from peer {}", c.name, c.version, peer.source->url());
+    return *d;
+  }
+  return std::nullopt;
+}
+
+Result<Digest> HelmCache::chart(const ChartRepo& repo, std::string_view file, http::Reach reach,
+                                bool from_peer) {
   auto cur = current(repo, reach);
   if (!cur && cur.error().code == Errc::needs_upstream) return std::unexpected(cur.error());
   if (!cur) {
@@ -406,6 +437,15 @@ Result<Digest> HelmCache::chart(const ChartRepo& repo, std::string_view file, ht
   if (reach == http::Reach::local && via.up &&
       !sources(via.up->host).at(via.index).breaker().is_open())
     return fail(Errc::needs_upstream, "chart not cached");
+  if (cluster_ && !cluster_->live_peers().empty()) {
+    if (reach == http::Reach::local) return fail(Errc::needs_upstream, "chart not cached");
+    auto asking = from_peer ? cluster::Asking::holders_only : cluster::Asking::owners_first;
+    if (auto d = chart_from_peers(repo, file, c, asking)) {
+      requests_.add({{"kind", "chart"}, {"result", "peer"}});
+      (void)db_.put_helm_chart(place, *d);
+      return *d;
+    }
+  }
   requests_.add({{"kind", "chart"}, {"result", "miss"}});
   auto got = download(c);
   if (!got && via.up && sources(via.up->host).is_mirror(via.index) &&

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <thread>
 
+#include "cluster/cluster.hpp"
 #include "core/circuit_breaker.hpp"
 #include "core/config.hpp"
 #include "core/metrics.hpp"
@@ -56,8 +57,12 @@ class HelmCache {
   // Makes sure the chart archive `file` ("<name>-<version>.tgz") that the repo's index lists is in
   // the store; returns its digest. Errc::not_found when the index does not list it,
   // Errc::forbidden when its URL is on a host that is not configured.
+  // In a site cluster a chart is handled like a blob: the owners ahead of this replica first, then
+  // the peers that hold it (only those, for a peer's request: `from_peer`), then the sources.
   Result<Digest> chart(const ChartRepo& repo, std::string_view file,
-                       http::Reach reach = http::Reach::upstream);
+                       http::Reach reach = http::Reach::upstream, bool from_peer = false);
+  // A site cluster for charts (null or disabled: none). Indexes stay per replica.
+  void set_cluster(cluster::Cluster* cluster);
   // The index entry of a chart (for bundles), from the current index.
   Result<ChartEntry> entry(const ChartRepo& repo, std::string_view name, std::string_view version);
 
@@ -89,6 +94,10 @@ class HelmCache {
   Result<std::shared_ptr<const ServedIndex>> current(const ChartRepo& id,
                                                      http::Reach reach = http::Reach::upstream);
   Result<Digest> download(const ChartEntry& c);
+  // The chart from the cluster's replicas, as `asking` says; verified against the index's digest
+  // (a peer whose chart does not match is distrusted). Nothing when no peer had it.
+  std::optional<Digest> chart_from_peers(const ChartRepo& repo, std::string_view file,
+                                         const ChartEntry& c, cluster::Asking asking);
   // After `lost`'s mirror went down: the index from the next source, then the chart from where
   // that index says; `why` when that gives nothing new.
   Result<Digest> download_after_mirror_loss(const ChartRepo& repo, std::string_view file,
@@ -116,6 +125,7 @@ class HelmCache {
   void refresh_loop(std::stop_token st);
 
   const HelmConfig& cfg_;
+  cluster::Cluster* cluster_ = nullptr;
   std::filesystem::path dir_;
   BlobStore& store_;
   MetaDb& db_;

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "cluster/cluster.hpp"
 #include "http/status.hpp"
 
 namespace outpost::helm {
@@ -32,7 +33,14 @@ std::optional<http::Response> handle_helm(HelmCache& cache, const HelmConfig& cf
     if (idx->stale_seconds)
       r.headers.set("X-Outpost-Stale-Seconds", fmt::format("{:.0f}", *idx->stale_seconds));
   } else {
-    auto d = cache.chart(parsed->repo, parsed->chart_file, reach);
+    // A peer replica's request: never passed to an owner; one for what this replica holds is
+    // answered from local state alone.
+    const bool from_peer = req.headers.get(cluster::kPeerHeader).has_value();
+    const bool held_only = from_peer && req.headers.get(cluster::kPeerLocalHeader).has_value();
+    auto d = cache.chart(parsed->repo, parsed->chart_file, held_only ? http::Reach::local : reach,
+                         from_peer);
+    if (!d && d.error().code == Errc::needs_upstream && held_only)
+      return error_response({Errc::not_found, "chart not held here"});
     if (!d && d.error().code == Errc::needs_upstream) return std::nullopt;
     if (!d) return error_response(d.error());
     auto fd = cache.open(*d);

@@ -323,7 +323,8 @@ shop_v1_and_hub() {
 
 # start_cluster UPSTREAM_URL: three Outpost replicas r1..r3 of one site cluster (static peers),
 # each with upstream.test at UPSTREAM_URL and its data in $T/rI-data; P[I] are their ports and
-# URLS[I] their URLs. start_replica I (re)starts one of them.
+# URLS[I] their URLs; $CLUSTER_YAML, when set, is appended to each config. start_replica I
+# (re)starts one of them.
 start_cluster() {
   CLUSTER_UPSTREAM=$1
   P=("" "$(free_port)" "$(free_port)" "$(free_port)")
@@ -336,6 +337,7 @@ start_replica() {
   write_outpost_config "$T/r$i.yaml" "${P[$i]}" "$T/r$i-data" upstream.test "$CLUSTER_UPSTREAM"
   printf 'cluster:\n  advertise: %s\n  peers: [%s, %s, %s]\n' "${URLS[$i]}" "${URLS[1]}" "${URLS[2]}" \
     "${URLS[3]}" >>"$T/r$i.yaml"
+  [[ -z ${CLUSTER_YAML:-} ]] || printf '%s\n' "$CLUSTER_YAML" >>"$T/r$i.yaml"
   start_outpost "r$i" "$T/r$i.yaml"
 }
 
