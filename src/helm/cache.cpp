@@ -214,6 +214,46 @@ std::shared_future<void> HelmCache::start_refresh(Repo& r) {
   return f;
 }
 
+Result<std::pair<std::shared_ptr<const std::string>, std::string>> HelmCache::raw_index(
+    const ChartRepo& id) {
+  MutexLock lock(mu_);
+  auto& r = repo_locked(id);
+  load_disk_locked(r);
+  if (!r.raw) return fail(Errc::not_found, "no copy of this index here");
+  return std::pair{r.raw, r.raw_url};
+}
+
+std::optional<HelmCache::FetchedIndex> HelmCache::index_from_peers(const ChartRepo& id) {
+  if (!cluster_) return std::nullopt;
+  for (const auto& peer : cluster_->live_peers()) {
+    StringSink sink(cfg_.max_index_bytes);
+    http::ClientRequest req;
+    req.url = fmt::format("/helm/{}/index.yaml", id.key());
+    req.total_timeout = cfg_.fetch_timeout;
+    auto r = cluster_->send(peer, std::move(req), &sink);
+    if (!r || r->status != 200) continue;
+    auto url = r->headers.get("X-Outpost-Index-Url");
+    // Only an index from one of this repository's own sources is taken (its chart URLs are
+    // followed as that source's).
+    if (!url || !source_for_url(std::string(*url)).up) continue;
+    const std::string from(*url);
+    auto served = serve_index(sink.data, from, release_entries(id));
+    if (!served) continue;
+    spdlog::info("helm {}: no copy and no source answers; took {}'s copy", id.key(),
+                 peer.source->url());
+    return FetchedIndex{std::move(sink.data), from, std::move(*served), true};
+  }
+  return std::nullopt;
+}
+
+Result<HelmCache::FetchedIndex> HelmCache::fetch_index_or_peers(const ChartRepo& id,
+                                                                bool ask_peers) {
+  auto got = fetch_index(id);
+  if (got || !ask_peers || got.error().code != Errc::upstream_unavailable) return got;
+  if (auto from_peer = index_from_peers(id)) return std::move(*from_peer);
+  return got;
+}
+
 Result<HelmCache::FetchedIndex> HelmCache::fetch_index(const ChartRepo& id) {
   auto& src = sources(id.host);
   Error why{Errc::upstream_unavailable, "no source"};
@@ -258,7 +298,12 @@ Result<HelmCache::FetchedIndex> HelmCache::fetch_index(const ChartRepo& id) {
 }
 
 void HelmCache::refresh(Repo& r) {
-  auto got = fetch_index(r.id);
+  bool have = false;
+  {
+    MutexLock lock(mu_);
+    have = r.raw != nullptr;
+  }
+  auto got = fetch_index_or_peers(r.id, !have);
   if (!got) {
     spdlog::warn("helm {}: refresh failed: {}", r.id.key(), got.error().message);
     MutexLock lock(mu_);
@@ -266,7 +311,7 @@ void HelmCache::refresh(Repo& r) {
     r.fetched = std::chrono::steady_clock::now();
     return;
   }
-  auto& [text, url, served] = *got;
+  auto& [text, url, served, from_peer] = *got;
   for (const auto& why : served.skipped) spdlog::warn("helm {}: left out {}", r.id.key(), why);
   // The copy that serves the index after a restart while upstream is down: durable, and never
   // half-written (a failed write keeps the previous copy). Its URL beside it.
@@ -281,7 +326,9 @@ void HelmCache::refresh(Repo& r) {
   r.served = std::make_shared<const ServedIndex>(std::move(served));
   r.last_success = unix_now();
   r.last_error.clear();
-  r.fetched = std::chrono::steady_clock::now();
+  // A peer's copy is due at once: the next refresh asks the sources again.
+  r.fetched =
+      from_peer ? std::chrono::steady_clock::time_point{} : std::chrono::steady_clock::now();
 }
 
 void HelmCache::refresh_loop(std::stop_token st) {
@@ -317,9 +364,11 @@ Result<std::shared_ptr<const ServedIndex>> HelmCache::current(const ChartRepo& i
     have = r->raw != nullptr;
     stale = std::chrono::steady_clock::now() - r->fetched >= cfg_.refresh_interval;
   }
-  if (reach == http::Reach::local && !src.down() && (!have || stale))
+  // No copy and no source: a peer's copy may do (a network wait).
+  const bool peers = !have && cluster_ && !cluster_->live_peers().empty();
+  if (reach == http::Reach::local && ((!src.down() && (!have || stale)) || peers))
     return fail(Errc::needs_upstream, "index due for a refresh");
-  if (!have && !src.down()) {
+  if (!have && (!src.down() || peers)) {
     start_refresh(*r).wait_for(cfg_.fetch_timeout);
   } else if (have && stale && !src.down()) {
     start_refresh(*r).wait_for(cfg_.request_refresh_budget);

@@ -61,8 +61,12 @@ class HelmCache {
   // the peers that hold it (only those, for a peer's request: `from_peer`), then the sources.
   Result<Digest> chart(const ChartRepo& repo, std::string_view file,
                        http::Reach reach = http::Reach::upstream, bool from_peer = false);
-  // A site cluster for charts (null or disabled: none). Indexes stay per replica.
+  // A site cluster (null or disabled: none): charts as above; an index is kept by each replica
+  // from its sources, and one with no copy takes a peer's while its sources are down.
   void set_cluster(cluster::Cluster* cluster);
+  // For a peer: this replica's copy of the index as its source sent it, and that source's URL
+  // (no refresh, no upstream). Errc::not_found without a copy.
+  Result<std::pair<std::shared_ptr<const std::string>, std::string>> raw_index(const ChartRepo& id);
   // The index entry of a chart (for bundles), from the current index.
   Result<ChartEntry> entry(const ChartRepo& repo, std::string_view name, std::string_view version);
 
@@ -118,8 +122,14 @@ class HelmCache {
   struct FetchedIndex {
     std::string text, url;
     ServedIndex served;
+    bool from_peer = false;  // a peer's copy: refreshed from the sources as soon as they answer
   };
+  // From the first source that has it.
   Result<FetchedIndex> fetch_index(const ChartRepo& id);
+  // The same; with `ask_peers` (no copy here), when no source answers, a live peer's copy (its
+  // upstream form and the URL it came from).
+  Result<FetchedIndex> fetch_index_or_peers(const ChartRepo& id, bool ask_peers);
+  std::optional<FetchedIndex> index_from_peers(const ChartRepo& id);
   std::vector<ChartEntry> release_entries(const ChartRepo& id);
   std::filesystem::path disk_copy(const ChartRepo& id) const;
   void refresh_loop(std::stop_token st);

@@ -24,7 +24,14 @@ std::optional<http::Response> handle_helm(HelmCache& cache, const HelmConfig& cf
   auto parsed = parse_helm_path(req.path, cfg);
   if (!parsed) return error_response(parsed.error());
   http::Response r;
-  if (parsed->what == HelmFile::index) {
+  if (parsed->what == HelmFile::index && req.headers.get(cluster::kPeerHeader)) {
+    // A peer replica without a copy: this one's, as its source sent it, and from where.
+    auto raw = cache.raw_index(parsed->repo);
+    if (!raw) return error_response(raw.error());
+    r.body = http::SharedBody{raw->first};
+    r.headers.set("Content-Type", "application/x-yaml");
+    r.headers.set("X-Outpost-Index-Url", raw->second);
+  } else if (parsed->what == HelmFile::index) {
     auto idx = cache.index(parsed->repo, reach);
     if (!idx && idx.error().code == Errc::needs_upstream) return std::nullopt;
     if (!idx) return error_response(idx.error());
