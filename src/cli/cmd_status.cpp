@@ -121,6 +121,12 @@ void print_human(const json& s, const std::string& server) {
       std::cout << fmt::format("  {:<40} index {}, {} charts\n", str(h, "repo"),
                                age(h["stale_seconds"]), h.value("charts", 0));
   }
+  if (!s.value("deleted_tags", json::array()).empty()) {
+    std::cout << "\nTags deleted upstream, still served (registry.keep_deleted_tags)\n";
+    for (const auto& t : s["deleted_tags"])
+      std::cout << fmt::format("  {}/{}:{} -> {} (since {})\n", str(t, "upstream"), str(t, "repo"),
+                               str(t, "tag"), str(t, "digest").substr(0, 19), str(t, "noticed_at"));
+  }
   if (s.contains("cluster")) print_cluster(s["cluster"]);
   const auto& st = s["store"];
   std::cout << fmt::format("\nStore\n  {} stored, {} pinned by releases, {} evictable\n",

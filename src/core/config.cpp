@@ -158,6 +158,7 @@ const KeyTable<RegistryConfig>& registry_keys() {
       config::duration_key("stall_timeout", &R::stall_timeout),
       config::duration_key("breaker_min_backoff", &R::breaker_min_backoff),
       config::duration_key("breaker_max_backoff", &R::breaker_max_backoff),
+      config::bool_key("keep_deleted_tags", &R::keep_deleted_tags),
       config::list_of(Key<R>{"upstreams",
                              [](const Section& s, std::string_view k, R& r) {
                                r.upstreams.clear();

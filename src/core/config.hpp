@@ -48,6 +48,9 @@ struct RegistryConfig {
   Millis stall_timeout = std::chrono::seconds(30);
   Millis breaker_min_backoff = std::chrono::seconds(1);
   Millis breaker_max_backoff = std::chrono::seconds(60);
+  // A cached tag that upstream answers 404 for is still served (counted, listed on the status
+  // page), so a node can restart a pod whose tag was deleted upstream. False: 404, as upstream.
+  bool keep_deleted_tags = true;
   std::vector<RegistryUpstreamConfig> upstreams;
 
   const RegistryUpstreamConfig* find(std::string_view name) const;

@@ -155,6 +155,25 @@ Result<ManifestResult> Mirror::cached_manifest(const Digest& d, CacheResult how)
   return ManifestResult{d, (*rec)->media_type, std::move(*bytes), how};
 }
 
+Result<ManifestResult> Mirror::deleted_upstream(Upstream& up, const Route& route,
+                                                const Digest& cached) {
+  if (!cfg_.keep_deleted_tags) return fail(Errc::not_found, "tag no longer exists upstream");
+  auto m = cached_manifest(cached, CacheResult::stale);
+  if (!m) return fail(Errc::not_found, "tag no longer exists upstream");
+  metrics_
+      .counter("outpost_registry_deleted_tags_served_total",
+               "Pulls of cached tags that upstream no longer has (registry.keep_deleted_tags)")
+      .add({{"upstream", up.name()}});
+  if (auto fresh =
+          db_.note_deleted_tag(up.name(), route.repo, route.tag, cached, clock_.unix_now());
+      fresh && *fresh)
+    spdlog::warn(
+        "registry: {}/{}:{} no longer exists upstream; serving the cached {} "
+        "(registry.keep_deleted_tags)",
+        up.name(), route.repo, route.tag, cached.str());
+  return m;
+}
+
 Result<ManifestResult> Mirror::fetch_manifest(Upstream& up, const Route& route,
                                               const std::string& ref) {
   // Single-flight per upstream, repository and reference: a burst of sites or nodes asking a
@@ -377,7 +396,7 @@ Result<ManifestResult> Mirror::manifest(const Route& route, http::Reach reach) {
         }
         // moved (or no digest header): fetch it below
       } else if (head && head->status == 404) {
-        return fail(Errc::not_found, "tag no longer exists upstream");
+        return deleted_upstream(up, route, rec.digest);
       } else {
         spdlog::warn("revalidating {}/{}:{} failed; serving last known digest", up.name(),
                      route.repo, route.tag);
@@ -394,6 +413,8 @@ Result<ManifestResult> Mirror::manifest(const Route& route, http::Reach reach) {
   if (!fetched && *tag && fetched.error().code != Errc::not_found) {
     if (auto m = cached_manifest((**tag).digest, CacheResult::stale); m) return m;
   }
+  if (!fetched && *tag && fetched.error().code == Errc::not_found)
+    return deleted_upstream(up, route, (**tag).digest);
   if (!fetched && ask_peers && fetched.error().code == Errc::upstream_unavailable)
     return fetch_manifest_once(up, route, route.tag, true);
   return fetched;

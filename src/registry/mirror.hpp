@@ -97,6 +97,9 @@ class Mirror {
  private:
   Upstream& upstream(const std::string& name);
   Result<ManifestResult> cached_manifest(const Digest& d, CacheResult how);
+  // A cached tag upstream answers 404 for: served when registry.keep_deleted_tags (counted and
+  // listed), else not_found.
+  Result<ManifestResult> deleted_upstream(Upstream& up, const Route& route, const Digest& cached);
   // kReleasesNamespace: a release's artifact by version (a pinned tag) or digest from the store;
   // in a cluster, for a client, from a peer that holds it.
   Result<ManifestResult> release_manifest(const Route& route, http::Reach reach);

@@ -130,6 +130,16 @@ json site_status(Sources& s) {
   json rel = json::array();
   for (const auto& r : s.releases.list()) rel.push_back(json::parse(r.to_json()));
   doc["releases"] = rel;
+  json deleted = json::array();
+  if (auto rows = s.db.deleted_tags())
+    for (const auto& t : *rows)
+      deleted.push_back({{"upstream", t.upstream},
+                         {"repo", t.repo},
+                         {"tag", t.tag},
+                         {"digest", t.digest.str()},
+                         {"noticed_at", iso8601(std::chrono::system_clock::time_point(
+                                            std::chrono::seconds(t.noticed_at)))}});
+  doc["deleted_tags"] = deleted;
   doc["store"] = store_usage(s);
   doc["errors"] = recent_problems(20);
   if (s.cluster && s.cluster->enabled()) doc["cluster"] = cluster_status(s);

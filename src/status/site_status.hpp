@@ -48,6 +48,7 @@ struct Sources {
 };
 
 // {generated_at, version, readiness, upstreams[], git[], helm[], releases[], store{}, errors[],
+//  deleted_tags[{upstream, repo, tag, digest, noticed_at}] (served though upstream deleted them),
 //  cluster{self, owned_share, served_bytes, peers[{url, up, member, since, last_error,
 //  bytes_received, releases[{name, version, state}]}]} (with a cluster)}
 nlohmann::json site_status(Sources& s);

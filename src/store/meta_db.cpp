@@ -41,6 +41,9 @@ CREATE TABLE IF NOT EXISTS tag_lists(
 CREATE TABLE IF NOT EXISTS referrers(
   upstream TEXT NOT NULL, repo TEXT NOT NULL, subject TEXT NOT NULL, body TEXT NOT NULL,
   fetched_at INTEGER NOT NULL, PRIMARY KEY(upstream, repo, subject));
+CREATE TABLE IF NOT EXISTS deleted_tags(
+  upstream TEXT NOT NULL, repo TEXT NOT NULL, tag TEXT NOT NULL, digest TEXT NOT NULL,
+  noticed_at INTEGER NOT NULL, PRIMARY KEY(upstream, repo, tag));
 PRAGMA user_version=1;
 )sql";
 }  // namespace
@@ -75,7 +78,33 @@ Result<void> MetaDb::put_tag(const std::string& upstream, const std::string& rep
                  "INSERT INTO tags(upstream, repo, tag, digest, checked_at) VALUES(?,?,?,?,?) "
                  "ON CONFLICT(upstream, repo, tag) DO UPDATE SET digest=excluded.digest, "
                  "checked_at=excluded.checked_at");
-  return s.run_with(upstream, repo, tag, d.str(), checked_at);
+  if (auto r = s.run_with(upstream, repo, tag, d.str(), checked_at); !r) return r;
+  sqlite::Stmt gone(db_, "DELETE FROM deleted_tags WHERE upstream=? AND repo=? AND tag=?");
+  return gone.run_with(upstream, repo, tag);
+}
+
+Result<bool> MetaDb::note_deleted_tag(const std::string& upstream, const std::string& repo,
+                                      const std::string& tag, const Digest& d, UnixSeconds at) {
+  MutexLock lock(mu_);
+  sqlite::Stmt s(db_,
+                 "INSERT OR IGNORE INTO deleted_tags(upstream, repo, tag, digest, noticed_at) "
+                 "VALUES(?,?,?,?,?)");
+  if (auto r = s.run_with(upstream, repo, tag, d.str(), at); !r) return std::unexpected(r.error());
+  return sqlite3_changes(db_.handle()) > 0;
+}
+
+Result<std::vector<MetaDb::DeletedTag>> MetaDb::deleted_tags() {
+  MutexLock lock(mu_);
+  sqlite::Stmt s(db_,
+                 "SELECT upstream, repo, tag, digest, noticed_at FROM deleted_tags "
+                 "ORDER BY upstream, repo, tag");
+  std::vector<DeletedTag> out;
+  auto each = s.each_row([&] {
+    if (auto d = Digest::parse(s.text(3)))
+      out.push_back({s.text(0), s.text(1), s.text(2), *d, s.integer(4)});
+  });
+  if (!each) return std::unexpected(each.error());
+  return out;
 }
 
 Result<std::optional<TagRecord>> MetaDb::tag(const std::string& upstream, const std::string& repo,

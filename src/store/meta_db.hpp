@@ -39,6 +39,16 @@ class MetaDb {
   Result<std::optional<TagRecord>> tag(const std::string& upstream, const std::string& repo,
                                        const std::string& tag);
   Result<std::vector<std::string>> tags(const std::string& upstream, const std::string& repo);
+  // Tags upstream no longer has that are still served (registry.keep_deleted_tags). put_tag (the
+  // tag answered again) forgets one. note_deleted_tag returns true when the tag is new to the list.
+  struct DeletedTag {
+    std::string upstream, repo, tag;
+    Digest digest;
+    UnixSeconds noticed_at;
+  };
+  Result<bool> note_deleted_tag(const std::string& upstream, const std::string& repo,
+                                const std::string& tag, const Digest& d, UnixSeconds at);
+  Result<std::vector<DeletedTag>> deleted_tags();
 
   // The last complete tag list an upstream sent for a repository (tags/list serves it offline).
   struct TagList {
