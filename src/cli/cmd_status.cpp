@@ -46,6 +46,14 @@ void print_upstreams(const json& s) {
     if (!u.value("up", true) && !str(u, "last_error").empty())
       std::cout << " (" << str(u, "last_error") << ")";
     std::cout << "\n";
+    for (const auto& src : u.value("sources", json::array()))
+      if (src.contains("rate_limit")) {
+        const auto& rl = src["rate_limit"];
+        std::cout << fmt::format(
+            "           rate limit at {}: {} of {} pulls left per {} h{}\n", str(src, "url"),
+            rl.value("remaining", 0), rl.value("limit", 0), rl.value("window_seconds", 0) / 3600,
+            str(rl, "source").empty() ? "" : " (for " + str(rl, "source") + ")");
+      }
     const auto sources = u.value("sources", json::array());
     if (sources.size() < 2) continue;  // the origin alone: the line above says it all
     for (const auto& src : sources) {

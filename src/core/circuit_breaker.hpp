@@ -50,13 +50,22 @@ class CircuitBreaker {
   unsigned failures_ GUARDED_BY(mu_) = 0;
 };
 
+// A registry's pull quota as its last answer stated it (Docker Hub: `ratelimit-limit: 100;w=21600`,
+// `ratelimit-remaining: 76;w=21600`, `docker-ratelimit-source`).
+struct RateLimit {
+  std::uint64_t limit = 0, remaining = 0, window_seconds = 0;
+  std::string source;  // what the registry counts against (an IP or an account)
+  std::chrono::system_clock::time_point seen;
+};
+
 // How one source of an upstream (a mirror, or the origin) is doing.
 struct SourceHealth {
   std::string url;
   std::string role;        // mirror | origin
   bool contacted = false;  // false: never needed yet
   CircuitBreaker::State state{};
-  std::uint64_t bytes = 0;  // content bytes received from it
+  std::uint64_t bytes = 0;                // content bytes received from it
+  std::optional<RateLimit> rate_limit{};  // when its answers state one
 };
 
 // How an upstream is doing, for the status page, metrics and readiness. `state` and `contacted`

@@ -27,14 +27,22 @@ json upstreams(Sources& s) {
   for (auto& h : s.helm.health()) all.push_back(std::move(h));
   for (const auto& h : all) {
     json sources = json::array();
-    for (const auto& src : h.sources)
-      sources.push_back({{"url", src.url},
-                         {"role", src.role},
-                         {"contacted", src.contacted},
-                         {"up", src.state.up},
-                         {"since", src.contacted ? json(iso8601(src.state.since)) : json(nullptr)},
-                         {"last_error", src.state.last_error},
-                         {"bytes", src.bytes}});
+    for (const auto& src : h.sources) {
+      json one = {{"url", src.url},
+                  {"role", src.role},
+                  {"contacted", src.contacted},
+                  {"up", src.state.up},
+                  {"since", src.contacted ? json(iso8601(src.state.since)) : json(nullptr)},
+                  {"last_error", src.state.last_error},
+                  {"bytes", src.bytes}};
+      if (src.rate_limit)
+        one["rate_limit"] = {{"limit", src.rate_limit->limit},
+                             {"remaining", src.rate_limit->remaining},
+                             {"window_seconds", src.rate_limit->window_seconds},
+                             {"source", src.rate_limit->source},
+                             {"seen", iso8601(src.rate_limit->seen)}};
+      sources.push_back(std::move(one));
+    }
     out.push_back({{"kind", h.kind},
                    {"name", h.name},
                    {"url", h.url},
@@ -198,6 +206,16 @@ void register_metrics(Metrics& metrics, Sources& s) {
                      {"role", src.value("role", "")}};
             source_up.set(l, src.value("up", false) ? 1 : 0);
             source_bytes.set(l, src.value("bytes", 0.0));
+            if (src.contains("rate_limit")) {
+              metrics
+                  .gauge("outpost_upstream_ratelimit_limit",
+                         "Pulls allowed per window, as the source's last answer stated it")
+                  .set(l, src["rate_limit"].value("limit", 0.0));
+              metrics
+                  .gauge("outpost_upstream_ratelimit_remaining",
+                         "Pulls left in the window, as the source's last answer stated it")
+                  .set(l, src["rate_limit"].value("remaining", 0.0));
+            }
           }
         const auto& r = st["readiness"];
         ready.set({}, r.value("ready", false) ? 1 : 0);

@@ -1,5 +1,8 @@
 #include "upstream/source.hpp"
 
+#include <algorithm>
+#include <charconv>
+
 #include <fmt/format.h>
 
 #include "core/encoding.hpp"
@@ -63,10 +66,48 @@ std::string_view role_name(Role r) {
 }
 
 SourceHealth Source::health() const {
-  return {spec_.url, std::string(role_name(spec_.role)), contacted_, breaker_.state(), bytes_};
+  SourceHealth h{spec_.url, std::string(role_name(spec_.role)), contacted_, breaker_.state(),
+                 bytes_};
+  MutexLock lock(rate_mu_);
+  h.rate_limit = rate_limit_;
+  return h;
 }
 
+namespace {
+
+// "100;w=21600" → {100, 21600}; nullopt for anything else.
+struct Quota {
+  std::uint64_t count = 0, window = 0;
+};
+std::optional<Quota> quota(std::string_view v) {
+  Quota q;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), q.count);
+  if (ec != std::errc()) return std::nullopt;
+  std::string_view rest(p, v.data() + v.size() - p);
+  if (auto at = rest.find("w="); at != std::string_view::npos)
+    std::from_chars(rest.data() + at + 2, rest.data() + rest.size(), q.window);
+  return q;
+}
+
+}  // namespace
+
 void Source::note(const Result<http::ClientResponse>& r) {
+  if (r) {
+    auto limit = r->headers.get("ratelimit-limit");
+    auto remaining = r->headers.get("ratelimit-remaining");
+    auto l = limit ? quota(*limit) : std::nullopt;
+    auto m = remaining ? quota(*remaining) : std::nullopt;
+    if (l && m) {
+      RateLimit rl;
+      rl.limit = l->count;
+      rl.remaining = m->count;
+      rl.window_seconds = std::max(l->window, m->window);
+      rl.source = std::string(r->headers.get("docker-ratelimit-source").value_or(""));
+      rl.seen = std::chrono::system_clock::now();
+      MutexLock lock(rate_mu_);
+      rate_limit_ = std::move(rl);
+    }
+  }
   if (!r) {
     if (r.error().code != Errc::cancelled) breaker_.record_failure(r.error().message);
     return;

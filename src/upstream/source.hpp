@@ -11,6 +11,7 @@
 #include <string>
 
 #include "core/circuit_breaker.hpp"
+#include "core/mutex.hpp"
 #include "core/time.hpp"
 #include "http/client.hpp"
 
@@ -59,7 +60,7 @@ class Source {
   Result<http::ClientResponse> send(http::ClientRequest req, http::BodySink* sink = nullptr,
                                     const Authorize& authorize = {});
   // Records an outcome in the breaker: transport failures and 5xx open it, answers close it,
-  // cancellation changes nothing.
+  // cancellation changes nothing. An answer that states a rate limit is kept (health()).
   void note(const Result<http::ClientResponse>& r);
 
  private:
@@ -70,6 +71,8 @@ class Source {
   CircuitBreaker breaker_;
   std::atomic<bool> contacted_{false};
   std::atomic<std::uint64_t> bytes_{0};
+  mutable Mutex rate_mu_;
+  std::optional<RateLimit> rate_limit_ GUARDED_BY(rate_mu_);
 };
 
 std::string_view role_name(Role r);  // "origin" | "mirror" | "peer"

@@ -9,6 +9,9 @@ streamed back. One line per request goes to the log: METHOD PATH-WITH-QUERY STAT
   pass           forward untouched
   corrupt-blobs  flip one byte of every blob body (/blobs/ paths, 2xx): wrong content with the
                  right length and headers, which only a digest check catches
+  ratelimit L R  add Docker Hub's rate-limit headers to manifest answers (GET and HEAD):
+                 ratelimit-limit: L;w=21600, ratelimit-remaining: R;w=21600,
+                 docker-ratelimit-source: 192.0.2.7
 """
 import argparse
 import http.client
@@ -26,11 +29,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
-    def _mode(self):
+    def _words(self):
         try:
-            return open(self.server.control).read().split()[0]
-        except (OSError, IndexError):
-            return "pass"
+            return open(self.server.control).read().split() or ["pass"]
+        except OSError:
+            return ["pass"]
+
+    def _mode(self):
+        return self._words()[0]
 
     def _record(self, status):
         auth = self.headers.get("Authorization") or "-"
@@ -59,6 +65,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         for k, v in resp.getheaders():
             if k.lower() not in HOP:
                 self.send_header(k, v)
+        words = self._words()
+        if words[0] == "ratelimit" and len(words) == 3 and "/manifests/" in self.path:
+            self.send_header("ratelimit-limit", f"{words[1]};w=21600")
+            self.send_header("ratelimit-remaining", f"{words[2]};w=21600")
+            self.send_header("docker-ratelimit-source", "192.0.2.7")
         chunked = self.command != "HEAD" and resp.getheader("Content-Length") is None
         if chunked:
             self.send_header("Transfer-Encoding", "chunked")
