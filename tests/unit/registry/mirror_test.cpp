@@ -35,7 +35,7 @@ class MirrorTest : public ::testing::Test {
     if (down_) return fail(Errc::upstream_unavailable, "Couldn't connect to server");
     const std::string base = "http://up.test/v2/lib/app";
     auto path = r.url.substr(0, r.url.find('?'));
-    if (path == base + "/manifests/v1")
+    if (path == base + "/manifests/v1" && !deleted_)
       return answer(sink, 200, {{"Content-Type", kOci}, {"Docker-Content-Digest", digest_.str()}},
                     r.method == "HEAD" ? "" : manifest_);
     if (path == base + "/tags/list")
@@ -70,6 +70,7 @@ class MirrorTest : public ::testing::Test {
   testing::FakeSite site_;
   RegistryConfig cfg_;
   std::atomic<bool> down_{false};
+  std::atomic<bool> deleted_{false};  // upstream answers 404 for v1
   std::unique_ptr<Mirror> mirror_;
 };
 
@@ -102,6 +103,36 @@ TEST_F(MirrorTest, AnUnreachableUpstreamServesTheLastKnownDigest) {
   ASSERT_TRUE(stale);
   EXPECT_EQ(stale->cache, CacheResult::stale);
   EXPECT_EQ(stale->digest, digest_);
+}
+
+TEST_F(MirrorTest, ATagDeletedUpstreamIsStillServedAndListedUntilUpstreamHasItAgain) {
+  ASSERT_TRUE(mirror_->manifest(manifest("v1")));
+  site_.clock.advance(cfg_.tag_ttl + std::chrono::seconds(1));
+  deleted_ = true;
+  auto kept = mirror_->manifest(manifest("v1"));
+  ASSERT_TRUE(kept) << kept.error().message;
+  EXPECT_EQ(kept->digest, digest_);
+  EXPECT_EQ(kept->cache, CacheResult::stale);
+  auto listed = site_.db.deleted_tags();
+  ASSERT_TRUE(listed);
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].tag, "v1");
+  EXPECT_EQ((*listed)[0].digest, digest_);
+  deleted_ = false;  // back upstream: revalidated, and no longer listed
+  site_.clock.advance(cfg_.tag_ttl + std::chrono::seconds(1));
+  ASSERT_TRUE(mirror_->manifest(manifest("v1")));
+  EXPECT_TRUE(site_.db.deleted_tags()->empty());
+}
+
+TEST_F(MirrorTest, WithoutKeepDeletedTagsADeletedTagIsNotFound) {
+  cfg_.keep_deleted_tags = false;
+  ASSERT_TRUE(mirror_->manifest(manifest("v1")));
+  site_.clock.advance(cfg_.tag_ttl + std::chrono::seconds(1));
+  deleted_ = true;
+  auto gone = mirror_->manifest(manifest("v1"));
+  ASSERT_FALSE(gone);
+  EXPECT_EQ(gone.error().code, Errc::not_found);
+  EXPECT_TRUE(site_.db.deleted_tags()->empty());
 }
 
 TEST_F(MirrorTest, LocalReachAnswersFromTheStoreAndNeverCallsUpstream) {

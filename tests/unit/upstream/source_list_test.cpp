@@ -89,5 +89,27 @@ TEST_F(SourceListTest, AProbeThatAnswersClosesTheBreakerAndOneThatFailsKeepsIt) 
   EXPECT_FALSE(h[1].state.up);
 }
 
+TEST_F(SourceListTest, ADockerHubRateLimitIsKeptWithTheSourceThatStatedIt) {
+  http::ClientResponse r;
+  r.status = 200;
+  r.headers.add("RateLimit-Limit", "100;w=21600");
+  r.headers.add("ratelimit-remaining", "76;w=21600");
+  r.headers.add("docker-ratelimit-source", "192.0.2.7");
+  list.origin().note(r);
+  auto rl = list.origin().health().rate_limit;
+  ASSERT_TRUE(rl);
+  EXPECT_EQ(rl->limit, 100u);
+  EXPECT_EQ(rl->remaining, 76u);
+  EXPECT_EQ(rl->window_seconds, 21600u);
+  EXPECT_EQ(rl->source, "192.0.2.7");
+  EXPECT_FALSE(list.at(0).health().rate_limit);
+  http::ClientResponse junk;  // unreadable values leave what was known
+  junk.status = 200;
+  junk.headers.add("ratelimit-limit", "lots");
+  junk.headers.add("ratelimit-remaining", "-");
+  list.origin().note(junk);
+  EXPECT_EQ(list.origin().health().rate_limit->remaining, 76u);
+}
+
 }  // namespace
 }  // namespace outpost::upstream
