@@ -105,13 +105,13 @@ nlohmann::json ReleaseFanout::replicas(const std::string& name, const std::strin
   auto own = nlohmann::json::parse(mine.to_json());
   own["replica"] = cluster_.self();
   all.push_back(own);
+  std::map<std::string, cluster::PeerRef> live;
+  for (const auto& p : cluster_.live_peers()) live.emplace(p.source->url(), p);
   for (const auto& h : cluster_.health()) {
     if (!h.member) continue;
     nlohmann::json entry{{"replica", h.source.url}};
-    cluster::PeerRef peer{};
-    for (const auto& p : cluster_.live_peers())
-      if (p.source->url() == h.source.url) peer = p;
-    if (!peer.source) {
+    auto it = live.find(h.source.url);
+    if (it == live.end()) {
       entry["state"] = "unreachable";
       entry["error"] = h.source.state.last_error;
       all.push_back(entry);
@@ -119,7 +119,7 @@ nlohmann::json ReleaseFanout::replicas(const std::string& name, const std::strin
     }
     http::ClientRequest req;
     req.url = fmt::format("/api/v1/releases/{}/{}", name, version);
-    auto r = cluster_.send(peer, std::move(req));
+    auto r = cluster_.send(it->second, std::move(req));
     auto j = r ? nlohmann::json::parse(r->body, nullptr, false) : nlohmann::json();
     if (r && r->status == 404) {
       entry["state"] = "unknown";

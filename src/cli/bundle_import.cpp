@@ -37,17 +37,15 @@ Verdict judge(const nlohmann::json& s, std::optional<std::size_t> min_replicas) 
   if (!s.contains("replicas") || !s["replicas"].is_array())
     return {own, own == bundle::ReleaseState::failed ? s.value("error", "failed")
                                                      : s.value("state", "?")};
-  std::size_t ready = 0, live = 0, failed = 0;
+  // The server counts ready and live replicas; only the failed ones are counted here.
+  const std::size_t ready = s.value("replicas_ready", std::size_t{0});
+  const std::size_t live = s.value("replicas_live", std::size_t{0});
+  std::size_t failed = 0;
   std::string why;
   for (const auto& r : s["replicas"]) {
-    auto state = r.value("state", "");
-    if (state == "unreachable") continue;
-    ++live;
-    if (state == "ready") ++ready;
-    if (state == "failed") {
-      ++failed;
-      if (why.empty()) why = fmt::format("{}: {}", r.value("replica", "?"), r.value("error", ""));
-    }
+    if (r.value("state", "") != "failed") continue;
+    ++failed;
+    if (why.empty()) why = fmt::format("{}: {}", r.value("replica", "?"), r.value("error", ""));
   }
   const std::size_t need = min_replicas.value_or(live);
   auto text = fmt::format("ready on {} of {} live replicas", ready, live);

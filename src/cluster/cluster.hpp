@@ -33,6 +33,16 @@ inline constexpr const char* kPeerLocalHeader = "X-Outpost-Peer-Local";
 // survives the loss of any one replica. For a tag, the value is the digest the sender resolved.
 inline constexpr const char* kPeerKeepHeader = "X-Outpost-Peer-Keep";
 
+// What a request's headers say about a peer replica asking: from_peer (kPeerHeader), held_only
+// (also kPeerLocalHeader: answer from local state, 404 rather than a wait on upstream).
+struct PeerRequest {
+  bool from_peer = false, held_only = false;
+};
+inline PeerRequest peer_request(const http::Headers& h) {
+  const bool from = h.get(kPeerHeader).has_value();
+  return {from, from && h.get(kPeerLocalHeader).has_value()};
+}
+
 // A peer by its stable id (ids are never reused while the process runs).
 struct PeerRef {
   std::size_t id;

@@ -42,8 +42,7 @@ std::optional<http::Response> handle_helm(HelmCache& cache, const HelmConfig& cf
   } else {
     // A peer replica's request: never passed to an owner; one for what this replica holds is
     // answered from local state alone.
-    const bool from_peer = req.headers.get(cluster::kPeerHeader).has_value();
-    const bool held_only = from_peer && req.headers.get(cluster::kPeerLocalHeader).has_value();
+    const auto [from_peer, held_only] = cluster::peer_request(req.headers);
     auto d = cache.chart(parsed->repo, parsed->chart_file, held_only ? http::Reach::local : reach,
                          from_peer);
     if (!d && d.error().code == Errc::needs_upstream && held_only)

@@ -139,8 +139,7 @@ std::optional<http::Response> handle_v2(Mirror& mirror, const RegistryConfig& cf
   auto route = parse_route(req.path, ns, cfg);
   // A peer replica's request is never forwarded to another; one for what this replica holds is
   // answered from local state alone (404 rather than a wait on upstream).
-  const bool from_peer = req.headers.get(cluster::kPeerHeader).has_value();
-  const bool held_only = from_peer && req.headers.get(cluster::kPeerLocalHeader).has_value();
+  const auto [from_peer, held_only] = cluster::peer_request(req.headers);
   if (held_only) reach = http::Reach::local;
   if (route) route->from_peer = from_peer;
   // A peer asks this replica to keep a copy (it waits on the peers: never on the local tier).

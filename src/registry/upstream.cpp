@@ -219,9 +219,6 @@ Result<http::ClientResponse> Upstream::call(
   req.total_timeout = reg_.upstream_timeout;
   if (auto owned = ask_owners(req, owner_key, asking, check, nullptr, nullptr))
     return std::move(*owned);
-  if (peers_only_) return fail(Errc::upstream_unavailable, "no peer holds it");
-  if (cluster_ && !owner_key.empty() && asking != cluster::Asking::none && sources_.down())
-    return fail(Errc::upstream_unavailable, "no peer has it and every source is down");
   Result<http::ClientResponse> failed = fail(Errc::upstream_unavailable, "no source");
   std::optional<http::ClientResponse> not_here;  // the first mirror's 404/401/403/429
   for (auto i : sources_.to_try()) {
@@ -258,9 +255,6 @@ Result<http::ClientResponse> Upstream::fetch_blob(const std::string& repo,
   req.connect_timeout = reg_.upstream_timeout;
   req.stall_timeout = reg_.stall_timeout;
   if (auto owned = ask_owners(req, digest, asking, {}, &sink, served_by)) return std::move(*owned);
-  if (peers_only_) return fail(Errc::upstream_unavailable, "no peer holds it");
-  if (cluster_ && asking != cluster::Asking::none && sources_.down())
-    return fail(Errc::upstream_unavailable, "no peer has it and every source is down");
   Result<http::ClientResponse> r = fail(Errc::upstream_unavailable, "no source");
   for (auto i : sources_.to_try()) {
     Link& link = *links_[i];
@@ -283,7 +277,11 @@ Result<http::ClientResponse> Upstream::fetch_blob(const std::string& repo,
 std::optional<Result<http::ClientResponse>> Upstream::ask_owners(
     const http::ClientRequest& req, std::string_view key, cluster::Asking asking,
     const Check& check, http::BodySink* sink, std::size_t* served_by) {
-  if (!cluster_ || key.empty()) return std::nullopt;
+  const auto none_has_it = [this]() -> std::optional<Result<http::ClientResponse>> {
+    if (peers_only_) return fail(Errc::upstream_unavailable, "no peer holds it");
+    return std::nullopt;
+  };
+  if (!cluster_ || key.empty() || asking == cluster::Asking::none) return none_has_it();
   for (const auto& [peer, held_only] : cluster_->ask_order(key, asking)) {
     const std::size_t i = sources_.size() + peer.id;
     if (served_by) *served_by = i;
@@ -309,6 +307,10 @@ std::optional<Result<http::ClientResponse>> Upstream::ask_owners(
       }
     return r;
   }
+  if (auto no = none_has_it()) return no;
+  // Every source down too: fail now rather than dial a dead origin on a request path.
+  if (sources_.down())
+    return fail(Errc::upstream_unavailable, "no peer has it and every source is down");
   return std::nullopt;
 }
 

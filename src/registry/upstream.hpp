@@ -107,8 +107,9 @@ class Upstream {
                             const std::string& scope);
   // Records the outcome in the source's breaker and metrics; true when it was a failure.
   bool note(Link& link, const Result<http::ClientResponse>& r);
-  // `req` to the owners of `key` ahead of this replica, in order, until one has it: its answer
-  // (`served_by` set), or nothing when none had it or none was asked.
+  // `req` to the peers `asking` names for `key`, in order, until one has it: its answer
+  // (`served_by` set). When none had it: a failure for a peers-only upstream, or (after peers
+  // were asked) when every source is down; otherwise nothing, and the sources are next.
   std::optional<Result<http::ClientResponse>> ask_owners(const http::ClientRequest& req,
                                                          std::string_view key,
                                                          cluster::Asking asking, const Check& check,

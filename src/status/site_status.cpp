@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <set>
+
 #include "bundle/fanout.hpp"
 #include "bundle/jobs.hpp"
 #include "cluster/cluster.hpp"
@@ -276,20 +278,18 @@ json readiness(const json& st) {
   }
   // In a cluster: a release ready here must be ready on every live replica.
   if (st.contains("cluster"))
-    for (const auto& r : st.value("releases", json::array())) {
-      if (r.value("state", "") != "ready") continue;
-      for (const auto& p : st["cluster"].value("peers", json::array())) {
-        if (!p.value("member", false) || !p.value("up", false)) continue;
-        bool there = false;
-        for (const auto& x : p.value("releases", json::array()))
-          there |= x.value("name", "") == r.value("name", "") &&
-                   x.value("version", "") == r.value("version", "") &&
-                   x.value("state", "") == "ready";
-        if (!there)
+    for (const auto& p : st["cluster"].value("peers", json::array())) {
+      if (!p.value("member", false) || !p.value("up", false)) continue;
+      std::set<std::pair<std::string, std::string>> ready_there;
+      for (const auto& x : p.value("releases", json::array()))
+        if (x.value("state", "") == "ready")
+          ready_there.insert({x.value("name", ""), x.value("version", "")});
+      for (const auto& r : st.value("releases", json::array()))
+        if (r.value("state", "") == "ready" &&
+            !ready_there.contains({r.value("name", ""), r.value("version", "")}))
           reasons.push_back(fmt::format("release {} {}: not ready on replica {}",
                                         r.value("name", "?"), r.value("version", "?"),
                                         p.value("url", "?")));
-      }
     }
   bool ready = reasons.empty();
   return {{"ready", ready}, {"state", ready ? "offline-ready" : "not-ready"}, {"reasons", reasons}};

@@ -6,11 +6,7 @@
 # digest, through the other two.
 source "$(dirname "$0")/lib.sh"
 
-start_registry up
-python3 "$TOOLS/make_image.py" "$T/layout" v1 --layer-mb 2 --layers 2 >/dev/null
-python3 "$TOOLS/make_image.py" "$T/layout" multi --layer-mb 1 --layers 1 --platforms linux/amd64,linux/arm64 >/dev/null
-push_image "$T/layout" v1 "$up_PORT" test/app
-push_image "$T/layout" multi "$up_PORT" test/app --all
+start_app_registry
 
 start_cluster "http://127.0.0.1:$up_PORT"
 start_containerd

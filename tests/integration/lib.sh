@@ -95,6 +95,16 @@ YAML
   started "$name" $! "$port" "http://$addr:$port/v2/"
 }
 
+# start_app_registry: the registry "up" with test/app:v1 (2 layers of 2 MB) and test/app:multi
+# (linux/amd64 and linux/arm64, 1 layer each), made in $T/layout.
+start_app_registry() {
+  start_registry up
+  python3 "$TOOLS/make_image.py" "$T/layout" v1 --layer-mb 2 --layers 2 >/dev/null
+  python3 "$TOOLS/make_image.py" "$T/layout" multi --layer-mb 1 --layers 1 --platforms linux/amd64,linux/arm64 >/dev/null
+  push_image "$T/layout" v1 "$up_PORT" test/app
+  push_image "$T/layout" multi "$up_PORT" test/app --all
+}
+
 skopeo_() {
   skopeo --policy "$T/policy.json" "$@"
 }

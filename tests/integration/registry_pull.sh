@@ -3,11 +3,7 @@
 # byte-identical to direct copies from the upstream docker-registry.
 source "$(dirname "$0")/lib.sh"
 
-start_registry up
-python3 "$TOOLS/make_image.py" "$T/layout" v1 --layer-mb 2 --layers 2 >/dev/null
-python3 "$TOOLS/make_image.py" "$T/layout" multi --layer-mb 1 --layers 1 --platforms linux/amd64,linux/arm64 >/dev/null
-push_image "$T/layout" v1 "$up_PORT" test/app
-push_image "$T/layout" multi "$up_PORT" test/app --all
+start_app_registry
 
 OP=$(free_port)
 write_outpost_config "$T/outpost.yaml" "$OP" "$T/data" upstream.test "http://127.0.0.1:$up_PORT"
