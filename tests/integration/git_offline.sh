@@ -56,8 +56,10 @@ log "first ref discovery with a black-holed upstream: $ms ms (bounded by request
 offline_suite blackhole
 
 log "--- upstream stopped"
-echo pass >"$px_CTL"
+# Stopped before the proxy passes again: a sync let through in between would make the mirror
+# fresh, and the staleness checked below would race with it.
 stop_git_upstream
+echo pass >"$px_CTL"
 sleep 1.1
 offline_suite stopped
 [[ $(metric 'outpost_git_upstream_up{host="git.test"}' "$OP") == 0 ]] || die "git upstream not reported down"
