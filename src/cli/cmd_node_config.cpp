@@ -61,6 +61,10 @@ std::string crio_registries(const Config& cfg, const std::vector<std::string>& r
     auto location = real.substr(real.find("://") + 3);
     s += fmt::format("\n[[registry]]\nprefix = \"{}\"\nlocation = \"{}\"\n", r,
                      r == "docker.io" ? "docker.io" : location);
+    // The direct fallback (Outpost down) speaks what the upstream speaks.
+    const auto* up = cfg.registry.find(r);
+    if (r != "docker.io" && (real.starts_with("http://") || (up && up->insecure)))
+      s += "insecure = true\n";
     for (const auto& o : outposts)
       s += fmt::format("\n[[registry.mirror]]\nlocation = \"{}/{}\"\ninsecure = {}\n",
                        o.substr(o.find("://") + 3), r, o.starts_with("http://") ? "true" : "false");

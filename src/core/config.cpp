@@ -154,6 +154,17 @@ const KeyTable<RegistryConfig>& registry_keys() {
   static const KeyTable<R> t{
       config::string_key("default_upstream", &R::default_upstream),
       config::duration_key("tag_ttl", &R::tag_ttl),
+      {"revalidate",
+       [](const Section& s, std::string_view k, R& r) {
+         std::string mode;
+         s.str(k, mode);
+         if (mode == "background")
+           r.revalidate = Revalidate::background;
+         else if (mode == "inline")
+           r.revalidate = Revalidate::inline_;
+         else
+           bad(s.origin(), s.key(k), "must be background or inline");
+       }},
       config::duration_key("upstream_timeout", &R::upstream_timeout),
       config::duration_key("stall_timeout", &R::stall_timeout),
       config::duration_key("breaker_min_backoff", &R::breaker_min_backoff),

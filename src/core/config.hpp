@@ -38,9 +38,16 @@ struct RegistryUpstreamConfig {
   std::vector<MirrorConfig> mirrors;
 };
 
+// When a cached tag older than tag_ttl is checked upstream. background: the cached digest is
+// served at once and a HEAD upstream runs after (single-flight per tag); a tag moved upstream is
+// served from the next pull on. inline: the pull waits for the HEAD (and for the new manifest when
+// the tag moved), which costs a round trip upstream on every due pull.
+enum class Revalidate { background, inline_ };
+
 struct RegistryConfig {
   std::string default_upstream = "docker.io";
   Millis tag_ttl = std::chrono::minutes(5);
+  Revalidate revalidate = Revalidate::background;
   // Bound on any metadata call upstream (connect + answer). A tag revalidation that takes longer
   // serves the cached digest and opens the circuit breaker.
   Millis upstream_timeout = std::chrono::seconds(5);

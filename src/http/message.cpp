@@ -14,6 +14,16 @@ std::optional<std::string_view> Headers::get(std::string_view name) const {
   return std::nullopt;
 }
 
+std::string Headers::joined(std::string_view name) const {
+  std::string out;
+  for (const auto& [k, v] : items_) {
+    if (k.size() != name.size() || ::strncasecmp(k.data(), name.data(), k.size()) != 0) continue;
+    if (!out.empty()) out += ", ";
+    out += v;
+  }
+  return out;
+}
+
 void Headers::set(std::string name, std::string value) {
   std::erase_if(items_, [&](const auto& kv) {
     return kv.first.size() == name.size() &&

@@ -20,6 +20,8 @@ class Headers {
  public:
   // Case-insensitive lookup of the first header with this name.
   std::optional<std::string_view> get(std::string_view name) const;
+  // Every header with this name, joined with ", " (RFC 9110 list syntax); "" when none.
+  std::string joined(std::string_view name) const;
   void add(std::string name, std::string value) {
     items_.emplace_back(std::move(name), std::move(value));
   }

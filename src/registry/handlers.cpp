@@ -141,7 +141,10 @@ std::optional<http::Response> handle_v2(Mirror& mirror, const RegistryConfig& cf
   // answered from local state alone (404 rather than a wait on upstream).
   const auto [from_peer, held_only] = cluster::peer_request(req.headers);
   if (held_only) reach = http::Reach::local;
-  if (route) route->from_peer = from_peer;
+  if (route) {
+    route->from_peer = from_peer;
+    route->accept = ManifestAccept::parse(req.headers.joined("Accept"));
+  }
   // A peer asks this replica to keep a copy (it waits on the peers: never on the local tier).
   if (auto keep = req.headers.get(cluster::kPeerKeepHeader);
       keep && from_peer && route && (route->kind == Kind::blob || route->kind == Kind::manifest)) {

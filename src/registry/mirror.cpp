@@ -42,6 +42,13 @@ std::unexpected<Error> needs_upstream() {
   return fail(Errc::needs_upstream, "only the upstream can answer this");
 }
 
+// The row a tag is kept under: the tag itself for a client that accepts every manifest type;
+// `<tag>#<types>` for one that accepts only some ('#' is never in a tag, so the row never lists
+// as a tag), so tags resolved for different Accept sets never overwrite each other's digests.
+std::string tag_row(const Route& r) {
+  return r.accept.all() ? r.tag : r.tag + "#" + r.accept.key();
+}
+
 // A client's request asks the owners first; a peer's only what the other peers hold.
 cluster::Asking asking_for(const Route& route) {
   return route.from_peer ? cluster::Asking::holders_only : cluster::Asking::owners_first;
@@ -178,7 +185,7 @@ Result<ManifestResult> Mirror::fetch_manifest(Upstream& up, const Route& route,
                                               const std::string& ref) {
   // Single-flight per upstream, repository and reference: a burst of sites or nodes asking a
   // cold tag at once makes one upstream request.
-  const std::string key = up.name() + "/" + route.repo + ":" + ref;
+  const std::string key = up.name() + "/" + route.repo + ":" + ref + "#" + route.accept.key();
   std::shared_ptr<std::promise<Result<ManifestResult>>> mine;
   std::shared_future<Result<ManifestResult>> running;
   {
@@ -217,17 +224,21 @@ Result<ManifestResult> Mirror::fetch_manifest_once(Upstream& up, const Route& ro
   };
   const auto path = fmt::format("/v2/{}/manifests/{}", route.repo, ref);
   Result<http::ClientResponse> resp = fail(Errc::upstream_unavailable, down_message(up));
+  const std::vector<std::pair<std::string, std::string>> accept{
+      {"Accept", route.accept.upstream_header()}};
   if (from_peers) {
-    if (auto r = up.call_peers("GET", path, {{"Accept", kManifestAccept}}, wrong)) resp = *r;
+    if (auto r = up.call_peers("GET", path, accept, wrong)) resp = *r;
   } else {
-    resp = up.call("GET", path, route.repo, {{"Accept", kManifestAccept}}, wrong,
+    resp = up.call("GET", path, route.repo, accept, wrong,
                    route.digest ? route.digest->str() : std::string(), asking_for(route));
   }
   if (!resp) return std::unexpected(resp.error());
   if (resp->status == 404) return fail(Errc::not_found, "manifest unknown upstream");
   if (resp->status == 401 || resp->status == 403)
     return fail(Errc::upstream_error,
-                fmt::format("upstream {} refused Outpost's credentials (HTTP {})", up.name(),
+                fmt::format("upstream {} refused {} (HTTP {})", up.name(),
+                            up.has_credentials() ? "Outpost's credentials"
+                                                 : "anonymous access (no credentials configured)",
                             resp->status));
   if (resp->status != 200)
     return fail(Errc::upstream_error, fmt::format("upstream answered HTTP {}", resp->status));
@@ -256,9 +267,9 @@ Result<ManifestResult> Mirror::fetch_manifest_once(Upstream& up, const Route& ro
   if (!route.tag.empty()) {
     // From a peer: kept, but due for revalidation as soon as a source answers.
     const UnixSeconds checked = from_peers ? 0 : clock_.unix_now();
-    if (auto r = db_.put_tag(up.name(), route.repo, route.tag, actual, checked); !r)
+    if (auto r = db_.put_tag(up.name(), route.repo, tag_row(route), actual, checked); !r)
       return std::unexpected(r.error());
-    if (!from_peers && !route.from_peer)
+    if (!from_peers && !route.from_peer && route.accept.all())
       copy_to_peer(Kind::manifest, up.name(), route.repo, route.tag,
                    up.name() + "/" + route.repo + ":" + route.tag, actual.str());
   } else if (!from_peers && cluster_ && cluster_->owns(actual.str())) {
@@ -355,24 +366,117 @@ Result<ManifestResult> Mirror::release_manifest(const Route& route, http::Reach 
 }
 
 Result<ManifestResult> Mirror::manifest(const Route& route, http::Reach reach) {
-  if (route.upstream == kReleasesNamespace) return release_manifest(route, reach);
-  Upstream& up = upstream(route.upstream);
-  if (route.digest) {
-    // Digests are immutable: a cached one is served with no upstream call at all.
-    if (auto m = cached_manifest(*route.digest, CacheResult::hit);
-        m || m.error().code != Errc::not_found)
-      return m;
-    if (up.down() && up.live_peers() == 0)
-      return fail(Errc::upstream_unavailable, down_message(up));
-    if (reach == http::Reach::local) return needs_upstream();
-    return fetch_manifest(up, route, route.digest->str());
-  }
+  Result<ManifestResult> m = route.upstream == kReleasesNamespace ? release_manifest(route, reach)
+                             : route.digest                       ? digest_manifest(route, reach)
+                             : route.accept.all()
+                                 ? tag_manifest(upstream(route.upstream), route, reach)
+                                 : negotiated_tag(route, reach);
+  if (m && !route.accept.accepts(m->media_type))
+    return fail(Errc::not_found, not_accepted_message(m->media_type, route.accept));
+  return m;
+}
 
-  // A tag pinned by a retained release resolves to that release's digest, no upstream involved.
-  if (auto pin = db_.pinned_tag(up.name(), route.repo, route.tag); pin && *pin) {
-    if (auto m = cached_manifest(**pin, CacheResult::hit); m) return m;
+Result<ManifestResult> Mirror::digest_manifest(const Route& route, http::Reach reach) {
+  Upstream& up = upstream(route.upstream);
+  // Digests are immutable: a cached one is served with no upstream call at all.
+  if (auto m = cached_manifest(*route.digest, CacheResult::hit);
+      m || m.error().code != Errc::not_found)
+    return m;
+  if (up.down() && up.live_peers() == 0) return fail(Errc::upstream_unavailable, down_message(up));
+  if (reach == http::Reach::local) return needs_upstream();
+  return fetch_manifest(up, route, route.digest->str());
+}
+
+std::optional<std::string> Mirror::stored_type(Upstream& up, const Route& route) {
+  std::optional<Digest> d;
+  if (auto pin = db_.pinned_tag(up.name(), route.repo, route.tag); pin && *pin) d = **pin;
+  if (!d)
+    if (auto tag = db_.tag(up.name(), route.repo, route.tag); tag && *tag) d = (**tag).digest;
+  if (!d) return std::nullopt;
+  auto rec = db_.manifest(*d);
+  if (!rec || !*rec) return std::nullopt;
+  return (*rec)->media_type;
+}
+
+Result<ManifestResult> Mirror::negotiated_tag(const Route& route, http::Reach reach) {
+  Upstream& up = upstream(route.upstream);
+  Route any = route;
+  any.accept = ManifestAccept();
+  auto stored = stored_type(up, any);
+  if (stored && route.accept.accepts(*stored)) {
+    auto m = tag_manifest(up, any, reach);
+    if (!m || route.accept.accepts(m->media_type)) return m;
+    stored = m->media_type;  // the tag moved to a type this client does not take
   }
-  auto tag = db_.tag(up.name(), route.repo, route.tag);
+  auto m = tag_manifest(up, route, reach);
+  if (m || m.error().code == Errc::needs_upstream || !stored) return m;
+  return fail(Errc::not_found, not_accepted_message(*stored, route.accept));
+}
+
+Mirror::Revalidation Mirror::revalidate(Upstream& up, const Route& route, const Digest& cached) {
+  auto head = up.call("HEAD", fmt::format("/v2/{}/manifests/{}", route.repo, route.tag), route.repo,
+                      {{"Accept", route.accept.upstream_header()}});
+  auto result = [&] {
+    if (head && head->status == 404) return Revalidation::deleted;
+    if (!head || head->status != 200) return Revalidation::failed;
+    auto dcd = head->headers.get("Docker-Content-Digest");
+    if (!dcd || *dcd != cached.str()) return Revalidation::moved;  // no digest: fetch to know
+    (void)db_.put_tag(up.name(), route.repo, tag_row(route), cached, clock_.unix_now());
+    return Revalidation::unchanged;
+  }();
+  static constexpr const char* kNames[] = {"unchanged", "moved", "deleted", "failed"};
+  metrics_
+      .counter("outpost_registry_revalidations_total",
+               "Tag revalidations upstream (HEAD) by mode and result")
+      .add({{"upstream", up.name()},
+            {"mode", cfg_.revalidate == Revalidate::background ? "background" : "inline"},
+            {"result", kNames[static_cast<int>(result)]}});
+  return result;
+}
+
+void Mirror::revalidate_later(Upstream& up, const Route& route, const Digest& cached) {
+  const std::string key = up.name() + "/" + route.repo + ":" + tag_row(route);
+  {
+    MutexLock lock(manifest_mu_);
+    if (!revalidating_.insert(key).second) return;  // one in flight per tag
+  }
+  pool_.post([this, &up, route, cached, key] {
+    if (!stopping_) {
+      switch (revalidate(up, route, cached)) {
+        case Revalidation::moved:
+          if (auto m = fetch_manifest(up, route, route.tag); !m)
+            spdlog::warn("registry: {}/{}:{} moved upstream, but fetching it failed: {}", up.name(),
+                         route.repo, route.tag, m.error().message);
+          break;
+        case Revalidation::deleted:
+          if (cfg_.keep_deleted_tags)
+            (void)deleted_upstream(up, route, cached);
+          else
+            (void)db_.forget_tag(up.name(), route.repo, tag_row(route));
+          break;
+        case Revalidation::unchanged:
+        case Revalidation::failed:
+          break;
+      }
+    }
+    MutexLock lock(manifest_mu_);
+    revalidating_.erase(key);
+    revalidated_.notify_all();
+  });
+}
+
+void Mirror::wait_revalidations() {
+  MutexLock lock(manifest_mu_);
+  while (!revalidating_.empty()) revalidated_.wait(lock);
+}
+
+Result<ManifestResult> Mirror::tag_manifest(Upstream& up, const Route& route, http::Reach reach) {
+  // A tag pinned by a retained release resolves to that release's digest, no upstream involved.
+  if (route.accept.all())
+    if (auto pin = db_.pinned_tag(up.name(), route.repo, route.tag); pin && *pin) {
+      if (auto m = cached_manifest(**pin, CacheResult::hit); m) return m;
+    }
+  auto tag = db_.tag(up.name(), route.repo, tag_row(route));
   if (!tag) return std::unexpected(tag.error());
   if (*tag) {
     const auto& rec = **tag;
@@ -382,25 +486,29 @@ Result<ManifestResult> Mirror::manifest(const Route& route, http::Reach reach) {
       if (auto m = cached_manifest(rec.digest, CacheResult::hit); m) return m;
     } else if (up.down()) {
       if (auto m = cached_manifest(rec.digest, CacheResult::stale); m) return m;
+    } else if (cfg_.revalidate == Revalidate::background) {
+      // Served at once; the HEAD upstream runs after (a moved tag is served from the next pull).
+      if (auto m = cached_manifest(rec.digest, CacheResult::hit); m) {
+        revalidate_later(up, route, rec.digest);
+        return m;
+      }
     } else if (reach == http::Reach::local) {
       return needs_upstream();
     } else {
       // Revalidate with a HEAD; any failure serves the last known digest at once.
-      auto head = up.call("HEAD", fmt::format("/v2/{}/manifests/{}", route.repo, route.tag),
-                          route.repo, {{"Accept", kManifestAccept}});
-      if (head && head->status == 200) {
-        auto dcd = head->headers.get("Docker-Content-Digest");
-        if (dcd && *dcd == rec.digest.str()) {
-          (void)db_.put_tag(up.name(), route.repo, route.tag, rec.digest, clock_.unix_now());
+      switch (revalidate(up, route, rec.digest)) {
+        case Revalidation::unchanged:
           if (auto m = cached_manifest(rec.digest, CacheResult::hit); m) return m;
-        }
-        // moved (or no digest header): fetch it below
-      } else if (head && head->status == 404) {
-        return deleted_upstream(up, route, rec.digest);
-      } else {
-        spdlog::warn("revalidating {}/{}:{} failed; serving last known digest", up.name(),
-                     route.repo, route.tag);
-        if (auto m = cached_manifest(rec.digest, CacheResult::stale); m) return m;
+          break;
+        case Revalidation::moved:
+          break;  // fetched below
+        case Revalidation::deleted:
+          return deleted_upstream(up, route, rec.digest);
+        case Revalidation::failed:
+          spdlog::warn("revalidating {}/{}:{} failed; serving last known digest", up.name(),
+                       route.repo, route.tag);
+          if (auto m = cached_manifest(rec.digest, CacheResult::stale); m) return m;
+          break;
       }
     }
   }

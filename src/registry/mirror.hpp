@@ -4,10 +4,12 @@
 // upstream whose circuit breaker is open. Thread-safe; owns the upstreams, the single-flight
 // fetcher, its download threads and the background prober.
 #include <atomic>
+#include <condition_variable>
 #include <future>
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <thread>
 #include <unordered_map>
 #include <variant>
@@ -91,12 +93,30 @@ class Mirror {
 
   std::vector<UpstreamHealth> health();
 
+  // Blocks until no background tag revalidation (registry.revalidate: background) is in flight.
+  void wait_revalidations();
+
   // Cancels downloads (nothing half-done is published) and stops background work.
   void stop();
 
  private:
   Upstream& upstream(const std::string& name);
   Result<ManifestResult> cached_manifest(const Digest& d, CacheResult how);
+  // The three kinds of manifest lookup behind manifest() (which then refuses a type the client
+  // does not accept): by digest; by tag for a client that accepts every type; by tag for one
+  // that accepts only some (the tag as every client sees it when its type is accepted, else the
+  // tag resolved with the client's Accept, kept in its own row).
+  Result<ManifestResult> digest_manifest(const Route& route, http::Reach reach);
+  Result<ManifestResult> tag_manifest(Upstream& up, const Route& route, http::Reach reach);
+  Result<ManifestResult> negotiated_tag(const Route& route, http::Reach reach);
+  // The media type of what the tag (pinned or cached, every-type row) resolves to here.
+  std::optional<std::string> stored_type(Upstream& up, const Route& route);
+  enum class Revalidation { unchanged, moved, deleted, failed };
+  // One HEAD upstream for a cached tag; `unchanged` also marks it checked now.
+  Revalidation revalidate(Upstream& up, const Route& route, const Digest& cached);
+  // registry.revalidate: background — revalidate() in the pool, single-flight per tag row; a
+  // moved tag is fetched, a deleted one noted (keep_deleted_tags) or forgotten.
+  void revalidate_later(Upstream& up, const Route& route, const Digest& cached);
   // A cached tag upstream answers 404 for: served when registry.keep_deleted_tags (counted and
   // listed), else not_found.
   Result<ManifestResult> deleted_upstream(Upstream& up, const Route& route, const Digest& cached);
@@ -138,6 +158,8 @@ class Mirror {
   Mutex manifest_mu_;
   std::map<std::string, std::shared_future<Result<ManifestResult>>> manifest_fetches_
       GUARDED_BY(manifest_mu_);
+  std::set<std::string> revalidating_ GUARDED_BY(manifest_mu_);  // tag rows (revalidate_later)
+  std::condition_variable_any revalidated_;                      // revalidating_ shrank
   BlobFetcher fetcher_;
   ThreadPool pool_;  // downloads; destroyed (joined) before the members above
   std::jthread prober_;

@@ -10,6 +10,7 @@
 #include "core/config.hpp"
 #include "core/digest.hpp"
 #include "core/error.hpp"
+#include "registry/accept.hpp"
 
 namespace outpost::registry {
 
@@ -29,6 +30,7 @@ struct Route {
   std::string tag;               // manifest by tag
   std::optional<Digest> digest;  // manifest/blob/referrers by digest
   bool from_peer = false;        // a replica of this cluster asks: never forwarded to another
+  ManifestAccept accept;         // the manifest types the client accepts (Accept headers)
 };
 
 // Errors: Errc::invalid_argument (malformed name/reference; message says which) or

@@ -117,7 +117,7 @@ Result<void> Upstream::authenticate(Link& link, const std::string& header,
     return fail(Errc::upstream_error, "upstream sent an unreadable WWW-Authenticate challenge");
   if (ch->scheme == "basic") {
     if (!link.source.basic_authorization())
-      return fail(Errc::upstream_error,
+      return fail(Errc::unauthorized,
                   "upstream wants basic auth and no credentials are configured");
     MutexLock lock(link.mu);
     link.use_basic = true;
@@ -139,10 +139,20 @@ Result<void> Upstream::authenticate(Link& link, const std::string& header,
   req.total_timeout = reg_.upstream_timeout;
   req.insecure = link.source.spec().insecure;
   req.cancel = &stopping_;
-  if (auto basic = link.source.basic_authorization())
+  // Credentials never travel in clear text to a realm unless this source is marked insecure.
+  if (auto basic = link.source.basic_authorization()) {
+    if (realm_url->scheme() != "https" && !link.source.spec().insecure)
+      return fail(Errc::upstream_error,
+                  "upstream token realm is plain http: credentials are not sent there (set "
+                  "insecure: true to allow it)");
     req.headers.emplace_back("Authorization", *basic);
+  }
   auto resp = client_.perform(req);
   if (!resp) return std::unexpected(resp.error());
+  // The token service refused these credentials, or this scope to this account (ghcr.io answers
+  // 401 to anonymous for a private repository): an answer about access, not an outage.
+  if (resp->status == 401 || resp->status == 403)
+    return fail(Errc::unauthorized, fmt::format("token service answered HTTP {}", resp->status));
   if (resp->status != 200)
     return fail(Errc::upstream_error, fmt::format("token service answered HTTP {}", resp->status));
   auto j = nlohmann::json::parse(resp->body, nullptr, false);
@@ -156,7 +166,8 @@ Result<void> Upstream::authenticate(Link& link, const std::string& header,
   if (token.empty()) return fail(Errc::upstream_error, "token service sent no token");
   long expires_in = 60;
   if (j.contains("expires_in") && j["expires_in"].is_number_integer()) expires_in = j["expires_in"];
-  expires_in = std::max(expires_in - 10, 5L);
+  // Renewed a little before it lapses; a short-lived token is kept for half its life.
+  expires_in = expires_in > 20 ? expires_in - 10 : std::max(expires_in / 2, 1L);
   MutexLock lock(link.mu);
   link.tokens[scope] = {token, clock_.steady_now() + std::chrono::seconds(expires_in)};
   return {};
@@ -169,7 +180,12 @@ Result<http::ClientResponse> Upstream::send(Link& link, http::ClientRequest req,
   if (!resp || resp->status != 401) return resp;
   auto ch = resp->headers.get("WWW-Authenticate");
   if (!ch) return resp;
-  if (auto a = authenticate(link, std::string(*ch), scope); !a) return std::unexpected(a.error());
+  if (auto a = authenticate(link, std::string(*ch), scope); !a) {
+    // Refused: the registry's 401 stands. The caller reports the refusal, note() does not count
+    // it against the breaker, and a mirror passes the request on.
+    if (a.error().code == Errc::unauthorized) return resp;
+    return std::unexpected(a.error());
+  }
   return link.source.send(std::move(req), sink, authorize);  // a second 401: the caller says so
 }
 

@@ -50,6 +50,8 @@ class Upstream {
   std::string down_reason() const;
   // False until a request has been sent to any source ("not used yet" on the status page).
   bool contacted() const;
+  // Whether the origin has a username configured (a refusal names what was refused).
+  bool has_credentials() const { return !cfg_.username.empty(); }
 
   // Why a 2xx answer's content is wrong (a digest that does not match), or nothing when it is fine.
   using Check = std::function<std::optional<std::string>(const http::ClientResponse&)>;

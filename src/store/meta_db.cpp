@@ -123,12 +123,23 @@ Result<std::optional<TagRecord>> MetaDb::tag(const std::string& upstream, const 
 Result<std::vector<std::string>> MetaDb::tags(const std::string& upstream,
                                               const std::string& repo) {
   MutexLock lock(mu_);
-  sqlite::Stmt s(db_, "SELECT tag FROM tags WHERE upstream=? AND repo=? ORDER BY tag");
+  sqlite::Stmt s(db_,
+                 "SELECT tag FROM tags WHERE upstream=? AND repo=? AND instr(tag, '#')=0 "
+                 "ORDER BY tag");
   s.bind(1, upstream).bind(2, repo);
   std::vector<std::string> out;
   auto each = s.each_row([&] { out.push_back(s.text(0)); });
   if (!each) return std::unexpected(each.error());
   return out;
+}
+
+Result<void> MetaDb::forget_tag(const std::string& upstream, const std::string& repo,
+                                const std::string& tag) {
+  MutexLock lock(mu_);
+  sqlite::Stmt s(db_, "DELETE FROM tags WHERE upstream=? AND repo=? AND tag=?");
+  if (auto r = s.run_with(upstream, repo, tag); !r) return r;
+  sqlite::Stmt gone(db_, "DELETE FROM deleted_tags WHERE upstream=? AND repo=? AND tag=?");
+  return gone.run_with(upstream, repo, tag);
 }
 
 Result<void> MetaDb::put_tag_list(const std::string& upstream, const std::string& repo,

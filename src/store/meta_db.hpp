@@ -38,7 +38,11 @@ class MetaDb {
                        const Digest& d, UnixSeconds checked_at);
   Result<std::optional<TagRecord>> tag(const std::string& upstream, const std::string& repo,
                                        const std::string& tag);
+  // The tags of a repository, sorted; not the rows kept per Accept set (`<tag>#<types>`).
   Result<std::vector<std::string>> tags(const std::string& upstream, const std::string& repo);
+  // Forgets a tag (upstream deleted it and registry.keep_deleted_tags is off).
+  Result<void> forget_tag(const std::string& upstream, const std::string& repo,
+                          const std::string& tag);
   // Tags upstream no longer has that are still served (registry.keep_deleted_tags). put_tag (the
   // tag answered again) forgets one. note_deleted_tag returns true when the tag is new to the list.
   struct DeletedTag {

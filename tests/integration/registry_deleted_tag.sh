@@ -13,11 +13,11 @@ digest=$(curl -fsSI -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
 [[ $digest == sha256:* ]] || die "no digest for test/app:gone"
 
 KEEP=$(free_port)
-write_outpost_config "$T/keep.yaml" "$KEEP" "$T/keep-data" upstream.test "http://127.0.0.1:$up_PORT" "tag_ttl: 1s"
+write_outpost_config "$T/keep.yaml" "$KEEP" "$T/keep-data" upstream.test "http://127.0.0.1:$up_PORT" "tag_ttl: 1s" "revalidate: inline"
 start_outpost keep "$T/keep.yaml"
 STRICT=$(free_port)
 write_outpost_config "$T/strict.yaml" "$STRICT" "$T/strict-data" upstream.test "http://127.0.0.1:$up_PORT" \
-  "tag_ttl: 1s" "keep_deleted_tags: false"
+  "tag_ttl: 1s" "revalidate: inline" "keep_deleted_tags: false"
 start_outpost strict "$T/strict.yaml"
 pull() { skopeo_ copy -q --src-tls-verify=false "docker://127.0.0.1:$1/upstream.test/test/app:gone" "dir:$T/$2"; }
 pull "$KEEP" keep-1 || die "first pull (keep)"

@@ -15,8 +15,10 @@ push_image "$T/layout" never "$up_PORT" test/app
 
 OP=$(free_port)
 # tag_ttl 1s: every tag pull below is due for revalidation, so each one would go upstream
-# if the breaker let it.
-write_outpost_config "$T/outpost.yaml" "$OP" "$T/data" upstream.test "http://127.0.0.1:$px_PORT" "tag_ttl: 1s"
+# if the breaker let it. Inline revalidation: the first due pull is the one that meets the black
+# hole (registry_revalidate.sh covers background revalidation offline).
+write_outpost_config "$T/outpost.yaml" "$OP" "$T/data" upstream.test "http://127.0.0.1:$px_PORT" "tag_ttl: 1s" \
+  "revalidate: inline"
 start_outpost op "$T/outpost.yaml"
 start_containerd
 containerd_hosts upstream.test "$OP"

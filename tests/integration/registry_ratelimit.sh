@@ -11,7 +11,7 @@ push_image "$T/layout" v1 "$up_PORT" test/app
 start_recording_proxy hubish "$up_PORT"
 echo "ratelimit 100 76" >"$hubish_CTL"
 OP=$(free_port)
-write_outpost_config "$T/op.yaml" "$OP" "$T/data" upstream.test "http://127.0.0.1:$hubish_PORT" "tag_ttl: 1s"
+write_outpost_config "$T/op.yaml" "$OP" "$T/data" upstream.test "http://127.0.0.1:$hubish_PORT" "tag_ttl: 1s" "revalidate: inline"
 start_outpost op "$T/op.yaml"
 pull() { skopeo_ copy -q --src-tls-verify=false "docker://127.0.0.1:$OP/upstream.test/test/app:v1" "dir:$T/$1"; }
 remaining() {

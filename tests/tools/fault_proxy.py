@@ -17,6 +17,9 @@ The control file is read for every new connection and holds one line:
   refuse                accept and close at once
   hold                  forward requests, but hold every upstream->client byte (of new and pooled
                         connections) until the file says something else
+  rtt MS                a long line (read when a connection opens): connecting takes MS, and every
+                        chunk reaches the other side MS/2 after it was sent, both ways, so each
+                        request/answer exchange costs MS more; bandwidth is not limited
 Options combine on one line, e.g. "rate 2000000 cut 5000000".
 """
 import argparse, asyncio, time
@@ -27,7 +30,8 @@ def read_mode(path):
         words = open(path).read().split()
     except OSError:
         words = ["pass"]
-    mode = {"blackhole": False, "refuse": False, "hold": False, "rate": 0, "cut": 0, "delay": 0, "linkrate": 0}
+    mode = {"blackhole": False, "refuse": False, "hold": False, "rate": 0, "cut": 0, "delay": 0, "linkrate": 0,
+            "rtt": 0}
     i = 0
     while i < len(words):
         w = words[i]
@@ -40,7 +44,7 @@ def read_mode(path):
             mode["cut"] = int(words[i + 1])
             mode["once"] = True
             i += 1
-        elif w in ("rate", "cut", "delay", "linkrate") and i + 1 < len(words):
+        elif w in ("rate", "cut", "delay", "linkrate", "rtt") and i + 1 < len(words):
             mode[w] = int(words[i + 1])
             i += 1
         i += 1
@@ -95,6 +99,38 @@ async def pump(reader, writer, forward):
     except (ConnectionError, asyncio.CancelledError):
         pass
     finally:
+        close_quietly(writer)
+
+
+async def pump_late(reader, writer, delay):
+    """Copies reader to writer, each chunk delivered `delay` seconds after it arrived, in order
+    (latency without a bandwidth limit)."""
+    queue = asyncio.Queue()
+
+    async def read():
+        try:
+            while True:
+                data = await reader.read(65536)
+                await queue.put((time.monotonic() + delay, data))
+                if not data:
+                    return
+        except (ConnectionError, asyncio.CancelledError):
+            await queue.put((time.monotonic() + delay, b""))
+
+    reading = asyncio.create_task(read())
+    try:
+        while True:
+            due, data = await queue.get()
+            if due > time.monotonic():
+                await asyncio.sleep(due - time.monotonic())
+            if not data:
+                break
+            writer.write(data)
+            await writer.drain()
+    except (ConnectionError, asyncio.CancelledError):
+        pass
+    finally:
+        reading.cancel()
         close_quietly(writer)
 
 
@@ -162,13 +198,19 @@ async def handle(client_r, client_w, args):
         client_w.close()
         return
     host, port = args.target.rsplit(":", 1)
+    if mode["rtt"]:
+        await asyncio.sleep(mode["rtt"] / 1000)  # the handshake's round trip
     try:
         up_r, up_w = await asyncio.open_connection(host, int(port))
     except OSError:
         client_w.close()
         return
-    a = asyncio.create_task(pipe_up(client_r, up_w, args.control))
-    b = asyncio.create_task(pipe_down(up_r, client_w, args.control))
+    if mode["rtt"]:
+        a = asyncio.create_task(pump_late(client_r, up_w, mode["rtt"] / 2000))
+        b = asyncio.create_task(pump_late(up_r, client_w, mode["rtt"] / 2000))
+    else:
+        a = asyncio.create_task(pipe_up(client_r, up_w, args.control))
+        b = asyncio.create_task(pipe_down(up_r, client_w, args.control))
     done, pending = await asyncio.wait({a, b}, return_when=asyncio.FIRST_COMPLETED)
     if b in done:  # upstream side finished or was cut: drop the client side too
         a.cancel()

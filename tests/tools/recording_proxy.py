@@ -12,15 +12,28 @@ streamed back. One line per request goes to the log: METHOD PATH-WITH-QUERY STAT
   ratelimit L R  add Docker Hub's rate-limit headers to manifest answers (GET and HEAD):
                  ratelimit-limit: L;w=21600, ratelimit-remaining: R;w=21600,
                  docker-ratelimit-source: 192.0.2.7
+  strip-scope    drop the scope parameter from every WWW-Authenticate challenge (what a registry
+                 that does not name the scope it wants sends); the rest of it is kept
 """
 import argparse
 import http.client
 import http.server
+import re
 import threading
 import urllib.parse
 
 HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
        "proxy-authorization", "proxy-authenticate", "host"}
+
+
+CHALLENGE_PARAM = re.compile(r'\s*([A-Za-z0-9_-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^,]*)\s*,?')
+
+
+def strip_scope(challenge):
+    """Bearer realm="r",service="s",scope="x" -> Bearer realm="r",service="s"."""
+    scheme, _, params = challenge.strip().partition(" ")
+    kept = [f"{k}={v}" for k, v in CHALLENGE_PARAM.findall(params) if k.lower() != "scope"]
+    return scheme + (" " + ",".join(kept) if kept else "")
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -62,10 +75,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         lie = (self._mode() == "corrupt-blobs" and "/blobs/" in self.path
                and 200 <= resp.status < 300 and self.command == "GET")
         self.send_response(resp.status)
+        words = self._words()
         for k, v in resp.getheaders():
             if k.lower() not in HOP:
+                if words[0] == "strip-scope" and k.lower() == "www-authenticate":
+                    v = strip_scope(v)
                 self.send_header(k, v)
-        words = self._words()
         if words[0] == "ratelimit" and len(words) == 3 and "/manifests/" in self.path:
             self.send_header("ratelimit-limit", f"{words[1]};w=21600")
             self.send_header("ratelimit-remaining", f"{words[2]};w=21600")

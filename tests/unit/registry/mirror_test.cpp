@@ -14,6 +14,8 @@ using testing::answer;
 using testing::FakeHttp;
 
 constexpr auto kOci = "application/vnd.oci.image.manifest.v1+json";
+constexpr auto kIndex = "application/vnd.oci.image.index.v1+json";
+constexpr auto kDocker = "application/vnd.docker.distribution.manifest.v2+json";
 
 // A small registry behind the fake seam: one repository "lib/app" with a manifest under tag v1,
 // a tag list it sends whole whatever n and last say (like docker-registry 2.8), a referrers index
@@ -23,6 +25,7 @@ class MirrorTest : public ::testing::Test {
   MirrorTest() {
     cfg_.default_upstream = "up.test";
     cfg_.tag_ttl = std::chrono::minutes(5);
+    cfg_.revalidate = Revalidate::inline_;  // the background tests set it themselves
     cfg_.upstreams = {{"up.test", "http://up.test", "", "", true, {}}};
     site_.http.set(
         [this](const http::ClientRequest& r, http::BodySink* sink) { return serve(r, sink); });
@@ -35,9 +38,23 @@ class MirrorTest : public ::testing::Test {
     if (down_) return fail(Errc::upstream_unavailable, "Couldn't connect to server");
     const std::string base = "http://up.test/v2/lib/app";
     auto path = r.url.substr(0, r.url.find('?'));
-    if (path == base + "/manifests/v1" && !deleted_)
-      return answer(sink, 200, {{"Content-Type", kOci}, {"Docker-Content-Digest", digest_.str()}},
-                    r.method == "HEAD" ? "" : manifest_);
+    if (path == base + "/manifests/v1" && !deleted_) {
+      const auto& m = moved_ ? moved_manifest_ : manifest_;
+      return answer(sink, 200,
+                    {{"Content-Type", kOci}, {"Docker-Content-Digest", sha256_of(m).str()}},
+                    r.method == "HEAD" ? "" : m);
+    }
+    if (path == base + "/manifests/multi") {  // an index, or its amd64 image for a client without
+      std::string accept;                     // index types (as docker-registry does for lists)
+      for (const auto& [k, v] : r.headers)
+        if (k == "Accept") accept = v;
+      const bool index = accept.find("index") != std::string::npos;
+      const auto& m = index ? index_ : docker_;
+      return answer(sink, 200,
+                    {{"Content-Type", index ? kIndex : kDocker},
+                     {"Docker-Content-Digest", sha256_of(m).str()}},
+                    r.method == "HEAD" ? "" : m);
+    }
     if (path == base + "/tags/list")
       return answer(sink, 200, {{"Link", "</v2/lib/app/tags/list?n=3&last=c>; rel=\"next\""}},
                     R"({"name":"lib/app","tags":["c","a","b"]})");
@@ -65,12 +82,23 @@ class MirrorTest : public ::testing::Test {
       R"("config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:)" +
       std::string(64, 'a') + R"(","size":2},"layers":[]})";
   const Digest digest_ = sha256_of(manifest_);
+  const std::string moved_manifest_ =
+      R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",)"
+      R"("config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:)" +
+      std::string(64, 'b') + R"(","size":2},"layers":[]})";
+  const std::string index_ =
+      R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]})";
+  const std::string docker_ =
+      R"({"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json",)"
+      R"("config":{"mediaType":"application/vnd.docker.container.image.v1+json","digest":"sha256:)" +
+      std::string(64, 'c') + R"(","size":2},"layers":[]})";
   const std::string referrers_ =
       R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]})";
   testing::FakeSite site_;
   RegistryConfig cfg_;
   std::atomic<bool> down_{false};
   std::atomic<bool> deleted_{false};  // upstream answers 404 for v1
+  std::atomic<bool> moved_{false};    // upstream's v1 is moved_manifest_
   std::unique_ptr<Mirror> mirror_;
 };
 
@@ -203,6 +231,96 @@ TEST_F(MirrorTest, ReferrersPassUpstreams404AndAreKeptForOffline) {
   auto never = mirror_->referrers(route(Kind::referrers, sha256_of("never")));
   ASSERT_FALSE(never);
   EXPECT_EQ(never.error().code, Errc::not_found);
+}
+
+TEST_F(MirrorTest, BackgroundRevalidationServesTheCachedDigestAtOnceAndTheMovedTagNext) {
+  cfg_.revalidate = Revalidate::background;
+  ASSERT_TRUE(mirror_->manifest(manifest("v1")));
+  site_.clock.advance(cfg_.tag_ttl + std::chrono::seconds(1));
+  moved_ = true;
+  auto at_once = mirror_->manifest(manifest("v1"), http::Reach::local);  // no upstream wait
+  ASSERT_TRUE(at_once) << at_once.error().message;
+  EXPECT_EQ(at_once->digest, digest_);
+  mirror_->wait_revalidations();
+  EXPECT_EQ(site_.http.count("HEAD", "/manifests/v1"), 1u);
+  auto next = mirror_->manifest(manifest("v1"), http::Reach::local);
+  ASSERT_TRUE(next) << next.error().message;
+  EXPECT_EQ(next->digest, sha256_of(moved_manifest_));
+  EXPECT_EQ(site_.http.count("GET", "/manifests/v1"), 2u);  // the first fetch and the moved one
+}
+
+TEST_F(MirrorTest, BackgroundRevalidationOfAnUnchangedTagIsOneHeadPerTtl) {
+  cfg_.revalidate = Revalidate::background;
+  ASSERT_TRUE(mirror_->manifest(manifest("v1")));
+  site_.clock.advance(cfg_.tag_ttl + std::chrono::seconds(1));
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(mirror_->manifest(manifest("v1")));
+  mirror_->wait_revalidations();
+  ASSERT_TRUE(mirror_->manifest(manifest("v1")));  // checked again: fresh
+  mirror_->wait_revalidations();
+  EXPECT_LE(site_.http.count("HEAD", "/manifests/v1"), 5u);
+  EXPECT_GE(site_.http.count("HEAD", "/manifests/v1"), 1u);
+  const auto heads = site_.http.count("HEAD", "/manifests/v1");
+  ASSERT_TRUE(mirror_->manifest(manifest("v1")));
+  mirror_->wait_revalidations();
+  EXPECT_EQ(site_.http.count("HEAD", "/manifests/v1"), heads);
+}
+
+TEST_F(MirrorTest, BackgroundRevalidationForgetsADeletedTagWithoutKeepDeletedTags) {
+  cfg_.revalidate = Revalidate::background;
+  cfg_.keep_deleted_tags = false;
+  ASSERT_TRUE(mirror_->manifest(manifest("v1")));
+  site_.clock.advance(cfg_.tag_ttl + std::chrono::seconds(1));
+  deleted_ = true;
+  ASSERT_TRUE(mirror_->manifest(manifest("v1")));  // served at once, checked after
+  mirror_->wait_revalidations();
+  auto gone = mirror_->manifest(manifest("v1"));
+  ASSERT_FALSE(gone);
+  EXPECT_EQ(gone.error().code, Errc::not_found);
+}
+
+TEST_F(MirrorTest, AClientThatAcceptsOnlyDockerManifestsIsNotServedAnOciOne) {
+  ASSERT_TRUE(mirror_->manifest(manifest("v1")));  // cached as OCI
+  Route docker_only = manifest("v1");
+  docker_only.accept = ManifestAccept::parse(kDocker);
+  auto refused = mirror_->manifest(docker_only);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, Errc::not_found);
+  EXPECT_NE(refused.error().message.find("OCI manifest"), std::string::npos)
+      << refused.error().message;
+  EXPECT_NE(refused.error().message.find(kOci), std::string::npos);
+  Route by_digest = route(Kind::manifest, digest_);
+  by_digest.accept = docker_only.accept;
+  EXPECT_FALSE(mirror_->manifest(by_digest));
+  by_digest.accept = ManifestAccept::parse(
+      "application/vnd.docker.distribution.manifest.v2+json, "
+      "application/vnd.oci.image.manifest.v1+json;q=0.5");
+  EXPECT_TRUE(mirror_->manifest(by_digest));
+}
+
+TEST_F(MirrorTest, TagsResolvedForDifferentAcceptSetsKeepTheirOwnDigests) {
+  Route any = manifest("multi");
+  Route docker_only = manifest("multi");
+  docker_only.accept = ManifestAccept::parse(std::string(kDocker) + ", application/json;q=0");
+  auto index = mirror_->manifest(any);
+  ASSERT_TRUE(index) << index.error().message;
+  EXPECT_EQ(index->media_type, kIndex);
+  auto image = mirror_->manifest(docker_only);
+  ASSERT_TRUE(image) << image.error().message;
+  EXPECT_EQ(image->media_type, kDocker);
+  EXPECT_EQ(image->digest, sha256_of(docker_));
+  down_ = true;  // offline, past the ttl: each client still gets its own form
+  site_.clock.advance(cfg_.tag_ttl + std::chrono::seconds(1));
+  auto again_any = mirror_->manifest(any);
+  ASSERT_TRUE(again_any);
+  EXPECT_EQ(again_any->digest, sha256_of(index_));
+  auto again_docker = mirror_->manifest(docker_only);
+  ASSERT_TRUE(again_docker);
+  EXPECT_EQ(again_docker->digest, sha256_of(docker_));
+  Route tags = manifest("");
+  tags.kind = Kind::tags;
+  auto listed = site_.db.tags("up.test", "lib/app");
+  ASSERT_TRUE(listed);
+  EXPECT_EQ(*listed, (std::vector<std::string>{"multi"}));  // the Accept row is not a tag
 }
 
 }  // namespace
