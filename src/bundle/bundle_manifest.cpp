@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "helm/repo.hpp"
+#include "registry/reference.hpp"
 
 namespace outpost::bundle {
 
@@ -29,14 +30,34 @@ std::string BundleManifest::to_json() const {
   j["base"] = base_version ? nlohmann::json({{"name", name}, {"version", *base_version}})
                            : nlohmann::json(nullptr);
   auto& imgs = j["images"] = nlohmann::json::array();
-  for (const auto& i : images)
-    imgs.push_back({{"ref", i.ref},
-                    {"registry", i.registry},
-                    {"repo", i.repo},
-                    {"tag", i.tag},
-                    {"digest", i.digest.str()},
-                    {"mediaType", i.media_type},
-                    {"platforms", i.platforms}});
+  for (const auto& i : images) {
+    nlohmann::json img = {{"ref", i.ref},
+                          {"registry", i.registry},
+                          {"repo", i.repo},
+                          {"tag", i.tag},
+                          {"digest", i.digest.str()},
+                          {"mediaType", i.media_type},
+                          {"platforms", i.platforms}};
+    if (!i.referrers.empty()) {
+      auto& rs = img["referrers"] = nlohmann::json::array();
+      for (const auto& r : i.referrers) {
+        nlohmann::json d = {{"subject", r.subject.str()},
+                            {"digest", r.digest.str()},
+                            {"size", r.size},
+                            {"mediaType", r.media_type},
+                            {"artifactType", r.artifact_type}};
+        if (!r.annotations_json.empty())
+          d["annotations"] = nlohmann::json::parse(r.annotations_json, nullptr, false);
+        rs.push_back(std::move(d));
+      }
+    }
+    if (!i.referrer_tags.empty()) {
+      auto& ts = img["referrerTags"] = nlohmann::json::array();
+      for (const auto& t : i.referrer_tags)
+        ts.push_back({{"tag", t.tag}, {"digest", t.digest.str()}});
+    }
+    imgs.push_back(std::move(img));
+  }
   if (!charts.empty()) {
     auto& ch = j["charts"] = nlohmann::json::array();
     for (const auto& c : charts)
@@ -86,7 +107,32 @@ Result<BundleManifest> BundleManifest::parse(std::string_view text) {
                       i.value("tag", ""),
                       *d,
                       i.value("mediaType", ""),
-                      i.value("platforms", std::vector<std::string>{})};
+                      i.value("platforms", std::vector<std::string>{}),
+                      {},
+                      {}};
+      for (const auto& r : i.value("referrers", nlohmann::json::array())) {
+        auto subject = Digest::parse(r.at("subject").get<std::string>());
+        auto digest = Digest::parse(r.at("digest").get<std::string>());
+        if (!subject || !digest) return bad("a referrer with a malformed digest");
+        std::string annotations;
+        if (r.contains("annotations")) {
+          if (!r["annotations"].is_object()) return bad("referrer annotations must be an object");
+          annotations =
+              r["annotations"].dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        }
+        img.referrers.push_back({*subject, *digest, r.value("size", std::uint64_t{0}),
+                                 r.value("mediaType", ""), r.value("artifactType", ""),
+                                 std::move(annotations)});
+      }
+      for (const auto& t : i.value("referrerTags", nlohmann::json::array())) {
+        auto digest = Digest::parse(t.at("digest").get<std::string>());
+        if (!digest) return bad("a referrer tag with a malformed digest");
+        auto tag = t.at("tag").get<std::string>();
+        // Only the scheme's names: never a tag that would shadow an image's own.
+        if (!tag.starts_with("sha256-") || !registry::valid_tag(tag))
+          return bad("invalid referrer tag '" + tag + "'");
+        img.referrer_tags.push_back({std::move(tag), *digest});
+      }
       m.images.push_back(std::move(img));
     }
     if (j.contains("charts")) {
@@ -105,6 +151,18 @@ Result<BundleManifest> BundleManifest::parse(std::string_view text) {
       if (!d) return bad(d.error().message);
       m.blobs.push_back({*d, b.at("size").get<std::uint64_t>(), b.value("mediaType", ""),
                          b.at("inBundle").get<bool>()});
+    }
+    auto listed = [&](const Digest& d) {
+      return std::any_of(m.blobs.begin(), m.blobs.end(),
+                         [&](const BundleBlob& b) { return b.digest == d; });
+    };
+    for (const auto& i : m.images) {  // served offline: only what the bundle lists
+      for (const auto& r : i.referrers)
+        if (!listed(r.digest) || (!listed(r.subject) && r.subject != i.digest))
+          return bad("referrer " + r.digest.str() + " of " + i.ref + " is not among the blobs");
+      for (const auto& t : i.referrer_tags)
+        if (!listed(t.digest))
+          return bad("referrer tag " + t.tag + " of " + i.ref + " is not among the blobs");
     }
     for (const auto& c : m.charts) {  // served in indexes: only plain names, listed blobs
       if (!helm::valid_chart_name(c.name) || !helm::valid_chart_version(c.version) ||

@@ -14,6 +14,23 @@ namespace outpost::bundle {
 inline constexpr const char* kBundleJson = "outpost-bundle.json";
 inline constexpr const char* kBundleSig = "outpost-bundle.json.sig";
 
+// A manifest that refers to an image (`subject`): a signature, SBOM or attestation, carried with
+// `bundle create --with-referrers` and served offline by the referrers API after import.
+struct BundleReferrer {
+  Digest subject;  // the image's top manifest or one of its platform manifests
+  Digest digest;   // the referrer's manifest (also listed in blobs)
+  std::uint64_t size = 0;
+  std::string media_type, artifact_type;
+  std::string annotations_json;  // a JSON object, "" for none
+};
+
+// A tag of the cosign / referrers-tag scheme (`sha256-<hex>`, `sha256-<hex>.sig|.att|.sbom`) in
+// the image's repository, pinned by the release so it resolves offline.
+struct BundleReferrerTag {
+  std::string tag;
+  Digest digest;
+};
+
 struct BundleImage {
   std::string ref;       // normalised reference as manifests write it (registry/repo:tag)
   std::string registry;  // Outpost upstream name
@@ -22,6 +39,8 @@ struct BundleImage {
   Digest digest;    // the top manifest (index or image manifest)
   std::string media_type;
   std::vector<std::string> platforms;
+  std::vector<BundleReferrer> referrers;  // --with-referrers
+  std::vector<BundleReferrerTag> referrer_tags;
 };
 
 // A Helm chart the release needs, from a classic chart repository mirrored at /helm/<repo>/.

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "bundle/bundle_reader.hpp"
+#include "bundle/referrers.hpp"
 #include "bundle/tar_writer.hpp"
 #include "core/metrics.hpp"
 #include "core/signing.hpp"
@@ -76,12 +77,14 @@ class BundleBuilder {
   Result<void> read_base();
   Result<void> add_image(const registry::ImageRef& ref);
   Result<void> add_charts();
+  std::size_t referrers() const { return referrers_; }
   Result<void> download(CreateStats& stats);
   Result<void> write();
 
  private:
   static RegistryConfig fresh_tags(RegistryConfig reg) {
     reg.tag_ttl = Millis(0);  // resolve tags as upstream has them now
+    reg.revalidate = Revalidate::inline_;
     return reg;
   }
   void add_blob(const Digest& d, std::uint64_t size, const std::string& media_type,
@@ -90,6 +93,14 @@ class BundleBuilder {
     sources_.emplace(d, src);
     blobs_.push_back({d, size, media_type, !base_.contains(d)});
   }
+  // --with-referrers: the referrers of each subject (the top manifest, each platform manifest),
+  // with their blobs, into `img`.
+  Result<void> add_referrers(const registry::Route& route, const std::vector<Digest>& subjects,
+                             const Source& src, BundleImage& img);
+  // One referrer manifest and its blobs, once; listed in `img` when it names `subject`.
+  Result<void> take_referrer(const registry::ManifestResult& m, const Digest& subject,
+                             const Source& src, BundleImage& img);
+  Result<registry::ManifestResult> by_digest(const registry::Route& route, const Digest& d);
   // The image manifests of `top` for the chosen platforms (top itself when it is no index).
   Result<std::vector<registry::ManifestResult>> platform_manifests(
       const registry::ImageRef& ref, const registry::Route& route,
@@ -109,6 +120,8 @@ class BundleBuilder {
   std::set<Digest> base_;  // blobs the --since release already holds
   std::vector<BundleBlob> blobs_;
   std::map<Digest, Source> sources_;
+  std::set<Digest> referrer_seen_;
+  std::size_t referrers_ = 0;
   nlohmann::json index_ = {{"schemaVersion", 2},
                            {"mediaType", "application/vnd.oci.image.index.v1+json"},
                            {"manifests", nlohmann::json::array()}};
@@ -177,13 +190,86 @@ Result<void> BundleBuilder::add_image(const registry::ImageRef& ref) {
     if (!info) return fail(Errc::upstream_error, ref.str() + ": unreadable manifest");
     for (const auto& desc : info->blobs) add_blob(desc.digest, desc.size, "", src);
   }
-  bm_.images.push_back(
-      {ref.str(), ref.registry, ref.repo, ref.tag, top->digest, top->media_type, found_platforms});
+  BundleImage img{ref.str(),       ref.registry,    ref.repo, ref.tag, top->digest,
+                  top->media_type, found_platforms, {},       {}};
+  if (opt_.with_referrers) {
+    std::vector<Digest> subjects{top->digest};
+    for (const auto& i : *images)
+      if (i.digest != top->digest) subjects.push_back(i.digest);
+    if (auto r = add_referrers(route, subjects, src, img); !r)
+      return fail(r.error().code, fmt::format("{}: referrers: {}", ref.str(), r.error().message));
+  }
+  bm_.images.push_back(std::move(img));
   index_["manifests"].push_back(
       {{"mediaType", top->media_type},
        {"digest", top->digest.str()},
        {"size", top->bytes.size()},
        {"annotations", {{"org.opencontainers.image.ref.name", ref.str()}}}});
+  return {};
+}
+
+Result<registry::ManifestResult> BundleBuilder::by_digest(const registry::Route& route,
+                                                          const Digest& d) {
+  registry::Route r = route;
+  r.kind = registry::Kind::manifest;
+  r.tag.clear();
+  r.digest = d;
+  return mirror_.manifest(r);
+}
+
+Result<void> BundleBuilder::take_referrer(const registry::ManifestResult& m, const Digest& subject,
+                                          const Source& src, BundleImage& img) {
+  if (!referrer_seen_.insert(m.digest).second) return {};
+  add_blob(m.digest, m.bytes.size(), m.media_type, src);
+  auto info = registry::parse_manifest(m.bytes);
+  if (!info) return fail(Errc::upstream_error, "unreadable referrer manifest " + m.digest.str());
+  for (const auto& d : info->blobs) add_blob(d.digest, d.size, "", src);
+  if (auto r = as_referrer(m.bytes, m.digest, m.media_type, subject)) {
+    img.referrers.push_back(std::move(*r));
+    ++referrers_;
+  }
+  return {};
+}
+
+Result<void> BundleBuilder::add_referrers(const registry::Route& route,
+                                          const std::vector<Digest>& subjects, const Source& src,
+                                          BundleImage& img) {
+  for (const auto& subject : subjects) {
+    registry::Route rr = route;
+    rr.kind = registry::Kind::referrers;
+    rr.tag.clear();
+    rr.digest = subject;
+    auto listed = mirror_.referrers(rr);  // not_found: no referrers API upstream
+    if (!listed && listed.error().code != Errc::not_found) return std::unexpected(listed.error());
+    if (listed) {
+      auto info = registry::parse_manifest(*listed);
+      if (!info) return fail(Errc::upstream_error, "unreadable referrers index");
+      for (const auto& desc : info->manifests) {
+        auto m = by_digest(route, desc.digest);
+        if (!m) return std::unexpected(m.error());
+        if (auto r = take_referrer(*m, subject, src, img); !r) return r;
+      }
+    }
+    for (const auto& tag : referrer_tag_names(subject)) {
+      registry::Route tr = route;
+      tr.tag = tag;
+      tr.digest.reset();
+      auto m = mirror_.manifest(tr);
+      if (!m && m.error().code == Errc::not_found) continue;
+      if (!m) return fail(m.error().code, tag + ": " + m.error().message);
+      img.referrer_tags.push_back({tag, m->digest});
+      progress_.note(fmt::format("referrer tag {}:{} -> {}", route.repo, tag, m->digest.str()));
+      if (auto r = take_referrer(*m, subject, src, img); !r) return r;
+      if (!registry::is_index_media_type(m->media_type)) continue;
+      auto info = registry::parse_manifest(m->bytes);  // the tag scheme's index of referrers
+      if (!info) return fail(Errc::upstream_error, tag + ": unreadable index");
+      for (const auto& desc : info->manifests) {
+        auto child = by_digest(route, desc.digest);
+        if (!child) return std::unexpected(child.error());
+        if (auto r = take_referrer(*child, subject, src, img); !r) return r;
+      }
+    }
+  }
   return {};
 }
 
@@ -291,6 +377,7 @@ Result<CreateStats> create_bundle(const Config& cfg, const CreateOptions& opt,
   if (auto r = b.add_charts(); !r) return std::unexpected(r.error());
   CreateStats stats;
   if (auto r = b.download(stats); !r) return std::unexpected(r.error());
+  stats.referrers = b.referrers();
   if (auto r = b.write(); !r) return std::unexpected(r.error());
   return stats;
 }

@@ -35,10 +35,13 @@ struct CreateOptions {
   std::filesystem::path cache_dir;  // verified downloads (reused across runs)
   std::string source_repo, source_commit;
   std::optional<std::filesystem::path> sign_key;  // ed25519 private key (PEM)
+  // Also carry each image's referrers (signatures, SBOMs, attestations): those the referrers API
+  // lists and those tagged sha256-<hex>[.sig|.att|.sbom], for the top manifest and each platform.
+  bool with_referrers = false;
 };
 
 struct CreateStats {
-  std::size_t images = 0, charts = 0, blobs = 0, blobs_in_bundle = 0;
+  std::size_t images = 0, charts = 0, blobs = 0, blobs_in_bundle = 0, referrers = 0;
   std::uint64_t bytes_in_bundle = 0;
 };
 

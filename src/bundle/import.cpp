@@ -5,9 +5,11 @@
 
 #include <map>
 #include <set>
+#include <tuple>
 
 #include "bundle/artifact.hpp"
 #include "bundle/bundle_reader.hpp"
+#include "bundle/referrers.hpp"
 #include "core/signing.hpp"
 
 namespace outpost::bundle {
@@ -149,6 +151,22 @@ Result<void> check_signature(std::string_view json, const std::optional<std::str
   return {};
 }
 
+// The release's referrers join the referrers index kept per subject, which the registry serves
+// when upstream cannot answer (docs/architecture.md).
+static Result<void> record_referrers(const BundleManifest& bm, MetaDb& db) {
+  std::map<std::tuple<std::string, std::string, Digest>, std::vector<BundleReferrer>> by_subject;
+  for (const auto& i : bm.images)
+    for (const auto& r : i.referrers) by_subject[{i.registry, i.repo, r.subject}].push_back(r);
+  for (const auto& [key, add] : by_subject) {
+    const auto& [upstream, repo, subject] = key;
+    auto kept = db.referrers(upstream, repo, subject);
+    if (!kept) return std::unexpected(kept.error());
+    auto merged = merge_referrers_index(*kept ? **kept : std::string(), add);
+    if (auto r = db.put_referrers(upstream, repo, subject, merged); !r) return r;
+  }
+  return {};
+}
+
 Result<std::vector<std::string>> record_release(const BundleManifest& bm, MetaDb& db,
                                                 int keep_releases, const ExtraPins& extra) {
   MetaDb::ReleaseRecord rec;
@@ -156,13 +174,16 @@ Result<std::vector<std::string>> record_release(const BundleManifest& bm, MetaDb
   rec.version = bm.version;
   rec.base_version = bm.base_version;
   for (const auto& b : bm.blobs) rec.blobs.push_back({b.digest, b.size, b.media_type});
-  for (const auto& i : bm.images)
+  for (const auto& i : bm.images) {
     if (!i.tag.empty()) rec.tags.push_back({i.registry, i.repo, i.tag, i.digest});
+    for (const auto& t : i.referrer_tags) rec.tags.push_back({i.registry, i.repo, t.tag, t.digest});
+  }
   for (const auto& c : bm.charts)
     rec.charts.push_back({c.repo, c.name, c.version, c.digest, c.entry_json});
   rec.blobs.insert(rec.blobs.end(), extra.blobs.begin(), extra.blobs.end());
   rec.tags.insert(rec.tags.end(), extra.tags.begin(), extra.tags.end());
   if (auto r = db.record_release(rec); !r) return std::unexpected(r.error());
+  if (auto r = record_referrers(bm, db); !r) return std::unexpected(r.error());
   auto dropped = db.apply_retention(bm.name, keep_releases);
   if (!dropped) return std::vector<std::string>{};
   return *dropped;

@@ -110,10 +110,12 @@ int run_create(const CreateArgs& a) {
     std::cerr << "outpost bundle create: " << stats.error().message << "\n";
     return 1;
   }
-  std::cerr << fmt::format("wrote {}: {} images, {} charts, {} blobs ({} in this bundle, {}){}\n",
-                           opt.output.string(), stats->images, stats->charts, stats->blobs,
-                           stats->blobs_in_bundle, human_bytes(stats->bytes_in_bundle),
-                           opt.since ? " — delta" : "");
+  std::cerr << fmt::format(
+      "wrote {}: {} images, {} charts, {} blobs ({} in this bundle, {}){}{}\n", opt.output.string(),
+      stats->images, stats->charts, stats->blobs, stats->blobs_in_bundle,
+      human_bytes(stats->bytes_in_bundle),
+      opt.with_referrers ? fmt::format(", {} referrers", stats->referrers) : "",
+      opt.since ? " — delta" : "");
   if (!a.push) return 0;
   int rc = push_file(cfg, opt.output, *a.push, opt.cache_dir / "push-tmp");
   if (a.output.empty()) {

@@ -28,6 +28,9 @@ void create_options(CLI::App& c, CreateArgs& a) {
   c.add_option("--cache", a.cache, "Download cache (default <data_dir>/bundle-cache)");
   c.add_option("--sign-key", a.opt.sign_key, "ed25519 private key (PEM) to sign the bundle with")
       ->check(CLI::ExistingFile);
+  c.add_flag("--with-referrers", a.opt.with_referrers,
+             "Also carry each image's signatures, SBOMs and attestations (the referrers API and "
+             "the sha256-<hex>[.sig|.att|.sbom] tags), served offline after import");
   c.add_option("-o,--output", a.output, "Bundle file to write");
   c.add_option("--push", a.push,
                "Also push the bundle to oci://REGISTRY/REPO:TAG (a registry.upstreams entry)");

@@ -675,8 +675,10 @@ Result<std::string> Mirror::referrers(const Route& route, http::Reach reach) {
         return resp->body;
       }
     } else if (resp && resp->status == 404) {
-      // No referrers API upstream (or no such repository): clients then fall back to the
-      // sha256-<hex> tag scheme, which they only do on a 404.
+      // No referrers API upstream (or no such repository): what a release brought is served;
+      // otherwise clients fall back to the sha256-<hex> tag scheme, which they only do on a 404.
+      auto kept = db_.referrers(up.name(), route.repo, subject);
+      if (kept && *kept) return std::move(**kept);
       return fail(Errc::not_found, "upstream has no referrers for this digest");
     }
   }
