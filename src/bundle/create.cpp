@@ -120,7 +120,6 @@ class BundleBuilder {
   std::set<Digest> base_;  // blobs the --since release already holds
   std::vector<BundleBlob> blobs_;
   std::map<Digest, Source> sources_;
-  std::set<Digest> referrer_seen_;
   std::size_t referrers_ = 0;
   nlohmann::json index_ = {{"schemaVersion", 2},
                            {"mediaType", "application/vnd.oci.image.index.v1+json"},
@@ -219,7 +218,10 @@ Result<registry::ManifestResult> BundleBuilder::by_digest(const registry::Route&
 
 Result<void> BundleBuilder::take_referrer(const registry::ManifestResult& m, const Digest& subject,
                                           const Source& src, BundleImage& img) {
-  if (!referrer_seen_.insert(m.digest).second) return {};
+  // Carried once per bundle (add_blob skips duplicates), listed once per image: the same subject
+  // in another repository needs it in that repository's referrers index too.
+  for (const auto& have : img.referrers)
+    if (have.digest == m.digest && have.subject == subject) return {};
   add_blob(m.digest, m.bytes.size(), m.media_type, src);
   auto info = registry::parse_manifest(m.bytes);
   if (!info) return fail(Errc::upstream_error, "unreadable referrer manifest " + m.digest.str());

@@ -4,6 +4,11 @@
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <set>
 
 #include "bundle/bundle_manifest.hpp"
@@ -11,6 +16,8 @@
 #include "bundle/download.hpp"
 #include "bundle/import.hpp"
 #include "bundle/oci.hpp"
+#include "core/fd.hpp"
+#include "core/progress.hpp"
 #include "registry/route.hpp"
 
 namespace outpost::bundle {
@@ -134,9 +141,20 @@ void ReleaseJobs::update(const std::shared_ptr<Job>& job,
 
 Result<ReleaseStatus> ReleaseJobs::start(const std::string& name, const std::string& version,
                                          const std::string& source) {
+  if (auto ok = check_source(source); !ok) return std::unexpected(ok.error());
+  return start_job(name, version, source, std::nullopt);
+}
+
+Result<ReleaseStatus> ReleaseJobs::start_upload(const std::string& name, const std::string& version,
+                                                const fs::path& file, const Digest& digest) {
+  return start_job(name, version, "upload", Upload{file, digest});
+}
+
+Result<ReleaseStatus> ReleaseJobs::start_job(const std::string& name, const std::string& version,
+                                             const std::string& source,
+                                             std::optional<Upload> upload) {
   if (!valid_release_part(name) || !valid_release_part(version))
     return fail(Errc::invalid_argument, "name and version must match [A-Za-z0-9][A-Za-z0-9._-]*");
-  if (auto ok = check_source(source); !ok) return std::unexpected(ok.error());
   auto stored = from_store(name, version);
   if (stored.state == ReleaseState::ready) return stored;
   std::shared_ptr<Job> job;
@@ -150,6 +168,7 @@ Result<ReleaseStatus> ReleaseJobs::start(const std::string& name, const std::str
     slot->st.version = version;
     slot->st.source = source;
     slot->st.state = ReleaseState::queued;
+    slot->upload = std::move(upload);
     job = slot;
   }
   pool_.post([this, job] { run(job); });
@@ -189,6 +208,7 @@ void ReleaseJobs::run_steps(const std::shared_ptr<Job>& job) {
     st = job->st;
   }
   const ImportPolicy policy{cfg_.storage.keep_releases, cfg_.bundle.trust_keys};
+  if (job->upload) return run_upload(job, st);
   if (is_oci_source(st.source)) {
     update(job, [](ReleaseStatus& s) { s.state = ReleaseState::downloading; });
     auto ref = parse_oci_source(st.source, cfg_.registry);
@@ -234,6 +254,15 @@ void ReleaseJobs::run_steps(const std::shared_ptr<Job>& job) {
                  st.version, d->bytes, d->attempts, d->received);
     file = download;
   }
+  import_file(job, st, file);
+  std::error_code ec;
+  // Transport failures returned above and keep the partial file for a resume; a file that fails
+  // verification is removed so a retry downloads it afresh.
+  if (!download.empty()) fs::remove(download, ec);
+}
+
+void ReleaseJobs::import_file(const std::shared_ptr<Job>& job, const ReleaseStatus& st,
+                              const fs::path& file) {
   update(job, [](ReleaseStatus& s) { s.state = ReleaseState::importing; });
   if (auto head = read_bundle_manifest(file); !head) {
     return fail_job(job, "not a usable bundle: " + head.error().message);
@@ -241,14 +270,54 @@ void ReleaseJobs::run_steps(const std::shared_ptr<Job>& job) {
     return fail_job(job, fmt::format("the bundle is release {} {}, not {} {}", head->name,
                                      head->version, st.name, st.version));
   }
-  NullProgress quiet;
-  auto r = import_bundle_file(file, store_, db_, policy, quiet);
-  std::error_code ec;
-  // Transport failures returned above and keep the partial file for a resume; a file that fails
-  // verification is removed so a retry downloads it afresh.
-  if (!download.empty()) fs::remove(download, ec);
+  const ImportPolicy policy{cfg_.storage.keep_releases, cfg_.bundle.trust_keys};
+  FunctionProgress progress({}, [&](std::uint64_t done, std::uint64_t total) {
+    update(job, [&](ReleaseStatus& s) {
+      s.bytes_done = done;
+      s.bytes_total = total;
+    });
+  });
+  auto r = import_bundle_file(file, store_, db_, policy, progress);
   if (!r) return fail_job(job, "import failed: " + r.error().message);
   finish(job, st);
+}
+
+void ReleaseJobs::run_upload(const std::shared_ptr<Job>& job, const ReleaseStatus& st) {
+  const auto& up = *job->upload;
+  struct Cleanup {  // the upload is gone whatever the outcome
+    const fs::path& file;
+    ~Cleanup() {
+      std::error_code ec;
+      fs::remove(file, ec);
+      fs::remove(fs::path(file).replace_extension(".json"), ec);
+    }
+  } cleanup{up.file};
+  update(job, [](ReleaseStatus& s) { s.state = ReleaseState::importing; });
+  UniqueFd fd(::open(up.file.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return fail_job(job, "the uploaded file is gone: " + up.file.string());
+  std::error_code ec;
+  const auto total = fs::file_size(up.file, ec);
+  Sha256 hash;
+  std::vector<char> buf(1 << 20);
+  std::uint64_t done = 0;
+  for (;;) {
+    auto n = ::read(fd.get(), buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return fail_job(job, "reading the uploaded file: " + std::string(strerror(errno)));
+    if (n == 0) break;
+    hash.update(std::span<const char>(buf.data(), static_cast<std::size_t>(n)));
+    done += static_cast<std::uint64_t>(n);
+    update(job, [&](ReleaseStatus& s) {
+      s.bytes_done = done;
+      s.bytes_total = total;
+    });
+    if (stopping_) return fail_job(job, "server is shutting down");
+  }
+  if (auto got = hash.finish(); got != up.digest)
+    return fail_job(
+        job, fmt::format("the uploaded file is {}, not the declared {}: upload it again", got.str(),
+                         up.digest.str()));
+  import_file(job, st, up.file);
 }
 
 void ReleaseJobs::finish(const std::shared_ptr<Job>& job, const ReleaseStatus& st) {

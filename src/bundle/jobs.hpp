@@ -5,6 +5,7 @@
 // is a fact of the store: its record exists and every blob it pins is present.
 #include <atomic>
 #include <condition_variable>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -49,6 +50,12 @@ class ReleaseJobs {
   // bundle.allowed_sources, Errc::invalid_argument for bad names.
   Result<ReleaseStatus> start(const std::string& name, const std::string& version,
                               const std::string& source);
+  // Verifies and imports a complete upload (bundle/upload.hpp) as name/version: first its sha256
+  // against the declared `digest` (bytes_done shows the verification), then as a bundle file
+  // like any other. The file is removed either way: a bad bundle publishes nothing, and the next
+  // upload starts afresh.
+  Result<ReleaseStatus> start_upload(const std::string& name, const std::string& version,
+                                     const std::filesystem::path& file, const Digest& digest);
   ReleaseStatus status(const std::string& name, const std::string& version);
   // Blocks until the job for name/version, if there is one, is no longer queued, downloading or
   // importing; then returns the release's status.
@@ -57,9 +64,20 @@ class ReleaseJobs {
   void stop();
 
  private:
-  struct Job {
-    ReleaseStatus st;  // GUARDED_BY(ReleaseJobs::mu_)
+  struct Upload {
+    std::filesystem::path file;
+    Digest digest;
   };
+  struct Job {
+    ReleaseStatus st;              // GUARDED_BY(ReleaseJobs::mu_)
+    std::optional<Upload> upload;  // set before the job runs; then read only
+  };
+  Result<ReleaseStatus> start_job(const std::string& name, const std::string& version,
+                                  const std::string& source, std::optional<Upload> upload);
+  // The sha256 check of an upload, then the import of the file.
+  void run_upload(const std::shared_ptr<Job>& job, const ReleaseStatus& st);
+  void import_file(const std::shared_ptr<Job>& job, const ReleaseStatus& st,
+                   const std::filesystem::path& file);
   Result<void> check_source(const std::string& source) const;
   // Runs the job to its end: whatever its steps throw fails it with the message, so a job is
   // never left queued, downloading or importing (which every later start() would join).

@@ -10,6 +10,7 @@
 #include "bundle/oci.hpp"
 #include "bundle/release_state.hpp"
 #include "cli/bundle_commands.hpp"
+#include "cli/bundle_upload.hpp"
 #include "cli/progress_bar.hpp"
 #include "core/metrics.hpp"
 #include "http/client.hpp"
@@ -56,6 +57,12 @@ Verdict judge(const nlohmann::json& s, std::optional<std::size_t> min_replicas) 
           s.value("state", "?") + ", " + text};
 }
 
+int follow_release(http::HttpClient& client, const std::string& base, const std::string& name,
+                   const std::string& version, Millis timeout, const std::string& timeout_text,
+                   const std::vector<std::pair<std::string, std::string>>& auth,
+                   std::optional<std::size_t> min_replicas,
+                   std::string_view who = "outpost bundle ensure");
+
 // Asks a running Outpost to import `source` as name/version and follows the job until the release
 // is ready (0), failed or timed out (1), or the request was refused (2).
 int ensure_release(const std::string& server, const std::string& source, const std::string& name,
@@ -70,19 +77,6 @@ int ensure_release(const std::string& server, const std::string& source, const s
   http::CurlHttpClient client;
   std::string base = server;
   while (base.ends_with('/')) base.pop_back();
-  auto get_status = [&]() -> Result<nlohmann::json> {
-    http::ClientRequest req;
-    req.url = fmt::format("{}/api/v1/releases/{}/{}", base, name, version);
-    req.headers = auth;
-    req.total_timeout = std::chrono::seconds(30);
-    auto r = client.perform(req, nullptr);
-    if (!r) return std::unexpected(r.error());
-    auto j = nlohmann::json::parse(r->body, nullptr, false);
-    if (r->status == 404) return nlohmann::json{{"state", "unknown"}};
-    if (r->status != 200 || j.is_discarded())
-      return fail(Errc::upstream_error, fmt::format("HTTP {}: {}", r->status, r->body));
-    return j;
-  };
   http::ClientRequest post;
   post.method = "POST";
   post.url = base + "/api/v1/releases";
@@ -102,7 +96,29 @@ int ensure_release(const std::string& server, const std::string& source, const s
               << (j.is_discarded() ? r->body : j.value("error", r->body)) << "\n";
     return 2;
   }
-  auto deadline = std::chrono::steady_clock::now() + *timeout;
+  return follow_release(client, base, name, version, *timeout, timeout_text, auth, min_replicas);
+}
+
+// Follows a release's job on a running Outpost until the release is ready (0), failed or timed
+// out (1), with its progress (download, or verification and import) on a bar.
+int follow_release(http::HttpClient& client, const std::string& base, const std::string& name,
+                   const std::string& version, Millis timeout, const std::string& timeout_text,
+                   const std::vector<std::pair<std::string, std::string>>& auth,
+                   std::optional<std::size_t> min_replicas, std::string_view who) {
+  auto get_status = [&]() -> Result<nlohmann::json> {
+    http::ClientRequest req;
+    req.url = fmt::format("{}/api/v1/releases/{}/{}", base, name, version);
+    req.headers = auth;
+    req.total_timeout = std::chrono::seconds(30);
+    auto r = client.perform(req, nullptr);
+    if (!r) return std::unexpected(r.error());
+    auto j = nlohmann::json::parse(r->body, nullptr, false);
+    if (r->status == 404) return nlohmann::json{{"state", "unknown"}};
+    if (r->status != 200 || j.is_discarded())
+      return fail(Errc::upstream_error, fmt::format("HTTP {}: {}", r->status, r->body));
+    return j;
+  };
+  auto deadline = std::chrono::steady_clock::now() + timeout;
   const std::string prefix = fmt::format("release {} {}:", name, version);
   std::optional<ProgressBar> bar(std::in_place, prefix + " queued");
   auto end = [&](const std::string& line) {
@@ -116,21 +132,24 @@ int ensure_release(const std::string& server, const std::string& source, const s
       bar->set_label(prefix + " " + text);
       auto done = (*s).value("bytes_done", std::uint64_t{0});
       auto total = (*s).value("bytes_total", std::uint64_t{0});
-      if (state == bundle::ReleaseState::downloading && total > 0) bar->bytes(done, total);
+      if ((state == bundle::ReleaseState::downloading ||
+           state == bundle::ReleaseState::importing) &&
+          total > 0)
+        bar->bytes(done, total);
       if (state == bundle::ReleaseState::ready) {
         end(fmt::format("release {} {} is ready: {} blobs local and verified{}", name, version,
                         (*s).value("blobs", 0), s->contains("replicas") ? "; " + text : ""));
         return 0;
       }
       if (state == bundle::ReleaseState::failed) {
-        end("outpost bundle ensure: " + text);
+        end(fmt::format("{}: {}", who, text));
         return 1;
       }
     } else {
       bar->note(s.error().message + " (retrying)");
     }
     if (std::chrono::steady_clock::now() > deadline) {
-      end(fmt::format("outpost bundle ensure: not ready after {}", timeout_text));
+      end(fmt::format("{}: not ready after {}", who, timeout_text));
       return 1;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
@@ -199,6 +218,18 @@ int run_import(const ImportArgs& a) {
       std::cerr << "outpost bundle import: give --name and --version for a URL or oci:// source "
                    "with --server\n";
       return 2;
+    }
+    if (!remote && std::filesystem::is_regular_file(a.source)) {
+      // A file here: streamed to the server, which verifies and imports it.
+      http::CurlHttpClient client;
+      std::string base = *a.server;
+      while (base.ends_with('/')) base.pop_back();
+      if (auto up = upload_bundle(client, base, a.source, name, version, a.token.headers()); !up) {
+        std::cerr << "outpost bundle import: " << up.error().message << "\n";
+        return 1;
+      }
+      return follow_release(client, base, name, version, std::chrono::hours(6), "6h",
+                            a.token.headers(), std::nullopt, "outpost bundle import");
     }
     auto src = remote ? a.source : std::filesystem::absolute(a.source).string();
     return ensure_release(*a.server, src, name, version, "6h", a.token.headers());

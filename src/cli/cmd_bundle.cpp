@@ -49,7 +49,9 @@ void import_options(CLI::App& i, ImportArgs& a) {
   a.token.add_to(i);
   i.add_option("--data-dir", a.data_dir, "Data directory (default: the config's data_dir)");
   i.add_option("--server", a.server,
-               "Import through a running Outpost's API instead of a data dir");
+               "Import into a running Outpost (no restart): a local file is uploaded to it in "
+               "chunks and resumes where a cut upload stopped; a URL or oci:// source is fetched "
+               "by the server");
   i.add_option("--name", a.name, "With --server and a URL/oci source: the release name");
   i.add_option("--version", a.version, "With --server and a URL/oci source: the release version");
   i.add_option("source", a.source,

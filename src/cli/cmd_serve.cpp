@@ -6,6 +6,7 @@
 #include "bundle/api.hpp"
 #include "bundle/fanout.hpp"
 #include "bundle/jobs.hpp"
+#include "bundle/upload.hpp"
 #include "cli/commands.hpp"
 #include "cluster/cluster.hpp"
 #include "core/config.hpp"
@@ -39,6 +40,7 @@ struct Parts {
   helm::HelmCache& helm_cache;
   bundle::ReleaseJobs& releases;
   bundle::ReleaseFanout& fanout;
+  bundle::Uploads& uploads;
   status::Sources& site;
 };
 
@@ -51,6 +53,7 @@ void add_routes(http::Server& server, Parts p) {
   helm::HelmCache& helm_cache = p.helm_cache;
   bundle::ReleaseJobs& releases = p.releases;
   bundle::ReleaseFanout& fanout = p.fanout;
+  bundle::Uploads& uploads = p.uploads;
   status::Sources& site = p.site;
   // The one route table: path prefix, metrics label, auth group (Access), where it runs.
   using http::Access;
@@ -86,6 +89,12 @@ void add_routes(http::Server& server, Parts p) {
   server.route("/api/v1/releases", "api", api, http::Runs::upstream, [&](const http::Request& req) {
     return bundle::handle_releases(releases, &fanout, req);
   });
+  server.route(
+      "/api/v1/uploads/", "api", Access::only(AuthGroup::admin), http::Runs::upstream,
+      [&](const http::Request& req) {
+        return bundle::handle_uploads(uploads, releases, &fanout, req);
+      },
+      bundle::kUploadChunkBytes + 4096);
   server.route("/healthz", "health", reader, http::Runs::inline_io,
                [](const http::Request&) { return http::Response::text(200, "ok\n"); });
   server.route("/readyz", "health", reader, http::Runs::inline_io, [&](const http::Request&) {
@@ -118,6 +127,7 @@ int serve(const Config& cfg) {
   WatermarkGc gc(cfg.storage, cfg.data_dir, store, db);
   bundle::ReleaseJobs releases(cfg, store, db, client, mirror);
   bundle::ReleaseFanout fanout(releases, cluster);
+  bundle::Uploads uploads(cfg.data_dir / "uploads");
   git::GitCache git_cache(cfg.git, cfg.data_dir, db, client, metrics, [&](const git::RepoId& id) {
     return git::make_gate(cfg.git, cfg.registry, id, mirror, releases);
   });
@@ -130,8 +140,8 @@ int serve(const Config& cfg) {
   server.set_guard([&](const http::Request& req, AuthGroup g) { return auth.check(req, g); });
   status::Sources site{cfg, mirror, git_cache, helm_cache, releases, store, db, &cluster, &fanout};
   status::register_metrics(metrics, site);
-  add_routes(server,
-             {cfg, store, metrics, mirror, git_service, helm_cache, releases, fanout, site});
+  add_routes(server, {cfg, store, metrics, mirror, git_service, helm_cache, releases, fanout,
+                      uploads, site});
 
   auto addr = parse_listen(cfg.listen);
   auto port = server.listen(addr);

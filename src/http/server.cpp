@@ -67,6 +67,12 @@ struct Server::Impl {
   MetricFamily& aborted;
   MetricFamily& in_flight;
 
+  std::size_t largest_body_limit() const {
+    std::size_t most = cfg.max_body_bytes;
+    for (const auto& r : routes) most = std::max(most, r.max_body);
+    return most;
+  }
+
   const RouteEntry* find_route(std::string_view path) const {
     const RouteEntry* best = nullptr;
     for (const auto& r : routes) {
@@ -334,12 +340,21 @@ struct Server::Impl {
     for (;;) {
       bhttp::request_parser<bhttp::string_body> parser;
       parser.header_limit(static_cast<std::uint32_t>(cfg.max_header_bytes));
-      parser.body_limit(cfg.max_body_bytes);
+      // Beast checks a Content-Length against the limit while it reads the header, before the
+      // route is known: the largest route limit there, the route's own right after.
+      parser.body_limit(largest_body_limit());
       beast::get_lowest_layer(stream).expires_after(cfg.read_timeout);
       // Header first: the route decides how large a body it accepts.
       auto [ec, n] = co_await bhttp::async_read_header(stream, buffer, parser, nothrow);
       if (!ec && !parser.is_done()) {
-        if (const RouteEntry* r = find_route(parser.get().target())) parser.body_limit(r->max_body);
+        const RouteEntry* r = find_route(parser.get().target());
+        const std::size_t limit = r ? r->max_body : cfg.max_body_bytes;
+        if (auto length = parser.content_length(); length && *length > limit)
+          ec = bhttp::error::body_limit;
+        else
+          parser.body_limit(limit);  // a chunked body is checked as it comes
+      }
+      if (!ec && !parser.is_done()) {
         beast::get_lowest_layer(stream).expires_after(cfg.read_timeout);
         std::tie(ec, n) = co_await bhttp::async_read(stream, buffer, parser, nothrow);
       }

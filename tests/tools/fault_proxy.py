@@ -15,6 +15,9 @@ The control file is read for every new connection and holds one line:
                         answered, nor is anything after it on that connection; the file then
                         says "pass"
   refuse                accept and close at once
+  upcutonce N           the first connection to carry N client->upstream bytes is dropped there
+                        (a cut upload); the file then says "pass"
+  upcuts N1,N2,...      like upcutonce N1, then N2 for the next connection to carry N2 bytes, …
   hold                  forward requests, but hold every upstream->client byte (of new and pooled
                         connections) until the file says something else
   rtt MS                a long line (read when a connection opens): connecting takes MS, and every
@@ -40,6 +43,16 @@ def read_mode(path):
         elif w == "blackholeonce":
             mode["blackhole"] = True
             mode["once"] = True
+        elif w == "upcuts" and i + 1 < len(words):
+            cuts = [int(x) for x in words[i + 1].split(",") if x]
+            mode["upcut"] = cuts[0]
+            mode["once"] = True
+            mode["then"] = "upcuts " + ",".join(map(str, cuts[1:])) if len(cuts) > 1 else "pass"
+            i += 1
+        elif w == "upcutonce" and i + 1 < len(words):
+            mode["upcut"] = int(words[i + 1])
+            mode["once"] = True
+            i += 1
         elif w == "cutonce" and i + 1 < len(words):
             mode["cut"] = int(words[i + 1])
             mode["once"] = True
@@ -71,7 +84,7 @@ def consume_once(path, mode):
     """A "cutonce" mode applies to one connection: the first to see it rewrites the file."""
     if mode.get("once"):
         with open(path, "w") as f:
-            f.write("pass\n")
+            f.write(mode.get("then", "pass") + "\n")
     return mode
 
 
@@ -137,12 +150,17 @@ async def pump_late(reader, writer, delay):
 async def pipe_up(reader, writer, control):
     """client -> upstream. A mode switched while the (pooled) connection lives applies too."""
     swallowing = False
+    sent = 0
 
     async def forward(data):
-        nonlocal swallowing
+        nonlocal swallowing, sent
         now = read_mode(control)
         if now["refuse"]:
             return b"", False
+        if now.get("upcut") and sent + len(data) >= now["upcut"]:
+            consume_once(control, now)  # the first connection to carry N bytes is cut
+            return data[: now["upcut"] - sent], False
+        sent += len(data)
         if now["blackhole"] and now.get("once") and not swallowing:
             consume_once(control, now)
             swallowing = True
