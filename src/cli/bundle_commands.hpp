@@ -39,7 +39,13 @@ struct EnsureArgs {
       min_replicas;  // a cluster: ready on this many (default: every live one)
 };
 
+struct ExportArgs {
+  TokenOption token;
+  std::string server, name, version, output;
+};
+
 int run_create(const CreateArgs& a);
+int run_export(const ExportArgs& a);
 int run_push(const PushArgs& a);
 int run_import(const ImportArgs& a);
 int run_ensure(const EnsureArgs& a);

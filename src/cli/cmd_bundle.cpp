@@ -75,6 +75,14 @@ void ensure_options(CLI::App& e, EnsureArgs& a) {
       ->check(CLI::PositiveNumber);
 }
 
+void export_options(CLI::App& x, ExportArgs& a) {
+  a.token.add_to(x);
+  x.add_option("--server", a.server, "Outpost URL that holds the release")->required();
+  x.add_option("--name", a.name, "Release name")->required();
+  x.add_option("--version", a.version, "Release version")->required();
+  x.add_option("-o,--output", a.output, "Bundle file to write")->required();
+}
+
 // A subcommand of `bundle`: its options fill one Args, and it runs when it was the one parsed.
 struct Subcommand {
   CLI::App* app;
@@ -107,6 +115,10 @@ Action setup_bundle(CLI::App& sub) {
                  "Verify a bundle (file, URL or oci:// reference) and load it into a "
                  "stopped Outpost's data dir, or a running one (--server)",
                  import_options, run_import),
+      subcommand(sub, "export",
+                 "Write a release a running Outpost holds back to a bundle file (the same "
+                 "JSON, signature and layout), to seed another site",
+                 export_options, run_export),
       subcommand(sub, "ensure",
                  "For an Argo CD PreSync hook: make a running Outpost import a release "
                  "and wait; exit 0 only when every image is local and verified",

@@ -20,6 +20,7 @@
 #include "http/client.hpp"
 #include "http/server.hpp"
 #include "registry/handlers.hpp"
+#include "registry/inventory.hpp"
 #include "registry/mirror.hpp"
 #include "registry/oci_error.hpp"
 #include "status/handlers.hpp"
@@ -34,6 +35,7 @@ namespace {
 struct Parts {
   const Config& cfg;
   BlobStore& store;
+  MetaDb& db;
   Metrics& metrics;
   registry::Mirror& mirror;
   git::GitService& git_service;
@@ -47,6 +49,7 @@ struct Parts {
 void add_routes(http::Server& server, Parts p) {
   const Config& cfg = p.cfg;
   BlobStore& store = p.store;
+  MetaDb& db = p.db;
   Metrics& metrics = p.metrics;
   registry::Mirror& mirror = p.mirror;
   git::GitService& git_service = p.git_service;
@@ -89,6 +92,11 @@ void add_routes(http::Server& server, Parts p) {
   server.route("/api/v1/releases", "api", api, http::Runs::upstream, [&](const http::Request& req) {
     return bundle::handle_releases(releases, &fanout, req);
   });
+  // Read-only (the check too): the status group may ask what the site holds.
+  server.route("/api/v1/images", "api", Access::only(AuthGroup::status), http::Runs::local,
+               [&](const http::Request& req) {
+                 return registry::handle_images(cfg.registry, db, store, req);
+               });
   server.route(
       "/api/v1/uploads/", "api", Access::only(AuthGroup::admin), http::Runs::upstream,
       [&](const http::Request& req) {
@@ -140,7 +148,7 @@ int serve(const Config& cfg) {
   server.set_guard([&](const http::Request& req, AuthGroup g) { return auth.check(req, g); });
   status::Sources site{cfg, mirror, git_cache, helm_cache, releases, store, db, &cluster, &fanout};
   status::register_metrics(metrics, site);
-  add_routes(server, {cfg, store, metrics, mirror, git_service, helm_cache, releases, fanout,
+  add_routes(server, {cfg, store, db, metrics, mirror, git_service, helm_cache, releases, fanout,
                       uploads, site});
 
   auto addr = parse_listen(cfg.listen);

@@ -1,5 +1,8 @@
 #include "store/meta_db.hpp"
 
+#include <map>
+#include <tuple>
+
 #include <stdexcept>
 
 namespace outpost {
@@ -263,6 +266,48 @@ Result<std::vector<Digest>> MetaDb::manifest_digests() {
     if (auto d = Digest::parse(s.text(0))) out.push_back(*d);
   });
   if (!each) return std::unexpected(each.error());
+  return out;
+}
+
+Result<std::vector<MetaDb::ImageTagRow>> MetaDb::image_tags() {
+  MutexLock lock(mu_);
+  std::map<std::tuple<std::string, std::string, std::string>, ImageTagRow> rows;
+  sqlite::Stmt tags(db_,
+                    "SELECT t.upstream, t.repo, t.tag, t.digest, t.checked_at, b.last_access "
+                    "FROM tags t LEFT JOIN blobs b ON b.digest = t.digest "
+                    "WHERE instr(t.tag, '#') = 0");
+  auto each = tags.each_row([&] {
+    auto d = Digest::parse(tags.text(3));
+    if (!d) return;
+    ImageTagRow row{tags.text(0), tags.text(1), tags.text(2), *d, tags.integer(4), {}, {}};
+    if (!tags.is_null(5)) row.last_access = tags.integer(5);
+    rows.emplace(std::tuple(row.upstream, row.repo, row.tag), std::move(row));
+  });
+  if (!each) return std::unexpected(each.error());
+  sqlite::Stmt pins(db_,
+                    "SELECT rt.upstream, rt.repo, rt.tag, rt.digest, r.name, r.version, "
+                    "b.last_access FROM release_tags rt JOIN releases r ON r.id = rt.release_id "
+                    "LEFT JOIN blobs b ON b.digest = rt.digest ORDER BY r.id DESC");
+  each = pins.each_row([&] {
+    auto d = Digest::parse(pins.text(3));
+    if (!d) return;
+    std::optional<UnixSeconds> last;
+    if (!pins.is_null(6)) last = pins.integer(6);
+    auto key = std::tuple(pins.text(0), pins.text(1), pins.text(2));
+    auto it = rows.find(key);
+    if (it == rows.end()) {
+      it = rows.emplace(key, ImageTagRow{pins.text(0), pins.text(1), pins.text(2), *d, 0, last, {}})
+               .first;
+    } else if (it->second.releases.empty()) {  // the newest release's digest is the one served
+      it->second.digest = *d;
+      it->second.last_access = last;
+    }
+    it->second.releases.push_back(pins.text(4) + " " + pins.text(5));
+  });
+  if (!each) return std::unexpected(each.error());
+  std::vector<ImageTagRow> out;
+  out.reserve(rows.size());
+  for (auto& [_, row] : rows) out.push_back(std::move(row));
   return out;
 }
 

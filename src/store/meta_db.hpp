@@ -81,6 +81,19 @@ class MetaDb {
   // Every digest some retained release pins.
   Result<std::vector<Digest>> pinned_digests();
   Result<std::vector<Digest>> manifest_digests();
+
+  // The image inventory (GET /api/v1/images): every tag resolved here and every tag a retained
+  // release pins (`releases`: "name version", newest first; the pinned digest wins, as when
+  // serving), with the last access of its manifest. Sorted by upstream, repository, tag; Accept
+  // rows (`<tag>#<types>`) are left out.
+  struct ImageTagRow {
+    std::string upstream, repo, tag;
+    Digest digest;
+    UnixSeconds checked_at = 0;              // 0: never resolved here (a release's only)
+    std::optional<UnixSeconds> last_access;  // of the manifest blob
+    std::vector<std::string> releases;
+  };
+  Result<std::vector<ImageTagRow>> image_tags();
   Result<void> remove_manifest(const Digest& d);
 
   struct GitRepoRow {

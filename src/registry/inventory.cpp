@@ -1,0 +1,175 @@
+#include "registry/inventory.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+
+#include "core/time.hpp"
+#include "registry/manifest.hpp"
+#include "registry/route.hpp"
+
+namespace outpost::registry {
+namespace {
+
+// Counts one blob a pull needs.
+void need(ImageHolding& h, const BlobStore& store, const Digest& d) {
+  ++h.blobs;
+  if (auto size = store.size_of(d))
+    h.size += *size;
+  else
+    ++h.missing;
+}
+
+std::string when(std::optional<UnixSeconds> t) {
+  if (!t || *t <= 0) return "";
+  return iso8601(std::chrono::system_clock::time_point(std::chrono::seconds(*t)));
+}
+
+nlohmann::json error_json(const std::string& msg) {
+  return {{"error", msg}};
+}
+
+}  // namespace
+
+bool ImageHolding::local() const {
+  if (media_type.empty() || missing > 0) return false;
+  return !is_index_media_type(media_type) || !platforms.empty();
+}
+
+ImageHolding holding(MetaDb& db, const BlobStore& store, const Digest& top) {
+  ImageHolding h;
+  auto rec = db.manifest(top);
+  auto bytes = store.read_all(top, kMaxManifestBytes);
+  if (!rec || !*rec || !bytes) {
+    h.blobs = h.missing = 1;
+    return h;
+  }
+  h.media_type = (*rec)->media_type;
+  h.blobs = 1;
+  h.size = bytes->size();
+  auto info = parse_manifest(*bytes);
+  if (!info) return h;
+  for (const auto& b : info->blobs) need(h, store, b.digest);
+  for (const auto& child : info->manifests) {  // an index: the platforms pulled here
+    auto child_bytes = store.read_all(child.digest, kMaxManifestBytes);
+    if (!child_bytes) continue;  // a platform never pulled is not missing
+    auto child_info = parse_manifest(*child_bytes);
+    if (!child_info) continue;
+    ++h.blobs;
+    h.size += child_bytes->size();
+    const auto missing_before = h.missing;
+    for (const auto& b : child_info->blobs) need(h, store, b.digest);
+    if (h.missing == missing_before)
+      h.platforms.push_back(child.variant.empty() ? child.platform
+                                                  : child.platform + "/" + child.variant);
+  }
+  return h;
+}
+
+Result<std::vector<InventoryEntry>> inventory(MetaDb& db, const BlobStore& store) {
+  auto tags = db.image_tags();
+  if (!tags) return std::unexpected(tags.error());
+  std::vector<InventoryEntry> out;
+  out.reserve(tags->size());
+  for (auto& t : *tags) {
+    auto held = holding(db, store, t.digest);
+    out.push_back({std::move(t), std::move(held)});
+  }
+  return out;
+}
+
+std::string inventory_json(const std::vector<InventoryEntry>& entries) {
+  auto upstreams = nlohmann::json::array();
+  for (const auto& e : entries) {  // sorted by upstream, repository, tag
+    const auto& t = e.tag;
+    if (upstreams.empty() || upstreams.back()["name"] != t.upstream)
+      upstreams.push_back({{"name", t.upstream}, {"repositories", nlohmann::json::array()}});
+    auto& repos = upstreams.back()["repositories"];
+    if (repos.empty() || repos.back()["name"] != t.repo)
+      repos.push_back({{"name", t.repo}, {"tags", nlohmann::json::array()}});
+    repos.back()["tags"].push_back({{"tag", t.tag},
+                                    {"digest", t.digest.str()},
+                                    {"media_type", e.held.media_type},
+                                    {"size", e.held.size},
+                                    {"blobs", e.held.blobs},
+                                    {"blobs_missing", e.held.missing},
+                                    {"local", e.held.local()},
+                                    {"platforms", e.held.platforms},
+                                    {"last_pulled", when(t.last_access)},
+                                    {"checked_at", when(t.checked_at)},
+                                    {"releases", t.releases}});
+  }
+  return nlohmann::json({{"upstreams", std::move(upstreams)}})
+      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+ImageCheck check_image(const RegistryConfig& cfg, MetaDb& db, const BlobStore& store,
+                       const ImageRef& ref) {
+  ImageCheck c{ref.str(), false, ""};
+  if (ref.registry != kReleasesNamespace && !cfg.find(ref.registry)) {
+    c.reason = fmt::format("registry {} is not mirrored by this Outpost", ref.registry);
+    return c;
+  }
+  std::optional<Digest> d = ref.digest;
+  if (!d) {
+    if (auto pin = db.pinned_tag(ref.registry, ref.repo, ref.tag); pin && *pin) d = **pin;
+  }
+  if (!d) {
+    if (auto tag = db.tag(ref.registry, ref.repo, ref.tag); tag && *tag) d = (**tag).digest;
+  }
+  if (!d) {
+    c.reason = "never pulled through this Outpost, and no release holds it";
+    return c;
+  }
+  auto h = holding(db, store, *d);
+  c.local = h.local();
+  if (h.media_type.empty())
+    c.reason = fmt::format("its manifest {} is not in the store", d->str());
+  else if (h.missing > 0)
+    c.reason = fmt::format("{} of its {} blobs are not in the store", h.missing, h.blobs);
+  else if (!c.local)
+    c.reason = "no platform of this index was ever pulled";
+  else
+    c.reason = h.platforms.empty()
+                   ? fmt::format("{} blobs", h.blobs)
+                   : fmt::format("{} blobs; platforms {}", h.blobs, fmt::join(h.platforms, ", "));
+  return c;
+}
+
+http::Response handle_images(const RegistryConfig& cfg, MetaDb& db, const BlobStore& store,
+                             const http::Request& req) {
+  auto json = [](int status, const nlohmann::json& j) {
+    return http::Response::json(status,
+                                j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  };
+  if (req.path == "/api/v1/images" || req.path == "/api/v1/images/") {
+    if (req.method != "GET") return json(405, error_json("use GET"));
+    auto inv = inventory(db, store);
+    if (!inv) return json(500, error_json(inv.error().message));
+    return http::Response::json(200, inventory_json(*inv));
+  }
+  if (req.path != "/api/v1/images/check") return json(404, error_json("no such endpoint"));
+  if (req.method != "POST") return json(405, error_json("use POST"));
+  auto body = nlohmann::json::parse(req.body, nullptr, false);
+  if (body.is_discarded() || !body.is_object() || !body.contains("images") ||
+      !body["images"].is_array())
+    return json(400, error_json("body must be {\"images\": [\"<image reference>\", …]}"));
+  auto results = nlohmann::json::array();
+  std::size_t missing = 0;
+  for (const auto& item : body["images"]) {
+    if (!item.is_string()) return json(400, error_json("every image must be a string"));
+    auto ref = parse_image_ref(item.get<std::string>());
+    ImageCheck c{item.get<std::string>(), false, ""};
+    if (!ref)
+      c.reason = ref.error().message;
+    else
+      c = check_image(cfg, db, store, *ref);
+    if (!c.local) ++missing;
+    results.push_back({{"ref", c.ref}, {"local", c.local}, {"reason", c.reason}});
+  }
+  return json(200, {{"images", std::move(results)}, {"missing", missing}});
+}
+
+}  // namespace outpost::registry
