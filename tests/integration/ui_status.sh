@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The operator's view: headless Chromium loads the status page of an Outpost with one Git mirror,
 # one ready release, a failed release and its upstreams stopped, and the page shows each of those
-# states (screenshot kept in $TEST_ARTIFACTS); `outpost status --json` and /api/v1/readiness agree
+# states (screenshot kept in $TEST_ARTIFACTS), and its Images section finds the release's image by
+# search on a phone-wide screen; `outpost status --json` and /api/v1/readiness agree
 # with the page. A mirror with a synced copy shows "synced" whether or not a sync is running (the
 # background retries while its host is down run at any moment): the last step reads the page while
 # a sync hangs and finds "synced" with "syncing now".
@@ -100,6 +101,26 @@ assert not page["horizontal_overflow"], "the page overflows a phone-wide screen"
 print("page, CLI and API agree:", reasons)
 PY
 [[ -s $ARTIFACTS/status-page.png ]] || die "no screenshot"
+
+log "the Images section, phone-wide: what the site holds, found by its search box"
+node "$BROWSER/page_check.mjs" "$API/" "$ARTIFACTS/status-images.png" --fill '#image-search' 'TEST/app shop' \
+  >"$T/page-images.json" 2>"$T/page.err" || die "page_check: $(cat "$T/page.err")"
+node "$BROWSER/page_check.mjs" "$API/" "$ARTIFACTS/status-images-none.png" --fill '#image-search' 'no-such-image' \
+  >"$T/page-images-none.json" 2>"$T/page.err" || die "page_check: $(cat "$T/page.err")"
+python3 - "$T/page-images.json" "$T/page-images-none.json" <<'PY' || die "the Images section is wrong"
+import json, sys
+hit, none = (json.load(open(p)) for p in sys.argv[1:3])
+row = hit["tests"]["image:upstream.test/test/app:v1"]
+assert " — held" in row and "pinned by shop v1" in row and "sha256:" in row, row
+assert "2 image tags, 2 held whole here · 1 match" in hit["tests"]["images-count"], hit["tests"]["images-count"]
+assert "image:outpost.releases/shop:v1" not in hit["tests"], "every search word must match"
+assert "image:upstream.test/test/app:v1" not in none["tests"], none["tests"]
+assert "0 match" in none["tests"]["images-count"] and "no image matches" in none["text"], none["text"]
+for p in (hit, none):
+    assert not p["console_errors"], p["console_errors"]
+    assert not p["horizontal_overflow"], "the Images section overflows a phone-wide screen"
+print("images section:", row.replace("\n", " | "))
+PY
 
 log "a background sync that hangs while the page is read: the mirror is still synced, syncing now"
 echo blackhole >"$gitlink_CTL"

@@ -3,8 +3,10 @@
 // says it has loaded, saves a full-page screenshot and prints what a person would see as JSON.
 //
 //   node page_check.mjs URL SCREENSHOT_PNG [--wait-selector SEL] [--width 390] [--height 844]
-//                       [--timeout-ms 20000]
+//                       [--timeout-ms 20000] [--fill SEL TEXT]
 //
+// --fill types TEXT into the input SEL once the page has loaded (as a person would, firing its
+// input events), before the screenshot and the JSON.
 // stdout (exit 0): one JSON object
 //   {"title": document.title,
 //    "text": document.body.innerText,
@@ -22,7 +24,7 @@
 import { chromium } from 'playwright-core';
 
 const USAGE =
-  'usage: node page_check.mjs URL SCREENSHOT_PNG [--wait-selector SEL] [--width N] [--height N] [--timeout-ms N]';
+  'usage: node page_check.mjs URL SCREENSHOT_PNG [--wait-selector SEL] [--width N] [--height N] [--timeout-ms N] [--fill SEL TEXT]';
 
 function parseArgs(argv) {
   const opts = { waitSelector: 'body[data-loaded="true"]', width: 390, height: 844, timeoutMs: 20000 };
@@ -42,6 +44,7 @@ function parseArgs(argv) {
     else if (a === '--width') opts.width = positiveInt(value());
     else if (a === '--height') opts.height = positiveInt(value());
     else if (a === '--timeout-ms') opts.timeoutMs = positiveInt(value());
+    else if (a === '--fill') opts.fill = [value(), value()];
     else if (a === '-h' || a === '--help') { process.stdout.write(USAGE + '\n'); process.exit(0); }
     else if (a.startsWith('--')) throw new Error(`unknown option ${a}`);
     else positional.push(a);
@@ -147,6 +150,8 @@ async function main() {
         `on ${opts.url} (screenshot of what was shown: ${opts.screenshot})`, consoleErrors);
       return;
     }
+
+    if (opts.fill) await page.fill(opts.fill[0], opts.fill[1]);
 
     // Let a render triggered by the same task as the marker reach the screen.
     await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
