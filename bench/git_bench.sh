@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Git cache benchmark: Outpost side by side with `git http-backend` (nginx + fcgiwrap) and
-# `git daemon`, serving the same repository, same run, loopback. Prints a Markdown table.
+# `git daemon`, serving the same repository, same run, loopback. Prints a Markdown table, and one
+# for storms: 20 concurrent identical clones and 20 concurrent identical incremental fetches, wall
+# time and server CPU (Outpost: its process and the upload-packs it reaped; http-backend: fcgiwrap
+# and the CGIs it reaped, nginx left out; git daemon: the daemon and its reaped children).
 #
 #   bench/git_bench.sh [--refs 8000] [--commits 300] [--runs 20]
 set -euo pipefail
@@ -66,6 +69,7 @@ DP=$(free_port)
 git daemon --reuseaddr --base-path="$GIT_SRV" --export-all --listen=127.0.0.1 --port="$DP" "$GIT_SRV" \
   >"$T/daemon.log" 2>&1 &
 PIDS+=("$!")
+DPID=$!
 sleep 0.5
 
 OP=$(free_port)
@@ -152,6 +156,39 @@ cc_hb=$(conc "$HB" hb)
 cc_op=$(conc "$OPU" op)
 cc_gd=$(conc "$GD" gd)
 
+log "storms: 20 concurrent identical clones, then 20 concurrent identical incremental fetches"
+FCGI_PID=$(pgrep -f "fcgiwrap -s unix:$T/fcgi.sock" | head -1)
+# storm SERVER_PID CMD_WITH_%i: "wall_ms cpu_ms" of 20 copies of CMD at once (%i: the copy's index)
+storm() {
+  local pid=$1 cmd=$2 s e a b i
+  a=$(ticks "$pid")
+  s=$(now_ns)
+  for i in $(seq 20); do bash -c "${cmd//%i/$i}" >/dev/null 2>&1 & done
+  wait
+  e=$(now_ns)
+  b=$(ticks "$pid")
+  echo "$(((e - s) / 1000000)) $(python3 -c "print(round(($b - $a) * 1000 / $hz))")"
+}
+read -r st_hb st_hb_cpu <<<"$(storm "$FCGI_PID" "git clone -q $HB $T/st-hb-%i")"
+read -r st_gd st_gd_cpu <<<"$(storm "$DPID" "git clone -q $GD $T/st-gd-%i")"
+read -r st_op st_op_cpu <<<"$(storm "$op_PID" "git clone -q $OPU $T/st-op-%i")"
+rm -rf "$T"/st-op-*
+read -r st_op2 st_op2_cpu <<<"$(storm "$op_PID" "git clone -q $OPU $T/st-op-%i")"  # kept response
+runs_op=$(metric 'outpost_git_upload_pack_runs_total{request="fetch"}' "$OP")
+for i in 1 2 3 4 5; do
+  echo "storm $i" >>"$w/apps/app2/inc.txt"
+  git -C "$w" add -A
+  git -C "$w" commit -qm "storm $i"
+done
+git -C "$w" push -q origin HEAD:refs/heads/main 2>/dev/null || git -C "$w" push -q origin HEAD:refs/heads/master
+curl -s -o /dev/null -d '{"repo":"git.test/org/big"}' "http://127.0.0.1:$OP/api/v1/git/webhook"
+sleep 2
+read -r sf_hb sf_hb_cpu <<<"$(storm "$FCGI_PID" "git -C $T/st-hb-%i fetch -q origin")"
+read -r sf_gd sf_gd_cpu <<<"$(storm "$DPID" "git -C $T/st-gd-%i fetch -q origin")"
+read -r sf_op sf_op_cpu <<<"$(storm "$op_PID" "git -C $T/st-op-%i fetch -q origin")"
+runs_op_f=$(metric 'outpost_git_upload_pack_runs_total{request="fetch"}' "$OP")
+rm -rf "$T"/st-*
+
 log "info/refs with upstream down"
 stop_git_upstream
 ir_op_down=$(info_refs "$OPU")
@@ -170,4 +207,17 @@ Repository: $COMMITS commits, $refs refs, v0 advertisement $advert_bytes bytes.
 | shallow clone --depth 1, ms | $sh_op | $sh_hb | $sh_gd | $(ratio "$sh_op" "$sh_hb") |
 | incremental fetch (5 commits), ms | $if_op | $if_hb | $if_gd | $(ratio "$if_op" "$if_hb") |
 | 10 concurrent clones, ms | $cc_op | $cc_hb | $cc_gd | $(ratio "$cc_op" "$cc_hb") |
+
+Storms (20 at once; Outpost's pack cache, default min_requests 2: the first storm shares one run,
+the second is served from the kept response; $runs_op upload-pack fetch runs for both clone storms,
+$((runs_op_f - runs_op)) for the fetch storm):
+
+| measure | outpost | git http-backend (nginx+fcgiwrap) | git daemon | outpost / http-backend |
+|---|---|---|---|---|
+| 20 identical clones, wall ms | $st_op | $st_hb | $st_gd | $(ratio "$st_op" "$st_hb") |
+| 20 identical clones, server CPU ms | $st_op_cpu | $st_hb_cpu | $st_gd_cpu | $(ratio "$st_op_cpu" "$st_hb_cpu") |
+| 20 identical clones again (kept), wall ms | $st_op2 | | | $(ratio "$st_op2" "$st_hb") |
+| 20 identical clones again (kept), server CPU ms | $st_op2_cpu | | | $(ratio "$st_op2_cpu" "$st_hb_cpu") |
+| 20 identical incremental fetches, wall ms | $sf_op | $sf_hb | $sf_gd | $(ratio "$sf_op" "$sf_hb") |
+| 20 identical incremental fetches, server CPU ms | $sf_op_cpu | $sf_hb_cpu | $sf_gd_cpu | $(ratio "$sf_op_cpu" "$sf_hb_cpu") |
 TABLE

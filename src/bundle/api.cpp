@@ -137,8 +137,12 @@ http::Response handle_uploads(Uploads& uploads, ReleaseJobs& jobs, ReleaseFanout
   // Ready, or being imported (a lost reply to the last chunk): nothing more to send.
   if (auto done = jobs.status(name, version);
       done.state == ReleaseState::ready || done.state == ReleaseState::queued ||
-      done.state == ReleaseState::downloading || done.state == ReleaseState::importing)
+      done.state == ReleaseState::downloading || done.state == ReleaseState::importing) {
+    // In a cluster, a replica that missed the first fan-out takes it now.
+    if (done.state == ReleaseState::ready && fanout && !req.headers.get(cluster::kPeerHeader))
+      fanout->after_start(name, version);
     return json(200, {{"release", nlohmann::json::parse(done.to_json())}});
+  }
   auto range = parse_content_range(req.headers.get("Content-Range").value_or(""));
   if (!range) return error(400, "Content-Range must be 'bytes <first>-<last>/<size>' (size > 0)");
   auto digest = Digest::parse(req.headers.get("X-Outpost-Bundle-Digest").value_or(""));

@@ -254,21 +254,24 @@ void ReleaseJobs::run_steps(const std::shared_ptr<Job>& job) {
                  st.version, d->bytes, d->attempts, d->received);
     file = download;
   }
-  import_file(job, st, file);
+  auto imported = import_file(job, st, file);
   std::error_code ec;
   // Transport failures returned above and keep the partial file for a resume; a file that fails
-  // verification is removed so a retry downloads it afresh.
+  // verification is removed (before the job says so) so a retry downloads it afresh.
   if (!download.empty()) fs::remove(download, ec);
+  if (!imported) return fail_job(job, imported.error().message);
+  finish(job, st);
 }
 
-void ReleaseJobs::import_file(const std::shared_ptr<Job>& job, const ReleaseStatus& st,
-                              const fs::path& file) {
+Result<void> ReleaseJobs::import_file(const std::shared_ptr<Job>& job, const ReleaseStatus& st,
+                                      const fs::path& file) {
   update(job, [](ReleaseStatus& s) { s.state = ReleaseState::importing; });
   if (auto head = read_bundle_manifest(file); !head) {
-    return fail_job(job, "not a usable bundle: " + head.error().message);
+    return fail(Errc::invalid_argument, "not a usable bundle: " + head.error().message);
   } else if (head->name != st.name || head->version != st.version) {
-    return fail_job(job, fmt::format("the bundle is release {} {}, not {} {}", head->name,
-                                     head->version, st.name, st.version));
+    return fail(Errc::invalid_argument,
+                fmt::format("the bundle is release {} {}, not {} {}", head->name, head->version,
+                            st.name, st.version));
   }
   const ImportPolicy policy{cfg_.storage.keep_releases, cfg_.bundle.trust_keys};
   FunctionProgress progress({}, [&](std::uint64_t done, std::uint64_t total) {
@@ -278,23 +281,25 @@ void ReleaseJobs::import_file(const std::shared_ptr<Job>& job, const ReleaseStat
     });
   });
   auto r = import_bundle_file(file, store_, db_, policy, progress);
-  if (!r) return fail_job(job, "import failed: " + r.error().message);
-  finish(job, st);
+  if (!r) return fail(r.error().code, "import failed: " + r.error().message);
+  return {};
 }
 
 void ReleaseJobs::run_upload(const std::shared_ptr<Job>& job, const ReleaseStatus& st) {
   const auto& up = *job->upload;
-  struct Cleanup {  // the upload is gone whatever the outcome
-    const fs::path& file;
-    ~Cleanup() {
-      std::error_code ec;
-      fs::remove(file, ec);
-      fs::remove(fs::path(file).replace_extension(".json"), ec);
-    }
-  } cleanup{up.file};
+  auto outcome = verify_upload(job, up);
+  if (outcome) outcome = import_file(job, st, up.file);
+  std::error_code ec;  // the upload is gone, whatever the outcome, before the job says it
+  fs::remove(up.file, ec);
+  fs::remove(fs::path(up.file).replace_extension(".json"), ec);
+  if (!outcome) return fail_job(job, outcome.error().message);
+  finish(job, st);
+}
+
+Result<void> ReleaseJobs::verify_upload(const std::shared_ptr<Job>& job, const Upload& up) {
   update(job, [](ReleaseStatus& s) { s.state = ReleaseState::importing; });
   UniqueFd fd(::open(up.file.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) return fail_job(job, "the uploaded file is gone: " + up.file.string());
+  if (!fd) return fail(Errc::not_found, "the uploaded file is gone: " + up.file.string());
   std::error_code ec;
   const auto total = fs::file_size(up.file, ec);
   Sha256 hash;
@@ -303,7 +308,7 @@ void ReleaseJobs::run_upload(const std::shared_ptr<Job>& job, const ReleaseStatu
   for (;;) {
     auto n = ::read(fd.get(), buf.data(), buf.size());
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return fail_job(job, "reading the uploaded file: " + std::string(strerror(errno)));
+    if (n < 0) return fail(Errc::io, "reading the uploaded file: " + std::string(strerror(errno)));
     if (n == 0) break;
     hash.update(std::span<const char>(buf.data(), static_cast<std::size_t>(n)));
     done += static_cast<std::uint64_t>(n);
@@ -311,13 +316,13 @@ void ReleaseJobs::run_upload(const std::shared_ptr<Job>& job, const ReleaseStatu
       s.bytes_done = done;
       s.bytes_total = total;
     });
-    if (stopping_) return fail_job(job, "server is shutting down");
+    if (stopping_) return fail(Errc::cancelled, "server is shutting down");
   }
   if (auto got = hash.finish(); got != up.digest)
-    return fail_job(
-        job, fmt::format("the uploaded file is {}, not the declared {}: upload it again", got.str(),
-                         up.digest.str()));
-  import_file(job, st, up.file);
+    return fail(Errc::digest_mismatch,
+                fmt::format("the uploaded file is {}, not the declared {}: upload it again",
+                            got.str(), up.digest.str()));
+  return {};
 }
 
 void ReleaseJobs::finish(const std::shared_ptr<Job>& job, const ReleaseStatus& st) {

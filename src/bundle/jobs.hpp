@@ -76,8 +76,10 @@ class ReleaseJobs {
                                   const std::string& source, std::optional<Upload> upload);
   // The sha256 check of an upload, then the import of the file.
   void run_upload(const std::shared_ptr<Job>& job, const ReleaseStatus& st);
-  void import_file(const std::shared_ptr<Job>& job, const ReleaseStatus& st,
-                   const std::filesystem::path& file);
+  Result<void> verify_upload(const std::shared_ptr<Job>& job, const Upload& up);
+  // Imports a bundle file (bytes_done shows it); the caller ends the job.
+  Result<void> import_file(const std::shared_ptr<Job>& job, const ReleaseStatus& st,
+                           const std::filesystem::path& file);
   Result<void> check_source(const std::string& source) const;
   // Runs the job to its end: whatever its steps throw fails it with the message, so a job is
   // never left queued, downloading or importing (which every later start() would join).

@@ -105,7 +105,9 @@ Result<void> upload_bundle(http::HttpClient& client, const std::string& base, co
     req.body = std::move(chunk);
     auto r = client.perform(req, nullptr);
     chunk = std::move(req.body);
-    const bool retry = !r || r->status >= 500 || r->status == 416;
+    // A full disk (507) will not clear by itself: only transport failures and 5xx blips are
+    // retried.
+    const bool retry = !r || (r->status >= 500 && r->status != 507) || r->status == 416;
     if (r && (r->status == 200 || r->status == 202)) {
       auto j = nlohmann::json::parse(r->body, nullptr, false);
       if (j.is_discarded()) return fail(Errc::upstream_error, "the server sent invalid JSON");

@@ -132,7 +132,9 @@ int serve(const Config& cfg) {
   http::CurlHttpClient client;
   cluster::Cluster cluster(cfg.cluster, cfg.auth, client);
   registry::Mirror mirror(cfg.registry, store, db, client, metrics, Clock::system(), &cluster);
-  WatermarkGc gc(cfg.storage, cfg.data_dir, store, db);
+  git::PackCache packs(cfg.git.pack_cache, cfg.data_dir / "git-packs", metrics);
+  WatermarkGc gc(cfg.storage, cfg.data_dir, store, db,
+                 [&](std::uint64_t bytes) { return packs.evict(bytes); });
   bundle::ReleaseJobs releases(cfg, store, db, client, mirror);
   bundle::ReleaseFanout fanout(releases, cluster);
   bundle::Uploads uploads(cfg.data_dir / "uploads");
@@ -140,7 +142,7 @@ int serve(const Config& cfg) {
     return git::make_gate(cfg.git, cfg.registry, id, mirror, releases);
   });
   git_cache.set_cluster(&cluster);
-  git::GitService git_service(git_cache, cfg.git, metrics);
+  git::GitService git_service(git_cache, cfg.git, metrics, &packs);
   helm::HelmCache helm_cache(cfg.helm, cfg.data_dir, store, db, client, metrics);
   helm_cache.set_cluster(&cluster);
   http::Server server(cfg.server, metrics);

@@ -216,6 +216,17 @@ GitGateConfig gate_config(const Section& g) {
   return gate;
 }
 
+const KeyTable<PackCacheConfig>& pack_cache_keys() {
+  using P = PackCacheConfig;
+  static const KeyTable<P> t{
+      config::bool_key("enabled", &P::enabled),
+      config::integer_key("max_bytes", &P::max_bytes, std::uint64_t{0}),
+      config::duration_key("ttl", &P::ttl),
+      config::integer_key("min_requests", &P::min_requests, 1),
+  };
+  return t;
+}
+
 const KeyTable<GitConfig>& git_keys() {
   using G = GitConfig;
   static const KeyTable<G> t{
@@ -241,6 +252,7 @@ const KeyTable<GitConfig>& git_keys() {
          s.str(k, file);
          if (!file.empty()) g.webhook_secret = read_secret_file(s.origin(), s.key(k), file);
        }},
+      config::section_key("pack_cache", &G::pack_cache, pack_cache_keys),
       host_upstreams_key<G>("git"),
       config::list_of(Key<G>{"gating",
                              [](const Section& s, std::string_view k, G& g) {

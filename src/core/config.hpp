@@ -103,6 +103,17 @@ struct GitGateConfig {
   std::string release_file = ".outpost/release.yaml";
 };
 
+// The Git pack cache (git/pack_cache.hpp): identical fetches share one upload-pack run, and its
+// response is kept for the next ones.
+struct PackCacheConfig {
+  bool enabled = true;                   // false: runs are still shared, nothing is kept
+  std::uint64_t max_bytes = 2ull << 30;  // kept responses, least recently used evicted first
+  Millis ttl = std::chrono::hours(1);    // a kept response is dropped after this long
+  // A response is kept once its request has been seen this often (or when clients shared its
+  // run): 1 keeps every response, 2 (default) only what is asked again.
+  int min_requests = 2;
+};
+
 struct GitConfig {
   Millis sync_interval = std::chrono::seconds(60);
   // How long a ref discovery may wait for a refresh of a stale mirror (upstream healthy only).
@@ -122,6 +133,7 @@ struct GitConfig {
   std::string webhook_secret;  // shared secret for incoming webhooks and the Argo CD notification
   std::vector<HostUpstreamConfig> upstreams;
   std::vector<GitGateConfig> gating;
+  PackCacheConfig pack_cache;
 
   const HostUpstreamConfig* find(std::string_view host) const;
 };

@@ -11,6 +11,7 @@
 #include "core/encoding.hpp"
 #include "core/process.hpp"
 #include "git/git_runner.hpp"
+#include "git/pack_key.hpp"
 #include "git/pkt_line.hpp"
 #include "http/gzip.hpp"
 #include "http/status.hpp"
@@ -28,22 +29,21 @@ http::Response from_error(const Error& e) {
   return text(http::status_for(e.code), e.message);
 }
 
-// An upload-pack process whose stdout is the response body; holds a concurrency slot.
+// An upload-pack process whose stdout is the response body (a request the pack cache does not
+// key); its slot is released when it is done.
 class UploadPack final : public http::PipeSource {
  public:
-  UploadPack(Process p, std::shared_ptr<std::counting_semaphore<4096>> slots)
-      : proc_(std::move(p)), slots_(std::move(slots)) {}
+  explicit UploadPack(StartedPack p) : p_(std::move(p)) {}
   ~UploadPack() override {
-    proc_.kill();
-    proc_.wait();
-    slots_->release();
+    p_.proc.kill();
+    p_.proc.wait();
+    if (p_.on_end) p_.on_end();
   }
-  int fd() const override { return proc_.stdout_fd(); }
-  bool finish() override { return proc_.wait() == 0; }
+  int fd() const override { return p_.proc.stdout_fd(); }
+  bool finish() override { return p_.proc.wait() == 0; }
 
  private:
-  Process proc_;
-  std::shared_ptr<std::counting_semaphore<4096>> slots_;
+  StartedPack p_;
 };
 
 }  // namespace
@@ -53,12 +53,16 @@ int requested_protocol(const http::Request& req) {
   return h && h->find("version=2") != std::string_view::npos ? 2 : 0;
 }
 
-GitService::GitService(GitCache& cache, const GitConfig& cfg, Metrics& metrics)
+GitService::GitService(GitCache& cache, const GitConfig& cfg, Metrics& metrics, PackCache* packs)
     : cache_(cache),
       cfg_(cfg),
       adverts_(metrics.counter("outpost_git_advertisements_total",
                                "Ref advertisements served, by protocol version")),
-      slots_(std::make_shared<std::counting_semaphore<4096>>(cfg.max_upload_packs)) {}
+      runs_(metrics.counter("outpost_git_upload_pack_runs_total",
+                            "git upload-pack runs started: request=fetch for fetches that end a "
+                            "negotiation (the pack cache's), other for the rest")),
+      slots_(std::make_shared<std::counting_semaphore<4096>>(cfg.max_upload_packs)),
+      packs_(packs) {}
 
 std::optional<http::Response> GitService::handle_git(const http::Request& req, http::Reach reach) {
   auto gr = parse_git_path(req.path, cfg_);
@@ -121,33 +125,61 @@ http::Response GitService::upload_pack(const RepoId& repo, const http::Request& 
   }
   if (auto v = validate_pkt_lines(body); !v)
     return text(400, "malformed upload-pack request: " + v.error().message);
-  if (!slots_->try_acquire_for(std::chrono::seconds(30))) {
-    auto r = text(503, "too many concurrent fetches; retry shortly");
+  const int version = requested_protocol(req);
+  auto respond = [](http::Response r) {
+    r.status = 200;
+    r.headers.set("Content-Type", "application/x-git-upload-pack-result");
+    r.headers.set("Cache-Control", "no-cache");
+    return r;
+  };
+  auto busy = [](const Error& e) {
+    if (e.code != Errc::upstream_unavailable) return from_error(e);
+    auto r = text(503, e.message);
     r.headers.set("Retry-After", "5");
     return r;
+  };
+  // A fetch that ends the negotiation gets a pack: identical ones share a run, and the response
+  // is kept (git/pack_cache.hpp), keyed by the mirror's advertised state and the canonical request.
+  if (auto canonical = packs_ ? canonical_fetch_request(body, version) : std::nullopt) {
+    auto advert = m->info_refs_body(0);
+    if (!advert) return from_error(advert.error());
+    const std::string key(sha256_of(fmt::format("{}\nv{}\n{}\n{}", repo.key(), version,
+                                                sha256_of(**advert).str(), *canonical))
+                              .hex());
+    auto served = packs_->serve(key, [&] { return start_upload_pack(m->dir(), body, version); });
+    if (!served) return busy(served.error());
+    return respond(std::move(*served));
   }
+  auto started = start_upload_pack(m->dir(), body, version);
+  if (!started) return busy(started.error());
+  runs_.add({{"request", "other"}});
+  http::Response r;
+  r.body = http::PipeBody{std::make_shared<UploadPack>(std::move(*started))};
+  return respond(std::move(r));
+}
+
+Result<StartedPack> GitService::start_upload_pack(const std::filesystem::path& dir,
+                                                  std::string_view request, int version) {
+  if (!slots_->try_acquire_for(std::chrono::seconds(30)))
+    return fail(Errc::upstream_unavailable, "too many concurrent fetches; retry shortly");
   // The request goes to the child's stdin through a memfd: no pipe to deadlock against its stdout.
-  auto in = memfd_holding("upload-pack-request", body);
+  auto in = memfd_holding("upload-pack-request", request);
   if (!in) {
     slots_->release();
-    return text(500, "could not buffer the request");
+    return fail(Errc::internal, "could not buffer the request");
   }
   SpawnOptions o;
-  o.argv = {"git", "upload-pack", "--strict", "--stateless-rpc", m->dir().string()};
+  o.argv = {"git", "upload-pack", "--strict", "--stateless-rpc", dir.string()};
   o.env = serving_env();
-  if (requested_protocol(req) == 2) o.env.push_back("GIT_PROTOCOL=version=2");
+  if (version == 2) o.env.push_back("GIT_PROTOCOL=version=2");
   o.stdin_fd = in->get();
   o.capture_stderr = false;
   auto p = Process::spawn(o);
   if (!p) {
     slots_->release();
-    return from_error(p.error());
+    return std::unexpected(p.error());
   }
-  http::Response r;
-  r.headers.set("Content-Type", "application/x-git-upload-pack-result");
-  r.headers.set("Cache-Control", "no-cache");
-  r.body = http::PipeBody{std::make_shared<UploadPack>(std::move(*p), slots_)};
-  return r;
+  return StartedPack{std::move(*p), [slots = slots_] { slots->release(); }};
 }
 
 http::Response GitService::handle_webhook(const http::Request& req) {

@@ -6,13 +6,15 @@
 #include <semaphore>
 
 #include "git/cache.hpp"
+#include "git/pack_cache.hpp"
 #include "http/message.hpp"
 
 namespace outpost::git {
 
 class GitService {
  public:
-  GitService(GitCache& cache, const GitConfig& cfg, Metrics& metrics);
+  // `packs` (nullable): fetches that end a negotiation go through the pack cache.
+  GitService(GitCache& cache, const GitConfig& cfg, Metrics& metrics, PackCache* packs = nullptr);
 
   // /git/…, tiered (http::TieredHandler): with Reach::local, nothing when only a clone or a
   // refresh from upstream can answer.
@@ -27,11 +29,17 @@ class GitService {
   std::optional<http::Response> info_refs(const RepoId& repo, const http::Request& req,
                                           http::Reach reach);
   http::Response upload_pack(const RepoId& repo, const http::Request& req);
+  // Starts `git upload-pack` for `dir` on `request` (held in a memfd), within the concurrency
+  // slots (Errc::upstream_unavailable when none frees up in 30 s).
+  Result<StartedPack> start_upload_pack(const std::filesystem::path& dir, std::string_view request,
+                                        int version);
 
   GitCache& cache_;
   const GitConfig& cfg_;
   MetricFamily& adverts_;
+  MetricFamily& runs_;  // upload-pack runs outside the pack cache (it counts its own)
   std::shared_ptr<std::counting_semaphore<4096>> slots_;  // concurrent upload-pack processes
+  PackCache* packs_;
 };
 
 // "version=2" in a Git-Protocol header -> 2, else 0.

@@ -56,6 +56,8 @@ class StreamSource {
   // Calls `wake` once, from any thread, as soon as bytes beyond `offset` exist or the stream has
   // ended (immediately if that is already so).
   virtual void notify_when_readable(std::uint64_t offset, std::function<void()> wake) = 0;
+  // An open-ended stream (StreamBody::open_ended): whether it ended cleanly with `offset` bytes.
+  virtual bool ended_at(std::uint64_t offset) { return false; }
 };
 
 struct FileBody {
@@ -68,6 +70,9 @@ struct StreamBody {
   std::shared_ptr<StreamSource> source;
   std::uint64_t offset = 0;
   std::uint64_t length = 0;
+  // Length unknown until the source ends (sent chunked from `offset`; `length` unused): complete
+  // once ended_at says so, cut (no final chunk) if the source fails.
+  bool open_ended = false;
 };
 
 // Bytes a child process writes to a pipe, of unknown length: sent with chunked encoding.

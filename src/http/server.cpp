@@ -240,6 +240,41 @@ struct Server::Impl {
     co_return Sent::complete;
   }
 
+  // An open-ended stream, chunked: each read is one chunk; the final chunk once the source says
+  // it ended cleanly. Adds the body bytes sent to `bytes`.
+  template <class Stream>
+  asio::awaitable<Sent> send_open_stream(Stream& stream, StreamBody& sb, std::uint64_t& bytes) {
+    auto ex = co_await asio::this_coro::executor;
+    std::vector<char> buf(256 * 1024);
+    std::uint64_t off = sb.offset;
+    for (;;) {
+      auto n = sb.source->read_at(off, std::span(buf.data(), buf.size()));
+      if (!n) co_return Sent::aborted;
+      if (*n > 0) {
+        char size_line[24];
+        int len = std::snprintf(size_line, sizeof size_line, "%zx\r\n", *n);
+        std::array<asio::const_buffer, 3> chunk{
+            asio::buffer(size_line, static_cast<std::size_t>(len)), asio::buffer(buf.data(), *n),
+            asio::buffer("\r\n", 2)};
+        beast::get_lowest_layer(stream).expires_after(cfg.write_timeout);
+        auto [ec, w] = co_await asio::async_write(stream, chunk, nothrow);
+        if (ec) co_return Sent::aborted;
+        off += *n;
+        bytes += *n;
+        continue;
+      }
+      if (sb.source->ended_at(off)) break;
+      auto timer = std::make_shared<asio::steady_timer>(ex, std::chrono::minutes(10));
+      sb.source->notify_when_readable(
+          off, [timer, ex] { asio::post(ex, [timer] { timer->cancel(); }); });
+      auto [ec] = co_await timer->async_wait(nothrow);
+      if (!ec) co_return Sent::aborted;
+    }
+    beast::get_lowest_layer(stream).expires_after(cfg.write_timeout);
+    auto [ec, w] = co_await asio::async_write(stream, asio::buffer("0\r\n\r\n", 5), nothrow);
+    co_return ec ? Sent::aborted : Sent::complete;
+  }
+
   // Reads the pipe to EOF, sending each read as one chunk; the final chunk only if the producer
   // finished cleanly. Adds the body bytes sent to `bytes`.
   template <class Stream>
@@ -277,8 +312,10 @@ struct Server::Impl {
     for (const auto& [k, v] : resp.headers.items()) head.insert(k, v);
     head.keep_alive(keep_alive);
     auto* pipe = std::get_if<PipeBody>(&resp.body);
-    const std::uint64_t length = pipe ? 0 : resp.content_length();
-    if (pipe) {
+    auto* open = std::get_if<StreamBody>(&resp.body);
+    if (open && !open->open_ended) open = nullptr;
+    const std::uint64_t length = pipe || open ? 0 : resp.content_length();
+    if (pipe || open) {
       head.chunked(true);
     } else {
       head.content_length(length);
@@ -288,6 +325,7 @@ struct Server::Impl {
     auto [ec, n] = co_await bhttp::async_write_header(stream, sr, nothrow);
     if (ec) co_return Sent::aborted;
     if (pipe) co_return co_await send_pipe(stream, *pipe, bytes);
+    if (open) co_return co_await send_open_stream(stream, *open, bytes);
     if (resp.omit_body || req.method == "HEAD" || length == 0) co_return Sent::complete;
     bytes = length;
     if (auto* sb = std::get_if<SharedBody>(&resp.body)) {

@@ -57,6 +57,15 @@ ManifestAccept ManifestAccept::parse(std::string_view header) {
   }
   if (!any) return a;
   std::ranges::sort(types);
+  // A client that takes every standard form (skopeo, podman, CRI-O, docker, crane list them all)
+  // is treated as taking every type: its tags are every client's, not rows of their own.
+  static constexpr std::string_view kStandard[] = {
+      "application/vnd.docker.distribution.manifest.list.v2+json",
+      "application/vnd.docker.distribution.manifest.v2+json",
+      "application/vnd.oci.image.index.v1+json", "application/vnd.oci.image.manifest.v1+json"};
+  if (std::ranges::all_of(kStandard,
+                          [&](std::string_view t) { return std::ranges::binary_search(types, t); }))
+    return a;
   types.erase(std::unique(types.begin(), types.end()), types.end());
   a.all_ = false;
   a.types_ = std::move(types);

@@ -2,7 +2,8 @@
 // What a client accepts as a manifest, from its Accept headers (content negotiation, as
 // docker-registry does it): a stored manifest is served only when the client accepts its media
 // type. No Accept header, `*/*` or `application/*` accepts every type; parameters are ignored and
-// `q=0` excludes a type.
+// `q=0` excludes a type. A client that lists all four standard types (OCI manifest and index,
+// Docker manifest and list) accepts every type too.
 #include <string>
 #include <string_view>
 #include <vector>

@@ -74,6 +74,8 @@ Result<std::vector<InventoryEntry>> inventory(MetaDb& db, const BlobStore& store
   std::vector<InventoryEntry> out;
   out.reserve(tags->size());
   for (auto& t : *tags) {
+    // A release's own artifact (outpost.releases/<name>:<version>) is no image a pod pulls.
+    if (t.upstream == kReleasesNamespace) continue;
     auto held = holding(db, store, t.digest);
     out.push_back({std::move(t), std::move(held)});
   }
@@ -117,7 +119,8 @@ ImageCheck check_image(const RegistryConfig& cfg, MetaDb& db, const BlobStore& s
     if (auto pin = db.pinned_tag(ref.registry, ref.repo, ref.tag); pin && *pin) d = **pin;
   }
   if (!d) {
-    if (auto tag = db.tag(ref.registry, ref.repo, ref.tag); tag && *tag) d = (**tag).digest;
+    if (auto tag = db.tag_any_accept(ref.registry, ref.repo, ref.tag); tag && *tag)
+      d = (**tag).digest;
   }
   if (!d) {
     c.reason = "never pulled through this Outpost, and no release holds it";

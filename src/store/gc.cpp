@@ -39,8 +39,12 @@ Result<GcResult> collect_garbage(BlobStore& store, MetaDb& db, std::uint64_t tar
 }
 
 WatermarkGc::WatermarkGc(const StorageConfig& cfg, std::filesystem::path data_dir, BlobStore& store,
-                         MetaDb& db)
-    : cfg_(cfg), data_dir_(std::move(data_dir)), store_(store), db_(db) {
+                         MetaDb& db, std::function<std::uint64_t(std::uint64_t)> evict_first)
+    : cfg_(cfg),
+      data_dir_(std::move(data_dir)),
+      store_(store),
+      db_(db),
+      evict_first_(std::move(evict_first)) {
   thread_ = std::jthread([this](std::stop_token st) {
     while (!st.stop_requested()) {
       if (auto r = check(); r && r->evicted_blobs > 0)
@@ -57,6 +61,14 @@ Result<GcResult> WatermarkGc::check() {
   auto used = disk_used_fraction(data_dir_);
   if (!used || *used <= cfg_.gc_high_watermark) return GcResult{};
   auto excess = bytes_above(data_dir_, cfg_.gc_low_watermark);
+  if (evict_first_ && excess > 0) {
+    auto freed = evict_first_(excess);
+    if (freed > 0)
+      spdlog::info("gc: disk above {:.0f}%: dropped {} bytes of the Git pack cache",
+                   cfg_.gc_high_watermark * 100, freed);
+    excess = bytes_above(data_dir_, cfg_.gc_low_watermark);
+    if (excess == 0) return GcResult{};
+  }
   std::uint64_t target = store_.total_bytes() > excess ? store_.total_bytes() - excess : 1;
   return collect_garbage(store_, db_, target);
 }

@@ -4,6 +4,7 @@
 // blobs (and manifests) go with them, so a later request fetches them again when it can.
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 
 #include <thread>
@@ -28,8 +29,10 @@ Result<GcResult> collect_garbage(BlobStore& store, MetaDb& db, std::uint64_t tar
 // gc_interval. Stops (joins) on destruction.
 class WatermarkGc {
  public:
+  // `evict_first(bytes)`: caches that must never compete with pinned blobs for disk (the Git pack
+  // cache) are asked to free up to `bytes` before any blob is evicted; returns what it freed.
   WatermarkGc(const StorageConfig& cfg, std::filesystem::path data_dir, BlobStore& store,
-              MetaDb& db);
+              MetaDb& db, std::function<std::uint64_t(std::uint64_t)> evict_first = {});
   // Runs one check now; returns what was evicted (nothing when below the high watermark).
   Result<GcResult> check();
 
@@ -38,6 +41,7 @@ class WatermarkGc {
   const std::filesystem::path data_dir_;
   BlobStore& store_;
   MetaDb& db_;
+  const std::function<std::uint64_t(std::uint64_t)> evict_first_;
   std::jthread thread_;
 };
 

@@ -123,6 +123,23 @@ Result<std::optional<TagRecord>> MetaDb::tag(const std::string& upstream, const 
   return std::optional<TagRecord>(TagRecord{*d, s.integer(1)});
 }
 
+Result<std::optional<TagRecord>> MetaDb::tag_any_accept(const std::string& upstream,
+                                                        const std::string& repo,
+                                                        const std::string& tag) {
+  MutexLock lock(mu_);
+  sqlite::Stmt s(db_,
+                 "SELECT digest, checked_at FROM tags WHERE upstream=?1 AND repo=?2 AND "
+                 "(tag=?3 OR substr(tag, 1, length(?3) + 1) = ?3 || '#') "
+                 "ORDER BY tag=?3 DESC, checked_at DESC LIMIT 1");
+  s.bind(1, upstream).bind(2, repo).bind(3, tag);
+  auto row = s.step();
+  if (!row) return std::unexpected(row.error());
+  if (!*row) return std::optional<TagRecord>();
+  auto d = Digest::parse(s.text(0));
+  if (!d) return fail(Errc::io, "meta.db holds a malformed digest for " + repo + ":" + tag);
+  return std::optional<TagRecord>(TagRecord{*d, s.integer(1)});
+}
+
 Result<std::vector<std::string>> MetaDb::tags(const std::string& upstream,
                                               const std::string& repo) {
   MutexLock lock(mu_);
@@ -275,13 +292,19 @@ Result<std::vector<MetaDb::ImageTagRow>> MetaDb::image_tags() {
   sqlite::Stmt tags(db_,
                     "SELECT t.upstream, t.repo, t.tag, t.digest, t.checked_at, b.last_access "
                     "FROM tags t LEFT JOIN blobs b ON b.digest = t.digest "
-                    "WHERE instr(t.tag, '#') = 0");
+                    "ORDER BY instr(t.tag, '#') = 0, t.checked_at");
+  // A tag resolved for several Accept sets (`<tag>#<types>` rows: every client that sends its
+  // own Accept list, skopeo, podman, CRI-O, docker) is one tag: the row for every type (ordered
+  // last) wins, else the one resolved last.
   auto each = tags.each_row([&] {
     auto d = Digest::parse(tags.text(3));
     if (!d) return;
-    ImageTagRow row{tags.text(0), tags.text(1), tags.text(2), *d, tags.integer(4), {}, {}};
+    auto tag = tags.text(2);
+    if (auto hash = tag.find('#'); hash != std::string::npos) tag.resize(hash);
+    ImageTagRow row{tags.text(0), tags.text(1), std::move(tag), *d, tags.integer(4), {}, {}};
     if (!tags.is_null(5)) row.last_access = tags.integer(5);
-    rows.emplace(std::tuple(row.upstream, row.repo, row.tag), std::move(row));
+    auto key = std::tuple(row.upstream, row.repo, row.tag);
+    rows.insert_or_assign(std::move(key), std::move(row));
   });
   if (!each) return std::unexpected(each.error());
   sqlite::Stmt pins(db_,

@@ -38,6 +38,10 @@ class MetaDb {
                        const Digest& d, UnixSeconds checked_at);
   Result<std::optional<TagRecord>> tag(const std::string& upstream, const std::string& repo,
                                        const std::string& tag);
+  // The tag as resolved for any Accept set: its own row, else the `<tag>#<types>` row resolved
+  // last (what `outpost images --check` asks: does this site hold some form of the tag).
+  Result<std::optional<TagRecord>> tag_any_accept(const std::string& upstream,
+                                                  const std::string& repo, const std::string& tag);
   // The tags of a repository, sorted; not the rows kept per Accept set (`<tag>#<types>`).
   Result<std::vector<std::string>> tags(const std::string& upstream, const std::string& repo);
   // Forgets a tag (upstream deleted it and registry.keep_deleted_tags is off).
@@ -84,8 +88,8 @@ class MetaDb {
 
   // The image inventory (GET /api/v1/images): every tag resolved here and every tag a retained
   // release pins (`releases`: "name version", newest first; the pinned digest wins, as when
-  // serving), with the last access of its manifest. Sorted by upstream, repository, tag; Accept
-  // rows (`<tag>#<types>`) are left out.
+  // serving), with the last access of its manifest. Sorted by upstream, repository, tag; the
+  // rows kept per Accept set (`<tag>#<types>`) count as their tag.
   struct ImageTagRow {
     std::string upstream, repo, tag;
     Digest digest;

@@ -46,3 +46,20 @@ TEST(ManifestAccept, TheRefusalNamesTheStoredType) {
 
 }  // namespace
 }  // namespace outpost::registry
+
+namespace outpost::registry {
+namespace {
+
+TEST(ManifestAccept, AClientListingEveryStandardFormAcceptsEveryType) {
+  // What skopeo, podman and CRI-O send: the tag they resolve is every client's.
+  auto a = ManifestAccept::parse(
+      "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, "
+      "application/vnd.docker.distribution.manifest.v2+json, "
+      "application/vnd.docker.distribution.manifest.list.v2+json, "
+      "application/vnd.docker.distribution.manifest.v1+prettyjws");
+  EXPECT_TRUE(a.all());
+  EXPECT_EQ(a.key(), "");
+}
+
+}  // namespace
+}  // namespace outpost::registry
