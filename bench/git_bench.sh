@@ -2,8 +2,7 @@
 # Git cache benchmark: Outpost side by side with `git http-backend` (nginx + fcgiwrap) and
 # `git daemon`, serving the same repository, same run, loopback. Prints a Markdown table, and one
 # for storms: 20 concurrent identical clones and 20 concurrent identical incremental fetches, wall
-# time and server CPU (Outpost: its process and the upload-packs it reaped; http-backend: fcgiwrap
-# and the CGIs it reaped, nginx left out; git daemon: the daemon and its reaped children).
+# time and server CPU (every CPU's busy time during the storm less the git clients' own rusage).
 #
 #   bench/git_bench.sh [--refs 8000] [--commits 300] [--runs 20]
 set -euo pipefail
@@ -157,24 +156,33 @@ cc_op=$(conc "$OPU" op)
 cc_gd=$(conc "$GD" gd)
 
 log "storms: 20 concurrent identical clones, then 20 concurrent identical incremental fetches"
-FCGI_PID=$(pgrep -f "fcgiwrap -s unix:$T/fcgi.sock" | head -1)
-# storm SERVER_PID CMD_WITH_%i: "wall_ms cpu_ms" of 20 copies of CMD at once (%i: the copy's index)
+busy_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat; }
+# storm CMD_WITH_%i: "wall_ms server_cpu_ms" of 20 copies of CMD at once (%i: the copy's index).
+# Server CPU: every CPU's busy time during the storm (/proc/stat) less what the 20 git clients
+# used (their rusage): the serving side of whichever server, with whatever it spawns.
 storm() {
-  local pid=$1 cmd=$2 s e a b i
-  a=$(ticks "$pid")
+  local cmd=$1 s e a b i clients
+  a=$(busy_ticks)
   s=$(now_ns)
-  for i in $(seq 20); do bash -c "${cmd//%i/$i}" >/dev/null 2>&1 & done
-  wait
+  clients=$( (for i in $(seq 20); do bash -c "${cmd//%i/$i}" >/dev/null 2>&1 & done; wait; times) | tail -1)
   e=$(now_ns)
-  b=$(ticks "$pid")
-  echo "$(((e - s) / 1000000)) $(python3 -c "print(round(($b - $a) * 1000 / $hz))")"
+  b=$(busy_ticks)
+  python3 - "$a" "$b" "$hz" "$clients" "$(((e - s) / 1000000))" <<'PY'
+import re, sys
+a, b, hz, clients, wall = sys.argv[1:6]
+secs = sum(float(m) * 60 + float(s) for m, s in re.findall(r"(\d+)m([\d.]+)s", clients))
+print(wall, max(0, round((int(b) - int(a)) * 1000 / int(hz) - secs * 1000)))
+PY
 }
-read -r st_hb st_hb_cpu <<<"$(storm "$FCGI_PID" "git clone -q $HB $T/st-hb-%i")"
-read -r st_gd st_gd_cpu <<<"$(storm "$DPID" "git clone -q $GD $T/st-gd-%i")"
-read -r st_op st_op_cpu <<<"$(storm "$op_PID" "git clone -q $OPU $T/st-op-%i")"
+fetch_runs() { metric 'outpost_git_upload_pack_runs_total{request="fetch"}' "$OP"; }
+read -r st_hb st_hb_cpu <<<"$(storm "git clone -q $HB $T/st-hb-%i")"
+read -r st_gd st_gd_cpu <<<"$(storm "git clone -q $GD $T/st-gd-%i")"
+runs_0=$(fetch_runs)
+read -r st_op st_op_cpu <<<"$(storm "git clone -q $OPU $T/st-op-%i")"
+runs_1=$(fetch_runs)
 rm -rf "$T"/st-op-*
-read -r st_op2 st_op2_cpu <<<"$(storm "$op_PID" "git clone -q $OPU $T/st-op-%i")"  # kept response
-runs_op=$(metric 'outpost_git_upload_pack_runs_total{request="fetch"}' "$OP")
+read -r st_op2 st_op2_cpu <<<"$(storm "git clone -q $OPU $T/st-op-%i")"  # kept response
+runs_2=$(fetch_runs)
 for i in 1 2 3 4 5; do
   echo "storm $i" >>"$w/apps/app2/inc.txt"
   git -C "$w" add -A
@@ -183,10 +191,10 @@ done
 git -C "$w" push -q origin HEAD:refs/heads/main 2>/dev/null || git -C "$w" push -q origin HEAD:refs/heads/master
 curl -s -o /dev/null -d '{"repo":"git.test/org/big"}' "http://127.0.0.1:$OP/api/v1/git/webhook"
 sleep 2
-read -r sf_hb sf_hb_cpu <<<"$(storm "$FCGI_PID" "git -C $T/st-hb-%i fetch -q origin")"
-read -r sf_gd sf_gd_cpu <<<"$(storm "$DPID" "git -C $T/st-gd-%i fetch -q origin")"
-read -r sf_op sf_op_cpu <<<"$(storm "$op_PID" "git -C $T/st-op-%i fetch -q origin")"
-runs_op_f=$(metric 'outpost_git_upload_pack_runs_total{request="fetch"}' "$OP")
+read -r sf_hb sf_hb_cpu <<<"$(storm "git -C $T/st-hb-%i fetch -q origin")"
+read -r sf_gd sf_gd_cpu <<<"$(storm "git -C $T/st-gd-%i fetch -q origin")"
+read -r sf_op sf_op_cpu <<<"$(storm "git -C $T/st-op-%i fetch -q origin")"
+runs_3=$(fetch_runs)
 rm -rf "$T"/st-*
 
 log "info/refs with upstream down"
@@ -208,16 +216,17 @@ Repository: $COMMITS commits, $refs refs, v0 advertisement $advert_bytes bytes.
 | incremental fetch (5 commits), ms | $if_op | $if_hb | $if_gd | $(ratio "$if_op" "$if_hb") |
 | 10 concurrent clones, ms | $cc_op | $cc_hb | $cc_gd | $(ratio "$cc_op" "$cc_hb") |
 
-Storms (20 at once; Outpost's pack cache, default min_requests 2: the first storm shares one run,
-the second is served from the kept response; $runs_op upload-pack fetch runs for both clone storms,
-$((runs_op_f - runs_op)) for the fetch storm):
+Storms (20 at once; Outpost's pack cache at its defaults): upload-pack runs for Outpost's first
+clone storm $((runs_1 - runs_0)), for the second (the kept response) $((runs_2 - runs_1)), for the
+fetch storm $((runs_3 - runs_2)); the others run one per client. Server CPU: all CPUs' busy time
+during the storm less the git clients' own.
 
 | measure | outpost | git http-backend (nginx+fcgiwrap) | git daemon | outpost / http-backend |
 |---|---|---|---|---|
 | 20 identical clones, wall ms | $st_op | $st_hb | $st_gd | $(ratio "$st_op" "$st_hb") |
 | 20 identical clones, server CPU ms | $st_op_cpu | $st_hb_cpu | $st_gd_cpu | $(ratio "$st_op_cpu" "$st_hb_cpu") |
-| 20 identical clones again (kept), wall ms | $st_op2 | | | $(ratio "$st_op2" "$st_hb") |
-| 20 identical clones again (kept), server CPU ms | $st_op2_cpu | | | $(ratio "$st_op2_cpu" "$st_hb_cpu") |
+| 20 identical clones again (kept response), wall ms | $st_op2 | | | $(ratio "$st_op2" "$st_hb") |
+| 20 identical clones again (kept response), server CPU ms | $st_op2_cpu | | | $(ratio "$st_op2_cpu" "$st_hb_cpu") |
 | 20 identical incremental fetches, wall ms | $sf_op | $sf_hb | $sf_gd | $(ratio "$sf_op" "$sf_hb") |
 | 20 identical incremental fetches, server CPU ms | $sf_op_cpu | $sf_hb_cpu | $sf_gd_cpu | $(ratio "$sf_op_cpu" "$sf_hb_cpu") |
 TABLE

@@ -148,7 +148,8 @@ int serve(const Config& cfg) {
   http::Server server(cfg.server, metrics);
   http::Authorizer auth(cfg.auth, cfg.git);
   server.set_guard([&](const http::Request& req, AuthGroup g) { return auth.check(req, g); });
-  status::Sources site{cfg, mirror, git_cache, helm_cache, releases, store, db, &cluster, &fanout};
+  status::Sources site{cfg,   mirror, git_cache, helm_cache, releases,
+                       store, db,     &cluster,  &fanout,    &packs};
   status::register_metrics(metrics, site);
   add_routes(server, {cfg, store, db, metrics, mirror, git_service, helm_cache, releases, fanout,
                       uploads, site});

@@ -109,6 +109,15 @@ void print_human(const json& s, const std::string& server) {
       std::cout << "    synced from " << str(g, "synced_from") << " (" << str(g, "failover")
                 << ")\n";
   }
+  if (s.contains("git_pack_cache")) {
+    const auto& pc = s["git_pack_cache"];
+    auto n = [&](const char* k) { return pc.value(k, std::uint64_t{0}); };
+    std::cout << fmt::format(
+        "  pack cache: {} hits, {} joined a run, {} runs; {} upload-pack runs saved, {} served "
+        "from it; {} kept ({})\n",
+        n("hits"), n("joined"), n("misses"), n("runs_saved"), human_bytes(n("served_bytes")),
+        n("entries"), human_bytes(n("bytes")));
+  }
   std::cout << "\nReleases\n";
   if (s["releases"].empty()) std::cout << "  (none)\n";
   for (const auto& x : s["releases"]) {

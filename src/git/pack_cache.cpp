@@ -225,6 +225,8 @@ Result<http::Response> PackCache::serve(const std::string& key,
           requests_.add({{"result", "hit"}});
           saved_.add({});
           served_bytes_.add({}, static_cast<double>(e->second.size));
+          ++hits_;
+          served_ += e->second.size;
           http::Response r;
           r.body = http::FileBody{std::move(fd), 0, e->second.size};
           return r;
@@ -238,6 +240,7 @@ Result<http::Response> PackCache::serve(const std::string& key,
       it->second->join();
       requests_.add({{"result", "joined"}});
       saved_.add({});
+      ++joined_;
       http::Response r;
       r.body = http::StreamBody{it->second, 0, 0, true};
       return r;
@@ -249,6 +252,7 @@ Result<http::Response> PackCache::serve(const std::string& key,
     run = std::make_shared<PackRun>(*this, key, file, std::move(fd));
     running_.emplace(key, run);  // single-flight from here: identical fetches join
     requests_.add({{"result", "miss"}});
+    ++misses_;
   }
   runs_.add({{"request", "fetch"}});
   auto started = start();
@@ -271,8 +275,10 @@ void PackCache::finished(const std::string& key, PackRun& run, bool ok) {
   std::error_code ec;
   const bool keep = ok && cfg_.enabled && size <= cfg_.max_bytes &&
                     (run.readers() > 1 || sightings_[key] >= cfg_.min_requests);
-  if (ok && run.readers() > 1)
+  if (ok && run.readers() > 1) {
     served_bytes_.add({}, static_cast<double>(size) * (run.readers() - 1));
+    served_ += size * static_cast<std::uint64_t>(run.readers() - 1);
+  }
   if (keep) {
     fs::rename(run.file(), dir_ / key, ec);
     if (!ec) {
@@ -318,7 +324,7 @@ std::uint64_t PackCache::evict(std::uint64_t bytes) {
 
 PackCache::Stats PackCache::stats() {
   MutexLock lock(mu_);
-  return {entries_.size(), bytes_};
+  return {entries_.size(), bytes_, hits_, joined_, misses_, served_};
 }
 
 }  // namespace outpost::git

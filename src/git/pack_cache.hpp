@@ -56,7 +56,9 @@ class PackCache {
   std::uint64_t evict(std::uint64_t bytes);
 
   struct Stats {
-    std::uint64_t entries = 0, bytes = 0;
+    std::uint64_t entries = 0, bytes = 0;            // kept now
+    std::uint64_t hits = 0, joined = 0, misses = 0;  // fetches since start, by how served
+    std::uint64_t served_bytes = 0;                  // from kept responses and shared runs
   };
   Stats stats();
 
@@ -81,6 +83,8 @@ class PackCache {
   std::uint64_t bytes_ GUARDED_BY(mu_) = 0;
   std::map<std::string, std::shared_ptr<PackRun>> running_ GUARDED_BY(mu_);
   std::unordered_map<std::string, int> sightings_ GUARDED_BY(mu_);
+  std::uint64_t hits_ GUARDED_BY(mu_) = 0, joined_ GUARDED_BY(mu_) = 0, misses_ GUARDED_BY(mu_) = 0,
+                      served_ GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace outpost::git

@@ -12,6 +12,7 @@
 #include "core/log.hpp"
 #include "core/time.hpp"
 #include "git/cache.hpp"
+#include "git/pack_cache.hpp"
 #include "helm/cache.hpp"
 #include "registry/mirror.hpp"
 #include "store/blob_store.hpp"
@@ -150,6 +151,16 @@ json site_status(Sources& s) {
                          {"noticed_at", iso8601(std::chrono::system_clock::time_point(
                                             std::chrono::seconds(t.noticed_at)))}});
   doc["deleted_tags"] = deleted;
+  if (s.packs) {
+    auto p = s.packs->stats();
+    doc["git_pack_cache"] = {{"entries", p.entries},
+                             {"bytes", p.bytes},
+                             {"hits", p.hits},
+                             {"joined", p.joined},
+                             {"misses", p.misses},
+                             {"runs_saved", p.hits + p.joined},
+                             {"served_bytes", p.served_bytes}};
+  }
   doc["store"] = store_usage(s);
   doc["errors"] = recent_problems(20);
   if (s.cluster && s.cluster->enabled()) doc["cluster"] = cluster_status(s);

@@ -20,7 +20,8 @@ class Mirror;
 }
 namespace git {
 class GitCache;
-}
+class PackCache;
+}  // namespace git
 namespace helm {
 class HelmCache;
 }
@@ -45,12 +46,14 @@ struct Sources {
   MetaDb& db;
   cluster::Cluster* cluster = nullptr;      // a site cluster, when configured
   bundle::ReleaseFanout* fanout = nullptr;  // its releases across the replicas
+  git::PackCache* packs = nullptr;          // the Git pack cache
 };
 
 // {generated_at, version, readiness, upstreams[], git[], helm[], releases[], store{}, errors[],
 //  deleted_tags[{upstream, repo, tag, digest, noticed_at}] (served though upstream deleted them),
 //  cluster{self, owned_share, served_bytes, peers[{url, up, member, since, last_error,
-//  bytes_received, releases[{name, version, state}]}]} (with a cluster)}
+//  bytes_received, releases[{name, version, state}]}]} (with a cluster),
+//  git_pack_cache{entries, bytes, hits, joined, misses, runs_saved, served_bytes}}
 nlohmann::json site_status(Sources& s);
 
 // {ready, state: "offline-ready" | "not-ready", reasons[]}, computed from a site_status document

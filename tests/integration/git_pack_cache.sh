@@ -112,6 +112,18 @@ log "kept: $entries responses, $bytes bytes"
 held=$(find "$T/data/git-packs" -maxdepth 1 -type f -printf '%s\n' | awk '{s += $1} END {print s + 0}')
 ((held <= 400000)) || die "the pack cache directory holds $held bytes"
 
+log "the status API, outpost status and the page's data show the pack cache"
+curl -sf "http://127.0.0.1:$OP/api/v1/status" | python3 -c '
+import json, sys
+pc = json.load(sys.stdin)["git_pack_cache"]
+assert pc["runs_saved"] == pc["hits"] + pc["joined"] and pc["runs_saved"] >= 19 + 19 + 4, pc
+assert pc["served_bytes"] > 0 and pc["entries"] > 0 and pc["bytes"] <= 400000, pc
+print("pack cache:", pc)' || die "the status API does not show the pack cache"
+[[ $(metric outpost_git_pack_cache_runs_saved_total "$OP") -ge 42 ]] || die "runs saved metric"
+"$OUTPOST_BIN" status --server "http://127.0.0.1:$OP" >"$T/status.txt" || true  # 1: not offline-ready
+grep -q 'pack cache: .* upload-pack runs saved' "$T/status.txt" ||
+  die "outpost status does not show the pack cache"
+
 log "kill -9 while a shared run is in progress"
 mkdir -p "$T/work/big" && git -C "$T/work/big" init -q
 head -c 40000000 /dev/urandom >"$T/work/big/blob.bin"
