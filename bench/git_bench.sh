@@ -175,6 +175,17 @@ print(wall, max(0, round((int(b) - int(a)) * 1000 / int(hz) - secs * 1000)))
 PY
 }
 fetch_runs() { metric 'outpost_git_upload_pack_runs_total{request="fetch"}' "$OP"; }
+push_commits() {  # push_commits TAG: 5 new commits upstream, and Outpost synced
+  for i in 1 2 3 4 5; do
+    echo "$1 $i" >>"$w/apps/app2/inc.txt"
+    git -C "$w" add -A
+    git -C "$w" commit -qm "$1 $i"
+  done
+  git -C "$w" push -q origin HEAD:refs/heads/main 2>/dev/null || git -C "$w" push -q origin HEAD:refs/heads/master
+  curl -s -o /dev/null -d '{"repo":"git.test/org/big"}' "http://127.0.0.1:$OP/api/v1/git/webhook"
+  sleep 2
+}
+push_commits cold  # a state no clone has asked for yet: Outpost's first storm is cold
 read -r st_hb st_hb_cpu <<<"$(storm "git clone -q $HB $T/st-hb-%i")"
 read -r st_gd st_gd_cpu <<<"$(storm "git clone -q $GD $T/st-gd-%i")"
 runs_0=$(fetch_runs)
@@ -183,14 +194,7 @@ runs_1=$(fetch_runs)
 rm -rf "$T"/st-op-*
 read -r st_op2 st_op2_cpu <<<"$(storm "git clone -q $OPU $T/st-op-%i")"  # kept response
 runs_2=$(fetch_runs)
-for i in 1 2 3 4 5; do
-  echo "storm $i" >>"$w/apps/app2/inc.txt"
-  git -C "$w" add -A
-  git -C "$w" commit -qm "storm $i"
-done
-git -C "$w" push -q origin HEAD:refs/heads/main 2>/dev/null || git -C "$w" push -q origin HEAD:refs/heads/master
-curl -s -o /dev/null -d '{"repo":"git.test/org/big"}' "http://127.0.0.1:$OP/api/v1/git/webhook"
-sleep 2
+push_commits storm
 read -r sf_hb sf_hb_cpu <<<"$(storm "git -C $T/st-hb-%i fetch -q origin")"
 read -r sf_gd sf_gd_cpu <<<"$(storm "git -C $T/st-gd-%i fetch -q origin")"
 read -r sf_op sf_op_cpu <<<"$(storm "git -C $T/st-op-%i fetch -q origin")"
