@@ -16,7 +16,8 @@ OP=$(free_port)
 write_outpost_config "$T/outpost.yaml" "$OP" "$T/data" upstream.test "http://127.0.0.1:$px_PORT" \
   "stall_timeout: 1s"
 start_outpost op "$T/outpost.yaml"
-ACCEPT='application/vnd.oci.image.manifest.v1+json'
+# What skopeo accepts (every standard type): the tag it resolves is the one cached here.
+ACCEPT='application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json'
 
 ok=0
 for i in $(seq "$ROUNDS"); do
