@@ -42,8 +42,7 @@ for m in 1 2; do
   git ls-remote "$u" >/dev/null
   for d in $(seq 20); do git clone -q --depth "$d" "$u" "$T/s$m-$d"; done
   for i in $(seq 10); do git clone -q "$u" "$T/f$m-$i"; done
-  for i in $(seq 10); do git clone -q --depth 25 "$u" "$T/st$m-$i" & done
-  wait
+  (for i in $(seq 10); do git clone -q --depth 25 "$u" "$T/st$m-$i" & done; wait)
   rm -rf "$T"/s$m-* "$T"/f$m-* "$T"/st$m-*
 done
 
