@@ -57,6 +57,9 @@ wait_site_head() {
 }
 
 log "--- clone through site -> hub -> origin"
+# The hub mirrors the repository first: its own cold clone from the origin may take longer than
+# the site's probe_timeout under load, and the site would then rightly fail over to the origin.
+git ls-remote "http://127.0.0.1:$HUB/git/git.test/org/app.git" >/dev/null || die "the hub cannot mirror org/app"
 git clone -q "$VIA" "$T/clone1" || die "clone through the hierarchy"
 [[ $(git -C "$T/clone1" rev-parse HEAD) == $(git -C "$T/work/org/app" rev-parse HEAD) ]] || die "wrong HEAD"
 [[ $(repo_status synced_from) == "http://127.0.0.1:$RP/git/git.test" ]] || die "site did not sync from the hub: $(repo_status synced_from)"
