@@ -129,14 +129,17 @@ git clone -q "$HB" "$T/inc-hb"
 git clone -q "$OPU" "$T/inc-op"
 git clone -q "$GD" "$T/inc-gd"
 git -C "$w" remote add origin "$GIT_SRV/org/big.git"
-for i in 1 2 3 4 5; do
-  echo "$i" >>"$w/apps/app1/inc.txt"
-  git -C "$w" add -A
-  git -C "$w" commit -qm "inc $i"
-done
-git -C "$w" push -q origin HEAD:refs/heads/main 2>/dev/null || git -C "$w" push -q origin HEAD:refs/heads/master
-curl -s -o /dev/null -d '{"repo":"git.test/org/big"}' "http://127.0.0.1:$OP/api/v1/git/webhook"
-sleep 2
+push_commits() {  # push_commits TAG: 5 new commits upstream, and Outpost synced
+  for i in 1 2 3 4 5; do
+    echo "$1 $i" >>"$w/apps/app1/inc.txt"
+    git -C "$w" add -A
+    git -C "$w" commit -qm "$1 $i"
+  done
+  git -C "$w" push -q origin HEAD:refs/heads/main 2>/dev/null || git -C "$w" push -q origin HEAD:refs/heads/master
+  curl -s -o /dev/null -d '{"repo":"git.test/org/big"}' "http://127.0.0.1:$OP/api/v1/git/webhook"
+  sleep 2
+}
+push_commits inc
 if_hb=$(time_ms git -C "$T/inc-hb" fetch -q origin)
 if_op=$(time_ms git -C "$T/inc-op" fetch -q origin)
 if_gd=$(time_ms git -C "$T/inc-gd" fetch -q origin)
@@ -175,16 +178,6 @@ print(wall, max(0, round((int(b) - int(a)) * 1000 / int(hz) - secs * 1000)))
 PY
 }
 fetch_runs() { metric 'outpost_git_upload_pack_runs_total{request="fetch"}' "$OP"; }
-push_commits() {  # push_commits TAG: 5 new commits upstream, and Outpost synced
-  for i in 1 2 3 4 5; do
-    echo "$1 $i" >>"$w/apps/app2/inc.txt"
-    git -C "$w" add -A
-    git -C "$w" commit -qm "$1 $i"
-  done
-  git -C "$w" push -q origin HEAD:refs/heads/main 2>/dev/null || git -C "$w" push -q origin HEAD:refs/heads/master
-  curl -s -o /dev/null -d '{"repo":"git.test/org/big"}' "http://127.0.0.1:$OP/api/v1/git/webhook"
-  sleep 2
-}
 push_commits cold  # a state no clone has asked for yet: Outpost's first storm is cold
 read -r st_hb st_hb_cpu <<<"$(storm "git clone -q $HB $T/st-hb-%i")"
 read -r st_gd st_gd_cpu <<<"$(storm "git clone -q $GD $T/st-gd-%i")"

@@ -141,11 +141,11 @@ http::Response GitService::upload_pack(const RepoId& repo, const http::Request& 
   // A fetch that ends the negotiation gets a pack: identical ones share a run, and the response
   // is kept (git/pack_cache.hpp), keyed by the mirror's advertised state and the canonical request.
   if (auto canonical = packs_ ? canonical_fetch_request(body, version) : std::nullopt) {
-    auto advert = m->info_refs_body(0);
-    if (!advert) return from_error(advert.error());
-    const std::string key(sha256_of(fmt::format("{}\nv{}\n{}\n{}", repo.key(), version,
-                                                sha256_of(**advert).str(), *canonical))
-                              .hex());
+    auto state = m->advertised_state();
+    if (!state) return from_error(state.error());
+    const std::string key(
+        sha256_of(fmt::format("{}\nv{}\n{}\n{}", repo.key(), version, state->str(), *canonical))
+            .hex());
     auto served = packs_->serve(key, [&] { return start_upload_pack(m->dir(), body, version); });
     if (!served) return busy(served.error());
     return respond(std::move(*served));

@@ -342,6 +342,19 @@ Result<std::shared_ptr<const std::string>> GitMirror::info_refs_body(int version
   return shared;
 }
 
+Result<Digest> GitMirror::advertised_state() {
+  auto body = info_refs_body(0);
+  if (!body) return std::unexpected(body.error());
+  {
+    MutexLock lock(mu_);
+    if (state_ && state_->first == *body) return state_->second;
+  }
+  auto d = sha256_of(**body);  // outside the lock: a large advertisement takes a while
+  MutexLock lock(mu_);
+  state_.emplace(*body, d);
+  return d;
+}
+
 GitMirror::Status GitMirror::status() const {
   MutexLock lock(mu_);
   return status_;

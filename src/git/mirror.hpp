@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "core/config.hpp"
+#include "core/digest.hpp"
 #include "core/error.hpp"
 #include "core/mutex.hpp"
 #include "git/git_runner.hpp"
@@ -84,6 +85,9 @@ class GitMirror {
   // The body of an info/refs response for protocol version 0 (service header + upload-pack's ref
   // advertisement) or 2 (capabilities). Cached until a sync moves a ref.
   Result<std::shared_ptr<const std::string>> info_refs_body(int protocol_version);
+  // The sha256 of the v0 advertisement: the mirror's advertised state (the pack cache's key),
+  // hashed once per advertisement, not per fetch.
+  Result<Digest> advertised_state();
 
   struct Status {
     std::optional<std::chrono::system_clock::time_point> last_success;
@@ -153,6 +157,8 @@ class GitMirror {
   std::optional<Result<SyncOutcome>> last_ GUARDED_BY(mu_);  // result of the latest sync
   std::uint64_t sync_gen_ GUARDED_BY(mu_) = 0;               // bumps when a sync ends
   Status status_ GUARDED_BY(mu_);
+  // advertised_state(): the advertisement last hashed, and its digest.
+  std::optional<std::pair<std::shared_ptr<const std::string>, Digest>> state_ GUARDED_BY(mu_);
   std::map<int, std::shared_ptr<const std::string>> adverts_
       GUARDED_BY(mu_);                          // protocol version -> bytes
   std::uint64_t refs_gen_ GUARDED_BY(mu_) = 0;  // bumps when refs change

@@ -110,17 +110,27 @@ Result<std::vector<MetaDb::DeletedTag>> MetaDb::deleted_tags() {
   return out;
 }
 
-Result<std::optional<TagRecord>> MetaDb::tag(const std::string& upstream, const std::string& repo,
-                                             const std::string& tag) {
-  MutexLock lock(mu_);
-  sqlite::Stmt s(db_, "SELECT digest, checked_at FROM tags WHERE upstream=? AND repo=? AND tag=?");
-  s.bind(1, upstream).bind(2, repo).bind(3, tag);
+namespace {
+
+// The first row of a (digest, checked_at) query on tags, for `repo`:`tag` in errors.
+Result<std::optional<TagRecord>> tag_row(sqlite::Stmt& s, const std::string& repo,
+                                         const std::string& tag) {
   auto row = s.step();
   if (!row) return std::unexpected(row.error());
   if (!*row) return std::optional<TagRecord>();
   auto d = Digest::parse(s.text(0));
   if (!d) return fail(Errc::io, "meta.db holds a malformed digest for " + repo + ":" + tag);
   return std::optional<TagRecord>(TagRecord{*d, s.integer(1)});
+}
+
+}  // namespace
+
+Result<std::optional<TagRecord>> MetaDb::tag(const std::string& upstream, const std::string& repo,
+                                             const std::string& tag) {
+  MutexLock lock(mu_);
+  sqlite::Stmt s(db_, "SELECT digest, checked_at FROM tags WHERE upstream=? AND repo=? AND tag=?");
+  s.bind(1, upstream).bind(2, repo).bind(3, tag);
+  return tag_row(s, repo, tag);
 }
 
 Result<std::optional<TagRecord>> MetaDb::tag_any_accept(const std::string& upstream,
@@ -132,12 +142,7 @@ Result<std::optional<TagRecord>> MetaDb::tag_any_accept(const std::string& upstr
                  "(tag=?3 OR substr(tag, 1, length(?3) + 1) = ?3 || '#') "
                  "ORDER BY tag=?3 DESC, checked_at DESC LIMIT 1");
   s.bind(1, upstream).bind(2, repo).bind(3, tag);
-  auto row = s.step();
-  if (!row) return std::unexpected(row.error());
-  if (!*row) return std::optional<TagRecord>();
-  auto d = Digest::parse(s.text(0));
-  if (!d) return fail(Errc::io, "meta.db holds a malformed digest for " + repo + ":" + tag);
-  return std::optional<TagRecord>(TagRecord{*d, s.integer(1)});
+  return tag_row(s, repo, tag);
 }
 
 Result<std::vector<std::string>> MetaDb::tags(const std::string& upstream,
