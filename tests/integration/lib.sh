@@ -72,11 +72,14 @@ started() {
 # start_registry NAME [ADDR]: a real docker-registry (distribution) on a free port of ADDR
 # (default 127.0.0.1); sets ${NAME}_PORT, ${NAME}_PID and logs to $T/NAME.log (its access log
 # counts upstream requests).
+# REGISTRY_DATA (another registry's storage, to serve the same content) and REGISTRY_EXTRA_YAML
+# (top-level sections, e.g. auth) adjust it.
 start_registry() {
   local name=$1 addr=${2:-127.0.0.1} port dir
   port=$(free_port)
   dir=$T/$name
-  mkdir -p "$dir/data"
+  local data=${REGISTRY_DATA:-$dir/data}
+  mkdir -p "$dir" "$data"
   cat >"$dir/config.yml" <<YAML
 version: 0.1
 log:
@@ -85,11 +88,12 @@ log:
     disabled: false
 storage:
   filesystem:
-    rootdirectory: $dir/data
+    rootdirectory: $data
   delete:
     enabled: true
 http:
   addr: $addr:$port
+${REGISTRY_EXTRA_YAML:-}
 YAML
   docker-registry serve "$dir/config.yml" >"$T/$name.log" 2>&1 &
   started "$name" $! "$port" "http://$addr:$port/v2/"

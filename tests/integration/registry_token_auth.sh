@@ -43,32 +43,12 @@ start_issuer() {
 # `token` with REALM (start_registry's config plus the auth section); STORAGE_DIR may be another
 # registry's, to serve the same content.
 start_token_registry() {
-  local name=$1 realm=$2 port dir=$T/$1
-  local data=${3:-$dir/data}
-  port=$(free_port)
-  mkdir -p "$dir" "$data"
-  cat >"$dir/config.yml" <<YAML
-version: 0.1
-log:
-  level: info
-  accesslog:
-    disabled: false
-storage:
-  filesystem:
-    rootdirectory: $data
-  delete:
-    enabled: true
-http:
-  addr: 127.0.0.1:$port
-auth:
+  REGISTRY_DATA=${3:-} REGISTRY_EXTRA_YAML="auth:
   token:
-    realm: $realm
+    realm: $2
     service: $SERVICE
     issuer: $ISSUER
-    rootcertbundle: $T/token.crt
-YAML
-  docker-registry serve "$dir/config.yml" >"$T/$name.log" 2>&1 &
-  started "$name" $! "$port" "http://127.0.0.1:$port/v2/"
+    rootcertbundle: $T/token.crt" start_registry "$1"
 }
 
 # start_op NAME UPSTREAM_URL [creds]: Outpost NAME ($T/NAME.yaml, data $T/NAME-data) whose only
