@@ -71,7 +71,8 @@ class FileSink final : public upstream::ResumableSink {
 Result<DownloadStats> download_resumable(
     http::HttpClient& client, const std::string& url, const std::filesystem::path& dest,
     int max_attempts, Millis stall_timeout, const std::atomic<bool>& cancel,
-    const std::function<void(std::uint64_t, std::uint64_t)>& progress, const Clock& clock) {
+    const std::function<void(std::uint64_t, std::uint64_t)>& progress, const Clock& clock,
+    upstream::UrlPolicy allow_url) {
   if (!url.starts_with("http://") && !url.starts_with("https://"))
     return fail(Errc::invalid_argument, "bundle URL must be http:// or https://");
   UniqueFd fd(::open(dest.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
@@ -80,8 +81,9 @@ Result<DownloadStats> download_resumable(
   FileSink sink(fd.get(), static_cast<std::uint64_t>(std::max<off_t>(have, 0)), progress);
   // The bundle's server is a source like any upstream: redirects followed, plain http only where
   // the URL is plain http already.
-  upstream::Source source({.url = url, .insecure = url.starts_with("http://")}, {}, client, cancel,
-                          clock);
+  upstream::Source source(
+      {.url = url, .insecure = url.starts_with("http://"), .allow_url = std::move(allow_url)}, {},
+      client, cancel, clock);
   RetryBudget retry(stall_timeout, clock);
   auto attempt = [&](std::uint64_t offset) {
     http::ClientRequest req;

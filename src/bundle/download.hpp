@@ -10,6 +10,7 @@
 #include "core/error.hpp"
 #include "core/time.hpp"
 #include "http/client.hpp"
+#include "upstream/source.hpp"
 
 namespace outpost::bundle {
 
@@ -20,11 +21,12 @@ struct DownloadStats {
 };
 
 // `progress(done, total)` (total 0 when unknown). A file already at `dest` is resumed. The pauses
-// between attempts are waited on `clock`.
+// between attempts are waited on `clock`. `allow_url`, when set, checks the URL and every
+// redirect's target before it is dialled.
 Result<DownloadStats> download_resumable(
     http::HttpClient& client, const std::string& url, const std::filesystem::path& dest,
     int max_attempts, Millis stall_timeout, const std::atomic<bool>& cancel,
     const std::function<void(std::uint64_t, std::uint64_t)>& progress,
-    const Clock& clock = Clock::system());
+    const Clock& clock = Clock::system(), upstream::UrlPolicy allow_url = {});
 
 }  // namespace outpost::bundle

@@ -48,7 +48,7 @@ void ReleaseJobs::stop() {
   stopping_ = true;
 }
 
-Result<void> ReleaseJobs::check_source(const std::string& source) const {
+Result<void> ReleaseJobs::check_source(const std::string& source, SourceFrom from) const {
   bool url = source.starts_with("http://") || source.starts_with("https://");
   if (is_oci_source(source)) {
     // Only a configured registry upstream is ever dialled, whatever the prefixes allow.
@@ -61,19 +61,25 @@ Result<void> ReleaseJobs::check_source(const std::string& source) const {
     return fail(Errc::invalid_argument,
                 "source must be an http(s) URL, an oci:// reference or an absolute path");
   }
+  if (url && !is_oci_source(source)) {
+    const auto authority = std::string_view(source).substr(source.find("://") + 3);
+    if (authority.substr(0, authority.find_first_of("/?#")).find('@') != std::string_view::npos)
+      return fail(Errc::invalid_argument, "source must not carry userinfo (user@host)");
+  }
   if (source.find("/../") != std::string::npos || source.ends_with("/..") ||
       source.find('\0') != std::string::npos)
     return fail(Errc::invalid_argument, "source must not contain '..'");
+  return check_allowed(source, cfg_.bundle.allowed_sources, url, from);
+}
+
+upstream::UrlPolicy ReleaseJobs::allowed_hop() const {
   const auto& allowed = cfg_.bundle.allowed_sources;
-  if (allowed.empty()) {
-    if (url) return {};
-    return fail(Errc::forbidden,
-                "local bundle paths are not allowed (configure bundle.allowed_sources)");
-  }
-  for (const auto& p : allowed)
-    if (source.starts_with(p)) return {};
-  return fail(Errc::forbidden,
-              fmt::format("source '{}' is outside bundle.allowed_sources", source));
+  if (allowed.empty()) return {};  // any http(s) URL (a release file was refused before)
+  return [&allowed](std::string_view url) -> Result<void> {
+    for (const auto& p : allowed)
+      if (source_under(url, p)) return {};
+    return fail(Errc::forbidden, fmt::format("{} is outside bundle.allowed_sources", url));
+  };
 }
 
 ReleaseStatus ReleaseJobs::from_store(const std::string& name, const std::string& version) {
@@ -140,8 +146,8 @@ void ReleaseJobs::update(const std::shared_ptr<Job>& job,
 }
 
 Result<ReleaseStatus> ReleaseJobs::start(const std::string& name, const std::string& version,
-                                         const std::string& source) {
-  if (auto ok = check_source(source); !ok) return std::unexpected(ok.error());
+                                         const std::string& source, SourceFrom from) {
+  if (auto ok = check_source(source, from); !ok) return std::unexpected(ok.error());
   return start_job(name, version, source, std::nullopt);
 }
 
@@ -248,7 +254,7 @@ void ReleaseJobs::run_steps(const std::shared_ptr<Job>& job) {
             s.bytes_total = total;
           });
         },
-        clock_);
+        clock_, allowed_hop());
     if (!d) return fail_job(job, "download failed: " + d.error().message);
     spdlog::info("release {} {}: downloaded {} bytes in {} attempts ({} bytes received)", st.name,
                  st.version, d->bytes, d->attempts, d->received);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "bundle/release_state.hpp"
+#include "bundle/source_policy.hpp"
 #include "core/config.hpp"
 #include "core/mutex.hpp"
 #include "core/thread_pool.hpp"
@@ -21,6 +22,7 @@
 #include "http/client.hpp"
 #include "store/blob_store.hpp"
 #include "store/meta_db.hpp"
+#include "upstream/source.hpp"
 
 namespace outpost::registry {
 class Mirror;
@@ -48,8 +50,11 @@ class ReleaseJobs {
   // Starts the import of `source` as name/version, or joins the one running. A release already
   // complete in the store is reported ready without any work. Errc::forbidden for a source outside
   // bundle.allowed_sources, Errc::invalid_argument for bad names.
+  // `from`: a release file in a gated repository may name only sources on the list (an empty
+  // list admits none of them); every download hop stays on the list (bundle/source_policy.hpp).
   Result<ReleaseStatus> start(const std::string& name, const std::string& version,
-                              const std::string& source);
+                              const std::string& source,
+                              SourceFrom from = SourceFrom::operator_request);
   // Verifies and imports a complete upload (bundle/upload.hpp) as name/version: first its sha256
   // against the declared `digest` (bytes_done shows the verification), then as a bundle file
   // like any other. The file is removed either way: a bad bundle publishes nothing, and the next
@@ -80,7 +85,10 @@ class ReleaseJobs {
   // Imports a bundle file (bytes_done shows it); the caller ends the job.
   Result<void> import_file(const std::shared_ptr<Job>& job, const ReleaseStatus& st,
                            const std::filesystem::path& file);
-  Result<void> check_source(const std::string& source) const;
+  Result<void> check_source(const std::string& source, SourceFrom from) const;
+  // What every URL of a download (each redirect's too) must pass: under bundle.allowed_sources,
+  // when the list is set.
+  upstream::UrlPolicy allowed_hop() const;
   // Runs the job to its end: whatever its steps throw fails it with the message, so a job is
   // never left queued, downloading or importing (which every later start() would join).
   void run(std::shared_ptr<Job> job);

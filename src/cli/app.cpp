@@ -1,5 +1,6 @@
 #include "cli/app.hpp"
 
+#include <csignal>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -71,6 +72,10 @@ std::filesystem::path DataDirOption::existing(const Config& cfg) const {
 }
 
 int run(int argc, char** argv) {
+  // A peer that closes a socket or pipe mid-write (a client hanging up during a sendfile, a
+  // reader of `-o -` that quits) is an EPIPE each write path handles, never the end of the
+  // process. Children get SIGPIPE back (core/process).
+  std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{
       "outpost: keeps GitOps working at the edge (Git cache, OCI registry mirror, "
       "release bundles)",

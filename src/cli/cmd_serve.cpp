@@ -146,8 +146,8 @@ int serve(const Config& cfg) {
   helm::HelmCache helm_cache(cfg.helm, cfg.data_dir, store, db, client, metrics);
   helm_cache.set_cluster(&cluster);
   http::Server server(cfg.server, metrics);
-  http::Authorizer auth(cfg.auth, cfg.git);
-  server.set_guard([&](const http::Request& req, AuthGroup g) { return auth.check(req, g); });
+  http::Authorizer auth(cfg.auth, cfg.git, cfg.cluster.enabled());
+  server.set_guard([&](http::Request& req, AuthGroup g) { return auth.check(req, g); });
   status::Sources site{cfg,   mirror, git_cache, helm_cache, releases,
                        store, db,     &cluster,  &fanout,    &packs};
   status::register_metrics(metrics, site);

@@ -187,7 +187,7 @@ Result<http::ClientResponse> Cluster::send(const PeerRef& p, http::ClientRequest
     req.total_timeout = cfg_.peer_timeout;
   auto authorize = [this] { return token_; };
   auto r = p.source->send(std::move(req), sink, authorize);
-  if ((!r && r.error().code != Errc::cancelled) || (r && r->status >= 500)) {
+  if (upstream::is_outage(r)) {
     if (!p.source->breaker().is_open())
       spdlog::warn("cluster: peer {} marked down: {}", p.source->url(),
                    r ? fmt::format("HTTP {}", r->status) : r.error().message);

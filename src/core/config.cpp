@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cstdlib>
@@ -577,6 +578,13 @@ void validate(const Config& c, const std::string& origin) {
     bad(origin, "storage.gc_low_watermark", "must be below gc_high_watermark");
   if (c.cluster.breaker_min_backoff > c.cluster.breaker_max_backoff)
     bad(origin, "cluster.breaker_min_backoff", "is larger than breaker_max_backoff");
+  const bool peer_token = std::ranges::any_of(c.auth.tokens, [](const auto& t) {
+    return std::ranges::find(t.groups, AuthGroup::peer) != t.groups.end();
+  });
+  if (c.cluster.enabled() && !peer_token)
+    bad(origin, "auth.tokens",
+        "a cluster needs a token in group peer, the same on every replica: it is what admits a "
+        "replica's requests as a peer's (docs/cluster.md)");
 }
 
 }  // namespace

@@ -95,7 +95,7 @@ GateResult bundle_gate(const GitMirror& gm, const std::filesystem::path& repo,
   auto rel = parse_release_file(*text);
   if (!rel) return waiting(fmt::format("{}: {}", gate.release_file, rel.error().message));
   const auto& [source, name, version] = *rel;
-  auto st = releases.start(name, version, source);
+  auto st = releases.start(name, version, source, bundle::SourceFrom::release_file);
   if (!st) return waiting(fmt::format("release {} {}: {}", name, version, st.error().message));
   auto now = releases.status(name, version);
   if (now.state == bundle::ReleaseState::ready) return {true, ""};

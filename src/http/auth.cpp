@@ -1,6 +1,7 @@
 #include "http/auth.hpp"
 
 #include <crypt.h>
+#include <strings.h>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -38,11 +39,32 @@ Response refusal(Group g, int status, const std::string& message) {
 bool is_loopback_peer(std::string_view remote) {
   auto colon = remote.rfind(':');
   auto addr = colon == std::string_view::npos ? remote : remote.substr(0, colon);
+  if (addr.starts_with('[') && addr.ends_with(']')) addr = addr.substr(1, addr.size() - 2);
   if (addr.starts_with("::ffff:")) addr.remove_prefix(7);
-  return addr.starts_with("127.") || addr == "::1";
+  return addr == "127.0.0.1" || addr == "::1";
 }
 
-Authorizer::Authorizer(const AuthConfig& cfg, const GitConfig& git) : cfg_(cfg), git_(git) {}
+Authorizer::Authorizer(const AuthConfig& cfg, const GitConfig& git, bool cluster_enabled)
+    : cfg_(cfg), git_(git), cluster_enabled_(cluster_enabled) {}
+
+void Authorizer::vet_peer_headers(Request& req) {
+  bool any = false;
+  for (const auto& [k, v] : req.headers.items())
+    if (k.size() >= kPeerHeaderPrefix.size() &&
+        ::strncasecmp(k.data(), kPeerHeaderPrefix.data(), kPeerHeaderPrefix.size()) == 0)
+      any = true;
+  if (!any) return;
+  bool presented = false;
+  if (cluster_enabled_) {
+    auto groups = credential(req, presented);
+    if (groups && has(*groups, Group::peer)) return;
+  }
+  req.headers.erase_prefixed(kPeerHeaderPrefix);
+  spdlog::warn("auth: {} {} from {}: peer headers ignored ({})", req.method, req.path, req.remote,
+               !cluster_enabled_ ? "no cluster is configured"
+               : presented       ? "the credential is not in group peer"
+                                 : "no peer credential");
+}
 
 bool Authorizer::verify_password(const std::string& user, const std::string& password) {
   auto it = cfg_.htpasswd.find(user);
@@ -91,7 +113,8 @@ std::optional<std::vector<Group>> Authorizer::credential(const Request& req, boo
   return std::nullopt;
 }
 
-std::optional<Response> Authorizer::check(const Request& req, Group g) {
+std::optional<Response> Authorizer::check(Request& req, Group g) {
+  vet_peer_headers(req);
   const bool loopback = is_loopback_peer(req.remote);
   if (g == Group::webhook) {
     if (git_.webhook_secret.empty() && !loopback)

@@ -28,23 +28,34 @@ struct Access {
     return method == "GET" || method == "HEAD" ? read : write;
   }
 };
-// Whether a peer address ("127.0.0.1:5000", "::1:5000", "::ffff:127.0.0.1:5000") is loopback.
+// Whether a peer address ("127.0.0.1:5000", "[::1]:5000", "::ffff:127.0.0.1:5000") is this
+// host's own loopback address: 127.0.0.1 or ::1 only. Other 127/8 addresses are not trusted: a
+// service-mesh sidecar delivers every client's request from one (Istio: 127.0.0.6).
 bool is_loopback_peer(std::string_view remote);
+
+// Prefix of every header replicas of a site cluster send each other (cluster/cluster.hpp).
+inline constexpr std::string_view kPeerHeaderPrefix = "X-Outpost-Peer";
 
 class Authorizer {
  public:
-  Authorizer(const AuthConfig& cfg, const GitConfig& git);
+  // `cluster_enabled`: peer headers are honoured at all (cluster.peers or peers_dns is set).
+  Authorizer(const AuthConfig& cfg, const GitConfig& git, bool cluster_enabled);
   // nullopt: go on. Otherwise the refusal (401 with a challenge, or 403), in the group's format.
-  // `g`: the group of the request's route.
-  std::optional<Response> check(const Request& req, Group g);
+  // `g`: the group of the request's route. Peer headers (kPeerHeaderPrefix) are removed from
+  // `req` unless a cluster is configured and the request carries a credential in group `peer`:
+  // the peer token is what admits a replica, never the headers themselves.
+  std::optional<Response> check(Request& req, Group g);
 
  private:
   // The groups the request's credential grants; nullopt when it carries none or a wrong one.
   std::optional<std::vector<Group>> credential(const Request& req, bool& presented);
+  // Drops the peer headers of a request that is not from an admitted peer replica.
+  void vet_peer_headers(Request& req);
   bool verify_password(const std::string& user, const std::string& password);
 
   const AuthConfig& cfg_;
   const GitConfig& git_;
+  const bool cluster_enabled_;
   Mutex mu_;
   // SHA-256 of "user:password" verified recently (crypt(3) is slow on purpose).
   std::unordered_map<std::string, std::chrono::steady_clock::time_point> verified_ GUARDED_BY(mu_);

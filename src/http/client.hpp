@@ -29,7 +29,15 @@ struct ClientRequest {
   Millis stall_timeout{0};  // 0: none; else abort when no byte arrives for this long
   bool insecure = false;    // skip TLS verification
   const std::atomic<bool>* cancel = nullptr;  // polled; true aborts with Errc::cancelled
+  // The largest 2xx body buffered (not given to a sink), and what it is, for the message: a
+  // larger one fails this request with Errc::too_large ("manifest over 4194304 bytes"), which is
+  // the request's error and never a sign the upstream is down. Other bodies (error answers) are
+  // kept up to kMaxErrorBody and the rest dropped.
+  std::size_t max_body = 1 << 20;
+  const char* body_name = "answer";
 };
+
+inline constexpr std::size_t kMaxErrorBody = 64 * 1024;
 
 struct ClientResponse {
   int status = 0;
@@ -49,8 +57,8 @@ class HttpClient {
  public:
   virtual ~HttpClient() = default;
   // Transport failures are Errc::upstream_unavailable (or Errc::timeout / Errc::cancelled); any
-  // HTTP status is a success at this level. With a sink, 2xx bodies go to the sink, others are
-  // buffered (up to 64 KiB).
+  // HTTP status is a success at this level. With a sink, 2xx bodies go to the sink; others are
+  // buffered within the request's bounds (max_body, kMaxErrorBody).
   virtual Result<ClientResponse> perform(const ClientRequest& req, BodySink* sink = nullptr) = 0;
 };
 

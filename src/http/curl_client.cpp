@@ -2,6 +2,7 @@
 #include "http/client.hpp"
 
 #include <curl/curl.h>
+#include <fmt/format.h>
 
 #include <cstdio>
 #include <memory>
@@ -9,8 +10,6 @@
 
 namespace outpost::http {
 namespace {
-
-constexpr std::size_t kMaxBufferedBody = 64 * 1024;
 
 struct Transfer {
   const ClientRequest* req;
@@ -77,7 +76,13 @@ struct Transfer {
       }
       return len;
     }
-    if (t->resp.body.size() + len > kMaxBufferedBody) {
+    const bool document = t->resp.status >= 200 && t->resp.status < 300;
+    const std::size_t bound = document ? t->req->max_body : kMaxErrorBody;
+    if (t->resp.body.size() + len > bound) {
+      if (!document) {  // an error answer: its start says enough
+        t->resp.body.append(data, bound - t->resp.body.size());
+        return len;
+      }
       t->buffer_overflow = true;
       return 0;
     }
@@ -204,8 +209,10 @@ Result<ClientResponse> CurlHttpClient::perform(const ClientRequest& req, BodySin
                   "no data from upstream for " + std::to_string(req.stall_timeout.count()) + " ms");
     return fail(Errc::cancelled, "transfer cancelled");
   }
+  if (t.buffer_overflow)
+    return fail(Errc::too_large, fmt::format("the {} is larger than its bound of {} bytes",
+                                             req.body_name, req.max_body));
   if (rc == CURLE_OPERATION_TIMEDOUT) return fail(Errc::timeout, curl_easy_strerror(rc));
-  if (t.buffer_overflow) return fail(Errc::upstream_error, "upstream error body too large");
   return fail(Errc::upstream_unavailable, curl_easy_strerror(rc));
 }
 

@@ -32,6 +32,13 @@ void Headers::set(std::string name, std::string value) {
   add(std::move(name), std::move(value));
 }
 
+std::size_t Headers::erase_prefixed(std::string_view prefix) {
+  return std::erase_if(items_, [&](const auto& kv) {
+    return kv.first.size() >= prefix.size() &&
+           ::strncasecmp(kv.first.data(), prefix.data(), prefix.size()) == 0;
+  });
+}
+
 std::optional<std::string_view> Request::query_param(std::string_view name) const {
   for (const auto& [k, v] : query)
     if (k == name) return v;

@@ -27,7 +27,18 @@ struct RouteEntry {
   std::size_t max_body;
 };
 
-enum class Sent { complete, aborted };
+// How a response went out: whole; cut by this side (a timeout, a failed producer); or cut because
+// the client went away (it closed or reset the connection: everyday traffic, logged at debug).
+enum class Sent { complete, aborted, client_gone };
+
+bool client_went_away(const boost::system::error_code& ec) {
+  return ec == asio::error::broken_pipe || ec == asio::error::connection_reset ||
+         ec == asio::error::connection_aborted || ec == asio::error::eof ||
+         ec == asio::error::not_connected || ec == asio::ssl::error::stream_truncated;
+}
+Sent write_failed(const boost::system::error_code& ec) {
+  return client_went_away(ec) ? Sent::client_gone : Sent::aborted;
+}
 using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 }  // namespace
@@ -43,7 +54,9 @@ struct Server::Impl {
         bytes_out(m.counter("outpost_http_response_bytes_total",
                             "Response body bytes sent, by route group")),
         aborted(m.counter("outpost_http_responses_aborted_total",
-                          "Responses cut off mid-body (client gone or producer failed)")),
+                          "Responses cut off mid-body by this side (timeout, producer failed)")),
+        client_gone(m.counter("outpost_http_client_gone_total",
+                              "Responses the client closed or reset the connection during")),
         in_flight(m.gauge("outpost_http_requests_in_flight", "Requests being handled")) {}
 
   const ServerConfig& cfg;
@@ -65,6 +78,7 @@ struct Server::Impl {
   MetricFamily& requests;
   MetricFamily& bytes_out;
   MetricFamily& aborted;
+  MetricFamily& client_gone;
   MetricFamily& in_flight;
 
   std::size_t largest_body_limit() const {
@@ -91,7 +105,7 @@ struct Server::Impl {
   }
 
   // The guard (it may hash a password) runs on the same thread as the first call of the handler.
-  std::optional<Response> guarded(const RouteEntry& route, const Request& req, Reach reach,
+  std::optional<Response> guarded(const RouteEntry& route, Request& req, Reach reach,
                                   bool check_guard) {
     if (check_guard && guard) {
       if (auto refused = guard(req, route.access.group_for(req.method))) return refused;
@@ -100,7 +114,7 @@ struct Server::Impl {
   }
 
   asio::awaitable<std::optional<Response>> on(asio::thread_pool& pool, const RouteEntry& route,
-                                              const Request& req, Reach reach, bool check_guard) {
+                                              Request& req, Reach reach, bool check_guard) {
     co_return co_await asio::co_spawn(
         pool,
         [&]() -> asio::awaitable<std::optional<Response>> {
@@ -109,7 +123,7 @@ struct Server::Impl {
         asio::use_awaitable);
   }
 
-  asio::awaitable<Response> dispatch(const Request& req, std::string& group) {
+  asio::awaitable<Response> dispatch(Request& req, std::string& group) {
     const RouteEntry* route = find_route(req.path);
     if (!route) {
       group = "none";
@@ -169,7 +183,8 @@ struct Server::Impl {
   };
 
   // TLS: the bytes must go through the SSL stream, so no sendfile; reads at the file's offsets.
-  asio::awaitable<Sent> send_file(TlsStream& stream, FileBody& fb) {
+  // The send_* functions add the body bytes that went out to `bytes`.
+  asio::awaitable<Sent> send_file(TlsStream& stream, FileBody& fb, std::uint64_t& bytes) {
     std::vector<char> buf(256 * 1024);
     std::uint64_t off = fb.offset, left = fb.length;
     while (left > 0) {
@@ -180,14 +195,15 @@ struct Server::Impl {
       beast::get_lowest_layer(stream).expires_after(cfg.write_timeout);
       auto [ec, w] = co_await asio::async_write(
           stream, asio::buffer(buf.data(), static_cast<std::size_t>(n)), nothrow);
-      if (ec) co_return Sent::aborted;
+      bytes += w;
+      if (ec) co_return write_failed(ec);
       off += static_cast<std::uint64_t>(n);
       left -= static_cast<std::uint64_t>(n);
     }
     co_return Sent::complete;
   }
 
-  asio::awaitable<Sent> send_file(beast::tcp_stream& stream, FileBody& fb) {
+  asio::awaitable<Sent> send_file(beast::tcp_stream& stream, FileBody& fb, std::uint64_t& bytes) {
     auto& sock = stream.socket();
     sock.native_non_blocking(true);
     Watchdog watchdog(sock, cfg.write_timeout);
@@ -198,22 +214,26 @@ struct Server::Impl {
                              std::min<std::uint64_t>(left, 4 << 20));
       if (n > 0) {
         left -= static_cast<std::uint64_t>(n);
+        bytes += static_cast<std::uint64_t>(n);
         watchdog.progress();
         continue;
       }
       if (n < 0 && errno == EINTR) continue;
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
         auto [ec] = co_await sock.async_wait(tcp::socket::wait_write, nothrow);
-        if (ec || watchdog.fired()) co_return Sent::aborted;
+        if (watchdog.fired()) co_return Sent::aborted;
+        if (ec) co_return write_failed(ec);
         continue;
       }
-      co_return Sent::aborted;  // error, or the file is shorter than announced
+      // EPIPE (SIGPIPE is ignored) or ECONNRESET: the client closed mid-body.
+      if (n < 0 && (errno == EPIPE || errno == ECONNRESET)) co_return Sent::client_gone;
+      co_return Sent::aborted;  // another error, or the file is shorter than announced
     }
     co_return Sent::complete;
   }
 
   template <class Stream>
-  asio::awaitable<Sent> send_stream(Stream& stream, StreamBody& sb) {
+  asio::awaitable<Sent> send_stream(Stream& stream, StreamBody& sb, std::uint64_t& bytes) {
     auto ex = co_await asio::this_coro::executor;
     std::vector<char> buf(256 * 1024);
     std::uint64_t off = sb.offset;
@@ -225,7 +245,8 @@ struct Server::Impl {
       if (*n > 0) {
         beast::get_lowest_layer(stream).expires_after(cfg.write_timeout);
         auto [ec, w] = co_await asio::async_write(stream, asio::buffer(buf.data(), *n), nothrow);
-        if (ec) co_return Sent::aborted;
+        bytes += w;
+        if (ec) co_return write_failed(ec);
         off += *n;
         continue;
       }
@@ -258,7 +279,7 @@ struct Server::Impl {
             asio::buffer("\r\n", 2)};
         beast::get_lowest_layer(stream).expires_after(cfg.write_timeout);
         auto [ec, w] = co_await asio::async_write(stream, chunk, nothrow);
-        if (ec) co_return Sent::aborted;
+        if (ec) co_return write_failed(ec);
         off += *n;
         bytes += *n;
         continue;
@@ -272,7 +293,7 @@ struct Server::Impl {
     }
     beast::get_lowest_layer(stream).expires_after(cfg.write_timeout);
     auto [ec, w] = co_await asio::async_write(stream, asio::buffer("0\r\n\r\n", 5), nothrow);
-    co_return ec ? Sent::aborted : Sent::complete;
+    co_return ec ? write_failed(ec) : Sent::complete;
   }
 
   // Reads the pipe to EOF, sending each read as one chunk; the final chunk only if the producer
@@ -295,13 +316,13 @@ struct Server::Impl {
           asio::buffer("\r\n", 2)};
       beast::get_lowest_layer(stream).expires_after(cfg.write_timeout);
       auto [wec, w] = co_await asio::async_write(stream, chunk, nothrow);
-      if (wec) co_return Sent::aborted;
+      if (wec) co_return write_failed(wec);
       bytes += n;
     }
     if (!pb.source->finish()) co_return Sent::aborted;
     beast::get_lowest_layer(stream).expires_after(cfg.write_timeout);
     auto [ec, w] = co_await asio::async_write(stream, asio::buffer("0\r\n\r\n", 5), nothrow);
-    co_return ec ? Sent::aborted : Sent::complete;
+    co_return ec ? write_failed(ec) : Sent::complete;
   }
 
   template <class Stream>
@@ -323,23 +344,25 @@ struct Server::Impl {
     bhttp::response_serializer<bhttp::empty_body> sr{head};
     beast::get_lowest_layer(stream).expires_after(cfg.write_timeout);
     auto [ec, n] = co_await bhttp::async_write_header(stream, sr, nothrow);
-    if (ec) co_return Sent::aborted;
+    if (ec) co_return write_failed(ec);
     if (pipe) co_return co_await send_pipe(stream, *pipe, bytes);
     if (open) co_return co_await send_open_stream(stream, *open, bytes);
     if (resp.omit_body || req.method == "HEAD" || length == 0) co_return Sent::complete;
-    bytes = length;
     if (auto* sb = std::get_if<SharedBody>(&resp.body)) {
       beast::get_lowest_layer(stream).expires_after(cfg.write_timeout);
       auto [ec2, m] = co_await asio::async_write(stream, asio::buffer(*sb->bytes), nothrow);
-      co_return ec2 ? Sent::aborted : Sent::complete;
+      bytes += m;
+      co_return ec2 ? write_failed(ec2) : Sent::complete;
     }
     if (auto* s = std::get_if<std::string>(&resp.body)) {
       beast::get_lowest_layer(stream).expires_after(cfg.write_timeout);
       auto [ec2, m] = co_await asio::async_write(stream, asio::buffer(*s), nothrow);
-      co_return ec2 ? Sent::aborted : Sent::complete;
+      bytes += m;
+      co_return ec2 ? write_failed(ec2) : Sent::complete;
     }
-    if (auto* f = std::get_if<FileBody>(&resp.body)) co_return co_await send_file(stream, *f);
-    co_return co_await send_stream(stream, std::get<StreamBody>(resp.body));
+    if (auto* f = std::get_if<FileBody>(&resp.body))
+      co_return co_await send_file(stream, *f, bytes);
+    co_return co_await send_stream(stream, std::get<StreamBody>(resp.body), bytes);
   }
 
   asio::awaitable<void> session(tcp::socket socket) {
@@ -447,15 +470,23 @@ struct Server::Impl {
                     .count();
       requests.add(
           {{"route", group}, {"method", req.method}, {"status", std::to_string(resp.status)}});
-      if (sent == Sent::complete)
-        bytes_out.add({{"route", group}}, static_cast<double>(bytes));
-      else
+      bytes_out.add({{"route", group}}, static_cast<double>(bytes));
+      if (sent == Sent::complete) {
+        spdlog::info("access {} \"{} {}\" {} {}B {}ms {}", remote, req.method, req.target,
+                     resp.status, bytes, ms, group);
+      } else if (sent == Sent::client_gone) {
+        // Everyday traffic (a deleted pod's pull, a kubelet timeout): one debug line, no more.
+        client_gone.add({{"route", group}});
+        spdlog::debug("access {} \"{} {}\" {} {}B {}ms {} client went away after {} bytes", remote,
+                      req.method, req.target, resp.status, bytes, ms, group, bytes);
+      } else {
         aborted.add({{"route", group}});
-      spdlog::info("access {} \"{} {}\" {} {}B {}ms {}{}", remote, req.method, req.target,
-                   resp.status, bytes, ms, group, sent == Sent::aborted ? " aborted" : "");
+        spdlog::info("access {} \"{} {}\" {} {}B {}ms {} aborted", remote, req.method, req.target,
+                     resp.status, bytes, ms, group);
+      }
       in_flight.add({}, -1);
       --active;
-      if (sent == Sent::aborted || !keep) break;
+      if (sent != Sent::complete || !keep) break;
     }
   }
 

@@ -43,9 +43,10 @@ class Server {
   void route(std::string prefix, std::string group, Access access, TieredHandler handler,
              std::optional<std::size_t> max_body = std::nullopt);
   // Runs before every handler (on the handler's thread) with the auth group the route's Access
-  // gives the request; a response refuses the request (authentication, authorization).
+  // gives the request; a response refuses the request (authentication, authorization). It may
+  // remove headers the request's credential does not entitle it to (peer headers).
   // REQUIRES: set before listen().
-  using Guard = std::function<std::optional<Response>(const Request&, AuthGroup group)>;
+  using Guard = std::function<std::optional<Response>(Request&, AuthGroup group)>;
   void set_guard(Guard guard);
   // Builds the body for errors the server itself answers (bad framing, oversize headers).
   void set_error_responder(std::function<Response(int status, std::string message)> fn);

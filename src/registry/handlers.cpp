@@ -145,16 +145,9 @@ std::optional<http::Response> handle_v2(Mirror& mirror, const RegistryConfig& cf
     route->from_peer = from_peer;
     route->accept = ManifestAccept::parse(req.headers.joined("Accept"));
   }
-  // A peer asks this replica to keep a copy (it waits on the peers: never on the local tier).
-  if (auto keep = req.headers.get(cluster::kPeerKeepHeader);
-      keep && from_peer && route && (route->kind == Kind::blob || route->kind == Kind::manifest)) {
-    if (reach == http::Reach::local) return std::nullopt;
-    std::optional<Digest> resolved;
-    if (auto d = Digest::parse(*keep)) resolved = *d;
-    auto kept = mirror.keep(*route, resolved);
-    if (!kept) return from_error(kept.error(), "BLOB_UNKNOWN");
-    return http::Response::text(200, "kept\n");
-  }
+  // The reference is checked before the method: a PUT of an invalid reference is that
+  // reference's error (the conformance suite expects 400 or 404), not 405.
+  if (!route) return route_error(route.error());
   if (req.method != "GET" && req.method != "HEAD") {
     auto r = oci_error(405, "UNSUPPORTED",
                        "this registry is a read-only mirror: push and delete are refused "
@@ -162,7 +155,17 @@ std::optional<http::Response> handle_v2(Mirror& mirror, const RegistryConfig& cf
     r.headers.set("Allow", "GET, HEAD");
     return r;
   }
-  if (!route) return route_error(route.error());
+  // A peer asks this replica to keep a copy (it waits on the peers: never on the local tier). The
+  // guard leaves the header only on a request with the peer token (http/auth.hpp).
+  if (auto keep = req.headers.get(cluster::kPeerKeepHeader);
+      keep && from_peer && (route->kind == Kind::blob || route->kind == Kind::manifest)) {
+    if (reach == http::Reach::local) return std::nullopt;
+    std::optional<Digest> resolved;
+    if (auto d = Digest::parse(*keep)) resolved = *d;
+    auto kept = mirror.keep(*route, resolved);
+    if (!kept) return from_error(kept.error(), "BLOB_UNKNOWN");
+    return http::Response::text(200, "kept\n");
+  }
 
   switch (route->kind) {
     case Kind::base: {
@@ -201,6 +204,14 @@ std::optional<http::Response> handle_v2(Mirror& mirror, const RegistryConfig& cf
       if (!page) return from_error(page.error(), "NAME_UNKNOWN");
       nlohmann::json body = {{"name", route->client_name}, {"tags", page->tags}};
       auto r = http::Response::json(200, body.dump());
+      if (!page->warning.empty()) {
+        // Not upstream's current list: the distribution spec's warning header says so, and
+        // X-Outpost-Tags says how (stale: upstream's last list and tags pulled since; partial:
+        // only tags pulled here).
+        r.headers.set("Warning", fmt::format("299 - \"{}\"", page->warning));
+        r.headers.set("X-Outpost-Tags", page->partial ? "partial" : "stale");
+        r.headers.set("X-Outpost-Cache", "stale");
+      }
       if (page->more && n && !page->tags.empty())
         r.headers.set("Link", next_link(req, *n, page->tags.back()));
       return r;

@@ -118,7 +118,8 @@ ImageCheck check_image(const RegistryConfig& cfg, MetaDb& db, const BlobStore& s
   if (!d) {
     if (auto pin = db.pinned_tag(ref.registry, ref.repo, ref.tag); pin && *pin) d = **pin;
   }
-  if (!d) {
+  // A release is served from its pin alone (Mirror::release_manifest): no tag row counts there.
+  if (!d && ref.registry != kReleasesNamespace) {
     if (auto tag = db.tag_any_accept(ref.registry, ref.repo, ref.tag); tag && *tag)
       d = (**tag).digest;
   }

@@ -308,6 +308,9 @@ void Mirror::copy_to_peer(Kind kind, const std::string& upstream, const std::str
 }
 
 Result<void> Mirror::keep(const Route& route, const std::optional<Digest>& resolved) {
+  // Releases are written by a release import alone (the cluster fans those out itself).
+  if (route.upstream == kReleasesNamespace)
+    return fail(Errc::forbidden, "releases are kept by release import, not by a peer's keep");
   if (route.kind == Kind::blob) return ensure_blob(route);
   if (route.digest || !resolved) {
     auto m = manifest(route);
@@ -317,12 +320,34 @@ Result<void> Mirror::keep(const Route& route, const std::optional<Digest>& resol
   auto known = db_.tag(route.upstream, route.repo, route.tag);
   if (!known) return std::unexpected(known.error());
   if (*known) return {};  // this replica's own knowledge wins
-  Route by_digest = route;
-  by_digest.tag.clear();
-  by_digest.digest = resolved;
-  auto m = manifest(by_digest);
+  // The sender's digest is never taken on trust: the tag is resolved with this replica's own
+  // sources, or nothing is kept.
+  Upstream& up = upstream(route.upstream);
+  if (up.down())
+    return fail(Errc::upstream_unavailable,
+                fmt::format("{}/{}:{} not kept: its sources are down, and a kept tag is resolved "
+                            "with them",
+                            route.upstream, route.repo, route.tag));
+  // A HEAD confirms the sender's digest (the manifest then comes by digest, from the peers);
+  // anything else resolves the tag in full.
+  auto head = up.call("HEAD", fmt::format("/v2/{}/manifests/{}", route.repo, route.tag), route.repo,
+                      {{"Accept", route.accept.upstream_header()}});
+  if (!head) return std::unexpected(head.error());
+  if (head->status == 404)
+    return fail(Errc::not_found, fmt::format("{}/{}:{} not kept: its sources do not know it",
+                                             route.upstream, route.repo, route.tag));
+  if (head->status == 200 && head->headers.get("Docker-Content-Digest") == resolved->str()) {
+    Route by_digest = route;
+    by_digest.tag.clear();
+    by_digest.digest = resolved;
+    if (auto m = manifest(by_digest); !m) return std::unexpected(m.error());
+    return db_.put_tag(up.name(), route.repo, tag_row(route), *resolved, clock_.unix_now());
+  }
+  auto m = tag_manifest(up, route, http::Reach::upstream);
   if (!m) return std::unexpected(m.error());
-  return db_.put_tag(route.upstream, route.repo, route.tag, *resolved, 0);
+  spdlog::warn("registry: a peer asked to keep {}/{}:{} as {}; its sources resolve it to {}",
+               route.upstream, route.repo, route.tag, resolved->str(), m->digest.str());
+  return {};
 }
 
 void Mirror::prefetch_children(Upstream& up, const std::string& repo, const std::string& bytes) {
@@ -644,8 +669,8 @@ Result<TagPage> Mirror::tags(const Route& route, std::optional<std::size_t> n,
     if (listed) {
       (void)db_.put_tag_list(up.name(), route.repo, *listed, clock_.unix_now());
       all.insert(listed->begin(), listed->end());
-    } else if (listed.error().code == Errc::not_found) {
-      return std::unexpected(listed.error());
+    } else if (listed.error().code == Errc::not_found || listed.error().code == Errc::too_large) {
+      return std::unexpected(listed.error());  // upstream's answer, or one over its bound
     } else {
       // Offline: the last list upstream sent, and every tag this Outpost has resolved since.
       if (*stored) all.insert((*stored)->tags.begin(), (*stored)->tags.end());
@@ -653,6 +678,17 @@ Result<TagPage> Mirror::tags(const Route& route, std::optional<std::size_t> n,
       if (!known) return std::unexpected(known.error());
       all.insert(known->begin(), known->end());
       if (all.empty()) return fail(Errc::upstream_unavailable, down_message(up));
+      auto page = tag_page(all, n, last);
+      page.partial = !*stored;
+      page.warning = *stored ? fmt::format(
+                                   "{} is unreachable: the tag list it sent {} s ago, and the tags "
+                                   "pulled through this Outpost since",
+                                   up.name(), clock_.unix_now() - (*stored)->fetched_at)
+                             : fmt::format(
+                                   "{} is unreachable and never listed this repository here: only "
+                                   "the {} tags pulled through this Outpost (partial)",
+                                   up.name(), all.size());
+      return page;
     }
   }
   return tag_page(all, n, last);

@@ -49,6 +49,10 @@ struct BlobResult {
 struct TagPage {
   std::vector<std::string> tags;
   bool more = false;
+  // Set when the list is not upstream's current one (the upstream is unreachable): what it is
+  // made of, for a Warning header; `partial` when upstream never listed the repository here.
+  std::string warning;
+  bool partial = false;
 };
 
 class Mirror {
@@ -87,8 +91,10 @@ class Mirror {
   Result<std::string> referrers(const Route& route, http::Reach reach = http::Reach::upstream);
 
   // A peer asks this replica to keep a copy (cluster::kPeerKeepHeader): of a blob or a manifest by
-  // digest, taken from the peers that hold it; of a tag, the digest `resolved` it was resolved to
-  // (kept as due for revalidation) unless this replica knows the tag already.
+  // digest, taken from the peers that hold it. Of a tag this replica does not know, the digest
+  // `resolved` the sender reports is only a hint: the tag is resolved with this replica's own
+  // sources (a HEAD that confirms it, else a full fetch), and nothing is kept while they are down.
+  // Never in the releases namespace (Errc::forbidden): only a release import writes it.
   Result<void> keep(const Route& route, const std::optional<Digest>& resolved);
 
   std::vector<UpstreamHealth> health();

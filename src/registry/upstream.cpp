@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cluster/cluster.hpp"
+#include "registry/bounds.hpp"
 #include "registry/www_authenticate.hpp"
 
 namespace outpost::registry {
@@ -139,6 +140,8 @@ Result<void> Upstream::authenticate(Link& link, const std::string& header,
   req.total_timeout = reg_.upstream_timeout;
   req.insecure = link.source.spec().insecure;
   req.cancel = &stopping_;
+  req.max_body = kMaxTokenAnswerBytes;
+  req.body_name = "token answer";
   // Credentials never travel in clear text to a realm unless this source is marked insecure.
   if (auto basic = link.source.basic_authorization()) {
     if (realm_url->scheme() != "https" && !link.source.spec().insecure)
@@ -190,7 +193,7 @@ Result<http::ClientResponse> Upstream::send(Link& link, http::ClientRequest req,
 }
 
 bool Upstream::note(Link& link, const Result<http::ClientResponse>& r) {
-  bool failed = !r ? r.error().code != Errc::cancelled : r->status >= 500;
+  const bool failed = upstream::is_outage(r);
   if (failed) {
     auto reason = r ? "http_" + std::to_string(r->status) : std::string(errc_name(r.error().code));
     errors_.add({{"upstream", cfg_.name}, {"reason", reason}});
@@ -233,6 +236,9 @@ Result<http::ClientResponse> Upstream::call(
   req.headers = std::move(headers);
   req.connect_timeout = reg_.upstream_timeout;
   req.total_timeout = reg_.upstream_timeout;
+  const auto bound = document_bound(path);
+  req.max_body = bound.bytes;
+  req.body_name = bound.name;
   if (auto owned = ask_owners(req, owner_key, asking, check, nullptr, nullptr))
     return std::move(*owned);
   Result<http::ClientResponse> failed = fail(Errc::upstream_unavailable, "no source");
@@ -344,6 +350,9 @@ std::optional<Result<http::ClientResponse>> Upstream::call_peers(
     req.url =
         fmt::format("{}{}ns={}", path, path.find('?') == std::string::npos ? '?' : '&', cfg_.name);
     req.headers = headers;
+    const auto bound = document_bound(path);
+    req.max_body = bound.bytes;
+    req.body_name = bound.name;
     auto r = cluster_->send(peer, std::move(req));
     if (!r || r->status < 200 || r->status >= 300) continue;
     if (check)

@@ -4,6 +4,9 @@
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
 
+#include <optional>
+#include <utility>
+
 namespace outpost::upstream {
 
 std::string url_origin(std::string_view url) {
@@ -21,6 +24,34 @@ std::string resolve_location(const std::string& base, const std::string& locatio
   boost::urls::url out;
   if (!boost::urls::resolve(*b, *ref, out)) return location;
   return std::string(out.buffer());
+}
+
+namespace {
+
+// scheme://host:port and the normalised path of an absolute http(s) URL without userinfo.
+std::optional<std::pair<std::string, std::string>> origin_and_path(std::string_view text) {
+  auto parsed = boost::urls::parse_absolute_uri(text);
+  if (!parsed || parsed->has_userinfo()) return std::nullopt;
+  boost::urls::url u(*parsed);
+  u.normalize();
+  if (u.scheme() != "http" && u.scheme() != "https") return std::nullopt;
+  std::string origin = url_origin(u.buffer());
+  if (origin.empty()) return std::nullopt;
+  std::string path(u.encoded_path());
+  if (path.empty()) path = "/";
+  return std::pair{std::move(origin), std::move(path)};
+}
+
+}  // namespace
+
+bool url_under(std::string_view url, std::string_view base) {
+  auto u = origin_and_path(url);
+  auto b = origin_and_path(base);
+  if (!u || !b || u->first != b->first) return false;
+  const std::string& prefix = b->second;
+  const std::string& path = u->second;
+  if (!path.starts_with(prefix)) return false;
+  return path.size() == prefix.size() || prefix.ends_with('/') || path[prefix.size()] == '/';
 }
 
 bool is_redirect(int status) {

@@ -37,6 +37,11 @@ Result<http::ClientResponse> Source::send(http::ClientRequest req, http::BodySin
   for (int hop = 0; hop < 6; ++hop) {
     req.url = url;
     req.headers = base_headers;
+    if (spec_.allow_url)
+      if (auto ok = spec_.allow_url(url); !ok)
+        return fail(ok.error().code,
+                    hop == 0 ? ok.error().message
+                             : fmt::format("{} redirected: {}", spec_.url, ok.error().message));
     // Credentials go only to this source's own origin, never across a redirect.
     if (authorize && same_origin(url)) {
       if (auto a = authorize()) req.headers.emplace_back("Authorization", *a);
@@ -51,6 +56,11 @@ Result<http::ClientResponse> Source::send(http::ClientRequest req, http::BodySin
       return fail(Errc::upstream_error, fmt::format("{} redirected to a non-https URL", spec_.url));
   }
   return fail(Errc::upstream_error, fmt::format("{}: too many redirects", spec_.url));
+}
+
+bool is_outage(const Result<http::ClientResponse>& r) {
+  if (r) return r->status >= 500;
+  return r.error().code != Errc::cancelled && r.error().code != Errc::too_large;
 }
 
 std::string_view role_name(Role r) {
@@ -109,7 +119,7 @@ void Source::note(const Result<http::ClientResponse>& r) {
     }
   }
   if (!r) {
-    if (r.error().code != Errc::cancelled) breaker_.record_failure(r.error().message);
+    if (is_outage(r)) breaker_.record_failure(r.error().message);
     return;
   }
   if (r->status >= 500) {

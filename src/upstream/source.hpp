@@ -19,12 +19,18 @@ namespace outpost::upstream {
 
 enum class Role { origin, mirror, peer };
 
+// Whether a URL may be dialled (every hop of a request); the error says why not.
+using UrlPolicy = std::function<Result<void>(std::string_view url)>;
+
 struct SourceSpec {
   std::string url;  // scheme://host[:port][/prefix], no trailing slash
   Role role = Role::origin;
   bool insecure = false;   // plain http allowed (redirects too), TLS not verified
   std::string username{};  // Basic credentials for this source only
   std::string password{};  // never logged
+  // When set, every URL send() dials, the first and each redirect's, must pass it: a source
+  // confined to a list (bundle.allowed_sources) never leaves it through a redirect.
+  UrlPolicy allow_url{};
 };
 
 struct BreakerPolicy {
@@ -75,6 +81,11 @@ class Source {
   std::optional<RateLimit> rate_limit_ GUARDED_BY(rate_mu_);
 };
 
-std::string_view role_name(Role r);  // "origin" | "mirror" | "peer"
+std::string_view role_name(Role r);
+
+// Whether an outcome counts against a source's health: a transport failure or a 5xx. A
+// cancellation, and an answer over its document's bound (Errc::too_large: that request's error),
+// do not.
+bool is_outage(const Result<http::ClientResponse>& r);  // "origin" | "mirror" | "peer"
 
 }  // namespace outpost::upstream

@@ -15,8 +15,8 @@ for i in 1 2 3; do
   ip=127.0.0.1$i
   write_outpost_config "$T/r$i.yaml" "$PORT" "$T/r$i-data" upstream.test "http://127.0.0.1:$up_PORT"
   sed -i "s/^listen: .*/listen: $ip:$PORT/" "$T/r$i.yaml"
-  printf 'cluster:\n  advertise: http://%s:%s\n  peers_dns: outpost-peers:%s\n  dns_interval: 1s\n' \
-    "$ip" "$PORT" "$PORT" >>"$T/r$i.yaml"
+  cluster_yaml "http://$ip:$PORT" "peers_dns: outpost-peers:$PORT
+  dns_interval: 1s" >>"$T/r$i.yaml"
   unshare -m sh -c 'mount --bind "$1" /etc/hosts && exec "$2" serve --config "$3"' sh \
     "$T/hosts" "$OUTPOST_BIN" "$T/r$i.yaml" >>"$T/r$i.log" 2>&1 &
   started "r$i" $! "$PORT" "http://$ip:$PORT/healthz"

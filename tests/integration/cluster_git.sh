@@ -13,8 +13,7 @@ P=("" "$(free_port)" "$(free_port)" "$(free_port)")
 URLS=("" "http://127.0.0.1:${P[1]}" "http://127.0.0.1:${P[2]}" "http://127.0.0.1:${P[3]}")
 for i in 1 2 3; do
   write_git_outpost_config "$T/r$i.yaml" "${P[$i]}" "$T/r$i-data" "sync_interval: 1h"
-  printf 'cluster:\n  advertise: %s\n  peers: [%s, %s, %s]\n' "${URLS[$i]}" "${URLS[1]}" "${URLS[2]}" \
-    "${URLS[3]}" >>"$T/r$i.yaml"
+  cluster_yaml "${URLS[$i]}" "peers: [${URLS[1]}, ${URLS[2]}, ${URLS[3]}]" >>"$T/r$i.yaml"
   start_outpost "r$i" "$T/r$i.yaml"
 done
 replica_of() { local i; for i in 1 2 3; do [[ ${URLS[$i]} != "$1" ]] || echo "$i"; done; }

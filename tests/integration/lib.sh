@@ -335,6 +335,16 @@ shop_v1_and_hub() {
   write_outpost_config "$T/hub.yaml" "$HUB" "$T/hub-data" upstream.test "http://127.0.0.1:$up_PORT"
 }
 
+# cluster_yaml ADVERTISE MEMBERSHIP: a replica's cluster section (MEMBERSHIP is its `peers: […]` or
+# `peers_dns: …` line) and the peer token every replica of the test shares ($T/peer-token, also
+# $PEER_TOKEN): replicas admit each other's peer headers by it, and nothing else.
+cluster_yaml() {
+  [[ -s $T/peer-token ]] || od -An -tx1 -N16 /dev/urandom | tr -d ' \n' >"$T/peer-token"
+  PEER_TOKEN=$(cat "$T/peer-token")
+  printf 'cluster:\n  advertise: %s\n  %s\n' "$1" "$2"
+  printf 'auth:\n  tokens:\n    - name: peers\n      token_file: %s\n      groups: [peer]\n' "$T/peer-token"
+}
+
 # start_cluster UPSTREAM_URL: three Outpost replicas r1..r3 of one site cluster (static peers),
 # each with upstream.test at UPSTREAM_URL and its data in $T/rI-data; P[I] are their ports and
 # URLS[I] their URLs; $CLUSTER_YAML, when set, is appended to each config. start_replica I
@@ -349,8 +359,7 @@ start_cluster() {
 start_replica() {
   local i=$1
   write_outpost_config "$T/r$i.yaml" "${P[$i]}" "$T/r$i-data" upstream.test "$CLUSTER_UPSTREAM"
-  printf 'cluster:\n  advertise: %s\n  peers: [%s, %s, %s]\n' "${URLS[$i]}" "${URLS[1]}" "${URLS[2]}" \
-    "${URLS[3]}" >>"$T/r$i.yaml"
+  cluster_yaml "${URLS[$i]}" "peers: [${URLS[1]}, ${URLS[2]}, ${URLS[3]}]" >>"$T/r$i.yaml"
   [[ -z ${CLUSTER_YAML:-} ]] || printf '%s\n' "$CLUSTER_YAML" >>"$T/r$i.yaml"
   start_outpost "r$i" "$T/r$i.yaml"
 }

@@ -26,7 +26,9 @@ entries:
 YAML
 WP=$(free_port)
 start_nginx web "$WP" 1 "  access_log off;
-  server { listen 127.0.0.1:$WP; root $T/www; }"
+  server { listen 127.0.0.1:$WP; root $T/www;
+    location = /bundles/moved.tar { return 302 http://$CANARY/x.tar; }
+    location = /bundles/moved-far.tar { return 302 http://127.0.0.1:$WP/elsewhere/x.tar; } }"
 
 OP=$(free_port)
 write_outpost_config "$T/serve.yaml" "$OP" "$T/data" upstream.test "http://127.0.0.1:$up_PORT"
@@ -42,7 +44,8 @@ helm:
       url: http://127.0.0.1:$WP
       insecure: true
 bundle:
-  allowed_sources: ["http://127.0.0.1:$WP/bundles/", "oci://upstream.test/bundles/"]
+  allowed_sources: ["http://127.0.0.1:$WP/bundles/", "oci://upstream.test/bundles/", "http://bundles.test",
+    "$T/srv/bundles"]
 YAML
 start_outpost op "$T/serve.yaml"
 A=http://127.0.0.1:$OP
@@ -71,10 +74,27 @@ for body in "{\"repository\":{\"clone_url\":\"http://$CANARY/org/app.git\"}}" \
   expect_4xx "webhook $body" -X POST -H 'Content-Type: application/json' -d "$body" "$A/api/v1/git/webhook"
 done
 log "bundle sources outside bundle.allowed_sources"
+mkdir -p "$T/srv/bundles-evil"
 for src in "http://$CANARY/x.tar" "http://127.0.0.1:$WP/bundles/../../$CANARY/x.tar" \
-  "oci://$CANARY/bundles/x:v1" "oci://upstream.test/other/x:v1" "/etc/passwd" "file:///etc/passwd"; do
+  "oci://$CANARY/bundles/x:v1" "oci://upstream.test/other/x:v1" "/etc/passwd" "file:///etc/passwd" \
+  "http://bundles.test@$CANARY/x.tar" "http://bundles.test:80@$CANARY/x.tar" "http://bundles.test.$CANARY/x.tar" \
+  "http://127.0.0.1:$WP/bundles%2f..%2f..%2fx.tar" "$T/srv/bundles-evil/x.tar" "oci://upstream.test/bundles-evil/x:v1"; do
   expect_4xx "bundle source $src" -X POST -H 'Content-Type: application/json' \
     -d "{\"source\":\"$src\",\"name\":\"x\",\"version\":\"v1\"}" "$A/api/v1/releases"
+done
+
+log "an allowed source that redirects outside bundle.allowed_sources"
+for moved in moved moved-far; do
+  c=$(code -X POST -H 'Content-Type: application/json' \
+    -d "{\"source\":\"http://127.0.0.1:$WP/bundles/$moved.tar\",\"name\":\"$moved\",\"version\":\"v1\"}" "$A/api/v1/releases")
+  [[ $c == 2* ]] || die "the allowed source $moved.tar was refused: HTTP $c $(cat "$T/body")"
+  for _ in $(seq 100); do
+    code "$A/api/v1/releases/$moved/v1" >/dev/null
+    grep -q '"state":"failed"' "$T/body" && break
+    sleep 0.1
+  done
+  grep -q 'outside bundle.allowed_sources' "$T/body" || die "$moved.tar: the redirect was not refused: $(cat "$T/body")"
+  log "$moved.tar: $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["error"])' "$T/body")"
 done
 
 sleep 0.5

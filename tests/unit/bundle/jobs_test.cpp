@@ -60,6 +60,8 @@ class ReleaseJobsTest : public ::testing::Test {
 
   Result<http::ClientResponse> serve(const http::ClientRequest& r, http::BodySink* sink) {
     if (hold_) gate_.pass();
+    if (auto moved = redirects_.find(r.url); moved != redirects_.end())
+      return answer(sink, 302, {{"Location", moved->second}}, "");
     auto it = files_.find(r.url);
     if (it == files_.end()) return answer(sink, 404, {}, "");
     const std::string& body = it->second;
@@ -118,8 +120,9 @@ class ReleaseJobsTest : public ::testing::Test {
   testing::FakeSite site_;
   Gate gate_;
   std::atomic<bool> hold_{false};
-  std::map<std::string, std::string> files_;   // written before start(), read by the job thread
-  std::atomic<std::size_t> cut_first_get_{0};  // 0: no cut
+  std::map<std::string, std::string> files_;      // written before start(), read by the job thread
+  std::map<std::string, std::string> redirects_;  // URL → Location of a 302, like files_
+  std::atomic<std::size_t> cut_first_get_{0};     // 0: no cut
   std::unique_ptr<registry::Mirror> mirror_;
   std::unique_ptr<ReleaseJobs> jobs_;
 };
@@ -270,6 +273,36 @@ TEST_F(ReleaseJobsTest, ASourceOutsideTheAllowedSourcesIsForbidden) {
   }
   EXPECT_TRUE(jobs_->start("shop", "v1", "https://bundles.test/releases/shop-v1.tar"));
   jobs_->wait("shop", "v1");
+}
+
+TEST_F(ReleaseJobsTest, ARedirectOutOfTheAllowedSourcesIsNeverFollowed) {
+  cfg_.bundle.allowed_sources = {"https://bundles.test/releases/"};
+  redirects_["https://bundles.test/releases/shop-v1.tar"] = "https://evil.test/shop-v1.tar";
+  files_["https://evil.test/shop-v1.tar"] = bundle("shop", "v1");
+  ASSERT_TRUE(jobs_->start("shop", "v1", "https://bundles.test/releases/shop-v1.tar"));
+  auto st = jobs_->wait("shop", "v1");
+  EXPECT_EQ(st.state, ReleaseState::failed);
+  EXPECT_NE(st.error.find("outside bundle.allowed_sources"), std::string::npos) << st.error;
+  EXPECT_EQ(gets("https://evil.test/shop-v1.tar"), 0u);
+  EXPECT_FALSE(recorded("shop", "v1"));
+}
+
+TEST_F(ReleaseJobsTest, AReleaseFileNamesOnlyAllowedSources) {
+  files_[url_] = bundle("shop", "v1");
+  auto r = jobs_->start("shop", "v1", url_, SourceFrom::release_file);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::forbidden);
+  EXPECT_NE(r.error().message.find("bundle.allowed_sources"), std::string::npos);
+  EXPECT_EQ(gets(url_), 0u);
+  cfg_.bundle.allowed_sources = {"https://bundles.test/"};
+  ASSERT_TRUE(jobs_->start("shop", "v1", url_, SourceFrom::release_file));
+  EXPECT_EQ(jobs_->wait("shop", "v1").state, ReleaseState::ready);
+}
+
+TEST_F(ReleaseJobsTest, ASourceWithUserinfoIsInvalid) {
+  auto r = jobs_->start("shop", "v1", "https://bundles.test@evil.test/shop-v1.tar");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::invalid_argument);
 }
 
 TEST_F(ReleaseJobsTest, ALocalPathIsForbiddenWhenNoSourcesAreConfigured) {

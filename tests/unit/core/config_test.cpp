@@ -136,3 +136,16 @@ TEST(Config, ReferenceDocumentsEveryKeyAndNoOther) {
   for (const auto& k : accepted) EXPECT_TRUE(documented.contains(k)) << k << " is not documented";
   for (const auto& k : documented) EXPECT_TRUE(accepted.contains(k)) << k << " is not a config key";
 }
+
+namespace outpost {
+namespace {
+
+TEST(Config, AClusterNeedsAPeerToken) {
+  const std::string cluster =
+      "cluster:\n  advertise: http://10.0.0.1:8080\n  peers: [http://10.0.0.1:8080, "
+      "http://10.0.0.2:8080]\n";
+  expect_error(cluster, "a cluster needs a token in group peer");
+}
+
+}  // namespace
+}  // namespace outpost

@@ -33,8 +33,18 @@ Group group_of(const Request& r) {
   return Access{Group::status, Group::admin}.group_for(r.method);
 }
 
-std::optional<Response> check(Authorizer& a, const Request& r) {
+std::optional<Response> check(Authorizer& a, Request r) {
   return a.check(r, group_of(r));
+}
+
+// The peer headers a forger sends (cluster/cluster.hpp), in mixed case.
+Request forged(std::string remote, std::optional<std::string> authorization = std::nullopt) {
+  auto r = make("GET", "/v2/bench/large/manifests/latest", std::move(remote), authorization);
+  r.headers.add("X-Outpost-Peer", "http://evil");
+  r.headers.add("x-outpost-peer-keep", "sha256:" + std::string(64, 'a'));
+  r.headers.add("X-Outpost-Peer-Local", "1");
+  r.headers.add("Accept", "*/*");
+  return r;
 }
 
 std::string basic(std::string_view user, std::string_view pass) {
@@ -52,8 +62,12 @@ TEST(Auth, TheApiIsReadAsStatusAndChangedAsAdmin) {
 
 TEST(Auth, KnowsLoopbackPeers) {
   EXPECT_TRUE(is_loopback_peer("127.0.0.1:5000"));
-  EXPECT_TRUE(is_loopback_peer("127.8.9.10:1"));
   EXPECT_TRUE(is_loopback_peer("::1:5000"));
+  EXPECT_TRUE(is_loopback_peer("[::1]:5000"));
+  // A service mesh's sidecar delivers every client from another 127/8 address (Istio: 127.0.0.6).
+  EXPECT_FALSE(is_loopback_peer("127.0.0.6:15001"));
+  EXPECT_FALSE(is_loopback_peer("127.8.9.10:1"));
+  EXPECT_FALSE(is_loopback_peer("::ffff:127.0.0.6:80"));
   EXPECT_TRUE(is_loopback_peer("::ffff:127.0.0.1:80"));
   EXPECT_FALSE(is_loopback_peer("10.0.0.1:5000"));
   EXPECT_FALSE(is_loopback_peer("::ffff:10.0.0.1:80"));
@@ -64,7 +78,7 @@ TEST(Auth, KnowsLoopbackPeers) {
 TEST(Auth, AdminIsClosedToTheNetworkByDefault) {
   AuthConfig c;  // defaults
   GitConfig git;
-  Authorizer a(c, git);
+  Authorizer a(c, git, false);
   auto r = check(a, make("POST", "/api/v1/releases", "10.1.2.3:4000"));
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 403);
@@ -78,7 +92,7 @@ TEST(Auth, AdminIsClosedToTheNetworkByDefault) {
 TEST(Auth, EachCredentialUsesOnlyItsGroups) {
   auto c = config();
   GitConfig git;
-  Authorizer a(c, git);
+  Authorizer a(c, git, false);
   const std::string net = "10.1.2.3:4000";
   EXPECT_EQ(check(a, make("GET", "/v2/", net))->status, 401);
   EXPECT_EQ(check(a, make("GET", "/v2/", net))->headers.get("WWW-Authenticate"),
@@ -102,7 +116,7 @@ TEST(Auth, EachCredentialUsesOnlyItsGroups) {
 TEST(Auth, RegistryRefusalsAreOciErrors) {
   auto c = config();
   GitConfig git;
-  Authorizer a(c, git);
+  Authorizer a(c, git, false);
   auto r = check(a, make("GET", "/v2/", "10.1.2.3:1"));
   ASSERT_TRUE(r);
   auto* body = std::get_if<std::string>(&r->body);
@@ -111,4 +125,50 @@ TEST(Auth, RegistryRefusalsAreOciErrors) {
 }
 
 }  // namespace
+}  // namespace outpost::http
+
+namespace outpost::http {
+
+TEST(Auth, PeerHeadersWithoutAClusterAreDropped) {
+  auto c = config();
+  c.require = {};
+  c.tokens.push_back({"peers", "peer-token-0123456789", {Group::peer}});
+  GitConfig git;
+  Authorizer a(c, git, false);
+  auto r = forged("10.1.2.3:1", "Bearer peer-token-0123456789");
+  EXPECT_FALSE(a.check(r, Group::registry));
+  EXPECT_FALSE(r.headers.get("X-Outpost-Peer"));
+  EXPECT_FALSE(r.headers.get("X-Outpost-Peer-Keep"));
+  EXPECT_FALSE(r.headers.get("X-Outpost-Peer-Local"));
+  EXPECT_EQ(r.headers.get("Accept"), "*/*");  // other headers stay
+}
+
+TEST(Auth, PeerHeadersNeedAPeerCredential) {
+  auto c = config();
+  c.require = {};  // the registry open, as by default
+  c.tokens.push_back({"peers", "peer-token-0123456789", {Group::peer}});
+  GitConfig git;
+  Authorizer a(c, git, true);
+  struct Case {
+    const char* what;
+    std::optional<std::string> authorization;
+    bool kept;
+  };
+  for (const auto& [what, authorization, kept] : std::vector<Case>{
+           {"none", std::nullopt, false},
+           {"a registry token", "Bearer nodes-token-0123456789", false},
+           {"an admin token", "Bearer admin-token-0123456789", false},
+           {"a wrong token", "Bearer peer-token-01234567890", false},
+           {"the peer token", "Bearer peer-token-0123456789", true},
+           {"the peer token as a password", basic("x", "peer-token-0123456789"), true},
+       }) {
+    // From loopback too: the address admits nobody as a peer.
+    auto r = forged("127.0.0.1:9", authorization);
+    EXPECT_FALSE(a.check(r, Group::registry)) << what;
+    EXPECT_EQ(r.headers.get("X-Outpost-Peer").has_value(), kept) << what;
+    EXPECT_EQ(r.headers.get("X-Outpost-Peer-Keep").has_value(), kept) << what;
+    EXPECT_EQ(r.headers.get("X-Outpost-Peer-Local").has_value(), kept) << what;
+  }
+}
+
 }  // namespace outpost::http
