@@ -10,6 +10,7 @@
 #include "cli/commands.hpp"
 #include "cluster/cluster.hpp"
 #include "core/config.hpp"
+#include "core/fd_limit.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "git/cache.hpp"
@@ -122,8 +123,20 @@ void add_routes(http::Server& server, Parts p) {
                [](const http::Request& req) { return status::handle_page(req); });
 }
 
+// process_open_fds and process_max_fds, as every Prometheus client library exports them.
+void register_process_metrics(Metrics& metrics) {
+  auto& open = metrics.gauge("process_open_fds", "Number of open file descriptors");
+  auto& max = metrics.gauge("process_max_fds", "Maximum number of open file descriptors");
+  metrics.add_collector([&open, &max] {
+    if (auto n = open_fds()) open.set({}, static_cast<double>(*n));
+    max.set({}, static_cast<double>(max_fds()));
+  });
+}
+
 int serve(const Config& cfg) {
   setup_logging(cfg.log);
+  if (auto fds = raise_fd_limit(); fds.now != fds.before)
+    spdlog::info("raised the descriptor limit from {} to {} (the hard limit)", fds.before, fds.now);
   std::filesystem::create_directories(cfg.data_dir);
   BlobStore store(cfg.data_dir);
   if (auto n = store.sweep_tmp()) spdlog::info("removed {} unfinished downloads from tmp/", n);
@@ -151,6 +164,7 @@ int serve(const Config& cfg) {
   status::Sources site{cfg,   mirror, git_cache, helm_cache, releases,
                        store, db,     &cluster,  &fanout,    &packs};
   status::register_metrics(metrics, site);
+  register_process_metrics(metrics);
   add_routes(server, {cfg, store, db, metrics, mirror, git_service, helm_cache, releases, fanout,
                       uploads, site});
 

@@ -8,6 +8,8 @@
 #include <chrono>
 #include <thread>
 
+#include "core/fd_limit.hpp"
+
 namespace outpost::http {
 namespace {
 
@@ -57,6 +59,8 @@ struct Server::Impl {
                           "Responses cut off mid-body by this side (timeout, producer failed)")),
         client_gone(m.counter("outpost_http_client_gone_total",
                               "Responses the client closed or reset the connection during")),
+        accept_paused(m.counter("outpost_http_accept_paused_total",
+                                "Accepts paused because the process was out of descriptors")),
         in_flight(m.gauge("outpost_http_requests_in_flight", "Requests being handled")) {}
 
   const ServerConfig& cfg;
@@ -79,6 +83,7 @@ struct Server::Impl {
   MetricFamily& bytes_out;
   MetricFamily& aborted;
   MetricFamily& client_gone;
+  MetricFamily& accept_paused;
   MetricFamily& in_flight;
 
   std::size_t largest_body_limit() const {
@@ -490,12 +495,37 @@ struct Server::Impl {
     }
   }
 
+  // Out of descriptors, accept fails at once for as long as connections wait: the loop pauses
+  // instead of spinning, and says so once per interval with a count.
+  static constexpr auto kAcceptPause = std::chrono::milliseconds(100);
+  static constexpr auto kAcceptLogInterval = std::chrono::seconds(10);
+
   asio::awaitable<void> accept_loop() {
+    asio::steady_timer pause(ioc);
+    std::uint64_t refused = 0;
+    auto last_log = std::chrono::steady_clock::time_point{};
     for (;;) {
       auto [ec, sock] = co_await acceptor.async_accept(nothrow);
       if (ec) {
         if (!acceptor.is_open() || stopping) co_return;
-        spdlog::warn("accept failed: {}", ec.message());
+        const bool no_fds = ec == asio::error::no_descriptors || ec.value() == ENFILE ||
+                            ec.value() == ENOBUFS || ec.value() == ENOMEM;
+        if (!no_fds) {
+          spdlog::warn("accept failed: {}", ec.message());
+          continue;
+        }
+        accept_paused.add({});
+        ++refused;
+        if (auto now = std::chrono::steady_clock::now(); now - last_log >= kAcceptLogInterval) {
+          spdlog::warn(
+              "accept: {} ({} times since the last report); pausing accepts for {} ms "
+              "each time (the descriptor limit is {})",
+              ec.message(), refused, kAcceptPause.count(), max_fds());
+          last_log = now;
+          refused = 0;
+        }
+        pause.expires_after(kAcceptPause);
+        co_await pause.async_wait(nothrow);
         continue;
       }
       sock.set_option(tcp::no_delay(true), ec);

@@ -47,6 +47,9 @@ expect GET "/v2/evil.example.com/x/manifests/latest" 404 NAME_UNKNOWN
 expect GET "/v2/169.254.169.254:80/latest/manifests/x" 404 NAME_UNKNOWN
 expect GET "/v2/test/app/tags/list?n=abc" 400 PAGINATION_NUMBER_INVALID
 expect PUT "/v2/test/app/manifests/v2" 405 UNSUPPORTED -d '{}'
+# the conformance suite's PUT of an invalid reference: the reference's error first, not 405
+expect PUT "/v2/test/app/manifests/sha256:totallywrong" 400 DIGEST_INVALID -d '{}'
+expect PUT "/v2/../x/manifests/v1" 400 NAME_INVALID -d '{}'
 expect DELETE "/v2/test/app/blobs/$layer" 405 UNSUPPORTED
 expect POST "/v2/test/app/blobs/uploads/" 405 UNSUPPORTED
 expect PATCH "/v2/test/app/blobs/uploads/x" 405 UNSUPPORTED
