@@ -51,7 +51,7 @@ for i in $(seq "$COMMITS"); do
   git -C "$w" commit -qm "change $i"
 done
 head=$(git -C "$w" rev-parse HEAD)
-git -C "$w" rev-list HEAD | head -n "$REFS" | awk -v n="$REFS" '{printf "create refs/tags/release-%05d %s\n", NR, $1}' >"$T/refs.in"
+git -C "$w" rev-list HEAD | sed -n "1,${REFS}p" | awk -v n="$REFS" '{printf "create refs/tags/release-%05d %s\n", NR, $1}' >"$T/refs.in"
 # more refs than commits: several tags per commit
 python3 -c "
 import sys

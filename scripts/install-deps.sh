@@ -25,7 +25,7 @@ want=("${build_pkgs[@]}")
 
 missing=()
 for p in "${want[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep "install ok installed" >/dev/null || missing+=("$p")
 done
 # kubectl renders the kustomize manifests in the tests; Debian's kubernetes-client provides it
 # where no kubectl is installed already.
@@ -58,7 +58,7 @@ fi
 # the kubectl (above); where another one is, Debian's package is unpacked here, not installed.
 old_kubectl_dir=/opt/outpost-test/kubernetes-client
 if [[ "${1:-}" == "--test" ]] && ! dpkg-query -W -f='${Status}' kubernetes-client 2>/dev/null |
-  grep -q "install ok installed" && [[ ! -x $old_kubectl_dir/usr/bin/kubectl ]]; then
+  grep "install ok installed" >/dev/null && [[ ! -x $old_kubectl_dir/usr/bin/kubectl ]]; then
   echo "install-deps: unpacking Debian's kubernetes-client into $old_kubectl_dir"
   dl=$(mktemp -d)
   sudo=()

@@ -80,7 +80,7 @@ for img in app1:v1 app2:multi; do
     die "offline pull of $img"
   diff -r "$T/direct-$img" "$T/offline-$img" >/dev/null || die "offline $img differs from upstream"
 done
-curl -sf "http://127.0.0.1:$SITE/api/v1/releases/shop/v1" | grep -q '"state":"ready"' || die "release not ready in the API"
+curl -sf "http://127.0.0.1:$SITE/api/v1/releases/shop/v1" | grep_q '"state":"ready"' || die "release not ready in the API"
 log "importing it again: already ready, nothing is sent"
 import "$T/shop.tar" 2>"$T/again.log" || die "re-import: $(cat "$T/again.log")"
 stop_pid "$site_PID"

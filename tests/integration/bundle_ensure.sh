@@ -45,7 +45,7 @@ S=http://127.0.0.1:$OP
 log "ensure over a link that drops every 2.5 MB ($size-byte bundle)"
 "$OUTPOST_BIN" bundle ensure --server "$S" --source "http://127.0.0.1:$px_PORT/shop-v1.tar" \
   --name shop --version v1 --timeout 2m 2>"$T/ensure.log" || die "ensure failed: $(cat "$T/ensure.log")"
-tail -1 "$T/ensure.log" | grep -q 'is ready' || die "ensure output: $(cat "$T/ensure.log")"
+tail -1 "$T/ensure.log" | grep_q 'is ready' || die "ensure output: $(cat "$T/ensure.log")"
 requests=$(grep -c 'shop-v1.tar' "$T/web-access.log")
 # what crossed the flaky link into Outpost (nginx's log counts what it pushed into socket buffers)
 received=$(sed -n 's/.*release shop v1: downloaded [0-9]* bytes in [0-9]* attempts (\([0-9]*\) bytes received).*/\1/p' "$T/op.log")
@@ -57,7 +57,7 @@ grep -q 'Range' "$T/op.log" || true
 skopeo_ copy -q --src-tls-verify=false "docker://127.0.0.1:$OP/upstream.test/test/app:v1" "dir:$T/offline" ||
   die "offline pull after ensure"
 diff -r "$T/direct" "$T/offline" >/dev/null || die "offline image differs"
-curl -sf "$S/api/v1/releases" | grep -q '"state":"ready"' || die "releases API"
+curl -sf "$S/api/v1/releases" | grep_q '"state":"ready"' || die "releases API"
 
 echo pass >"$px_CTL"
 log "unreachable source: non-zero, clear message"

@@ -125,14 +125,14 @@ for d, what in [(sig, "signature"), (sbom, "SBOM"), (idx, "tag index"), (empty, 
     check(d in blobs and blobs[d].get("inBundle", True) is not False, f"the {what} {d} is carried")
 PY
 for d in "$SIG" "$SBOM" "$IDX" "$SIG_LAYER" "$SBOM_LAYER" "$EMPTY"; do
-  tar -tf "$T/shop.tar" | grep -qx "blobs/sha256/${d#sha256:}" || die "the tar does not carry $d"
+  tar -tf "$T/shop.tar" | grep_q -x "blobs/sha256/${d#sha256:}" || die "the tar does not carry $d"
 done
 
 log "bundle create without --with-referrers carries none"
 "$OUTPOST_BIN" bundle create --config "$T/create.yaml" --name plain --version v1 \
   --image upstream.test/test/app:v1 -o "$T/plain.tar" 2>"$T/create-plain.log" ||
   die "create plain: $(cat "$T/create-plain.log")"
-grep '^wrote ' "$T/create-plain.log" | grep -q referrers && die "plain summary mentions referrers: $(tail -1 "$T/create-plain.log")"
+grep '^wrote ' "$T/create-plain.log" | grep_q referrers && die "plain summary mentions referrers: $(tail -1 "$T/create-plain.log")"
 tar -xOf "$T/plain.tar" outpost-bundle.json >"$T/plain.json"
 python3 - "$T/plain.json" "$SIG" "$SBOM" "$IDX" <<'PY' || die "plain outpost-bundle.json: $(cat "$T/plain.json")"
 import json, sys

@@ -19,7 +19,7 @@ digest_at() {  # digest_at PORT: the digest skopeo reads for outpost.releases/sh
 }
 served=$(digest_at "$HUB") || die "the hub does not serve outpost.releases/shop:v1"
 [[ sha256:$served == "$pushed" ]] || die "the hub serves sha256:$served, the push made $pushed"
-curl -fsS "http://127.0.0.1:$HUB/v2/outpost.releases/shop/tags/list" | grep -q '"v1"' ||
+curl -fsS "http://127.0.0.1:$HUB/v2/outpost.releases/shop/tags/list" | grep_q '"v1"' ||
   die "the hub does not list shop v1"
 
 site_behind_hub upstream

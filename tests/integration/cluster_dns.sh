@@ -21,8 +21,8 @@ for i in 1 2 3; do
     "$T/hosts" "$OUTPOST_BIN" "$T/r$i.yaml" >>"$T/r$i.log" 2>&1 &
   started "r$i" $! "$PORT" "http://$ip:$PORT/healthz"
 done
-members() {  # members: the peers replica 1 has now, sorted
-  curl -fsS "http://127.0.0.11:$PORT/api/v1/status" |
+members() {  # members [I]: the peers replica I (default 1) has now, sorted
+  curl -fsS "http://127.0.0.1${1:-1}:$PORT/api/v1/status" |
     python3 -c 'import json,sys; print(" ".join(sorted(p["url"] for p in json.load(sys.stdin)["cluster"]["peers"] if p["member"])))'
 }
 [[ $(members) == "http://127.0.0.12:$PORT" ]] || die "replica 1's peers: '$(members)'"
@@ -34,6 +34,10 @@ cat "$T/hosts.new" >"$T/hosts"  # the same file: the bind mounts see it
 for _ in $(seq 100); do [[ $(members) == "http://127.0.0.13:$PORT" ]] && break; sleep 0.1; done
 [[ $(members) == "http://127.0.0.13:$PORT" ]] || die "replica 1's peers after the change: '$(members)'"
 log "replica 1 follows the records: $(members)"
+# Replica 3 re-resolves on its own clock: until it has too, its second copy of what it fetched
+# would still go to replica 2 (its peer under the old records).
+for _ in $(seq 100); do [[ $(members 3) == "http://127.0.0.11:$PORT" ]] && break; sleep 0.1; done
+[[ $(members 3) == "http://127.0.0.11:$PORT" ]] || die "replica 3's peers after the change: '$(members 3)'"
 
 skopeo_ copy -q --src-tls-verify=false "docker://127.0.0.11:$PORT/upstream.test/test/app:v1" "dir:$T/pulled" ||
   die "pull through replica 1"

@@ -46,7 +46,7 @@ log "a replica holding wrong bytes is caught"
 # fetches it (and keeps its second copy on P); O's copy is then damaged, and the third replica X,
 # asked for L, asks O first.
 replica_of() { local i; for i in 1 2 3; do [[ ${URLS[$i]} != "$1" ]] || echo "$i"; done; }
-L=$(layers lie | head -1)
+L=$(layers lie | sed -n 1p)
 mapfile -t order < <(python3 "$TOOLS/hrw.py" "$L" "${URLS[@]:1}")
 o=$(replica_of "${order[0]}")
 p=$(replica_of "${order[1]}")
@@ -65,7 +65,7 @@ grep -q "peer ${URLS[$o]} sent content that does not verify" "$T/r$x.log" ||
 cp "$T/direct-lie/${L:7}" "$f"  # repaired, so fsck below judges only what the cluster did
 
 log "kill -9 of the big layer's owner in the middle of the transfer"
-o=$(replica_of "$(python3 "$TOOLS/hrw.py" "$(layers big)" "${URLS[@]:1}" | head -1)")
+o=$(replica_of "$(python3 "$TOOLS/hrw.py" "$(layers big)" "${URLS[@]:1}" | sed -n 1p)")
 echo "rate 8000000" >"$link_CTL"  # 48 MiB over ~6 s
 pids=()
 for i in 1 2 3; do
@@ -76,7 +76,7 @@ for i in 1 2 3; do
   done
 done
 for _ in $(seq 600); do
-  part=$(find "$T/r$o-data/tmp" -type f -size +8M 2>/dev/null | head -1)
+  part=$(find "$T/r$o-data/tmp" -type f -size +8M 2>/dev/null | sed -n 1p)
   [[ -n $part ]] && break
   sleep 0.05
 done

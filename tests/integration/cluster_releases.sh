@@ -49,6 +49,6 @@ done
 grep -q '^Site cluster' "$T/status.txt" || die "outpost status shows no cluster: $(cat "$T/status.txt")"
 grep -q "127.0.0.1:${P[2]} *up since .*1 releases ready" "$T/status.txt" || die "peer 2 not shown up: $(cat "$T/status.txt")"
 grep -q "127.0.0.1:${P[3]} *DOWN" "$T/status.txt" || die "peer 3 not shown down: $(cat "$T/status.txt")"
-metric "outpost_cluster_peer_up{peer=\"http://127.0.0.1:${P[2]}\"}" "${P[1]}" | grep -qx 1 ||
+metric "outpost_cluster_peer_up{peer=\"http://127.0.0.1:${P[2]}\"}" "${P[1]}" | grep_q -x 1 ||
   die "no outpost_cluster_peer_up for peer 2"
 log "ok"

@@ -33,8 +33,8 @@ sig=$(printf '%s' "$payload" | openssl dgst -sha256 -hmac hook-secret | awk '{pr
 code=$(curl -s -o "$T/hook.out" -w '%{http_code}' -H 'Content-Type: application/json' -H 'X-GitHub-Event: push' \
   -H "X-Hub-Signature-256: sha256=$sig" -d "$payload" "$API")
 [[ $code == 202 ]] || die "webhook gave $code: $(cat "$T/hook.out")"
-for _ in $(seq 100); do git ls-remote "$VIA" refs/heads/main | grep -q "$new" && break; sleep 0.05; done
-git ls-remote "$VIA" refs/heads/main | grep -q "$new" || die "webhook did not sync"
+for _ in $(seq 100); do git ls-remote "$VIA" refs/heads/main | grep_q "$new" && break; sleep 0.05; done
+git ls-remote "$VIA" refs/heads/main | grep_q "$new" || die "webhook did not sync"
 log "Argo CD was notified with a push event naming Outpost's URL"
 for _ in $(seq 50); do [[ -s $T/argocd.jsonl ]] && break; sleep 0.1; done
 python3 - "$T/argocd.jsonl" "$new" "http://127.0.0.1:$OP/git/git.test/org/app" <<'PYCHECK' || die "Argo CD notification: $(cat "$T/argocd.jsonl" 2>/dev/null)"
@@ -61,7 +61,7 @@ curl -sf -o /dev/null -H "X-Gitlab-Token: hook-secret" -d "$body" "$API" || die 
 want=$(git ls-remote "$DIRECT" | sort)
 for _ in $(seq 100); do [[ $(git ls-remote "$VIA" | sort) == "$want" ]] && break; sleep 0.05; done
 diff <(git ls-remote "$VIA" | sort) <(echo "$want") || die "advertised refs do not match upstream"
-git ls-remote "$VIA" | grep -q refs/outpost && die "hidden refs are advertised"
+git ls-remote "$VIA" | grep_q refs/outpost && die "hidden refs are advertised"
 
 for v in 0 2; do
   log "fetch X by SHA through Outpost after it vanished upstream (protocol v$v)"

@@ -71,8 +71,8 @@ new=$(commit_upstream org/app "through the hub")
 wait_site_head "$new"
 
 log "--- the origin's credentials never reach the hub"
-if grep -v "auth=-" "$T/hubrp-requests.log" | grep -q .; then
-  die "a request to the hub carried credentials: $(grep -v 'auth=-' "$T/hubrp-requests.log" | head -1)"
+if grep -v "auth=-" "$T/hubrp-requests.log" | grep_q .; then
+  die "a request to the hub carried credentials: $(grep -v 'auth=-' "$T/hubrp-requests.log" | sed -n 1p)"
 fi
 secret_in_no_log "$SECRET" "$T/hubrp-requests.log"
 

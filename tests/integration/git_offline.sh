@@ -72,8 +72,8 @@ log "--- upstream back: a new commit appears after a sync interval"
 restart_git_upstream
 new=$(commit_upstream org/app "after the outage")
 for _ in $(seq 300); do
-  git ls-remote "$VIA" refs/heads/main | grep -q "$new" && break
+  git ls-remote "$VIA" refs/heads/main | grep_q "$new" && break
   sleep 0.1
 done
-git ls-remote "$VIA" refs/heads/main | grep -q "$new" || die "new commit never showed up"
+git ls-remote "$VIA" refs/heads/main | grep_q "$new" || die "new commit never showed up"
 log "ok"

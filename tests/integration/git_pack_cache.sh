@@ -56,8 +56,8 @@ log "hits $(served hit), joined $(served joined), misses $(served miss)"
 
 log "a push upstream and a sync; 20 concurrent identical incremental fetches"
 new=$(commit_upstream org/app "storm")
-for _ in $(seq 100); do git ls-remote "$VIA" refs/heads/main | grep -q "$new" && break; sleep 0.1; done
-git ls-remote "$VIA" refs/heads/main | grep -q "$new" || die "Outpost never advertised $new"
+for _ in $(seq 100); do git ls-remote "$VIA" refs/heads/main | grep_q "$new" && break; sleep 0.1; done
+git ls-remote "$VIA" refs/heads/main | grep_q "$new" || die "Outpost never advertised $new"
 before=$(runs)
 fetch_one() { git -C "$T/c$1" -c protocol.version=2 fetch -q origin; }
 storm 20 fetch_one || die "a fetch of the storm failed"
@@ -101,7 +101,7 @@ misses=$(served miss)
 git clone -q --depth 1 "$VIA" "$T/shallow" || die "shallow clone"
 [[ $(git -C "$T/shallow" rev-list --count HEAD) == 1 ]] || die "the shallow clone is not shallow"
 git clone -q --filter=blob:none --no-checkout "$VIA" "$T/filtered" || die "filtered clone"
-git -C "$T/filtered" rev-list --objects --missing=print HEAD | grep -q '^?' || die "the filtered clone holds every blob"
+git -C "$T/filtered" rev-list --objects --missing=print HEAD | grep_q '^?' || die "the filtered clone holds every blob"
 [[ $(($(served miss) - misses)) == 2 ]] || die "shallow and filtered clones were served a kept pack"
 
 log "the cache stays under max_bytes (400000)"
@@ -136,7 +136,7 @@ storm 3 big_clone &
 storm_pid=$!
 pid=""
 for _ in $(seq 600); do
-  pid=$(pgrep -f "upload-pack --strict --stateless-rpc .*org/big.git" | head -1) && [[ -n $pid ]] && break
+  pid=$(pgrep -f "upload-pack --strict --stateless-rpc .*org/big.git" | sed -n 1p) && [[ -n $pid ]] && break
   sleep 0.02
 done
 [[ -n $pid ]] || die "no upload-pack run for the big clone"

@@ -18,7 +18,7 @@ for v in 0 2; do
   git -c protocol.version=$v ls-remote "$DIRECT" >"$T/direct.refs.$v"
   git -c protocol.version=$v ls-remote "$VIA" >"$T/via.refs.$v" || die "ls-remote v$v through Outpost"
   diff "$T/direct.refs.$v" "$T/via.refs.$v" || die "ls-remote v$v differs"
-  git -c protocol.version=$v ls-remote --symref "$VIA" HEAD | grep -q 'ref: refs/heads/main' || die "HEAD symref v$v"
+  git -c protocol.version=$v ls-remote --symref "$VIA" HEAD | grep_q 'ref: refs/heads/main' || die "HEAD symref v$v"
 done
 git ls-remote "http://127.0.0.1:$OP/git/git.test/org/app" >/dev/null || die "URL without .git"
 
@@ -65,5 +65,5 @@ log "status API and staleness header"
 curl -sf "http://127.0.0.1:$OP/api/v1/git/repos" | python3 -c '
 import json,sys; r=json.load(sys.stdin)["repos"][0]
 assert r["repo"]=="git.test/org/app" and r["ref_count"]>=4 and r["last_sync"], r' || die "status API"
-curl -s -D - -o /dev/null "$VIA/info/refs?service=git-upload-pack" | grep -qi 'x-outpost-stale-seconds' || die "no staleness header"
+curl -s -D - -o /dev/null "$VIA/info/refs?service=git-upload-pack" | grep_q -i 'x-outpost-stale-seconds' || die "no staleness header"
 log "ok"

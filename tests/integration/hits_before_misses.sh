@@ -76,7 +76,7 @@ for p in "${cold[@]}"; do wait "$p"; done
 
 cat "$ORDER" >&2
 grep -q 'failed' "$ORDER" && die "a hit failed: $(cat "$T"/hit-*.err)"
-first_cold=$(grep -n '^cold' "$ORDER" | head -1 | cut -d: -f1)
+first_cold=$(grep -n '^cold' "$ORDER" | sed -n 1p | cut -d: -f1)
 last_hit=$(grep -n '^hit' "$ORDER" | tail -1 | cut -d: -f1)
 ((last_hit < first_cold)) || die "a cached request completed after a cold lookup: hits waited behind misses"
 (($(grep -c '^cold .* 200$' "$ORDER") == COLD)) || die "not every cold lookup succeeded once released"

@@ -46,6 +46,10 @@ descendants() {
   for kid in $(pgrep -P "$1" 2>/dev/null); do echo "$kid"; descendants "$kid"; done
 }
 
+# grep_q ARGS…: `grep -q` for the end of a pipeline. It reads its whole input, so the command
+# before it never gets SIGPIPE (with pipefail, `cmd | grep -q x` fails at random when grep exits at
+# the first match while cmd still writes). tests/tools/lint_pipes.sh keeps `| grep -q` out.
+grep_q() { grep "$@" >/dev/null; }
 log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
 die() { log "FAIL: $*"; exit 1; }
 free_port() { python3 "$TOOLS/free_port.py"; }

@@ -37,7 +37,7 @@ import json, sys
 d = json.load(sys.stdin)["deleted_tags"]
 assert [(t["repo"], t["tag"], t["digest"]) for t in d] == [("test/app", "gone", sys.argv[1])], d
 ' "$digest" || die "the status API does not list the deleted tag"
-"$OUTPOST_BIN" status --server "http://127.0.0.1:$KEEP" | grep -q "upstream.test/test/app:gone" ||
+"$OUTPOST_BIN" status --server "http://127.0.0.1:$KEEP" | grep_q "upstream.test/test/app:gone" ||
   die "outpost status does not list the deleted tag"
 log "keep_deleted_tags: served, counted and listed"
 

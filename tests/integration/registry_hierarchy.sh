@@ -89,12 +89,12 @@ log "image blobs $want bytes; hub fetched $hub_up from the origin; site got $fro
 
 log "--- origin credentials never reach the hub; every request carries ns="
 grep -q "auth=-" "$T/hubrp-requests.log" || die "no requests recorded"
-if grep -v "auth=-" "$T/hubrp-requests.log" | grep -q .; then
-  die "a request to the hub carried credentials: $(grep -v 'auth=-' "$T/hubrp-requests.log" | head -1)"
+if grep -v "auth=-" "$T/hubrp-requests.log" | grep_q .; then
+  die "a request to the hub carried credentials: $(grep -v 'auth=-' "$T/hubrp-requests.log" | sed -n 1p)"
 fi
 grep -q "$(cat "$T/origin.pw")" "$T/hubrp-requests.log" "$T/hub.log" && die "the origin password reached the hub"
-if grep -v "ns=upstream.test" "$T/hubrp-requests.log" | grep -q '^[A-Z]* /v2/[^ ]'; then
-  die "a request to the hub lacks ns=: $(grep -v 'ns=upstream.test' "$T/hubrp-requests.log" | grep '/v2/.' | head -1)"
+if grep -v "ns=upstream.test" "$T/hubrp-requests.log" | grep_q '^[A-Z]* /v2/[^ ]'; then
+  die "a request to the hub lacks ns=: $(grep -v 'ns=upstream.test' "$T/hubrp-requests.log" | grep '/v2/.' | sed -n 1p)"
 fi
 
 log "--- warm the hub with b, then stop the origin: the site pulls b from the hub"
@@ -140,5 +140,5 @@ pull d 6 || log "first pull of d through a lying hub failed, as it may"
 pull d 7 || die "the site did not recover d from the origin after the hub lied"
 mismatches=$(metric 'outpost_registry_digest_mismatch_total{upstream="upstream.test"}' "$SITE")
 [[ ${mismatches%.*} -gt ${mismatches_before%.*} ]] || die "no digest mismatch counted for the lying hub"
-curl -sf "http://127.0.0.1:$SITE/api/v1/status" | grep -q "does not verify" || die "status does not say the hub sent wrong content"
+curl -sf "http://127.0.0.1:$SITE/api/v1/status" | grep_q "does not verify" || die "status does not say the hub sent wrong content"
 log "ok"

@@ -28,9 +28,9 @@ compare "$T/direct-multi" "$T/outpost-multi"
 
 log "manifest headers: exact media type, digest, length"
 hdr=$(curl -sI -H 'Accept: application/vnd.oci.image.index.v1+json' "http://127.0.0.1:$OP/v2/upstream.test/test/app/manifests/multi")
-echo "$hdr" | grep -qi '^content-type: application/vnd.oci.image.index.v1+json' || die "wrong content type: $hdr"
+echo "$hdr" | grep_q -i '^content-type: application/vnd.oci.image.index.v1+json' || die "wrong content type: $hdr"
 want=$(curl -sI -H 'Accept: application/vnd.oci.image.index.v1+json' "http://127.0.0.1:$up_PORT/v2/test/app/manifests/multi" | grep -i docker-content-digest | tr -d '\r' | awk '{print $2}')
-echo "$hdr" | grep -qi "docker-content-digest: $want" || die "digest header differs from upstream ($want): $hdr"
+echo "$hdr" | grep_q -i "docker-content-digest: $want" || die "digest header differs from upstream ($want): $hdr"
 
 log "blob Range -> 206"
 layer=$(python3 -c "import json;m=json.load(open('$T/direct-v1/manifest.json'));print(m['layers'][0]['digest'])")
@@ -39,7 +39,7 @@ code=$(curl -s -o "$T/range.bin" -w '%{http_code}' -H 'Range: bytes=10-19' "http
 cmp <(tail -c +11 "$T/direct-v1/${layer#sha256:}" | head -c 10) "$T/range.bin" || die "range bytes differ"
 
 log "tags/list with paging"
-curl -s "http://127.0.0.1:$OP/v2/upstream.test/test/app/tags/list" | grep -q '"multi"' || die "tags/list"
+curl -s "http://127.0.0.1:$OP/v2/upstream.test/test/app/tags/list" | grep_q '"multi"' || die "tags/list"
 link=$(curl -sI "http://127.0.0.1:$OP/v2/upstream.test/test/app/tags/list?n=1" | grep -i '^link:' || true)
 [[ -n $link ]] || die "no Link header on a paged tag list"
 

@@ -28,7 +28,7 @@ pull second || die "second pull"
 grep -q '^HEAD /v2/test/app/manifests/v1' "$T/hubish-requests.log" || die "no HEAD revalidation: $(cat "$T/hubish-requests.log")"
 ! grep -q '^GET /v2/test/app/manifests/' "$T/hubish-requests.log" ||
   die "a manifest GET (a counted pull) where a HEAD answered: $(cat "$T/hubish-requests.log")"
-"$OUTPOST_BIN" status --server "http://127.0.0.1:$OP" | grep -q 'rate limit at .*: 75 of 100 pulls left per 6 h (for 192.0.2.7)' ||
+"$OUTPOST_BIN" status --server "http://127.0.0.1:$OP" | grep_q 'rate limit at .*: 75 of 100 pulls left per 6 h (for 192.0.2.7)' ||
   die "outpost status does not show the rate limit: $("$OUTPOST_BIN" status --server "http://127.0.0.1:$OP")"
 curl -fsS "http://127.0.0.1:$OP/api/v1/status" | python3 -c '
 import json, sys

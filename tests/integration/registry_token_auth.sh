@@ -197,7 +197,7 @@ wait_log "$T/slow.log" "fetch of $LAYER from docker.io: .*retrying from byte [1-
 echo pass >"$slowlink_CTL"
 wait "$pull_pid" || die "pull of library/big across the token's expiry failed: $(cat "$T/slow-pull.log")"
 unset 'PIDS[-1]'  # the pull has ended: its PID is not ours to signal any more
-log "library/big pulled in $((($(date +%s%N) - start) / 1000000)) ms: $(grep -o "fetch of $LAYER from docker.io: .*" "$T/slow.log" | head -1)"
+log "library/big pulled in $((($(date +%s%N) - start) / 1000000)) ms: $(grep -o "fetch of $LAYER from docker.io: .*" "$T/slow.log" | sed -n 1p)"
 same "$T/direct-big" "$T/slow-big" "library/big across the token's expiry"
 n=$(token_lines iss anonymous repository:library/big:pull)
 ((n >= 2)) || die "the resume got no fresh token ($n token requests): $(cat "$T/iss-tokens.log")"

@@ -4,8 +4,8 @@
 # the key and exit non-zero; --help answers.
 source "$(dirname "$0")/lib.sh"
 
-"$OUTPOST_BIN" --help | grep -q 'serve' || die "--help does not list serve"
-"$OUTPOST_BIN" serve --help | grep -q 'outpost-data' || die "serve --help does not explain the default"
+"$OUTPOST_BIN" --help | grep_q 'serve' || die "--help does not list serve"
+"$OUTPOST_BIN" serve --help | grep_q 'outpost-data' || die "serve --help does not explain the default"
 
 echo "registry:
   tag_ttl: soon" >"$T/bad.yaml"
@@ -22,7 +22,7 @@ PIDS+=("$pid")
 wait_http "http://127.0.0.1:$OP/healthz"
 [[ -f $T/cwd/outpost-data/meta.db ]] || die "no ./outpost-data/meta.db"
 [[ -d $T/cwd/outpost-data/blobs/sha256 && -d $T/cwd/outpost-data/tmp ]] || die "data dir layout"
-curl -sf "http://127.0.0.1:$OP/readyz" | grep -q ready || die "/readyz"
+curl -sf "http://127.0.0.1:$OP/readyz" | grep_q ready || die "/readyz"
 curl -sf "http://127.0.0.1:$OP/v2/" >/dev/null || die "/v2/"
 curl -sf "http://127.0.0.1:$OP/metrics" >"$T/metrics"
 for m in outpost_http_requests_total outpost_http_response_bytes_total outpost_registry_cache_total \
