@@ -396,9 +396,35 @@ Result<ManifestResult> Mirror::manifest(const Route& route, http::Reach reach) {
                              : route.accept.all()
                                  ? tag_manifest(upstream(route.upstream), route, reach)
                                  : negotiated_tag(route, reach);
+  const bool usable = m && route.accept.accepts(m->media_type);
+  if (!usable && !route.digest && route.upstream != kReleasesNamespace)
+    if (auto held = held_form(route, m); held && (*held || !m)) return std::move(*held);
   if (m && !route.accept.accepts(m->media_type))
     return fail(Errc::not_found, not_accepted_message(m->media_type, route.accept));
   return m;
+}
+
+std::optional<Result<ManifestResult>> Mirror::held_form(const Route& route,
+                                                        const Result<ManifestResult>& answer) {
+  // Online, each client's form is fetched with its own Accept; only with the sources down (or
+  // an answer that they are) does any stored form of the tag stand in.
+  Upstream& up = upstream(route.upstream);
+  const bool sources_down =
+      up.down() || (!answer && answer.error().code == Errc::upstream_unavailable);
+  if (!sources_down) return std::nullopt;
+  auto forms = db_.tag_forms(up.name(), route.repo, route.tag);
+  if (!forms) return std::nullopt;
+  std::optional<std::string> held_type;
+  for (const auto& form : *forms) {
+    auto m = cached_manifest(form.digest, CacheResult::stale);
+    if (!m) continue;
+    if (route.accept.accepts(m->media_type)) return std::move(*m);
+    if (!held_type) held_type = m->media_type;
+  }
+  if (held_type)  // held, but in no form this client reads: say which form it is
+    return fail(Errc::not_found, fmt::format("{} is unreachable; {}", up.name(),
+                                             not_accepted_message(*held_type, route.accept)));
+  return std::nullopt;
 }
 
 Result<ManifestResult> Mirror::digest_manifest(const Route& route, http::Reach reach) {

@@ -108,6 +108,12 @@ class Mirror {
  private:
   Upstream& upstream(const std::string& name);
   Result<ManifestResult> cached_manifest(const Digest& d, CacheResult how);
+  // With the sources down: the newest stored form of a tag (any Accept set it was resolved for)
+  // whose type the client accepts; Errc::not_found naming the stored type when a form is held
+  // but none is accepted; nothing when no form is held or the sources are up. `answer` is what
+  // the usual path gave.
+  std::optional<Result<ManifestResult>> held_form(const Route& route,
+                                                  const Result<ManifestResult>& answer);
   // The three kinds of manifest lookup behind manifest() (which then refuses a type the client
   // does not accept): by digest; by tag for a client that accepts every type; by tag for one
   // that accepts only some (the tag as every client sees it when its type is accepted, else the

@@ -145,6 +145,23 @@ Result<std::optional<TagRecord>> MetaDb::tag_any_accept(const std::string& upstr
   return tag_row(s, repo, tag);
 }
 
+Result<std::vector<TagRecord>> MetaDb::tag_forms(const std::string& upstream,
+                                                 const std::string& repo, const std::string& tag) {
+  MutexLock lock(mu_);
+  sqlite::Stmt s(db_,
+                 "SELECT digest, checked_at FROM tags WHERE upstream=?1 AND repo=?2 AND "
+                 "(tag=?3 OR substr(tag, 1, length(?3) + 1) = ?3 || '#') "
+                 "ORDER BY checked_at DESC, tag=?3 DESC");
+  s.bind(1, upstream).bind(2, repo).bind(3, tag);
+  std::vector<TagRecord> out;
+  for (;;) {
+    auto row = tag_row(s, repo, tag);
+    if (!row) return std::unexpected(row.error());
+    if (!*row) return out;
+    out.push_back(**row);
+  }
+}
+
 Result<std::vector<std::string>> MetaDb::tags(const std::string& upstream,
                                               const std::string& repo) {
   MutexLock lock(mu_);

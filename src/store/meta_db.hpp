@@ -42,6 +42,10 @@ class MetaDb {
   // last (what `outpost images --check` asks: does this site hold some form of the tag).
   Result<std::optional<TagRecord>> tag_any_accept(const std::string& upstream,
                                                   const std::string& repo, const std::string& tag);
+  // Every row of a tag, its own and those kept per Accept set (`<tag>#<types>`), newest first:
+  // the forms a site holds, for a client that accepts one of them while the sources are down.
+  Result<std::vector<TagRecord>> tag_forms(const std::string& upstream, const std::string& repo,
+                                           const std::string& tag);
   // The tags of a repository, sorted; not the rows kept per Accept set (`<tag>#<types>`).
   Result<std::vector<std::string>> tags(const std::string& upstream, const std::string& repo);
   // Forgets a tag (upstream deleted it and registry.keep_deleted_tags is off).
