@@ -13,28 +13,16 @@
 
 #include "bundle/bundle_manifest.hpp"
 #include "core/fd.hpp"
+#include "store/atomic_file.hpp"
 
 namespace outpost::bundle {
 namespace fs = std::filesystem;
 namespace {
 
-Error io_error(const std::string& what, int err) {
-  return Error{err == ENOSPC || err == EDQUOT ? Errc::no_space : Errc::io,
-               fmt::format("{}: {}", what, std::strerror(err))};
-}
-
-// Writes the declaration atomically (tmp + rename).
+// Writes the declaration atomically and durably (a crash leaves the old one or the new one).
 Result<void> write_meta(const fs::path& meta, std::uint64_t size, const Digest& digest) {
-  const auto tmp = fs::path(meta.string() + ".tmp");
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << nlohmann::json({{"size", size}, {"digest", digest.str()}}).dump();
-    if (!out.flush()) return fail(Errc::io, "writing " + tmp.string());
-  }
-  std::error_code ec;
-  fs::rename(tmp, meta, ec);
-  if (ec) return fail(Errc::io, "writing " + meta.string() + ": " + ec.message());
-  return {};
+  return write_file_atomically(meta,
+                               nlohmann::json({{"size", size}, {"digest", digest.str()}}).dump());
 }
 
 }  // namespace
@@ -50,6 +38,12 @@ Result<fs::path> Uploads::base(const std::string& name, const std::string& versi
 
 Result<std::optional<UploadState>> Uploads::state(const std::string& name,
                                                   const std::string& version) {
+  MutexLock lock(mu_);
+  return state_locked(name, version);
+}
+
+Result<std::optional<UploadState>> Uploads::state_locked(const std::string& name,
+                                                         const std::string& version) {
   auto b = base(name, version);
   if (!b) return std::unexpected(b.error());
   std::ifstream in(b->string() + ".json");
@@ -72,11 +66,11 @@ Result<Appended> Uploads::append(const std::string& name, const std::string& ver
   MutexLock lock(mu_);
   auto b = base(name, version);
   if (!b) return std::unexpected(b.error());
-  auto now = state(name, version);
+  auto now = state_locked(name, version);
   if (!now) return std::unexpected(now.error());
   if (*now && ((*now)->size != size || (*now)->digest != digest)) {
     if ((*now)->offset > 0) return Appended{Appended::Outcome::other_upload, **now};
-    remove(name, version);  // a declaration with no byte behind it: start the new one
+    remove_locked(name, version);  // a declaration with no byte behind it: start the new one
     now->reset();
   }
   if (!*now) {
@@ -101,7 +95,7 @@ Result<Appended> Uploads::append(const std::string& name, const std::string& ver
     return fail(Errc::no_space,
                 fmt::format("{} more bytes do not fit on the data volume", st.size - st.offset));
   UniqueFd fd(::open(st.file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
-  if (!fd) return std::unexpected(io_error("opening " + st.file.string(), errno));
+  if (!fd) return fail_errno("opening " + st.file.string(), errno);
   std::size_t done = 0;
   while (done < chunk.size()) {
     auto n = ::write(fd.get(), chunk.data() + done, chunk.size() - done);
@@ -109,17 +103,21 @@ Result<Appended> Uploads::append(const std::string& name, const std::string& ver
     if (n < 0) {
       int err = errno;
       // What was written stays (it is the file's next bytes); the client resumes after it.
-      return std::unexpected(io_error("writing " + st.file.string(), err));
+      return fail_errno("writing " + st.file.string(), err);
     }
     done += static_cast<std::size_t>(n);
   }
-  if (::fdatasync(fd.get()) != 0)
-    return std::unexpected(io_error("syncing " + st.file.string(), errno));
+  if (::fdatasync(fd.get()) != 0) return fail_errno("syncing " + st.file.string(), errno);
   st.offset += chunk.size();
   return Appended{Appended::Outcome::appended, st};
 }
 
 void Uploads::remove(const std::string& name, const std::string& version) {
+  MutexLock lock(mu_);
+  remove_locked(name, version);
+}
+
+void Uploads::remove_locked(const std::string& name, const std::string& version) {
   auto b = base(name, version);
   if (!b) return;
   std::error_code ec;

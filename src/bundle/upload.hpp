@@ -50,8 +50,13 @@ class Uploads {
 
  private:
   Result<std::filesystem::path> base(const std::string& name, const std::string& version) const;
+  Result<std::optional<UploadState>> state_locked(const std::string& name,
+                                                  const std::string& version) REQUIRES(mu_);
+  void remove_locked(const std::string& name, const std::string& version) REQUIRES(mu_);
   std::filesystem::path dir_;
-  Mutex mu_;  // one append at a time: chunks of one upload never interleave
+  // One call at a time: chunks of one upload never interleave, and a DELETE (remove) never
+  // unlinks an upload while a chunk is appended to it.
+  Mutex mu_;
 };
 
 }  // namespace outpost::bundle

@@ -110,22 +110,35 @@ Process::Process(Process&& o) noexcept
     : pid_(std::exchange(o.pid_, -1)),
       reaped_(std::exchange(o.reaped_, true)),
       status_(o.status_),
+      reap_mu_(std::move(o.reap_mu_)),
       out_(std::move(o.out_)),
       err_(std::move(o.err_)) {}
 
 Process::~Process() {
-  if (pid_ > 0 && !reaped_) {
+  if (pid_ > 0 && reap_mu_) {
     kill();
     wait();
   }
 }
 
 void Process::kill() {
-  if (pid_ > 0 && !reaped_) ::kill(-pid_, SIGKILL);
+  if (pid_ <= 0 || !reap_mu_) return;
+  std::lock_guard lock(*reap_mu_);
+  if (!reaped_) ::kill(-pid_, SIGKILL);
 }
 
 int Process::wait() {
-  if (pid_ <= 0 || reaped_) return status_;
+  if (pid_ <= 0 || !reap_mu_) return status_;
+  {
+    std::lock_guard lock(*reap_mu_);
+    if (reaped_) return status_;
+  }
+  // Wait for the exit without reaping: until it is reaped the pid stays the (zombie) child's, so
+  // a kill() meanwhile signals nothing else.
+  siginfo_t info{};
+  while (::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOWAIT) < 0 && errno == EINTR) {
+  }
+  std::lock_guard lock(*reap_mu_);
   int status = 0;
   while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
   }

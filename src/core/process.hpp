@@ -6,6 +6,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -36,15 +38,20 @@ class Process {
   pid_t pid() const { return pid_; }
   int stdout_fd() const { return out_.get(); }
   int stderr_fd() const { return err_.get(); }
-  // Blocks until the child exits. Returns its exit status (128+signal when killed).
+  // Blocks until the child exits, then reaps it. Returns its exit status (128+signal when
+  // killed). One thread waits; kill() may run on any other meanwhile.
   int wait();
-  void kill();  // SIGKILL to the process group
+  // SIGKILL to the process group, from any thread. Never signals once the child is reaped (its
+  // pid may belong to another process by then): waiting and killing are ordered by a lock, and
+  // the child is reaped only under it.
+  void kill();
 
  private:
   Process() = default;
   pid_t pid_ = -1;
-  bool reaped_ = false;
+  bool reaped_ = false;  // guarded by *reap_mu_
   int status_ = -1;
+  std::unique_ptr<std::mutex> reap_mu_ = std::make_unique<std::mutex>();
   UniqueFd out_, err_;
 };
 

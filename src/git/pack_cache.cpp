@@ -75,7 +75,7 @@ class PackRun final : public http::StreamSource, public std::enable_shared_from_
   void kill() {
     MutexLock lock(mu_);
     killed_ = true;
-    if (pid_ > 0) ::kill(-pid_, SIGKILL);
+    if (proc_) proc_->kill();
   }
 
  private:
@@ -84,8 +84,8 @@ class PackRun final : public http::StreamSource, public std::enable_shared_from_
   void pump(StartedPack s) {
     {
       MutexLock lock(mu_);
-      pid_ = s.proc.pid();
-      if (killed_) ::kill(-pid_, SIGKILL);
+      proc_ = &s.proc;
+      if (killed_) s.proc.kill();
     }
     std::vector<char> buf(256 * 1024);
     bool ok = true;
@@ -109,6 +109,10 @@ class PackRun final : public http::StreamSource, public std::enable_shared_from_
       wake(static_cast<std::uint64_t>(n));
     }
     ok = s.proc.wait() == 0 && ok;
+    {
+      MutexLock lock(mu_);
+      proc_ = nullptr;  // `s` (and its Process) ends with this function
+    }
     if (s.on_end) s.on_end();
     end(ok);
   }
@@ -155,7 +159,9 @@ class PackRun final : public http::StreamSource, public std::enable_shared_from_
   std::uint64_t written_ GUARDED_BY(mu_) = 0;
   State state_ GUARDED_BY(mu_) = State::running;
   std::vector<std::function<void()>> waiters_ GUARDED_BY(mu_);
-  pid_t pid_ GUARDED_BY(mu_) = 0;
+  // The running child (owned by pump's StartedPack): the one holder of its pid, so a kill()
+  // never signals a process group that was already reaped.
+  Process* proc_ GUARDED_BY(mu_) = nullptr;
   bool killed_ GUARDED_BY(mu_) = false;
 };
 

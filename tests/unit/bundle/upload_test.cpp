@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 namespace outpost::bundle {
 namespace {
@@ -83,6 +84,35 @@ TEST_F(UploadsTest, AChunkPastTheDeclaredSizeAndHostileNamesAreRefused) {
     EXPECT_FALSE(up.state("shop", bad)) << bad;
   }
   EXPECT_FALSE(fs::exists(dir_.parent_path() / "x.part"));
+}
+
+}  // namespace
+}  // namespace outpost::bundle
+
+namespace outpost::bundle {
+namespace {
+
+// A DELETE racing the chunks of an upload: each append sees the upload whole or gone, never a
+// declaration without its part file or an offset past what it holds.
+TEST_F(UploadsTest, RemoveRacingAppendsLeavesAConsistentUpload) {
+  Uploads up(dir_);
+  std::atomic<bool> done{false};
+  std::thread remover([&] {
+    while (!done) up.remove("shop", "v1");
+  });
+  for (int round = 0; round < 200; ++round) {
+    std::uint64_t offset = 0;
+    for (std::uint64_t at = 0; at < file_.size(); at += 100) {
+      auto r = up.append("shop", "v1", file_.size(), digest_, offset,
+                         std::string_view(file_).substr(at, 100));
+      ASSERT_TRUE(r) << r.error().message;
+      if (r->outcome != Appended::Outcome::appended) break;  // removed meanwhile: start over
+      offset = r->state.offset;
+      ASSERT_EQ(offset, at + 100);
+    }
+  }
+  done = true;
+  remover.join();
 }
 
 }  // namespace

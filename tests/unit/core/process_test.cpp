@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <filesystem>
+#include <thread>
 
 namespace outpost {
 
@@ -48,6 +50,20 @@ TEST(Process, SecretsInOurEnvironmentDoNotReachChildren) {
   auto r2 =
       run_process({.argv = {"env"}, .env = {"GIT_PROTOCOL=version=2"}}, std::chrono::seconds(10));
   EXPECT_NE(r2->out.find("GIT_PROTOCOL=version=2"), std::string::npos);
+}
+
+}  // namespace outpost
+
+namespace outpost {
+
+TEST(Process, KillFromAnotherThreadEndsAWaitedChildAndNothingAfterItIsReaped) {
+  auto p = Process::spawn({.argv = {"sleep", "30"}});
+  ASSERT_TRUE(p);
+  std::thread killer([&] { p->kill(); });  // before, during or after wait() begins
+  EXPECT_EQ(p->wait(), 128 + SIGKILL);
+  killer.join();
+  p->kill();  // reaped: signals nothing (its pid may be another process's by now)
+  EXPECT_EQ(p->wait(), 128 + SIGKILL);
 }
 
 }  // namespace outpost
