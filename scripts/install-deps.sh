@@ -17,7 +17,7 @@ test_pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev
   docker-registry skopeo podman containerd nginx fcgiwrap curl python3 procps iproute2 apache2-utils
   golang-go golang-github-go-git-go-git-dev python3-yaml
-  chromium clang-16 libclang-rt-16-dev
+  chromium clang-16 libclang-rt-16-dev universal-ctags
 )
 
 want=("${build_pkgs[@]}")

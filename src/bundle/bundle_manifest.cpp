@@ -76,104 +76,135 @@ std::string BundleManifest::to_json() const {
   return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-Result<BundleManifest> BundleManifest::parse(std::string_view text) {
-  auto j = nlohmann::json::parse(text, nullptr, false);
-  auto bad = [](std::string why) {
-    return fail(Errc::invalid_argument, "outpost-bundle.json: " + why);
+namespace {
+
+using Json = nlohmann::json;
+
+std::unexpected<Error> bad(std::string why) {
+  return fail(Errc::invalid_argument, "outpost-bundle.json: " + why);
+}
+
+Result<void> parse_referrers(const Json& i, BundleImage& img) {
+  for (const auto& r : i.value("referrers", Json::array())) {
+    auto subject = Digest::parse(r.at("subject").get<std::string>());
+    auto digest = Digest::parse(r.at("digest").get<std::string>());
+    if (!subject || !digest) return bad("a referrer with a malformed digest");
+    std::string annotations;
+    if (r.contains("annotations")) {
+      if (!r["annotations"].is_object()) return bad("referrer annotations must be an object");
+      annotations = r["annotations"].dump(-1, ' ', false, Json::error_handler_t::replace);
+    }
+    img.referrers.push_back({*subject, *digest, r.value("size", std::uint64_t{0}),
+                             r.value("mediaType", ""), r.value("artifactType", ""),
+                             std::move(annotations)});
+  }
+  for (const auto& t : i.value("referrerTags", Json::array())) {
+    auto digest = Digest::parse(t.at("digest").get<std::string>());
+    if (!digest) return bad("a referrer tag with a malformed digest");
+    auto tag = t.at("tag").get<std::string>();
+    // Only the scheme's names: never a tag that would shadow an image's own.
+    if (!tag.starts_with("sha256-") || !registry::valid_tag(tag))
+      return bad("invalid referrer tag '" + tag + "'");
+    img.referrer_tags.push_back({std::move(tag), *digest});
+  }
+  return {};
+}
+
+Result<BundleImage> parse_image(const Json& i) {
+  auto d = Digest::parse(i.at("digest").get<std::string>());
+  if (!d) return bad(d.error().message);
+  BundleImage img{i.at("ref").get<std::string>(),
+                  i.at("registry").get<std::string>(),
+                  i.at("repo").get<std::string>(),
+                  i.value("tag", ""),
+                  *d,
+                  i.value("mediaType", ""),
+                  i.value("platforms", std::vector<std::string>{}),
+                  {},
+                  {}};
+  if (auto r = parse_referrers(i, img); !r) return std::unexpected(r.error());
+  return img;
+}
+
+Result<BundleChart> parse_chart(const Json& c) {
+  auto d = Digest::parse(c.at("digest").get<std::string>());
+  if (!d) return bad(d.error().message);
+  if (!c.contains("entry") || !c["entry"].is_object()) return bad("a chart without entry");
+  return BundleChart{c.at("repo").get<std::string>(), c.at("name").get<std::string>(),
+                     c.at("version").get<std::string>(), *d,
+                     c["entry"].dump(-1, ' ', false, Json::error_handler_t::replace)};
+}
+
+// What is served offline (referrers, charts in indexes) must be among the bundle's blobs, and
+// charts carry only plain names.
+Result<void> check_listed(const BundleManifest& m) {
+  auto listed = [&](const Digest& d) {
+    return std::any_of(m.blobs.begin(), m.blobs.end(),
+                       [&](const BundleBlob& b) { return b.digest == d; });
   };
+  for (const auto& i : m.images) {
+    for (const auto& r : i.referrers)
+      if (!listed(r.digest) || (!listed(r.subject) && r.subject != i.digest))
+        return bad("referrer " + r.digest.str() + " of " + i.ref + " is not among the blobs");
+    for (const auto& t : i.referrer_tags)
+      if (!listed(t.digest))
+        return bad("referrer tag " + t.tag + " of " + i.ref + " is not among the blobs");
+  }
+  for (const auto& c : m.charts) {
+    if (!helm::valid_chart_name(c.name) || !helm::valid_chart_version(c.version) ||
+        !helm::valid_repo_key(c.repo))
+      return bad(fmt::format("invalid chart reference {}/{}:{}", c.repo, c.name, c.version));
+    if (!listed(c.digest))
+      return bad("chart " + c.name + " " + c.version + " is not among the blobs");
+  }
+  return {};
+}
+
+Result<BundleManifest> parse_object(const Json& j) {
+  if (j.value("schemaVersion", 0) != 1) return bad("unsupported schemaVersion");
+  BundleManifest m;
+  m.name = j.at("name").get<std::string>();
+  m.version = j.at("version").get<std::string>();
+  if (!valid_release_part(m.name) || !valid_release_part(m.version))
+    return bad("invalid name or version");
+  m.created_at = j.value("createdAt", "");
+  if (j.contains("source") && j["source"].is_object()) {
+    m.source_repo = j["source"].value("repo", "");
+    m.source_commit = j["source"].value("commit", "");
+  }
+  if (j.contains("base") && j["base"].is_object()) {
+    m.base_version = j["base"].at("version").get<std::string>();
+    if (!valid_release_part(*m.base_version)) return bad("invalid base version");
+  }
+  for (const auto& i : j.at("images")) {
+    auto img = parse_image(i);
+    if (!img) return std::unexpected(img.error());
+    m.images.push_back(std::move(*img));
+  }
+  if (j.contains("charts"))
+    for (const auto& c : j.at("charts")) {
+      auto chart = parse_chart(c);
+      if (!chart) return std::unexpected(chart.error());
+      m.charts.push_back(std::move(*chart));
+    }
+  for (const auto& b : j.at("blobs")) {
+    auto d = Digest::parse(b.at("digest").get<std::string>());
+    if (!d) return bad(d.error().message);
+    m.blobs.push_back({*d, b.at("size").get<std::uint64_t>(), b.value("mediaType", ""),
+                       b.at("inBundle").get<bool>()});
+  }
+  if (auto ok = check_listed(m); !ok) return std::unexpected(ok.error());
+  return m;
+}
+
+}  // namespace
+
+Result<BundleManifest> BundleManifest::parse(std::string_view text) {
+  auto j = Json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return bad("not a JSON object");
   try {
-    if (j.value("schemaVersion", 0) != 1) return bad("unsupported schemaVersion");
-    BundleManifest m;
-    m.name = j.at("name").get<std::string>();
-    m.version = j.at("version").get<std::string>();
-    if (!valid_release_part(m.name) || !valid_release_part(m.version))
-      return bad("invalid name or version");
-    m.created_at = j.value("createdAt", "");
-    if (j.contains("source") && j["source"].is_object()) {
-      m.source_repo = j["source"].value("repo", "");
-      m.source_commit = j["source"].value("commit", "");
-    }
-    if (j.contains("base") && j["base"].is_object()) {
-      m.base_version = j["base"].at("version").get<std::string>();
-      if (!valid_release_part(*m.base_version)) return bad("invalid base version");
-    }
-    for (const auto& i : j.at("images")) {
-      auto d = Digest::parse(i.at("digest").get<std::string>());
-      if (!d) return bad(d.error().message);
-      BundleImage img{i.at("ref").get<std::string>(),
-                      i.at("registry").get<std::string>(),
-                      i.at("repo").get<std::string>(),
-                      i.value("tag", ""),
-                      *d,
-                      i.value("mediaType", ""),
-                      i.value("platforms", std::vector<std::string>{}),
-                      {},
-                      {}};
-      for (const auto& r : i.value("referrers", nlohmann::json::array())) {
-        auto subject = Digest::parse(r.at("subject").get<std::string>());
-        auto digest = Digest::parse(r.at("digest").get<std::string>());
-        if (!subject || !digest) return bad("a referrer with a malformed digest");
-        std::string annotations;
-        if (r.contains("annotations")) {
-          if (!r["annotations"].is_object()) return bad("referrer annotations must be an object");
-          annotations =
-              r["annotations"].dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-        }
-        img.referrers.push_back({*subject, *digest, r.value("size", std::uint64_t{0}),
-                                 r.value("mediaType", ""), r.value("artifactType", ""),
-                                 std::move(annotations)});
-      }
-      for (const auto& t : i.value("referrerTags", nlohmann::json::array())) {
-        auto digest = Digest::parse(t.at("digest").get<std::string>());
-        if (!digest) return bad("a referrer tag with a malformed digest");
-        auto tag = t.at("tag").get<std::string>();
-        // Only the scheme's names: never a tag that would shadow an image's own.
-        if (!tag.starts_with("sha256-") || !registry::valid_tag(tag))
-          return bad("invalid referrer tag '" + tag + "'");
-        img.referrer_tags.push_back({std::move(tag), *digest});
-      }
-      m.images.push_back(std::move(img));
-    }
-    if (j.contains("charts")) {
-      for (const auto& c : j.at("charts")) {
-        auto d = Digest::parse(c.at("digest").get<std::string>());
-        if (!d) return bad(d.error().message);
-        if (!c.contains("entry") || !c["entry"].is_object()) return bad("a chart without entry");
-        m.charts.push_back(
-            {c.at("repo").get<std::string>(), c.at("name").get<std::string>(),
-             c.at("version").get<std::string>(), *d,
-             c["entry"].dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)});
-      }
-    }
-    for (const auto& b : j.at("blobs")) {
-      auto d = Digest::parse(b.at("digest").get<std::string>());
-      if (!d) return bad(d.error().message);
-      m.blobs.push_back({*d, b.at("size").get<std::uint64_t>(), b.value("mediaType", ""),
-                         b.at("inBundle").get<bool>()});
-    }
-    auto listed = [&](const Digest& d) {
-      return std::any_of(m.blobs.begin(), m.blobs.end(),
-                         [&](const BundleBlob& b) { return b.digest == d; });
-    };
-    for (const auto& i : m.images) {  // served offline: only what the bundle lists
-      for (const auto& r : i.referrers)
-        if (!listed(r.digest) || (!listed(r.subject) && r.subject != i.digest))
-          return bad("referrer " + r.digest.str() + " of " + i.ref + " is not among the blobs");
-      for (const auto& t : i.referrer_tags)
-        if (!listed(t.digest))
-          return bad("referrer tag " + t.tag + " of " + i.ref + " is not among the blobs");
-    }
-    for (const auto& c : m.charts) {  // served in indexes: only plain names, listed blobs
-      if (!helm::valid_chart_name(c.name) || !helm::valid_chart_version(c.version) ||
-          !helm::valid_repo_key(c.repo))
-        return bad(fmt::format("invalid chart reference {}/{}:{}", c.repo, c.name, c.version));
-      if (std::none_of(m.blobs.begin(), m.blobs.end(),
-                       [&](const BundleBlob& b) { return b.digest == c.digest; }))
-        return bad("chart " + c.name + " " + c.version + " is not among the blobs");
-    }
-    return m;
-  } catch (const nlohmann::json::exception& e) {
+    return parse_object(j);
+  } catch (const Json::exception& e) {
     return bad(e.what());
   }
 }

@@ -304,30 +304,23 @@ void ReleaseJobs::run_upload(const std::shared_ptr<Job>& job, const ReleaseStatu
 
 Result<void> ReleaseJobs::verify_upload(const std::shared_ptr<Job>& job, const Upload& up) {
   update(job, [](ReleaseStatus& s) { s.state = ReleaseState::importing; });
-  UniqueFd fd(::open(up.file.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) return fail(Errc::not_found, "the uploaded file is gone: " + up.file.string());
   std::error_code ec;
   const auto total = fs::file_size(up.file, ec);
-  Sha256 hash;
-  std::vector<char> buf(1 << 20);
-  std::uint64_t done = 0;
-  for (;;) {
-    auto n = ::read(fd.get(), buf.data(), buf.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return fail(Errc::io, "reading the uploaded file: " + std::string(strerror(errno)));
-    if (n == 0) break;
-    hash.update(std::span<const char>(buf.data(), static_cast<std::size_t>(n)));
-    done += static_cast<std::uint64_t>(n);
+  if (ec) return fail(Errc::not_found, "the uploaded file is gone: " + up.file.string());
+  auto got = sha256_of_file(up.file, [&](std::uint64_t done) {
     update(job, [&](ReleaseStatus& s) {
       s.bytes_done = done;
       s.bytes_total = total;
     });
-    if (stopping_) return fail(Errc::cancelled, "server is shutting down");
-  }
-  if (auto got = hash.finish(); got != up.digest)
+    return !stopping_.load();
+  });
+  if (!got && got.error().code == Errc::cancelled)
+    return fail(Errc::cancelled, "server is shutting down");
+  if (!got) return fail(got.error().code, "the uploaded file: " + got.error().message);
+  if (*got != up.digest)
     return fail(Errc::digest_mismatch,
                 fmt::format("the uploaded file is {}, not the declared {}: upload it again",
-                            got.str(), up.digest.str()));
+                            got->str(), up.digest.str()));
   return {};
 }
 

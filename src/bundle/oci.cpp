@@ -233,6 +233,39 @@ Result<ExtraPins> artifact_pins(registry::Mirror& mirror, BlobStore& store,
   return pins;
 }
 
+// Takes every blob of the release the store lacks from the bundle's repository (verified as it
+// is written), counting into `st`.
+template <class RouteFor>
+Result<void> fetch_blobs(registry::Mirror& mirror, BlobStore& store, const BundleManifest& bm,
+                         const RouteFor& blob_route, const std::string& where,
+                         ProgressSink& progress, ImportStats& st) {
+  std::uint64_t total = 0, done = 0;
+  for (const auto& b : bm.blobs)
+    if (!store.contains(b.digest)) total += b.size;
+  for (const auto& b : bm.blobs) {
+    if (store.contains(b.digest)) {
+      ++st.deduplicated;
+      continue;
+    }
+    if (!b.in_bundle)
+      return fail(Errc::not_found,
+                  fmt::format("blob {} should come from release {} {} but is not in the store",
+                              b.digest.str(), bm.name, bm.base_version.value_or("?")));
+    auto r = mirror.ensure_blob(blob_route(b.digest), [&](std::uint64_t written) {
+      progress.bytes(done + written, total);
+    });
+    if (!r)
+      return fail(r.error().code,
+                  fmt::format("{}: blob {}: {}", where, b.digest.str(), r.error().message));
+    ++st.received;
+    st.bytes_received += b.size;
+    done += b.size;
+    progress.bytes(done, total);
+    progress.note(fmt::format("verified {} ({} bytes)", b.digest.str(), b.size));
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<ImportStats> import_bundle_oci(registry::Mirror& mirror, const registry::ImageRef& source,
@@ -285,30 +318,8 @@ Result<ImportStats> import_bundle_oci(registry::Mirror& mirror, const registry::
   st.name = bm->name;
   st.version = bm->version;
   st.blobs = bm->blobs.size();
-  std::uint64_t total = 0, done = 0;
-  for (const auto& b : bm->blobs)
-    if (!store.contains(b.digest)) total += b.size;
-  for (const auto& b : bm->blobs) {
-    if (store.contains(b.digest)) {
-      ++st.deduplicated;
-      continue;
-    }
-    if (!b.in_bundle)
-      return fail(Errc::not_found,
-                  fmt::format("blob {} should come from release {} {} but is not in the store",
-                              b.digest.str(), bm->name, bm->base_version.value_or("?")));
-    auto r = mirror.ensure_blob(blob_route(b.digest), [&](std::uint64_t written) {
-      progress.bytes(done + written, total);
-    });
-    if (!r)
-      return fail(r.error().code,
-                  fmt::format("{}: blob {}: {}", where, b.digest.str(), r.error().message));
-    ++st.received;
-    st.bytes_received += b.size;
-    done += b.size;
-    progress.bytes(done, total);
-    progress.note(fmt::format("verified {} ({} bytes)", b.digest.str(), b.size));
-  }
+  if (auto ok = fetch_blobs(mirror, store, *bm, blob_route, where, progress, st); !ok)
+    return std::unexpected(ok.error());
   auto artifact = artifact_pins(mirror, store, *bm, m, *top, source, blob_route);
   if (!artifact) return fail(artifact.error().code, where + ": " + artifact.error().message);
   auto dropped = record_release(*bm, db, policy.keep_releases, *artifact);

@@ -1,9 +1,15 @@
 #include "core/digest.hpp"
 
+#include <fcntl.h>
 #include <openssl/evp.h>
+#include <unistd.h>
 
 #include <array>
+#include <cerrno>
 #include <stdexcept>
+#include <vector>
+
+#include "core/fd.hpp"
 
 namespace outpost {
 
@@ -60,6 +66,29 @@ Digest Sha256::finish() {
 Digest sha256_of(std::string_view bytes) {
   Sha256 h;
   h.update(bytes);
+  return h.finish();
+}
+
+}  // namespace outpost
+
+namespace outpost {
+
+Result<Digest> sha256_of_file(const std::filesystem::path& file,
+                              const std::function<bool(std::uint64_t done)>& progress) {
+  UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return fail_errno("opening " + file.string(), errno);
+  Sha256 h;
+  std::vector<char> buf(1 << 20);
+  std::uint64_t done = 0;
+  for (;;) {
+    auto n = ::read(fd.get(), buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return fail_errno("reading " + file.string(), errno);
+    if (n == 0) break;
+    h.update(std::span<const char>(buf.data(), static_cast<std::size_t>(n)));
+    done += static_cast<std::uint64_t>(n);
+    if (progress && !progress(done)) return fail(Errc::cancelled, "stopped");
+  }
   return h.finish();
 }
 

@@ -1,6 +1,8 @@
 #pragma once
 // Content digests ("sha256:<64 lowercase hex>") and incremental SHA-256 hashing.
 #include <cstdint>
+#include <filesystem>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -45,6 +47,11 @@ class Sha256 {
 };
 
 Digest sha256_of(std::string_view bytes);
+
+// The sha256 of a file, read in 1 MiB blocks. `progress(done)` runs after each block; returning
+// false stops the reading (Errc::cancelled). Errc::io (or no_space) from errno otherwise.
+Result<Digest> sha256_of_file(const std::filesystem::path& file,
+                              const std::function<bool(std::uint64_t done)>& progress = {});
 
 }  // namespace outpost
 

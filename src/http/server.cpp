@@ -399,51 +399,86 @@ struct Server::Impl {
     beast::get_lowest_layer(stream).socket().close(ignored);
   }
 
+  // Reads one request: the header first, for the route decides how large a body it accepts.
+  template <class Stream>
+  asio::awaitable<boost::system::error_code> read_request(
+      Stream& stream, beast::flat_buffer& buffer,
+      bhttp::request_parser<bhttp::string_body>& parser) {
+    parser.header_limit(static_cast<std::uint32_t>(cfg.max_header_bytes));
+    // Beast checks a Content-Length against the limit while it reads the header, before the
+    // route is known: the largest route limit there, the route's own right after.
+    parser.body_limit(largest_body_limit());
+    beast::get_lowest_layer(stream).expires_after(cfg.read_timeout);
+    auto [ec, n] = co_await bhttp::async_read_header(stream, buffer, parser, nothrow);
+    if (!ec && !parser.is_done()) {
+      const RouteEntry* r = find_route(parser.get().target());
+      const std::size_t limit = r ? r->max_body : cfg.max_body_bytes;
+      if (auto length = parser.content_length(); length && *length > limit)
+        ec = bhttp::error::body_limit;
+      else
+        parser.body_limit(limit);  // a chunked body is checked as it comes
+    }
+    if (!ec && !parser.is_done()) {
+      beast::get_lowest_layer(stream).expires_after(cfg.read_timeout);
+      std::tie(ec, n) = co_await bhttp::async_read(stream, buffer, parser, nothrow);
+    }
+    co_return ec;
+  }
+
+  // A request that could not be read: 431, 413 or 400 when the framing was at fault (a closed
+  // or timed-out connection gets nothing).
+  template <class Stream>
+  asio::awaitable<void> refuse_framing(Stream& stream, const std::string& remote,
+                                       const boost::system::error_code& ec) {
+    int status = 0;
+    if (ec == bhttp::error::header_limit)
+      status = 431;
+    else if (ec == bhttp::error::body_limit)
+      status = 413;
+    else if (ec.category() == bhttp::make_error_code(bhttp::error::end_of_stream).category() &&
+             ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message)
+      status = 400;
+    if (!status) co_return;
+    Request dummy;
+    dummy.method = "GET";
+    Response r = error_responder(status, status == 431   ? "request headers too large"
+                                         : status == 413 ? "request body too large"
+                                                         : "malformed HTTP request");
+    requests.add({{"route", "none"}, {"method", "-"}, {"status", std::to_string(status)}});
+    spdlog::info("access {} \"- -\" {} 0B 0ms {}", remote, status, ec.message());
+    std::uint64_t ignored_bytes = 0;
+    co_await write_response(stream, dummy, r, false, ignored_bytes);
+  }
+
+  // One access line and the request metrics. A client that went away is everyday traffic (a
+  // deleted pod's pull, a kubelet timeout): one debug line, no more.
+  void account(const std::string& remote, const Request& req, const Response& resp,
+               const std::string& group, std::uint64_t bytes, long long ms, Sent sent) {
+    requests.add(
+        {{"route", group}, {"method", req.method}, {"status", std::to_string(resp.status)}});
+    bytes_out.add({{"route", group}}, static_cast<double>(bytes));
+    if (sent == Sent::complete) {
+      spdlog::info("access {} \"{} {}\" {} {}B {}ms {}", remote, req.method, req.target,
+                   resp.status, bytes, ms, group);
+    } else if (sent == Sent::client_gone) {
+      client_gone.add({{"route", group}});
+      spdlog::debug("access {} \"{} {}\" {} {}B {}ms {} client went away after {} bytes", remote,
+                    req.method, req.target, resp.status, bytes, ms, group, bytes);
+    } else {
+      aborted.add({{"route", group}});
+      spdlog::info("access {} \"{} {}\" {} {}B {}ms {} aborted", remote, req.method, req.target,
+                   resp.status, bytes, ms, group);
+    }
+  }
+
   // One connection's requests, in order, until the client or an error ends it.
   template <class Stream>
   asio::awaitable<void> serve(Stream& stream, const std::string& remote) {
     beast::flat_buffer buffer;
     for (;;) {
       bhttp::request_parser<bhttp::string_body> parser;
-      parser.header_limit(static_cast<std::uint32_t>(cfg.max_header_bytes));
-      // Beast checks a Content-Length against the limit while it reads the header, before the
-      // route is known: the largest route limit there, the route's own right after.
-      parser.body_limit(largest_body_limit());
-      beast::get_lowest_layer(stream).expires_after(cfg.read_timeout);
-      // Header first: the route decides how large a body it accepts.
-      auto [ec, n] = co_await bhttp::async_read_header(stream, buffer, parser, nothrow);
-      if (!ec && !parser.is_done()) {
-        const RouteEntry* r = find_route(parser.get().target());
-        const std::size_t limit = r ? r->max_body : cfg.max_body_bytes;
-        if (auto length = parser.content_length(); length && *length > limit)
-          ec = bhttp::error::body_limit;
-        else
-          parser.body_limit(limit);  // a chunked body is checked as it comes
-      }
-      if (!ec && !parser.is_done()) {
-        beast::get_lowest_layer(stream).expires_after(cfg.read_timeout);
-        std::tie(ec, n) = co_await bhttp::async_read(stream, buffer, parser, nothrow);
-      }
-      if (ec) {
-        int status = 0;
-        if (ec == bhttp::error::header_limit)
-          status = 431;
-        else if (ec == bhttp::error::body_limit)
-          status = 413;
-        else if (ec.category() == bhttp::make_error_code(bhttp::error::end_of_stream).category() &&
-                 ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message)
-          status = 400;
-        if (status) {
-          Request dummy;
-          dummy.method = "GET";
-          Response r = error_responder(status, status == 431   ? "request headers too large"
-                                               : status == 413 ? "request body too large"
-                                                               : "malformed HTTP request");
-          requests.add({{"route", "none"}, {"method", "-"}, {"status", std::to_string(status)}});
-          spdlog::info("access {} \"- -\" {} 0B 0ms {}", remote, status, ec.message());
-          std::uint64_t ignored_bytes = 0;
-          co_await write_response(stream, dummy, r, false, ignored_bytes);
-        }
+      if (auto ec = co_await read_request(stream, buffer, parser)) {
+        co_await refuse_framing(stream, remote, ec);
         break;
       }
       auto& raw = parser.get();
@@ -473,22 +508,7 @@ struct Server::Impl {
       auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                     std::chrono::steady_clock::now() - start)
                     .count();
-      requests.add(
-          {{"route", group}, {"method", req.method}, {"status", std::to_string(resp.status)}});
-      bytes_out.add({{"route", group}}, static_cast<double>(bytes));
-      if (sent == Sent::complete) {
-        spdlog::info("access {} \"{} {}\" {} {}B {}ms {}", remote, req.method, req.target,
-                     resp.status, bytes, ms, group);
-      } else if (sent == Sent::client_gone) {
-        // Everyday traffic (a deleted pod's pull, a kubelet timeout): one debug line, no more.
-        client_gone.add({{"route", group}});
-        spdlog::debug("access {} \"{} {}\" {} {}B {}ms {} client went away after {} bytes", remote,
-                      req.method, req.target, resp.status, bytes, ms, group, bytes);
-      } else {
-        aborted.add({{"route", group}});
-        spdlog::info("access {} \"{} {}\" {} {}B {}ms {} aborted", remote, req.method, req.target,
-                     resp.status, bytes, ms, group);
-      }
+      account(remote, req, resp, group, bytes, ms, sent);
       in_flight.add({}, -1);
       --active;
       if (sent != Sent::complete || !keep) break;

@@ -131,6 +131,53 @@ std::string filter_referrers(const std::string& index, std::string_view artifact
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+// GET …/tags/list: one page (n, last), a Link to the next, and a Warning when the list is not
+// upstream's current one. nullopt: the local tier cannot answer.
+std::optional<http::Response> tags_answer(Mirror& mirror, const http::Request& req,
+                                          const Route& route, http::Reach reach, bool held_only) {
+  std::optional<std::size_t> n;
+  if (auto q = req.query_param("n")) {
+    std::size_t v = 0;
+    auto [p, ec] = std::from_chars(q->data(), q->data() + q->size(), v);
+    if (ec != std::errc() || p != q->data() + q->size() || v > 100000)
+      return oci_error(400, "PAGINATION_NUMBER_INVALID", "n must be an integer 0..100000");
+    n = v;
+  }
+  std::string last(req.query_param("last").value_or(""));
+  if (!last.empty() && !valid_tag(last)) return oci_error(400, "TAG_INVALID", "invalid 'last' tag");
+  auto page = mirror.tags(route, n, last, reach);
+  if (!page && page.error().code == Errc::needs_upstream && !held_only) return std::nullopt;
+  if (!page) return from_error(page.error(), "NAME_UNKNOWN");
+  nlohmann::json body = {{"name", route.client_name}, {"tags", page->tags}};
+  auto r = http::Response::json(200, body.dump());
+  if (!page->warning.empty()) {
+    // Not upstream's current list: the distribution spec's warning header says so, and
+    // X-Outpost-Tags says how (stale: upstream's last list and tags pulled since; partial: only
+    // tags pulled here).
+    r.headers.set("Warning", fmt::format("299 - \"{}\"", page->warning));
+    r.headers.set("X-Outpost-Tags", page->partial ? "partial" : "stale");
+    r.headers.set("X-Outpost-Cache", "stale");
+  }
+  if (page->more && n && !page->tags.empty())
+    r.headers.set("Link", next_link(req, *n, page->tags.back()));
+  return r;
+}
+
+// GET …/referrers/<digest>[?artifactType=]. nullopt: the local tier cannot answer.
+std::optional<http::Response> referrers_answer(Mirror& mirror, const http::Request& req,
+                                               const Route& route, http::Reach reach,
+                                               bool held_only) {
+  auto idx = mirror.referrers(route, reach);
+  if (!idx && idx.error().code == Errc::needs_upstream && !held_only) return std::nullopt;
+  if (!idx) return from_error(idx.error(), "MANIFEST_UNKNOWN");
+  auto type = req.query_param("artifactType");
+  auto r = http::Response::text(200, type ? filter_referrers(*idx, *type) : std::move(*idx),
+                                "application/vnd.oci.image.index.v1+json");
+  if (type) r.headers.set("OCI-Filters-Applied", "artifactType");
+  r.omit_body = req.method == "HEAD";
+  return r;
+}
+
 }  // namespace
 
 std::optional<http::Response> handle_v2(Mirror& mirror, const RegistryConfig& cfg,
@@ -187,46 +234,10 @@ std::optional<http::Response> handle_v2(Mirror& mirror, const RegistryConfig& cf
       if (!b) return from_error(b.error(), "BLOB_UNKNOWN");
       return blob_response(req, *route->digest, std::move(*b));
     }
-    case Kind::tags: {
-      std::optional<std::size_t> n;
-      if (auto q = req.query_param("n")) {
-        std::size_t v = 0;
-        auto [p, ec] = std::from_chars(q->data(), q->data() + q->size(), v);
-        if (ec != std::errc() || p != q->data() + q->size() || v > 100000)
-          return oci_error(400, "PAGINATION_NUMBER_INVALID", "n must be an integer 0..100000");
-        n = v;
-      }
-      std::string last(req.query_param("last").value_or(""));
-      if (!last.empty() && !valid_tag(last))
-        return oci_error(400, "TAG_INVALID", "invalid 'last' tag");
-      auto page = mirror.tags(*route, n, last, reach);
-      if (!page && page.error().code == Errc::needs_upstream && !held_only) return std::nullopt;
-      if (!page) return from_error(page.error(), "NAME_UNKNOWN");
-      nlohmann::json body = {{"name", route->client_name}, {"tags", page->tags}};
-      auto r = http::Response::json(200, body.dump());
-      if (!page->warning.empty()) {
-        // Not upstream's current list: the distribution spec's warning header says so, and
-        // X-Outpost-Tags says how (stale: upstream's last list and tags pulled since; partial:
-        // only tags pulled here).
-        r.headers.set("Warning", fmt::format("299 - \"{}\"", page->warning));
-        r.headers.set("X-Outpost-Tags", page->partial ? "partial" : "stale");
-        r.headers.set("X-Outpost-Cache", "stale");
-      }
-      if (page->more && n && !page->tags.empty())
-        r.headers.set("Link", next_link(req, *n, page->tags.back()));
-      return r;
-    }
-    case Kind::referrers: {
-      auto idx = mirror.referrers(*route, reach);
-      if (!idx && idx.error().code == Errc::needs_upstream && !held_only) return std::nullopt;
-      if (!idx) return from_error(idx.error(), "MANIFEST_UNKNOWN");
-      auto type = req.query_param("artifactType");
-      auto r = http::Response::text(200, type ? filter_referrers(*idx, *type) : std::move(*idx),
-                                    "application/vnd.oci.image.index.v1+json");
-      if (type) r.headers.set("OCI-Filters-Applied", "artifactType");
-      r.omit_body = req.method == "HEAD";
-      return r;
-    }
+    case Kind::tags:
+      return tags_answer(mirror, req, *route, reach, held_only);
+    case Kind::referrers:
+      return referrers_answer(mirror, req, *route, reach, held_only);
   }
   return oci_error(404, "NOT_FOUND", "unknown endpoint");
 }
