@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <sstream>
@@ -10,7 +11,9 @@
 #include "bundle/images.hpp"
 #include "cli/commands.hpp"
 #include "cli/progress_bar.hpp"
+#include "core/encoding.hpp"
 #include "http/client.hpp"
+#include "registry/inventory.hpp"
 
 namespace outpost::cli {
 namespace {
@@ -49,6 +52,8 @@ Result<nlohmann::json> call(const ImagesArgs& a, std::string method, std::string
   req.url = base + path;
   req.headers = a.token.headers();
   req.total_timeout = std::chrono::seconds(60);
+  req.max_body = 64u << 20;  // a page of the inventory, or the check of every image
+  req.body_name = "API answer";
   if (!body.empty()) {
     req.headers.emplace_back("Content-Type", "application/json");
     req.body = std::move(body);
@@ -64,35 +69,83 @@ Result<nlohmann::json> call(const ImagesArgs& a, std::string method, std::string
   return j;
 }
 
-int list_held(const ImagesArgs& a) {
-  auto inv = call(a, "GET", "/api/v1/images");
-  if (!inv) {
-    std::cerr << "outpost images: " << inv.error().message << "\n";
-    return 1;
+void print_held(const std::string& upstream, const std::string& repo, const nlohmann::json& t) {
+  std::string releases;
+  for (const auto& rel : t["releases"])
+    releases += (releases.empty() ? "" : ", ") + rel.get<std::string>();
+  auto last = t.value("last_pulled", "");
+  std::cout << fmt::format(
+      "{:<56} {:<19} {:>10} {:<20} {:<5} {}\n",
+      fmt::format("{}/{}:{}", upstream, repo, t.value("tag", "")),
+      t.value("digest", "").substr(0, 19), human_bytes(t.value("size", std::uint64_t{0})),
+      last.empty() ? "-" : last.substr(0, 19), t.value("local", false) ? "yes" : "NO",
+      releases.empty() ? "-" : releases);
+}
+
+// Appends one page of the inventory to `all`: pages come in (upstream, repository, tag) order,
+// so a page may go on with the upstream and the repository the last one ended with.
+void merge_page(nlohmann::json& all, nlohmann::json& page) {
+  auto& ups = all["upstreams"];
+  for (auto& u : page["upstreams"]) {
+    if (ups.empty() || ups.back()["name"] != u["name"]) {
+      ups.push_back(std::move(u));
+      continue;
+    }
+    auto& repos = ups.back()["repositories"];
+    for (auto& r : u["repositories"]) {
+      if (repos.empty() || repos.back()["name"] != r["name"]) {
+        repos.push_back(std::move(r));
+        continue;
+      }
+      for (auto& t : r["tags"]) repos.back()["tags"].push_back(std::move(t));
+    }
   }
+}
+
+// Every page of GET /api/v1/images, in order (the server holds one page in memory at a time).
+Result<void> each_images_page(const ImagesArgs& a,
+                              const std::function<void(nlohmann::json&)>& each) {
+  std::string path = fmt::format("/api/v1/images?n={}", registry::kMaxImagesPage);
+  for (;;) {
+    auto page = call(a, "GET", path);
+    if (!page) return std::unexpected(page.error());
+    each(*page);
+    if (!page->contains("next") || !(*page)["next"].is_string()) return {};
+    path = fmt::format("/api/v1/images?n={}&last={}", registry::kMaxImagesPage,
+                       percent_encode((*page)["next"].get<std::string>()));
+  }
+}
+
+int list_held(const ImagesArgs& a) {
   if (a.json) {
-    std::cout << inv->dump(2) << "\n";
+    nlohmann::json all = {{"upstreams", nlohmann::json::array()}, {"total", 0}};
+    auto walked = each_images_page(a, [&](nlohmann::json& page) {
+      all["total"] = page.value("total", 0);
+      merge_page(all, page);
+    });
+    if (!walked) {
+      std::cerr << "outpost images: " << walked.error().message << "\n";
+      return 1;
+    }
+    std::cout << all.dump(2) << "\n";
     return 0;
   }
   std::cout << fmt::format("{:<56} {:<19} {:>10} {:<20} {:<5} {}\n", "IMAGE", "DIGEST", "SIZE",
                            "LAST PULLED", "LOCAL", "RELEASES");
   std::size_t n = 0, local = 0;
-  for (const auto& u : (*inv)["upstreams"])
-    for (const auto& r : u["repositories"])
-      for (const auto& t : r["tags"]) {
-        ++n;
-        if (t.value("local", false)) ++local;
-        std::string releases;
-        for (const auto& rel : t["releases"])
-          releases += (releases.empty() ? "" : ", ") + rel.get<std::string>();
-        auto last = t.value("last_pulled", "");
-        std::cout << fmt::format(
-            "{:<56} {:<19} {:>10} {:<20} {:<5} {}\n",
-            fmt::format("{}/{}:{}", u.value("name", ""), r.value("name", ""), t.value("tag", "")),
-            t.value("digest", "").substr(0, 19), human_bytes(t.value("size", std::uint64_t{0})),
-            last.empty() ? "-" : last.substr(0, 19), t.value("local", false) ? "yes" : "NO",
-            releases.empty() ? "-" : releases);
-      }
+  auto walked = each_images_page(a, [&](nlohmann::json& page) {
+    for (const auto& u : page["upstreams"])
+      for (const auto& r : u["repositories"])
+        for (const auto& t : r["tags"]) {
+          ++n;
+          if (t.value("local", false)) ++local;
+          print_held(u.value("name", ""), r.value("name", ""), t);
+        }
+  });
+  if (!walked) {
+    std::cerr << "outpost images: " << walked.error().message << "\n";
+    return 1;
+  }
   std::cout << fmt::format("{} image tags, {} held whole here\n", n, local);
   return 0;
 }

@@ -94,7 +94,7 @@ void add_routes(http::Server& server, Parts p) {
     return bundle::handle_releases(releases, &fanout, req);
   });
   // Read-only (the check too): the status group may ask what the site holds.
-  server.route("/api/v1/images", "api", Access::only(AuthGroup::status), http::Runs::local,
+  server.route("/api/v1/images", "api", Access::only(AuthGroup::status), http::Runs::api,
                [&](const http::Request& req) {
                  return registry::handle_images(cfg.registry, db, store, req);
                });
@@ -115,9 +115,9 @@ void add_routes(http::Server& server, Parts p) {
   server.route("/metrics", "metrics", reader, http::Runs::local, [&](const http::Request&) {
     return http::Response::text(200, metrics.render(), "text/plain; version=0.0.4; charset=utf-8");
   });
-  server.route("/api/v1/status", "api", api, http::Runs::local,
+  server.route("/api/v1/status", "api", api, http::Runs::api,
                [&](const http::Request& req) { return status::handle_status(site, req); });
-  server.route("/api/v1/readiness", "api", api, http::Runs::local,
+  server.route("/api/v1/readiness", "api", api, http::Runs::api,
                [&](const http::Request& req) { return status::handle_readiness(site, req); });
   server.route("/", "ui", reader, http::Runs::inline_io,
                [](const http::Request& req) { return status::handle_page(req); });

@@ -173,6 +173,8 @@ int run_status(const StatusArgs& a) {
   req.url = server + "/api/v1/status";
   req.headers = a.token.headers();
   req.total_timeout = std::chrono::seconds(30);
+  req.max_body = 64u << 20;  // a site's whole status: every upstream, repository and release
+  req.body_name = "status document";
   auto r = client.perform(req, nullptr);
   if (!r || r->status != 200) {
     std::cerr << "outpost status: cannot read " << req.url << ": "

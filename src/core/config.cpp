@@ -449,6 +449,7 @@ const KeyTable<ServerConfig>& server_keys() {
       config::duration_key("shutdown_grace", &S::shutdown_grace),
       config::integer_key("worker_threads", &S::worker_threads, 1),
       config::integer_key("local_threads", &S::local_threads, 1),
+      config::integer_key("api_threads", &S::api_threads, 1),
       {"tls_cert_file", pem(&S::tls_cert_file)},
       {"tls_key_file", pem(&S::tls_key_file)},
   };

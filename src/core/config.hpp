@@ -71,6 +71,7 @@ struct ServerConfig {
   Millis shutdown_grace = std::chrono::seconds(10);
   int worker_threads = 16;  // handlers that may wait on an upstream run here
   int local_threads = 8;    // handlers (and first tiers) that need only disk and database
+  int api_threads = 2;      // inventory and status reads (their own bound: pulls never wait)
   // HTTPS: a PEM certificate chain and its key. Empty: plain HTTP (terminate TLS elsewhere).
   std::string tls_cert_file, tls_key_file;
 };

@@ -1,5 +1,8 @@
 #include "core/encoding.hpp"
 
+#include <boost/url/encode.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -54,6 +57,14 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
 
 std::string basic_auth(std::string_view user, std::string_view password) {
   return "Basic " + base64_encode(std::string(user) + ":" + std::string(password));
+}
+
+}  // namespace outpost
+
+namespace outpost {
+
+std::string percent_encode(std::string_view text) {
+  return boost::urls::encode(text, boost::urls::unreserved_chars);
 }
 
 }  // namespace outpost

@@ -12,6 +12,8 @@ std::string basic_auth(std::string_view user, std::string_view password);
 // Empty on malformed input.
 std::string base64_decode(std::string_view text);
 std::string hex_encode(std::string_view bytes);
+// A query parameter's value, percent-encoded (everything but RFC 3986 unreserved characters).
+std::string percent_encode(std::string_view text);
 // Lowercase hex HMAC-SHA256 of `data` keyed with `key` (GitHub's X-Hub-Signature-256 format
 // without the "sha256=" prefix).
 std::string hmac_sha256_hex(std::string_view key, std::string_view data);

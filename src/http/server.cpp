@@ -50,6 +50,7 @@ struct Server::Impl {
       : cfg(c),
         metrics(m),
         local_workers(static_cast<std::size_t>(c.local_threads)),
+        api_workers(static_cast<std::size_t>(c.api_threads)),
         workers(static_cast<std::size_t>(c.worker_threads)),
         requests(m.counter("outpost_http_requests_total",
                            "HTTP requests by route group, method and status")),
@@ -67,6 +68,7 @@ struct Server::Impl {
   Metrics& metrics;
   asio::io_context ioc;
   asio::thread_pool local_workers;  // Runs::local and the local tier of tiered routes
+  asio::thread_pool api_workers;    // Runs::api: reads of the whole site, bounded apart
   asio::thread_pool workers;        // Runs::upstream and the upstream tier
   tcp::acceptor acceptor{ioc};
   asio::signal_set signals{ioc, SIGINT, SIGTERM};
@@ -141,6 +143,9 @@ struct Server::Impl {
       r = guarded(*route, req, Reach::upstream, true);
     } else if (route->runs == Runs::local) {
       r = co_await on(local_workers, *route, req, Reach::local, true);
+      checked = true;
+    } else if (route->runs == Runs::api) {
+      r = co_await on(api_workers, *route, req, Reach::local, true);
       checked = true;
     }
     if (!r) r = co_await on(workers, *route, req, Reach::upstream, !checked);
@@ -583,6 +588,7 @@ Server::Server(const ServerConfig& cfg, Metrics& metrics)
 Server::~Server() {
   impl_->ioc.stop();
   impl_->local_workers.join();
+  impl_->api_workers.join();
   impl_->workers.join();
 }
 
@@ -659,6 +665,7 @@ void Server::run(std::function<void()> on_stop) {
   im.ioc.run();
   threads.clear();
   im.local_workers.join();
+  im.api_workers.join();
   im.workers.join();
 }
 

@@ -21,6 +21,8 @@ namespace outpost::http {
 enum class Runs {
   inline_io,  // never blocks (health, the status page)
   local,      // blocks on disk or the database only
+  api,        // reads the whole site (inventory, status): disk and database only, on a small pool
+              // of its own (server.api_threads), so a burst of them never delays a pull
   upstream,   // may wait on an upstream (webhooks, release jobs)
 };
 

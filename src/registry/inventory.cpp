@@ -4,8 +4,12 @@
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cctype>
+#include <charconv>
 #include <chrono>
 
+#include "core/encoding.hpp"
 #include "core/time.hpp"
 #include "registry/manifest.hpp"
 #include "registry/route.hpp"
@@ -68,23 +72,65 @@ ImageHolding holding(MetaDb& db, const BlobStore& store, const Digest& top) {
   return h;
 }
 
-Result<std::vector<InventoryEntry>> inventory(MetaDb& db, const BlobStore& store) {
-  auto tags = db.image_tags();
-  if (!tags) return std::unexpected(tags.error());
-  std::vector<InventoryEntry> out;
-  out.reserve(tags->size());
-  for (auto& t : *tags) {
-    // A release's own artifact (outpost.releases/<name>:<version>) is no image a pod pulls.
-    if (t.upstream == kReleasesNamespace) continue;
-    auto held = holding(db, store, t.digest);
-    out.push_back({std::move(t), std::move(held)});
-  }
-  return out;
+static_assert(kReleasesUpstream == kReleasesNamespace);
+
+std::string image_key_text(const MetaDb::ImageKey& k) {
+  return k.upstream + "/" + k.repo + ":" + k.tag;
 }
 
-std::string inventory_json(const std::vector<InventoryEntry>& entries) {
+std::optional<MetaDb::ImageKey> parse_image_key(std::string_view text) {
+  auto slash = text.find('/');
+  auto colon = text.rfind(':');
+  if (slash == std::string_view::npos || colon == std::string_view::npos || colon < slash ||
+      slash == 0 || colon == slash + 1)
+    return std::nullopt;
+  return MetaDb::ImageKey{std::string(text.substr(0, slash)),
+                          std::string(text.substr(slash + 1, colon - slash - 1)),
+                          std::string(text.substr(colon + 1))};
+}
+
+namespace {
+
+bool matches(const MetaDb::ImageTagRow& t, const std::vector<std::string>& words) {
+  if (words.empty()) return true;
+  std::string hay = image_key_text({t.upstream, t.repo, t.tag}) + " " + t.digest.str();
+  for (const auto& r : t.releases) hay += " " + r;
+  for (auto& c : hay) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return std::all_of(words.begin(), words.end(),
+                     [&](const std::string& w) { return hay.find(w) != std::string::npos; });
+}
+
+}  // namespace
+
+Result<InventoryPage> inventory_page(MetaDb& db, const BlobStore& store,
+                                     const std::optional<MetaDb::ImageKey>& after, std::size_t n,
+                                     const std::vector<std::string>& words) {
+  InventoryPage page;
+  std::optional<MetaDb::ImageKey> from = after;
+  const std::size_t batch = std::max<std::size_t>(n, 64);
+  while (page.entries.size() < n) {
+    auto keys = db.image_keys(from, batch);
+    if (!keys) return std::unexpected(keys.error());
+    for (const auto& k : *keys) {
+      from = k;
+      auto row = db.image_tag(k);
+      if (!row) return std::unexpected(row.error());
+      if (!*row || !matches(**row, words)) continue;
+      auto held = holding(db, store, (*row)->digest);
+      page.entries.push_back({std::move(**row), std::move(held)});
+      if (page.entries.size() == n) {
+        page.next = k;
+        return page;
+      }
+    }
+    if (keys->size() < batch) break;  // the last keys
+  }
+  return page;
+}
+
+std::string inventory_json(const InventoryPage& page, std::uint64_t total) {
   auto upstreams = nlohmann::json::array();
-  for (const auto& e : entries) {  // sorted by upstream, repository, tag
+  for (const auto& e : page.entries) {  // sorted by upstream, repository, tag
     const auto& t = e.tag;
     if (upstreams.empty() || upstreams.back()["name"] != t.upstream)
       upstreams.push_back({{"name", t.upstream}, {"repositories", nlohmann::json::array()}});
@@ -103,8 +149,9 @@ std::string inventory_json(const std::vector<InventoryEntry>& entries) {
                                     {"checked_at", when(t.checked_at)},
                                     {"releases", t.releases}});
   }
-  return nlohmann::json({{"upstreams", std::move(upstreams)}})
-      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  nlohmann::json out = {{"upstreams", std::move(upstreams)}, {"total", total}};
+  if (page.next) out["next"] = image_key_text(*page.next);
+  return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 ImageCheck check_image(const RegistryConfig& cfg, MetaDb& db, const BlobStore& store,
@@ -142,6 +189,48 @@ ImageCheck check_image(const RegistryConfig& cfg, MetaDb& db, const BlobStore& s
   return c;
 }
 
+namespace {
+
+// GET /api/v1/images: one page, and a Link to the next (as tags/list pages).
+http::Response images_page(MetaDb& db, const BlobStore& store, const http::Request& req) {
+  std::size_t n = kDefaultImagesPage;
+  if (auto q = req.query_param("n")) {
+    auto [p, ec] = std::from_chars(q->data(), q->data() + q->size(), n);
+    if (ec != std::errc() || p != q->data() + q->size() || n == 0 || n > kMaxImagesPage)
+      return http::Response::json(
+          400, error_json(fmt::format("n must be an integer 1..{}", kMaxImagesPage)).dump());
+  }
+  std::optional<MetaDb::ImageKey> after;
+  if (auto last = req.query_param("last")) {
+    after = parse_image_key(*last);
+    if (!after)
+      return http::Response::json(400, error_json("last must be upstream/repo:tag").dump());
+  }
+  std::vector<std::string> words;
+  std::string q(req.query_param("q").value_or(""));
+  for (auto& c : q) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (std::size_t i = 0; i < q.size();) {
+    auto end = q.find(' ', i);
+    if (end == std::string::npos) end = q.size();
+    if (end > i) words.push_back(q.substr(i, end - i));
+    i = end + 1;
+  }
+  auto page = inventory_page(db, store, after, n, words);
+  if (!page) return http::Response::json(500, error_json(page.error().message).dump());
+  auto total = db.image_key_count();
+  if (!total) return http::Response::json(500, error_json(total.error().message).dump());
+  auto r = http::Response::json(200, inventory_json(*page, *total));
+  if (page->next) {
+    auto link =
+        fmt::format("</api/v1/images?n={}&last={}", n, percent_encode(image_key_text(*page->next)));
+    if (!q.empty()) link += "&q=" + percent_encode(q);
+    r.headers.set("Link", link + ">; rel=\"next\"");
+  }
+  return r;
+}
+
+}  // namespace
+
 http::Response handle_images(const RegistryConfig& cfg, MetaDb& db, const BlobStore& store,
                              const http::Request& req) {
   auto json = [](int status, const nlohmann::json& j) {
@@ -150,9 +239,7 @@ http::Response handle_images(const RegistryConfig& cfg, MetaDb& db, const BlobSt
   };
   if (req.path == "/api/v1/images" || req.path == "/api/v1/images/") {
     if (req.method != "GET") return json(405, error_json("use GET"));
-    auto inv = inventory(db, store);
-    if (!inv) return json(500, error_json(inv.error().message));
-    return http::Response::json(200, inventory_json(*inv));
+    return images_page(db, store, req);
   }
   if (req.path != "/api/v1/images/check") return json(404, error_json("no such endpoint"));
   if (req.method != "POST") return json(405, error_json("use POST"));

@@ -3,7 +3,9 @@
 // whether all of that is in the store (GET /api/v1/images, `outpost images --server`), and the
 // answer for image references taken from manifests (POST /api/v1/images/check,
 // `outpost images --check`: can this site go dark with these manifests?).
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/config.hpp"
@@ -28,10 +30,26 @@ struct InventoryEntry {
   MetaDb::ImageTagRow tag;
   ImageHolding held;
 };
-Result<std::vector<InventoryEntry>> inventory(MetaDb& db, const BlobStore& store);
+inline constexpr std::size_t kDefaultImagesPage = 500;
+inline constexpr std::size_t kMaxImagesPage = 1000;
+struct InventoryPage {
+  std::vector<InventoryEntry> entries;
+  std::optional<MetaDb::ImageKey> next;  // where the next page starts after, when more may follow
+};
+// Up to `n` entries after `after`, in (upstream, repository, tag) order, each matching every
+// word of `words` (lower case) in its name ("upstream/repo:tag"), digest or releases. Memory
+// and work grow with the page (and the keys a sparse search passes over), never with the
+// whole store held at once.
+Result<InventoryPage> inventory_page(MetaDb& db, const BlobStore& store,
+                                     const std::optional<MetaDb::ImageKey>& after, std::size_t n,
+                                     const std::vector<std::string>& words = {});
+// A key as the API's `last` parameter spells it: "upstream/repo:tag".
+std::string image_key_text(const MetaDb::ImageKey& k);
+std::optional<MetaDb::ImageKey> parse_image_key(std::string_view text);
 // {"upstreams": [{"name", "repositories": [{"name", "tags": [{tag, digest, media_type, size,
-// blobs, blobs_missing, local, platforms, last_pulled, checked_at, releases}]}]}]}
-std::string inventory_json(const std::vector<InventoryEntry>& entries);
+// blobs, blobs_missing, local, platforms, last_pulled, checked_at, releases}]}]}], "total": N,
+// "next": "upstream/repo:tag" (when more may follow)}
+std::string inventory_json(const InventoryPage& page, std::uint64_t total);
 
 struct ImageCheck {
   std::string ref;
@@ -43,7 +61,8 @@ struct ImageCheck {
 ImageCheck check_image(const RegistryConfig& cfg, MetaDb& db, const BlobStore& store,
                        const ImageRef& ref);
 
-// GET /api/v1/images; POST /api/v1/images/check {"images": ["ref", …]} →
+// GET /api/v1/images[?n=N&last=KEY&q=WORDS] (n: 1..1000, default 500; a Link header names the
+// next page, as tags/list does); POST /api/v1/images/check {"images": ["ref", …]} →
 // {"images": [{ref, local, reason}], "missing": N}.
 http::Response handle_images(const RegistryConfig& cfg, MetaDb& db, const BlobStore& store,
                              const http::Request& req);

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <limits>
 #include <set>
 
 #include "cluster/cluster.hpp"
@@ -676,48 +677,61 @@ Result<TagPage> Mirror::tags(const Route& route, std::optional<std::size_t> n,
     return tag_page(std::set<std::string>(held->begin(), held->end()), n, last);
   }
   Upstream& up = upstream(route.upstream);
-  // One snapshot of the full list serves every page for tag_ttl: paging is consistent, and a
-  // client walking the pages costs one upstream listing.
-  auto stored = db_.tag_list(up.name(), route.repo);
-  if (!stored) return std::unexpected(stored.error());
-  bool fresh =
-      *stored && clock_.unix_now() - (*stored)->fetched_at <
-                     std::chrono::duration_cast<std::chrono::seconds>(cfg_.tag_ttl).count();
-  std::set<std::string> all;
-  if (fresh) {
-    all.insert((*stored)->tags.begin(), (*stored)->tags.end());
-  } else {
+  // One snapshot of the full list serves every page for tag_ttl: paging is consistent, a client
+  // walking the pages costs one upstream listing, and each page is one index range scan.
+  auto fetched = db_.tag_list_fetched_at(up.name(), route.repo);
+  if (!fetched) return std::unexpected(fetched.error());
+  const bool fresh =
+      *fetched && clock_.unix_now() - **fetched <
+                      std::chrono::duration_cast<std::chrono::seconds>(cfg_.tag_ttl).count();
+  if (!fresh) {
     Result<std::vector<std::string>> listed = fail(Errc::upstream_unavailable, "");
     if (!up.down()) {
       if (reach == http::Reach::local) return needs_upstream();
       listed = upstream_tag_list(up, route.repo);
     }
     if (listed) {
-      (void)db_.put_tag_list(up.name(), route.repo, *listed, clock_.unix_now());
-      all.insert(listed->begin(), listed->end());
+      if (!db_.put_tag_list(up.name(), route.repo, *listed, clock_.unix_now()))
+        return tag_page(std::set<std::string>(listed->begin(), listed->end()), n, last);
     } else if (listed.error().code == Errc::not_found || listed.error().code == Errc::too_large) {
       return std::unexpected(listed.error());  // upstream's answer, or one over its bound
     } else {
-      // Offline: the last list upstream sent, and every tag this Outpost has resolved since.
-      if (*stored) all.insert((*stored)->tags.begin(), (*stored)->tags.end());
-      auto known = db_.tags(up.name(), route.repo);
-      if (!known) return std::unexpected(known.error());
-      all.insert(known->begin(), known->end());
-      if (all.empty()) return fail(Errc::upstream_unavailable, down_message(up));
-      auto page = tag_page(all, n, last);
-      page.partial = !*stored;
-      page.warning = *stored ? fmt::format(
-                                   "{} is unreachable: the tag list it sent {} s ago, and the tags "
-                                   "pulled through this Outpost since",
-                                   up.name(), clock_.unix_now() - (*stored)->fetched_at)
-                             : fmt::format(
-                                   "{} is unreachable and never listed this repository here: only "
-                                   "the {} tags pulled through this Outpost (partial)",
-                                   up.name(), all.size());
-      return page;
+      return offline_tags(up, route, *fetched, n, last);
     }
   }
-  return tag_page(all, n, last);
+  return stored_tags(up, route, n, last, MetaDb::TagSource::listed);
+}
+
+Result<TagPage> Mirror::stored_tags(Upstream& up, const Route& route, std::optional<std::size_t> n,
+                                    const std::string& last, MetaDb::TagSource from) {
+  const std::size_t limit = n ? *n + 1 : std::numeric_limits<std::size_t>::max();
+  auto tags = db_.tag_list_page(up.name(), route.repo, last, limit, from);
+  if (!tags) return std::unexpected(tags.error());
+  TagPage page;
+  page.more = n && tags->size() > *n;
+  if (page.more) tags->resize(*n);
+  page.tags = std::move(*tags);
+  return page;
+}
+
+Result<TagPage> Mirror::offline_tags(Upstream& up, const Route& route,
+                                     std::optional<UnixSeconds> fetched,
+                                     std::optional<std::size_t> n, const std::string& last) {
+  // The last list upstream sent, and every tag this Outpost has resolved since.
+  auto page = stored_tags(up, route, n, last, MetaDb::TagSource::listed_and_resolved);
+  if (!page) return page;
+  if (page->tags.empty() && last.empty()) return fail(Errc::upstream_unavailable, down_message(up));
+  page->partial = !fetched;
+  page->warning = fetched
+                      ? fmt::format(
+                            "{} is unreachable: the tag list it sent {} s ago, and the tags pulled "
+                            "through this Outpost since",
+                            up.name(), clock_.unix_now() - *fetched)
+                      : fmt::format(
+                            "{} is unreachable and never listed this repository here: only the "
+                            "tags pulled through this Outpost (partial)",
+                            up.name());
+  return page;
 }
 
 Result<std::string> Mirror::referrers(const Route& route, http::Reach reach) {

@@ -144,6 +144,13 @@ class Mirror {
   // Whether a lookup may go on while `up` is down: live peers may have it.
   bool peers_may_answer(Upstream& up, const Route& route) const;
   Result<std::vector<std::string>> upstream_tag_list(Upstream& up, const std::string& repo);
+  // A page of the stored tags (n + 1 asked for: `more` says whether another page follows).
+  Result<TagPage> stored_tags(Upstream& up, const Route& route, std::optional<std::size_t> n,
+                              const std::string& last, MetaDb::TagSource from);
+  // Upstream unreachable: the stored list (fetched at `fetched`, when there is one) and the tags
+  // resolved here, with a warning that says which.
+  Result<TagPage> offline_tags(Upstream& up, const Route& route, std::optional<UnixSeconds> fetched,
+                               std::optional<std::size_t> n, const std::string& last);
   void prefetch_children(Upstream& up, const std::string& repo, const std::string& bytes);
   void probe_loop(std::stop_token st);
   void touch(const Digest& d);  // records use for LRU eviction, at most every 10 minutes per blob

@@ -1,6 +1,8 @@
 #include "store/meta_db.hpp"
 
+#include <limits>
 #include <map>
+#include <set>
 #include <tuple>
 
 #include <stdexcept>
@@ -41,6 +43,9 @@ CREATE TABLE IF NOT EXISTS helm_charts(
 CREATE TABLE IF NOT EXISTS tag_lists(
   upstream TEXT NOT NULL, repo TEXT NOT NULL, tags TEXT NOT NULL, fetched_at INTEGER NOT NULL,
   PRIMARY KEY(upstream, repo));
+CREATE TABLE IF NOT EXISTS listed_tags(
+  upstream TEXT NOT NULL, repo TEXT NOT NULL, tag TEXT NOT NULL,
+  PRIMARY KEY(upstream, repo, tag)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS referrers(
   upstream TEXT NOT NULL, repo TEXT NOT NULL, subject TEXT NOT NULL, body TEXT NOT NULL,
   fetched_at INTEGER NOT NULL, PRIMARY KEY(upstream, repo, subject));
@@ -186,33 +191,56 @@ Result<void> MetaDb::forget_tag(const std::string& upstream, const std::string& 
 
 Result<void> MetaDb::put_tag_list(const std::string& upstream, const std::string& repo,
                                   const std::vector<std::string>& tags, UnixSeconds fetched_at) {
-  std::string joined;  // tags never contain a newline (valid_tag)
-  for (const auto& t : tags) joined += t + "\n";
   MutexLock lock(mu_);
-  sqlite::Stmt s(db_,
-                 "INSERT INTO tag_lists(upstream, repo, tags, fetched_at) VALUES(?,?,?,?) "
-                 "ON CONFLICT(upstream, repo) DO UPDATE SET tags=excluded.tags, "
-                 "fetched_at=excluded.fetched_at");
-  return s.run_with(upstream, repo, joined, fetched_at);
+  sqlite::Transaction tx(db_);
+  if (!tx.ok()) return db_.error("begin");
+  sqlite::Stmt clear(db_, "DELETE FROM listed_tags WHERE upstream=? AND repo=?");
+  if (auto r = clear.run_with(upstream, repo); !r) return r;
+  sqlite::Stmt add(db_, "INSERT OR IGNORE INTO listed_tags(upstream, repo, tag) VALUES(?,?,?)");
+  for (const auto& t : tags) {
+    if (auto r = add.run_with(upstream, repo, t); !r) return r;
+  }
+  // `tags` is the old one-document form, kept empty ('' marks the rows as the list).
+  sqlite::Stmt s(
+      db_,
+      "INSERT INTO tag_lists(upstream, repo, tags, fetched_at) VALUES(?,?,'',?) "
+      "ON CONFLICT(upstream, repo) DO UPDATE SET tags='', fetched_at=excluded.fetched_at");
+  if (auto r = s.run_with(upstream, repo, fetched_at); !r) return r;
+  return tx.commit();
 }
 
-Result<std::optional<MetaDb::TagList>> MetaDb::tag_list(const std::string& upstream,
-                                                        const std::string& repo) {
+Result<std::optional<UnixSeconds>> MetaDb::tag_list_fetched_at(const std::string& upstream,
+                                                               const std::string& repo) {
   MutexLock lock(mu_);
-  sqlite::Stmt s(db_, "SELECT tags, fetched_at FROM tag_lists WHERE upstream=? AND repo=?");
+  // A list stored in the old one-document form (before the rows) counts as none: it is fetched
+  // again.
+  sqlite::Stmt s(db_, "SELECT fetched_at FROM tag_lists WHERE upstream=? AND repo=? AND tags=''");
   s.bind(1, upstream).bind(2, repo);
   auto row = s.step();
   if (!row) return std::unexpected(row.error());
-  if (!*row) return std::optional<TagList>();
-  TagList list{{}, s.integer(1)};
-  std::string joined = s.text(0);
-  for (std::size_t pos = 0; pos < joined.size();) {
-    auto nl = joined.find('\n', pos);
-    if (nl == std::string::npos) nl = joined.size();
-    if (nl > pos) list.tags.push_back(joined.substr(pos, nl - pos));
-    pos = nl + 1;
-  }
-  return std::optional<TagList>(std::move(list));
+  if (!*row) return std::optional<UnixSeconds>();
+  return std::optional<UnixSeconds>(s.integer(0));
+}
+
+Result<std::vector<std::string>> MetaDb::tag_list_page(const std::string& upstream,
+                                                       const std::string& repo,
+                                                       const std::string& last, std::size_t limit,
+                                                       TagSource from) {
+  MutexLock lock(mu_);
+  const char* listed =
+      "SELECT tag FROM listed_tags WHERE upstream=?1 AND repo=?2 AND tag>?3 ORDER BY tag LIMIT ?4";
+  const char* both =
+      "SELECT tag FROM (SELECT tag FROM listed_tags WHERE upstream=?1 AND repo=?2 AND tag>?3 "
+      "ORDER BY tag LIMIT ?4) UNION SELECT tag FROM (SELECT tag FROM tags WHERE upstream=?1 AND "
+      "repo=?2 AND tag>?3 AND instr(tag, '#')=0 ORDER BY tag LIMIT ?4) ORDER BY tag LIMIT ?4";
+  sqlite::Stmt s(db_, from == TagSource::listed ? listed : both);
+  s.bind(1, upstream).bind(2, repo).bind(3, last);
+  s.bind(4, static_cast<std::int64_t>(
+                std::min<std::size_t>(limit, std::numeric_limits<std::int64_t>::max())));
+  std::vector<std::string> out;
+  auto each = s.each_row([&] { out.push_back(s.text(0)); });
+  if (!each) return std::unexpected(each.error());
+  return out;
 }
 
 Result<void> MetaDb::put_referrers(const std::string& upstream, const std::string& repo,
@@ -308,51 +336,87 @@ Result<std::vector<Digest>> MetaDb::manifest_digests() {
   return out;
 }
 
-Result<std::vector<MetaDb::ImageTagRow>> MetaDb::image_tags() {
+Result<std::vector<MetaDb::ImageKey>> MetaDb::image_keys(const std::optional<ImageKey>& after,
+                                                         std::size_t n) {
+  const ImageKey from = after.value_or(ImageKey{});
+  std::set<ImageKey> keys;
   MutexLock lock(mu_);
-  std::map<std::tuple<std::string, std::string, std::string>, ImageTagRow> rows;
-  sqlite::Stmt tags(db_,
-                    "SELECT t.upstream, t.repo, t.tag, t.digest, t.checked_at, b.last_access "
-                    "FROM tags t LEFT JOIN blobs b ON b.digest = t.digest "
-                    "ORDER BY instr(t.tag, '#') = 0, t.checked_at");
-  // A tag resolved for several Accept sets (`<tag>#<types>` rows: every client that sends its
-  // own Accept list, skopeo, podman, CRI-O, docker) is one tag: the row for every type (ordered
-  // last) wins, else the one resolved last.
-  auto each = tags.each_row([&] {
-    auto d = Digest::parse(tags.text(3));
-    if (!d) return;
+  // Tags resolved here, by the primary key. `<tag>#<types>` rows sort right after `<tag>` and
+  // before any longer tag ('#' is below every tag character), so `<tag>$` skips them all.
+  sqlite::Stmt tags(
+      db_,
+      "SELECT upstream, repo, tag FROM tags WHERE (upstream, repo, tag) > (?1, ?2, ?3) "
+      "AND upstream != ?4 ORDER BY upstream, repo, tag");
+  tags.bind(1, from.upstream).bind(2, from.repo).bind(3, after ? from.tag + "$" : std::string());
+  tags.bind(4, kReleasesUpstream);
+  while (keys.size() < n) {
+    auto row = tags.step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) break;
     auto tag = tags.text(2);
     if (auto hash = tag.find('#'); hash != std::string::npos) tag.resize(hash);
-    ImageTagRow row{tags.text(0), tags.text(1), std::move(tag), *d, tags.integer(4), {}, {}};
-    if (!tags.is_null(5)) row.last_access = tags.integer(5);
-    auto key = std::tuple(row.upstream, row.repo, row.tag);
-    rows.insert_or_assign(std::move(key), std::move(row));
-  });
-  if (!each) return std::unexpected(each.error());
+    keys.insert({tags.text(0), tags.text(1), std::move(tag)});
+  }
+  // Tags only a retained release pins.
   sqlite::Stmt pins(db_,
-                    "SELECT rt.upstream, rt.repo, rt.tag, rt.digest, r.name, r.version, "
-                    "b.last_access FROM release_tags rt JOIN releases r ON r.id = rt.release_id "
-                    "LEFT JOIN blobs b ON b.digest = rt.digest ORDER BY r.id DESC");
-  each = pins.each_row([&] {
-    auto d = Digest::parse(pins.text(3));
+                    "SELECT DISTINCT upstream, repo, tag FROM release_tags "
+                    "WHERE (upstream, repo, tag) > (?1, ?2, ?3) AND upstream != ?4 "
+                    "ORDER BY upstream, repo, tag LIMIT ?5");
+  pins.bind(1, from.upstream).bind(2, from.repo).bind(3, from.tag).bind(4, kReleasesUpstream);
+  pins.bind(5, static_cast<std::int64_t>(n));
+  auto each = pins.each_row([&] { keys.insert({pins.text(0), pins.text(1), pins.text(2)}); });
+  if (!each) return std::unexpected(each.error());
+  std::vector<ImageKey> out;
+  for (auto it = keys.begin(); it != keys.end() && out.size() < n; ++it) out.push_back(*it);
+  return out;
+}
+
+Result<std::uint64_t> MetaDb::image_key_count() {
+  MutexLock lock(mu_);
+  sqlite::Stmt s(db_,
+                 "SELECT COUNT(*) FROM (SELECT upstream, repo, CASE WHEN instr(tag, '#') > 0 THEN "
+                 "substr(tag, 1, instr(tag, '#') - 1) ELSE tag END FROM tags WHERE upstream != ?1 "
+                 "UNION SELECT upstream, repo, tag FROM release_tags WHERE upstream != ?1)");
+  s.bind(1, kReleasesUpstream);
+  auto row = s.step();
+  if (!row) return std::unexpected(row.error());
+  return *row ? static_cast<std::uint64_t>(s.integer(0)) : 0;
+}
+
+Result<std::optional<MetaDb::ImageTagRow>> MetaDb::image_tag(const ImageKey& key) {
+  MutexLock lock(mu_);
+  std::optional<ImageTagRow> out;
+  sqlite::Stmt tags(db_,
+                    "SELECT t.digest, t.checked_at, b.last_access FROM tags t "
+                    "LEFT JOIN blobs b ON b.digest = t.digest WHERE t.upstream=?1 AND t.repo=?2 "
+                    "AND (t.tag=?3 OR substr(t.tag, 1, length(?3) + 1) = ?3 || '#') "
+                    "ORDER BY t.tag=?3 DESC, t.checked_at DESC LIMIT 1");
+  tags.bind(1, key.upstream).bind(2, key.repo).bind(3, key.tag);
+  auto row = tags.step();
+  if (!row) return std::unexpected(row.error());
+  if (*row)
+    if (auto d = Digest::parse(tags.text(0))) {
+      out = ImageTagRow{key.upstream, key.repo, key.tag, *d, tags.integer(1), {}, {}};
+      if (!tags.is_null(2)) out->last_access = tags.integer(2);
+    }
+  sqlite::Stmt pins(db_,
+                    "SELECT rt.digest, r.name, r.version, b.last_access FROM release_tags rt "
+                    "JOIN releases r ON r.id = rt.release_id LEFT JOIN blobs b ON b.digest = "
+                    "rt.digest WHERE rt.upstream=? AND rt.repo=? AND rt.tag=? ORDER BY r.id DESC");
+  pins.bind(1, key.upstream).bind(2, key.repo).bind(3, key.tag);
+  auto each = pins.each_row([&] {
+    auto d = Digest::parse(pins.text(0));
     if (!d) return;
     std::optional<UnixSeconds> last;
-    if (!pins.is_null(6)) last = pins.integer(6);
-    auto key = std::tuple(pins.text(0), pins.text(1), pins.text(2));
-    auto it = rows.find(key);
-    if (it == rows.end()) {
-      it = rows.emplace(key, ImageTagRow{pins.text(0), pins.text(1), pins.text(2), *d, 0, last, {}})
-               .first;
-    } else if (it->second.releases.empty()) {  // the newest release's digest is the one served
-      it->second.digest = *d;
-      it->second.last_access = last;
+    if (!pins.is_null(3)) last = pins.integer(3);
+    if (!out) out = ImageTagRow{key.upstream, key.repo, key.tag, *d, 0, last, {}};
+    if (out->releases.empty()) {  // the newest release's digest is the one served
+      out->digest = *d;
+      out->last_access = last;
     }
-    it->second.releases.push_back(pins.text(4) + " " + pins.text(5));
+    out->releases.push_back(pins.text(1) + " " + pins.text(2));
   });
   if (!each) return std::unexpected(each.error());
-  std::vector<ImageTagRow> out;
-  out.reserve(rows.size());
-  for (auto& [_, row] : rows) out.push_back(std::move(row));
   return out;
 }
 

@@ -27,6 +27,10 @@ struct TagRecord {
   UnixSeconds checked_at;  // last time upstream confirmed (or first told us) this digest
 };
 
+// The namespace of release artifacts (registry::kReleasesNamespace): no image a pod pulls, so the
+// inventory leaves it out.
+inline constexpr std::string_view kReleasesUpstream = "outpost.releases";
+
 class MetaDb {
  public:
   explicit MetaDb(const std::filesystem::path& file);  // throws at start-up
@@ -62,14 +66,20 @@ class MetaDb {
                                 const std::string& tag, const Digest& d, UnixSeconds at);
   Result<std::vector<DeletedTag>> deleted_tags();
 
-  // The last complete tag list an upstream sent for a repository (tags/list serves it offline).
-  struct TagList {
-    std::vector<std::string> tags;
-    UnixSeconds fetched_at;
-  };
+  // The last complete tag list an upstream sent for a repository (tags/list serves it, a page at
+  // a time, and offline), one row per tag.
   Result<void> put_tag_list(const std::string& upstream, const std::string& repo,
                             const std::vector<std::string>& tags, UnixSeconds fetched_at);
-  Result<std::optional<TagList>> tag_list(const std::string& upstream, const std::string& repo);
+  // When that list was fetched; nothing when there is none.
+  Result<std::optional<UnixSeconds>> tag_list_fetched_at(const std::string& upstream,
+                                                         const std::string& repo);
+  // Up to `limit` tags after `last` (all from the start when empty), sorted: the stored list,
+  // and with `with_resolved` also every tag resolved here (offline: what a pull could get). An
+  // index range scan: the cost grows with the page, not with the list.
+  enum class TagSource { listed, listed_and_resolved };
+  Result<std::vector<std::string>> tag_list_page(const std::string& upstream,
+                                                 const std::string& repo, const std::string& last,
+                                                 std::size_t limit, TagSource from);
   // The referrers index (JSON) an upstream returned for a subject digest, served offline.
   Result<void> put_referrers(const std::string& upstream, const std::string& repo,
                              const Digest& subject, const std::string& index);
@@ -90,10 +100,21 @@ class MetaDb {
   Result<std::vector<Digest>> pinned_digests();
   Result<std::vector<Digest>> manifest_digests();
 
-  // The image inventory (GET /api/v1/images): every tag resolved here and every tag a retained
-  // release pins (`releases`: "name version", newest first; the pinned digest wins, as when
-  // serving), with the last access of its manifest. Sorted by upstream, repository, tag; the
-  // rows kept per Accept set (`<tag>#<types>`) count as their tag.
+  // The image inventory (GET /api/v1/images), a page at a time: every tag resolved here and
+  // every tag a retained release pins, in (upstream, repository, tag) order, the releases
+  // namespace left out; the rows kept per Accept set (`<tag>#<types>`) count as their tag.
+  struct ImageKey {
+    std::string upstream, repo, tag;
+    auto operator<=>(const ImageKey&) const = default;
+  };
+  // Up to `n` keys after `after` (all from the start without it). Index range scans: the cost
+  // grows with the page, not with the store.
+  Result<std::vector<ImageKey>> image_keys(const std::optional<ImageKey>& after, std::size_t n);
+  // How many keys image_keys walks in all.
+  Result<std::uint64_t> image_key_count();
+  // One key's row (`releases`: "name version", newest first; the pinned digest wins, as when
+  // serving; else the tag's own row, else its form resolved last), with the last access of its
+  // manifest. Nothing when the key is gone.
   struct ImageTagRow {
     std::string upstream, repo, tag;
     Digest digest;
@@ -101,7 +122,7 @@ class MetaDb {
     std::optional<UnixSeconds> last_access;  // of the manifest blob
     std::vector<std::string> releases;
   };
-  Result<std::vector<ImageTagRow>> image_tags();
+  Result<std::optional<ImageTagRow>> image_tag(const ImageKey& key);
   Result<void> remove_manifest(const Digest& d);
 
   struct GitRepoRow {

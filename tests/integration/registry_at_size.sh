@@ -53,6 +53,61 @@ skopeo_ copy -q --src-tls-verify=false "docker://127.0.0.1:$OP/upstream.test/tes
 errors=$(curl -fsS "$A/metrics" | grep '^outpost_upstream_errors_total{' || true)
 [[ -z $errors ]] || die "answers within their bounds counted as upstream errors: $errors"
 
+log "tags/list in pages of 100, following Link: every tag once, in order"
+python3 - "$A" "$T/direct-tags.json" <<'PY' || die "paging tags/list"
+import json, sys, urllib.request
+base, direct = sys.argv[1], sorted(json.load(open(sys.argv[2]))["tags"])
+url, got, pages = base + "/v2/upstream.test/test/tagged/tags/list?n=100", [], 0
+while url:
+    with urllib.request.urlopen(url) as r:
+        got += json.load(r)["tags"]
+        link = r.headers.get("Link")
+    pages += 1
+    url = base + link[1:link.index(">")] if link else None
+assert got == direct, (len(got), len(direct))
+print(f"{pages} pages, {len(got)} tags")
+PY
+
+log "2,001 tags pulled through Outpost: the inventory lists them a page at a time"
+python3 - "$OP" <<'PY' || die "pulling every tag"
+import http.client, json, sys
+c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=30)
+c.request("GET", "/v2/upstream.test/test/tagged/tags/list")
+tags = json.load(c.getresponse())["tags"]
+for t in tags:
+    c.request("GET", f"/v2/upstream.test/test/tagged/manifests/{t}",
+              headers={"Accept": "application/vnd.oci.image.manifest.v1+json"})
+    r = c.getresponse(); r.read()
+    assert r.status == 200, (t, r.status)
+PY
+python3 - "$A" <<'PY' || die "paging /api/v1/images"
+import json, sys, urllib.request, urllib.parse
+base = sys.argv[1]
+url, names, total = base + "/api/v1/images?n=300", [], None
+while url:
+    with urllib.request.urlopen(url) as r:
+        page = json.load(r)
+        link = r.headers.get("Link")
+    total = page["total"]
+    for u in page["upstreams"]:
+        for repo in u["repositories"]:
+            names += [f'{u["name"]}/{repo["name"]}:{t["tag"]}' for t in repo["tags"]]
+    assert bool(link) == ("next" in page), (link, page.get("next"))
+    url = base + link[1:link.index(">")] if link else None
+assert names == sorted(names) and len(names) == len(set(names)), "pages overlap or are out of order"
+assert len(names) == total >= 2003, (len(names), total)
+with urllib.request.urlopen(base + "/api/v1/images?n=5&q=" + urllib.parse.quote("TAGGED 00001999")) as r:
+    hits = [t["tag"] for u in json.load(r)["upstreams"] for repo in u["repositories"] for t in repo["tags"]]
+assert hits == ["build-2026-12-06-commit-00001999-a1b2c3d4"], hits
+print(f"{len(names)} image tags in pages of 300")
+PY
+"$OUTPOST_BIN" images --server "$A" >"$T/images.txt" 2>"$T/images.err" || die "images --server: $(cat "$T/images.err")"
+lines=$(grep -c '^upstream\.test/test/tagged:' "$T/images.txt")
+((lines == 2001)) || die "outpost images --server listed $lines tags of test/tagged"
+grep_q -E '^2004 image tags, 2004 held whole here$' "$T/images.txt" ||
+  die "no summary: $(tail -1 "$T/images.txt")"
+log "outpost images --server: $(tail -1 "$T/images.txt")"
+
 log "upstream stopped: the tag list says what it is"
 stop_pid "$up_PID"
 sleep 1.2  # tag_ttl lapses: the stored list is no longer upstream's current one

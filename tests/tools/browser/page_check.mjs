@@ -6,7 +6,8 @@
 //                       [--timeout-ms 20000] [--fill SEL TEXT]
 //
 // --fill types TEXT into the input SEL once the page has loaded (as a person would, firing its
-// input events), before the screenshot and the JSON.
+// input events), and waits until body[data-busy] is gone (the page's answer is drawn), before
+// the screenshot and the JSON.
 // stdout (exit 0): one JSON object
 //   {"title": document.title,
 //    "text": document.body.innerText,
@@ -151,7 +152,11 @@ async function main() {
       return;
     }
 
-    if (opts.fill) await page.fill(opts.fill[0], opts.fill[1]);
+    if (opts.fill) {
+      await page.fill(opts.fill[0], opts.fill[1]);
+      // A page that asks its server for the answer marks body[data-busy] until it is drawn.
+      await page.waitForSelector('body:not([data-busy])', { state: 'attached', timeout: opts.timeoutMs });
+    }
 
     // Let a render triggered by the same task as the marker reach the screen.
     await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
