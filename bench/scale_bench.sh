@@ -40,8 +40,11 @@ mdigest=$(curl -fsSI -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
 OP=$(free_port)
 write_outpost_config "$T/op.yaml" "$OP" "$T/op-data" upstream.test "http://127.0.0.1:$up_PORT" "tag_ttl: 1h"
 sed -i 's/^listen:/log: {level: warn}\nlisten:/' "$T/op.yaml"
-(ulimit -n 65536 && exec "$OUTPOST_BIN" serve --config "$T/op.yaml") >>"$T/op.log" 2>&1 &
-started op $! "$OP" "http://127.0.0.1:$OP/healthz"
+serve_again() {
+  "$OUTPOST_BIN" serve --config "$T/op.yaml" >>"$T/op.log" 2>&1 &
+  started op $! "$OP" "http://127.0.0.1:$OP/healthz"
+}
+serve_again
 start_proxy_registry reg "http://127.0.0.1:$up_PORT"
 NG=$(free_port)
 mkdir -p "$T/www/v2/bench/app/blobs" "$T/www/v2/bench/app/manifests"
@@ -49,7 +52,7 @@ cp "$T/up/data/docker/registry/v2/blobs/sha256/${hex:0:2}/$hex/data" "$T/www/v2/
 echo '{}' >"$T/www/v2/bench/app/manifests/$mdigest"
 start_nginx nginx "$NG" 2 "  access_log off; sendfile on; tcp_nopush on;
   server { listen 127.0.0.1:$NG; root $T/www; }"
-sed -i 's/^events { worker_connections 1024; }/events { worker_connections 8192; }\nworker_rlimit_nofile 65536;/' "$T/nginx/nginx.conf"
+sed -i "s/^events { worker_connections 1024; }/events { worker_connections 8192; }\nworker_rlimit_nofile $(ulimit -Hn);/" "$T/nginx/nginx.conf"
 kill "$nginx_PID"
 wait "$nginx_PID" 2>/dev/null || true
 restart_nginx nginx "$NG"
@@ -67,7 +70,7 @@ slow_run() {  # slow_run NAME PID BASE_URL(with /v2 prefix)
   local name=$1 pid=$2 base=$3 t0 r0 f0 t1 r1 f1
   t0=$(threads "$pid") r0=$(rss_kb "$pid") f0=$(fds "$pid")
   rm -f "$T/ready"
-  (ulimit -n 65536 && exec python3 "$TOOLS/slow_clients.py" "$base/bench/app/blobs/$layer" "$CLIENTS" "$HOLD" \
+  (exec python3 "$TOOLS/slow_clients.py" "$base/bench/app/blobs/$layer" "$CLIENTS" "$HOLD" \
     --probe "$base/bench/app/manifests/$mdigest" --ready-file "$T/ready") >"$T/slow-$name.json" &
   local client=$!
   for _ in $(seq 600); do [[ -s $T/ready ]] && break; sleep 0.1; done
@@ -156,22 +159,23 @@ row "tags/list, every page of 100 (Outpost)" "${R[small.walk.outpost]}" "${R[lar
 row "/api/v1/images, every page of 1000" "${R[small.inventory]}" "${R[large.inventory]}" "-"
 row "/api/v1/status" "${R[small.status]}" "${R[large.status]}" "-"
 
-restart_ms() {
+# Functions that start the server set R[...] themselves: in a $(…) subshell the new server's
+# pid would not reach the cleanup.
+timed_restart() {  # timed_restart KEY: R[KEY] = ms from a stop to /healthz answering again
   stop_pid "$op_PID"
   local s
   s=$(now_ns)
-  (ulimit -n 65536 && exec "$OUTPOST_BIN" serve --config "$T/op.yaml") >>"$T/op.log" 2>&1 &
-  started op $! "$OP" "http://127.0.0.1:$OP/healthz"
-  ms_since "$s"
+  serve_again
+  R[$1]=$(ms_since "$s")
 }
-offline_ms() {  # offline_ms CMD…: the server stopped, the command timed, the server started again
+timed_offline() {  # timed_offline KEY CMD…: R[KEY] = ms of CMD with the server stopped
+  local key=$1 s
+  shift
   stop_pid "$op_PID"
-  local s
   s=$(now_ns)
   "$@" >/dev/null 2>&1 || true
-  ms_since "$s"
-  (ulimit -n 65536 && exec "$OUTPOST_BIN" serve --config "$T/op.yaml") >>"$T/op.log" 2>&1 &
-  started op $! "$OP" "http://127.0.0.1:$OP/healthz" >/dev/null
+  R[$key]=$(ms_since "$s")
+  serve_again
 }
 for size in small large; do
   blobs_var=${size^^}_BLOBS
@@ -187,9 +191,9 @@ for d in open(sys.argv[3]).read().split():
     assert r.status == 200, (d, r.status)
 PY
   R[$size.blobs]=$(find "$T/op-data/blobs" -type f | wc -l)
-  R[$size.restart]=$(restart_ms)
-  R[$size.fsck]=$(offline_ms "$OUTPOST_BIN" fsck --config "$T/op.yaml")
-  R[$size.gc]=$(offline_ms "$OUTPOST_BIN" gc --config "$T/op.yaml")
+  timed_restart "$size.restart"
+  timed_offline "$size.fsck" "$OUTPOST_BIN" fsck --config "$T/op.yaml"
+  timed_offline "$size.gc" "$OUTPOST_BIN" gc --config "$T/op.yaml"
 done
 echo
 echo "## Growth with blobs (${R[small.blobs]} → ${R[large.blobs]} in the store)"

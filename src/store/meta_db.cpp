@@ -138,13 +138,17 @@ Result<std::optional<TagRecord>> MetaDb::tag(const std::string& upstream, const 
   return tag_row(s, repo, tag);
 }
 
+// A tag's rows, its own and `<tag>#<types>`, are the key range [tag, tag + '$'): '#' is the one
+// character below '$' a row name holds, and every tag character is above it. A range, not a
+// pattern, so the primary key index finds them (an OR of patterns scanned the repository).
+
 Result<std::optional<TagRecord>> MetaDb::tag_any_accept(const std::string& upstream,
                                                         const std::string& repo,
                                                         const std::string& tag) {
   MutexLock lock(mu_);
   sqlite::Stmt s(db_,
                  "SELECT digest, checked_at FROM tags WHERE upstream=?1 AND repo=?2 AND "
-                 "(tag=?3 OR substr(tag, 1, length(?3) + 1) = ?3 || '#') "
+                 "tag >= ?3 AND tag < ?3 || '$' "
                  "ORDER BY tag=?3 DESC, checked_at DESC LIMIT 1");
   s.bind(1, upstream).bind(2, repo).bind(3, tag);
   return tag_row(s, repo, tag);
@@ -155,7 +159,7 @@ Result<std::vector<TagRecord>> MetaDb::tag_forms(const std::string& upstream,
   MutexLock lock(mu_);
   sqlite::Stmt s(db_,
                  "SELECT digest, checked_at FROM tags WHERE upstream=?1 AND repo=?2 AND "
-                 "(tag=?3 OR substr(tag, 1, length(?3) + 1) = ?3 || '#') "
+                 "tag >= ?3 AND tag < ?3 || '$' "
                  "ORDER BY checked_at DESC, tag=?3 DESC");
   s.bind(1, upstream).bind(2, repo).bind(3, tag);
   std::vector<TagRecord> out;
@@ -389,7 +393,7 @@ Result<std::optional<MetaDb::ImageTagRow>> MetaDb::image_tag(const ImageKey& key
   sqlite::Stmt tags(db_,
                     "SELECT t.digest, t.checked_at, b.last_access FROM tags t "
                     "LEFT JOIN blobs b ON b.digest = t.digest WHERE t.upstream=?1 AND t.repo=?2 "
-                    "AND (t.tag=?3 OR substr(t.tag, 1, length(?3) + 1) = ?3 || '#') "
+                    "AND t.tag >= ?3 AND t.tag < ?3 || '$' "
                     "ORDER BY t.tag=?3 DESC, t.checked_at DESC LIMIT 1");
   tags.bind(1, key.upstream).bind(2, key.repo).bind(3, key.tag);
   auto row = tags.step();

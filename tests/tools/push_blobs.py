@@ -22,7 +22,7 @@ def main():
     c = http.client.HTTPConnection("127.0.0.1", a.port, timeout=30)
     with open(a.out, "w") as out:
         for i in range(a.count):
-            data = (f"blob {i} ".encode() * (a.size // 8 + 1))[: a.size]
+            data = (f"{a.repo} blob {i} ".encode() * (a.size // 8 + 1))[: a.size]
             digest = "sha256:" + hashlib.sha256(data).hexdigest()
             c.request("POST", f"/v2/{a.repo}/blobs/uploads/")
             r = c.getresponse()

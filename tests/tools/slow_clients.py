@@ -6,7 +6,7 @@ line {"connected": N, "probe_ms": [..]} and closes everything.
 
   slow_clients.py URL COUNT SECONDS [--probe URL] [--probes 50] [--ready-file F]
 --ready-file: written once every client is connected (the caller samples the server then); the
-hold ends SECONDS after that.
+hold ends SECONDS after that. The probes start --settle seconds (default 2) after it.
 """
 import argparse
 import json
@@ -24,6 +24,8 @@ def main():
     ap.add_argument("--probe")
     ap.add_argument("--probes", type=int, default=50)
     ap.add_argument("--ready-file")
+    ap.add_argument("--settle", type=float, default=2.0,
+                    help="seconds between the last connect and the first probe")
     a = ap.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < a.count + 64:
@@ -44,6 +46,7 @@ def main():
         open(a.ready_file, "w").write(str(len(held)))
     probe_ms = []
     start = time.monotonic()
+    time.sleep(a.settle)  # the server takes the burst in; the probes measure the steady state
     if a.probe:
         p = urllib.parse.urlsplit(a.probe)
         for _ in range(a.probes):
