@@ -7,6 +7,7 @@ over the limit, longest first, and exits 1 when there is any.
 """
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 
@@ -17,7 +18,7 @@ def main():
     ap.add_argument("--limit", type=int, default=80)
     a = ap.parse_args()
     out = subprocess.run(
-        ["ctags", "--output-format=json", "--fields=+ne", "--kinds-C++=f", "--languages=C++",
+        [shutil.which("ctags-universal") or "ctags", "--output-format=json", "--fields=+ne", "--kinds-C++=f", "--languages=C++",
          "-R", "-f", "-", a.src],
         check=True, capture_output=True, text=True).stdout
     over = []
