@@ -159,6 +159,39 @@ row "tags/list, every page of 100 (Outpost)" "${R[small.walk.outpost]}" "${R[lar
 row "/api/v1/images, every page of 1000" "${R[small.inventory]}" "${R[large.inventory]}" "-"
 row "/api/v1/status" "${R[small.status]}" "${R[large.status]}" "-"
 
+# A cached manifest by digest, 200 GETs in a row: alone, then while 8 clients walk the inventory
+# of LARGE_TAGS tags over and over (it runs on its own pool: a pull never waits for it).
+probe_pcts() {
+  python3 - "http://127.0.0.1:$OP/v2/upstream.test/bench/app/manifests/$mdigest" <<'PY'
+import sys, time, urllib.request
+ms = []
+for _ in range(200):
+    t0 = time.monotonic()
+    req = urllib.request.Request(sys.argv[1], headers={"Accept": "application/vnd.oci.image.manifest.v1+json"})
+    with urllib.request.urlopen(req) as r:
+        r.read()
+    ms.append((time.monotonic() - t0) * 1000)
+ms.sort()
+print(f"{ms[100]:.2f} {ms[197]:.2f}")
+PY
+}
+read -r alone50 alone99 <<<"$(probe_pcts)"
+walkers=()
+for _ in 1 2 3 4 5 6 7 8; do
+  (while [[ ! -e $T/stop-walking ]]; do walk_ms "http://127.0.0.1:$OP/api/v1/images?n=1000" >/dev/null; done) &
+  walkers+=("$!")
+done
+read -r busy50 busy99 <<<"$(probe_pcts)"
+touch "$T/stop-walking"
+wait "${walkers[@]}"
+echo
+echo "## A cached manifest by digest while 8 clients walk the inventory of $LARGE_TAGS tags"
+echo
+echo "| | p50 ms | p99 ms |"
+echo "|---|---|---|"
+echo "| alone | $alone50 | $alone99 |"
+echo "| during 8 inventory walks | $busy50 | $busy99 |"
+
 # Functions that start the server set R[...] themselves: in a $(…) subshell the new server's
 # pid would not reach the cleanup.
 timed_restart() {  # timed_restart KEY: R[KEY] = ms from a stop to /healthz answering again

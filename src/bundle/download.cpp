@@ -40,9 +40,10 @@ class FileSink final : public upstream::ResumableSink {
     return true;
   }
   bool on_data(std::span<const char> b) override {
-    if (::pwrite(fd_, b.data(), b.size(), static_cast<off_t>(offset_)) !=
-        static_cast<ssize_t>(b.size()))
-      return reject(fail_errno("writing the bundle", errno).error());
+    if (auto w =
+            write_all(fd_, std::string_view(b.data(), b.size()), "writing the bundle", offset_);
+        !w)
+      return reject(w.error());
     offset_ += b.size();
     received_ += b.size();
     progress_(offset_, total_);

@@ -96,17 +96,10 @@ Result<Appended> Uploads::append(const std::string& name, const std::string& ver
                 fmt::format("{} more bytes do not fit on the data volume", st.size - st.offset));
   UniqueFd fd(::open(st.file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
   if (!fd) return fail_errno("opening " + st.file.string(), errno);
-  std::size_t done = 0;
-  while (done < chunk.size()) {
-    auto n = ::write(fd.get(), chunk.data() + done, chunk.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int err = errno;
-      // What was written stays (it is the file's next bytes); the client resumes after it.
-      return fail_errno("writing " + st.file.string(), err);
-    }
-    done += static_cast<std::size_t>(n);
-  }
+  // What was written of a failed chunk stays (it is the file's next bytes); the client resumes
+  // after it.
+  if (auto w = write_all(fd.get(), chunk, "writing " + st.file.string()); !w)
+    return std::unexpected(w.error());
   if (::fdatasync(fd.get()) != 0) return fail_errno("syncing " + st.file.string(), errno);
   st.offset += chunk.size();
   return Appended{Appended::Outcome::appended, st};

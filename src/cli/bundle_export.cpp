@@ -34,13 +34,8 @@ class FileSink final : public http::BodySink {
   bool on_start(int, const http::Headers&) override { return true; }
   bool on_data(std::span<const char> bytes) override {
     hash_.update(bytes);
-    std::size_t done = 0;
-    while (done < bytes.size()) {
-      auto n = ::write(fd_, bytes.data() + done, bytes.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return false;
-      done += static_cast<std::size_t>(n);
-    }
+    if (!write_all(fd_, std::string_view(bytes.data(), bytes.size()), "writing the bundle"))
+      return false;
     written_ += bytes.size();
     progress_.bytes(base_ + written_, total_);
     return true;

@@ -226,7 +226,7 @@ void Cluster::probe_due() {
   {
     MutexLock lock(mu_);
     for (auto id : members_)
-      if (peers_[id]->breaker().probe_due()) due.push_back(peers_[id].get());
+      if (peers_[id]->breaker().claim_probe()) due.push_back(peers_[id].get());
   }
   for (auto* src : due) {
     http::ClientRequest req;

@@ -1,8 +1,10 @@
 #pragma once
 // Per-upstream health. One transport failure opens the breaker: while open, request paths never
-// dial the upstream (they serve what is cached or fail fast); a background prober calls
-// `probe_due` and, when due, checks upstream and reports back. Backoff doubles from min to max.
-// Thread-safe.
+// dial the upstream (they serve what is cached or fail fast); when the backoff has passed, one
+// caller claims the probe (`claim_probe`), checks upstream and reports back. The backoff doubles,
+// from min to max, on each failed probe only: failures of requests that were not the probe (in
+// flight when it opened, or queued behind it) count no further, so the backoff counts outages,
+// not requests. Thread-safe.
 #include <chrono>
 #include <cstdint>
 #include <mutex>
@@ -29,6 +31,9 @@ class CircuitBreaker {
   void record_failure(const std::string& why);
   // True when open and the backoff since the last attempt has elapsed.
   bool probe_due() const;
+  // When a probe is due, takes it: true for exactly one caller, which then reports the outcome
+  // (record_success / record_failure); others see no probe due until the backoff passes again.
+  bool claim_probe();
 
   struct State {
     bool up;
@@ -48,6 +53,7 @@ class CircuitBreaker {
   std::chrono::system_clock::time_point since_ GUARDED_BY(mu_);
   std::string last_error_ GUARDED_BY(mu_);
   unsigned failures_ GUARDED_BY(mu_) = 0;
+  bool probing_ GUARDED_BY(mu_) = false;  // a claimed probe has not reported yet
 };
 
 // A registry's pull quota as its last answer stated it (Docker Hub: `ratelimit-limit: 100;w=21600`,

@@ -1,5 +1,7 @@
 #pragma once
 // RAII owner of a POSIX file descriptor. Non-copyable; closes on destruction.
+#include <cstdint>
+#include <optional>
 #include <string_view>
 #include <utility>
 
@@ -28,6 +30,12 @@ class UniqueFd {
  private:
   int fd_ = -1;
 };
+
+// Writes all of `bytes` to `fd`, through short writes and EINTR: the one write loop. With
+// `offset`, at that offset (pwrite; the file position is left alone). Errc::no_space or
+// Errc::io from errno, naming `what`.
+Result<void> write_all(int fd, std::string_view bytes, std::string_view what,
+                       std::optional<std::uint64_t> offset = std::nullopt);
 
 // An anonymous in-memory file (memfd, close-on-exec) holding `bytes`, positioned at its start: a
 // child's stdin that cannot deadlock against its stdout the way a pipe can.

@@ -7,6 +7,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
+
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -177,7 +179,13 @@ Result<RunResult> run_process(const SpawnOptions& opts, Millis timeout,
       if (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) {
         ssize_t got = ::read(fds[i].fd, buf, sizeof buf);
         if (got > 0) {
-          auto& dst = fds[i].fd == p->stdout_fd() ? r.out : r.err;
+          const bool out = fds[i].fd == p->stdout_fd();
+          auto& dst = out ? r.out : r.err;
+          if (out && dst.size() + static_cast<std::size_t>(got) > max_output) {
+            p->kill();
+            return fail(Errc::too_large,
+                        fmt::format("{} wrote more than {} bytes", opts.argv[0], max_output));
+          }
           if (dst.size() < max_output) dst.append(buf, static_cast<std::size_t>(got));
           ++i;
           continue;

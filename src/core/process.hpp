@@ -61,8 +61,10 @@ struct RunResult {
   std::string err;
 };
 
-// Runs to completion, collecting stdout/stderr (each capped at max_output bytes). A run longer
-// than `timeout` is killed and reported as Errc::timeout; `cancel` (polled) aborts it.
+// Runs to completion, collecting stdout and stderr. stdout is the result: more than `max_output`
+// bytes of it kills the run and fails it with Errc::too_large (output is never cut and taken as
+// data); stderr only explains, and keeps its first `max_output` bytes. A run longer than
+// `timeout` is killed and reported as Errc::timeout; `cancel` (polled) aborts it.
 Result<RunResult> run_process(const SpawnOptions& opts, Millis timeout,
                               const std::atomic<bool>* cancel = nullptr,
                               std::size_t max_output = 8 << 20);

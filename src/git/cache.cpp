@@ -50,6 +50,10 @@ GitCache::GitCache(const GitConfig& cfg, const fs::path& data_dir, MetaDb& db,
       client_(client),
       metrics_(metrics),
       syncs_(metrics.counter("outpost_git_syncs_total", "Git mirror syncs by host and result")),
+      refresh_waits_(metrics.counter(
+          "outpost_git_refresh_waits_total",
+          "Requests that waited for a refresh of a due mirror, by host and result (synced, "
+          "timeout: the budget ran out; skipped: an earlier request's wait ran out)")),
       clock_(clock),
       pool_(static_cast<unsigned>(cfg.max_parallel_syncs)) {
   std::error_code ec;
@@ -155,14 +159,31 @@ Result<std::shared_ptr<GitMirror>> GitCache::prepare(const RepoId& id, http::Rea
   }
   auto age = staleness(*m);
   bool stale = !age || *age * 1000 >= static_cast<double>(cfg_.sync_interval.count());
-  if (stale && !src.down() && !m->syncing()) {
+  bool pending = false, overdue = false;
+  {
+    MutexLock lock(mu_);
+    pending = queued_[id];
+    overdue = overdue_.contains(id.host);
+  }
+  if (stale && !src.down() && !m->syncing() && !pending) {
+    if (overdue) {
+      // An earlier request waited out the budget and no sync of this host has ended since.
+      trigger_sync(id);
+      refresh_waits_.add({{"host", id.host}, {"result", "skipped"}});
+      return m;
+    }
     if (reach == http::Reach::local) return fail(Errc::needs_upstream, "due for a refresh");
     // Offline-first: wait for a refresh only briefly, only when upstream is believed healthy, and
-    // not at all when a sync is already running (it may be stuck on a dead link: one request
-    // waiting out the budget is enough).
+    // not at all when a sync is already running or queued (it may be stuck behind a dead link:
+    // one request waiting out the budget is enough).
     auto gen = m->sync_generation();
     trigger_sync(id);
-    m->wait_sync_after(gen, cfg_.request_refresh_budget);
+    const bool synced = m->wait_sync_after(gen, cfg_.request_refresh_budget);
+    refresh_waits_.add({{"host", id.host}, {"result", synced ? "synced" : "timeout"}});
+    if (!synced) {
+      MutexLock lock(mu_);
+      overdue_.insert(id.host);
+    }
   }
   return m;
 }
@@ -273,15 +294,19 @@ Result<SyncOutcome> GitCache::sync_from_sources(GitMirror& m) {
       failover +=
           fmt::format("{}peer {} failed: {}", failover.empty() ? "" : "; ", url, r.error().message);
     }
-  const auto order = src.to_try(upstream::SourceList::DueProbes::include);
+  // A source whose breaker is open is skipped unless this sync claims its probe: while a host is
+  // down, syncs queued for its repositories fail at once and one probe decides (never a dial
+  // per queued sync, each doubling the backoff).
   for (std::size_t i = 0; i < src.size(); ++i) {
     auto& source = src.at(i);
     auto pass_over = [&](const std::string& why) {
       failover += fmt::format("{}{} {} {}", failover.empty() ? "" : "; ",
                               upstream::role_name(source.spec().role), source.url(), why);
     };
-    if (std::find(order.begin(), order.end(), i) == order.end()) {
+    if (source.breaker().is_open() && !source.breaker().claim_probe()) {
       pass_over("is down (" + source.breaker().state().last_error + ")");
+      r = fail(Errc::upstream_unavailable,
+               fmt::format("{} is down ({})", source.url(), source.breaker().state().last_error));
       continue;
     }
     r = m.sync(stopping_, {m.source_url(i), source.url(), failover});
@@ -316,6 +341,7 @@ void GitCache::run_sync(std::shared_ptr<GitMirror> m) {
   {
     MutexLock lock(mu_);
     next_sync_[m->id()] = SteadyClock::now() + jittered(cfg_.sync_interval);
+    overdue_.erase(m->id().host);  // the host answered (or failed): requests may wait again
   }
   auto st = m->status();
   (void)db_.put_git_repo({m->id().host, m->id().path, to_unix(st.last_success), st.last_error});

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "cluster/cluster.hpp"
@@ -88,6 +89,7 @@ class GitCache {
   http::HttpClient& client_;
   Metrics& metrics_;
   MetricFamily& syncs_;
+  MetricFamily& refresh_waits_;
   const Clock& clock_;
   std::atomic<bool> stopping_{false};
 
@@ -96,6 +98,10 @@ class GitCache {
   std::map<RepoId, std::chrono::steady_clock::time_point> next_sync_ GUARDED_BY(mu_);
   std::map<RepoId, bool> queued_ GUARDED_BY(mu_);
   std::map<RepoId, bool> again_ GUARDED_BY(mu_);  // a trigger came while a sync ran or was queued
+  // Hosts for which a request waited out request_refresh_budget without a sync ending: until a
+  // sync of the host ends (the upstream answered, or failed for good), requests answer from the
+  // mirrors at once — a hung upstream costs one request the budget, not every request.
+  std::set<std::string> overdue_ GUARDED_BY(mu_);
   std::map<std::string, std::unique_ptr<upstream::SourceList>> sources_ GUARDED_BY(mu_);
 
   ThreadPool pool_;  // background syncs

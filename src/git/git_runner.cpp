@@ -102,7 +102,7 @@ Result<std::string> GitRunner::run(const GitRun& r) const {
     in = std::move(*fd);
     o.stdin_fd = in.get();
   }
-  auto res = run_process(o, r.timeout, r.cancel);
+  auto res = run_process(o, r.timeout, r.cancel, r.max_output);
   if (!res) return std::unexpected(res.error());
   // The subcommand names the failure ("git fetch: …"), skipping -C <repo>.
   std::string what = r.args.empty() ? "" : r.args.front();

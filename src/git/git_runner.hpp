@@ -31,6 +31,9 @@ struct GitRun {
   // More git config for this run only, through the environment (never argv: a value may be a
   // credential), after the runner's own.
   std::vector<std::pair<std::string, std::string>> config{};
+  // The largest stdout taken: more fails the run (Errc::too_large), never cut. A ref
+  // advertisement or listing is about 130 bytes a ref: 256 MiB holds two million refs.
+  std::size_t max_output = 256u << 20;
 };
 
 class GitRunner {

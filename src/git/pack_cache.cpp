@@ -101,7 +101,8 @@ class PackRun final : public http::StreamSource, public std::enable_shared_from_
         MutexLock lock(mu_);
         at = written_;
       }
-      if (!write_all(buf.data(), static_cast<std::size_t>(n), at)) {
+      if (!write_all(fd_.get(), std::string_view(buf.data(), static_cast<std::size_t>(n)),
+                     "writing the pack cache", at)) {
         ok = false;  // a full disk: the run fails; nothing of it is served again
         s.proc.kill();
         break;
@@ -115,18 +116,6 @@ class PackRun final : public http::StreamSource, public std::enable_shared_from_
     }
     if (s.on_end) s.on_end();
     end(ok);
-  }
-
-  bool write_all(const char* p, std::size_t n, std::uint64_t at) {
-    while (n > 0) {
-      auto w = ::pwrite(fd_.get(), p, n, static_cast<off_t>(at));
-      if (w < 0 && errno == EINTR) continue;
-      if (w <= 0) return false;
-      p += w;
-      n -= static_cast<std::size_t>(w);
-      at += static_cast<std::uint64_t>(w);
-    }
-    return true;
   }
 
   void wake(std::uint64_t more) {

@@ -27,14 +27,8 @@ Result<void> write_file_atomically(const fs::path& path, std::string_view bytes)
     ::unlink(tmp.c_str());
     return e;
   };
-  for (std::size_t off = 0; off < bytes.size();) {
-    ssize_t n = ::write(fd.get(), bytes.data() + off, bytes.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return discard(fail_errno("write " + tmp.string(), errno));
-    }
-    off += static_cast<std::size_t>(n);
-  }
+  if (auto w = write_all(fd.get(), bytes, "write " + tmp.string()); !w)
+    return discard(std::unexpected(w.error()));
   if (::fsync(fd.get()) != 0) return discard(fail_errno("fsync " + tmp.string(), errno));
   fd.reset();
   if (::rename(tmp.c_str(), path.c_str()) != 0)

@@ -30,17 +30,10 @@ BlobWriter::~BlobWriter() {
 
 Result<void> BlobWriter::write(std::span<const char> bytes) {
   if (!hash_) return fail(Errc::internal, "write after seal");
-  const char* p = bytes.data();
-  std::size_t left = bytes.size();
-  while (left > 0) {
-    ssize_t n = ::write(fd_.get(), p, left);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return fail_errno("writing blob to tmp/", errno);
-    }
-    p += n;
-    left -= static_cast<std::size_t>(n);
-  }
+  if (auto w = write_all(fd_.get(), std::string_view(bytes.data(), bytes.size()),
+                         "writing blob to tmp/");
+      !w)
+    return w;
   hash_->update(bytes);
   size_ += bytes.size();
   return {};

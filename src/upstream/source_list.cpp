@@ -30,8 +30,8 @@ bool SourceList::contacted() const {
 std::vector<std::size_t> SourceList::to_try(DueProbes due) const {
   std::vector<std::size_t> out;
   for (std::size_t i = 0; i < sources_.size(); ++i) {
-    const auto& b = sources_[i]->breaker();
-    if (!b.is_open() || (due == DueProbes::include && b.probe_due())) out.push_back(i);
+    auto& b = sources_[i]->breaker();
+    if (!b.is_open() || (due == DueProbes::include && b.claim_probe())) out.push_back(i);
   }
   if (out.empty()) out.push_back(sources_.size() - 1);
   return out;
@@ -53,7 +53,7 @@ bool SourceList::any_probe_due() const {
 
 void SourceList::probe_due(const Probe& probe, const std::string& what) {
   for (auto& s : sources_) {
-    if (!s->breaker().probe_due()) continue;
+    if (!s->breaker().claim_probe()) continue;
     if (auto why = probe(*s)) {
       s->breaker().record_failure(*why);
     } else {

@@ -40,7 +40,9 @@ class SourceList {
   // index refreshes) doubles as the probe of the sources it would use; request paths do not.
   enum class DueProbes { skip, include };
   // The sources to try now, in order: those whose breaker is closed (or due for a probe, with
-  // DueProbes::include); when none is, the origin alone (for a caller that must try something).
+  // DueProbes::include: the probe is claimed, so the caller reports its outcome and no other
+  // caller probes meanwhile); when none is, the origin alone (for a caller that must try
+  // something; its failure does not lengthen the backoff).
   std::vector<std::size_t> to_try(DueProbes due = DueProbes::skip) const;
   // Source `i` sent content that does not verify: a mirror's breaker opens with `why` (logged).
   // The origin is never distrusted: it is the authority, its wrong content fails the request.

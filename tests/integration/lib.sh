@@ -302,6 +302,7 @@ start_proxy() {
   port=$(free_port)
   echo pass >"$T/$name.ctl"
   python3 "$TOOLS/fault_proxy.py" --listen "$port" --target "127.0.0.1:$target" --control "$T/$name.ctl" \
+    --log "$T/$name.conns" \
     >"$T/$name.log" 2>&1 &
   PIDS+=("$!")
   printf -v "${name}_PORT" '%s' "$port"

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """A fault-injecting TCP proxy for tests: sits between Outpost and an upstream on loopback.
 
-  fault_proxy.py --listen PORT --target HOST:PORT --control FILE
+  fault_proxy.py --listen PORT --target HOST:PORT --control FILE [--log FILE]
+
+--log: a line per connection accepted ("<unix time> <mode words>"), for counting dials.
 
 The control file is read for every new connection and holds one line:
   pass                  forward bytes untouched
@@ -203,6 +205,9 @@ async def pipe_down(reader, writer, control):
 
 async def handle(client_r, client_w, args):
     mode = read_mode(args.control)
+    if args.log:
+        with open(args.log, "a") as f:
+            f.write(f"{time.time():.3f} {open(args.control).read().strip()}\n")
     if mode["refuse"]:
         client_w.close()
         return
@@ -241,6 +246,7 @@ async def main():
     p.add_argument("--listen", type=int, required=True)
     p.add_argument("--target", required=True)
     p.add_argument("--control", required=True)
+    p.add_argument("--log")
     args = p.parse_args()
     server = await asyncio.start_server(lambda r, w: handle(r, w, args), "127.0.0.1", args.listen)
     async with server:

@@ -67,3 +67,18 @@ TEST(Process, KillFromAnotherThreadEndsAWaitedChildAndNothingAfterItIsReaped) {
 }
 
 }  // namespace outpost
+
+namespace outpost {
+
+TEST(Process, OutputPastItsBoundFailsTheRunInsteadOfBeingCut) {
+  auto r = run_process({.argv = {"head", "-c", "100000", "/dev/zero"}}, std::chrono::seconds(10),
+                       nullptr, 65536);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::too_large);
+  auto whole = run_process({.argv = {"head", "-c", "65536", "/dev/zero"}}, std::chrono::seconds(10),
+                           nullptr, 65536);
+  ASSERT_TRUE(whole);
+  EXPECT_EQ(whole->out.size(), 65536u);
+}
+
+}  // namespace outpost
