@@ -74,11 +74,15 @@ Result<std::string> GitRunner::run(const std::filesystem::path& repo, const GitR
   return run(with);
 }
 
-Result<std::string> GitRunner::run(const GitRun& r) const {
+namespace {
+
+// The child's options for `git ARGS…` under `env`, with the run's extra config appended to the
+// environment's GIT_CONFIG_* entries.
+SpawnOptions spawn_options(const std::vector<std::string>& env, const GitRun& r) {
   SpawnOptions o;
   o.argv = {"git"};
   o.argv.insert(o.argv.end(), r.args.begin(), r.args.end());
-  o.env = env_;
+  o.env = env;
   if (!r.config.empty()) {
     int n = 0;
     auto count = std::find_if(o.env.begin(), o.env.end(), [](const std::string& e) {
@@ -95,6 +99,26 @@ Result<std::string> GitRunner::run(const GitRun& r) const {
     }
     o.env.push_back(fmt::format("GIT_CONFIG_COUNT={}", n));
   }
+  return o;
+}
+
+}  // namespace
+
+Result<Process> GitRunner::start(const GitRun& r) const {
+  SpawnOptions o = spawn_options(env_, r);
+  o.capture_stderr = false;
+  UniqueFd in;  // the child holds its own copy once spawned
+  if (r.input) {
+    auto fd = memfd_holding("git-input", *r.input);
+    if (!fd) return std::unexpected(fd.error());
+    in = std::move(*fd);
+    o.stdin_fd = in.get();
+  }
+  return Process::spawn(o);
+}
+
+Result<std::string> GitRunner::run(const GitRun& r) const {
+  SpawnOptions o = spawn_options(env_, r);
   UniqueFd in;
   if (r.input) {
     auto fd = memfd_holding("git-input", *r.input);

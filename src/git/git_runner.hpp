@@ -43,6 +43,10 @@ class GitRunner {
   Result<std::string> run(const std::filesystem::path& repo, const GitRun& r) const;
   // Runs `git ARGS…` (no repository).
   Result<std::string> run(const GitRun& r) const;
+  // Starts `git ARGS…` for its output as a stream (upload-pack serving a fetch): stdout is a pipe
+  // the caller reads, stdin the run's input, stderr discarded; `timeout`, `max_output` and
+  // `on_exit` are the caller's to apply. The Process kills and reaps the child when it goes.
+  Result<Process> start(const GitRun& r) const;
   const std::vector<std::string>& env() const { return env_; }
 
  private:

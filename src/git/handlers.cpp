@@ -163,18 +163,11 @@ Result<StartedPack> GitService::start_upload_pack(const std::filesystem::path& d
   if (!slots_->try_acquire_for(std::chrono::seconds(30)))
     return fail(Errc::upstream_unavailable, "too many concurrent fetches; retry shortly");
   // The request goes to the child's stdin through a memfd: no pipe to deadlock against its stdout.
-  auto in = memfd_holding("upload-pack-request", request);
-  if (!in) {
-    slots_->release();
-    return fail(Errc::internal, "could not buffer the request");
-  }
-  SpawnOptions o;
-  o.argv = {"git", "upload-pack", "--strict", "--stateless-rpc", dir.string()};
-  o.env = serving_env();
-  if (version == 2) o.env.push_back("GIT_PROTOCOL=version=2");
-  o.stdin_fd = in->get();
-  o.capture_stderr = false;
-  auto p = Process::spawn(o);
+  auto env = serving_env();
+  if (version == 2) env.push_back("GIT_PROTOCOL=version=2");
+  auto p = GitRunner(std::move(env))
+               .start({.args = {"upload-pack", "--strict", "--stateless-rpc", dir.string()},
+                       .input = std::string(request)});
   if (!p) {
     slots_->release();
     return std::unexpected(p.error());
