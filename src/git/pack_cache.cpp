@@ -12,15 +12,20 @@
 #include <vector>
 
 #include "core/fd.hpp"
+#include "http/growing_file.hpp"
 
 namespace outpost::git {
 namespace fs = std::filesystem;
 
-// One upload-pack run teed to a file: clients read the file as it grows (http::StreamSource).
-class PackRun final : public http::StreamSource, public std::enable_shared_from_this<PackRun> {
+// One upload-pack run teed to a file: clients read the file as it grows (http::GrowingFile).
+class PackRun final : public http::GrowingFile, public std::enable_shared_from_this<PackRun> {
  public:
   PackRun(PackCache& cache, std::string key, fs::path file, UniqueFd fd)
-      : cache_(cache), key_(std::move(key)), file_(std::move(file)), fd_(std::move(fd)) {}
+      : http::GrowingFile(UniqueFd(::dup(fd.get()))),
+        cache_(cache),
+        key_(std::move(key)),
+        file_(std::move(file)),
+        fd_(std::move(fd)) {}
 
   // Runs `started` to its end on a thread of its own (it keeps this run alive), then tells the
   // cache. A run that could not start ends failed.
@@ -35,42 +40,9 @@ class PackRun final : public http::StreamSource, public std::enable_shared_from_
     }).detach();
   }
 
-  Result<std::size_t> read_at(std::uint64_t offset, std::span<char> buf) override {
-    std::uint64_t have;
-    {
-      MutexLock lock(mu_);
-      have = written_;
-      if (offset >= have) {
-        if (state_ == State::failed) return fail(Errc::upstream_error, "upload-pack failed");
-        return std::size_t{0};
-      }
-    }
-    auto n = ::pread(fd_.get(), buf.data(), std::min<std::uint64_t>(buf.size(), have - offset),
-                     static_cast<off_t>(offset));
-    if (n < 0) return fail(Errc::io, "reading the shared pack");
-    return static_cast<std::size_t>(n);
-  }
-  void notify_when_readable(std::uint64_t offset, std::function<void()> wake) override {
-    {
-      MutexLock lock(mu_);
-      if (offset >= written_ && state_ == State::running) {
-        waiters_.push_back(std::move(wake));
-        return;
-      }
-    }
-    wake();
-  }
-  bool ended_at(std::uint64_t offset) override {
-    MutexLock lock(mu_);
-    return state_ == State::ok && offset >= written_;
-  }
-
   void join() { ++readers_; }
   int readers() const { return readers_; }
-  std::uint64_t size() {
-    MutexLock lock(mu_);
-    return written_;
-  }
+  std::uint64_t size() const { return readable(); }
   const fs::path& file() const { return file_; }
   void kill() {
     MutexLock lock(mu_);
@@ -79,8 +51,6 @@ class PackRun final : public http::StreamSource, public std::enable_shared_from_
   }
 
  private:
-  enum class State { running, ok, failed };
-
   void pump(StartedPack s) {
     {
       MutexLock lock(mu_);
@@ -96,18 +66,14 @@ class PackRun final : public http::StreamSource, public std::enable_shared_from_
         ok = n == 0;
         break;
       }
-      std::uint64_t at;
-      {
-        MutexLock lock(mu_);
-        at = written_;
-      }
-      if (!write_all(fd_.get(), std::string_view(buf.data(), static_cast<std::size_t>(n)),
-                     "writing the pack cache", at)) {
+      const std::string_view bytes(buf.data(), static_cast<std::size_t>(n));
+      if (!write_all(fd_.get(), bytes, "writing the pack cache", written_)) {
         ok = false;  // a full disk: the run fails; nothing of it is served again
         s.proc.kill();
         break;
       }
-      wake(static_cast<std::uint64_t>(n));
+      written_ += bytes.size();
+      advance(written_);
     }
     ok = s.proc.wait() == 0 && ok;
     {
@@ -118,36 +84,19 @@ class PackRun final : public http::StreamSource, public std::enable_shared_from_
     end(ok);
   }
 
-  void wake(std::uint64_t more) {
-    std::vector<std::function<void()>> waiters;
-    {
-      MutexLock lock(mu_);
-      written_ += more;
-      waiters.swap(waiters_);
-    }
-    for (auto& w : waiters) w();
-  }
-
   void end(bool ok) {
     cache_.finished(key_, *this, ok);
-    std::vector<std::function<void()>> waiters;
-    {
-      MutexLock lock(mu_);
-      state_ = ok ? State::ok : State::failed;
-      waiters.swap(waiters_);
-    }
-    for (auto& w : waiters) w();
+    finish(ok ? std::nullopt
+              : std::optional<Error>(Error{Errc::upstream_error, "upload-pack failed"}));
   }
 
   PackCache& cache_;
   const std::string key_;
   const fs::path file_;
-  const UniqueFd fd_;
+  const UniqueFd fd_;          // written by pump only
+  std::uint64_t written_ = 0;  // pump's thread only
   std::atomic<int> readers_{1};
   Mutex mu_;
-  std::uint64_t written_ GUARDED_BY(mu_) = 0;
-  State state_ GUARDED_BY(mu_) = State::running;
-  std::vector<std::function<void()>> waiters_ GUARDED_BY(mu_);
   // The running child (owned by pump's StartedPack): the one holder of its pid, so a kill()
   // never signals a process group that was already reaped.
   Process* proc_ GUARDED_BY(mu_) = nullptr;

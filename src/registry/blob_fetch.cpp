@@ -25,12 +25,12 @@ std::optional<std::uint64_t> parse_u64(std::string_view s) {
 
 }  // namespace
 
+// Readers get a descriptor of their own (a dup of the temp file's): it stays valid after the
+// writer publishes or discards the file.
 BlobFetch::BlobFetch(Digest digest, BlobWriter writer)
-    : digest_(std::move(digest)), writer_(std::move(writer)), read_fd_(::dup(writer_.fd())) {}
-
-std::vector<std::function<void()>> BlobFetch::take_waiters_locked() {
-  return std::exchange(waiters_, {});
-}
+    : http::GrowingFile(UniqueFd(::dup(writer.fd()))),
+      digest_(std::move(digest)),
+      writer_(std::move(writer)) {}
 
 Result<std::uint64_t> BlobFetch::wait_for_size() {
   MutexLock lock(mu_);
@@ -76,33 +76,6 @@ std::uint64_t BlobFetch::readable_locked() const {
   return written_;
 }
 
-Result<std::size_t> BlobFetch::read_at(std::uint64_t offset, std::span<char> buf) {
-  std::uint64_t avail;
-  {
-    MutexLock lock(mu_);
-    if (state_ == State::failed) return std::unexpected(error_);
-    auto end = readable_locked();
-    avail = end > offset ? end - offset : 0;
-  }
-  if (avail == 0) return 0;
-  std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(avail, buf.size()));
-  ssize_t n = ::pread(read_fd_.get(), buf.data(), want, static_cast<off_t>(offset));
-  if (n < 0) return fail_errno("reading in-flight blob", errno);
-  return static_cast<std::size_t>(n);
-}
-
-void BlobFetch::notify_when_readable(std::uint64_t offset, std::function<void()> wake) {
-  {
-    MutexLock lock(mu_);
-    bool ready = readable_locked() > offset || state_ == State::done || state_ == State::failed;
-    if (!ready) {
-      waiters_.push_back(std::move(wake));
-      return;
-    }
-  }
-  wake();
-}
-
 bool BlobFetch::on_start(int status, const http::Headers& headers) {
   std::optional<std::uint64_t> total;
   if (status == 206) {
@@ -126,7 +99,6 @@ bool BlobFetch::on_start(int status, const http::Headers& headers) {
     attempt_error_ = fmt::format("unexpected HTTP {}", status);
     return false;
   }
-  std::vector<std::function<void()>> wake;
   {
     MutexLock lock(mu_);
     if (total) {
@@ -138,10 +110,8 @@ bool BlobFetch::on_start(int status, const http::Headers& headers) {
       size_ = total;
     }
     if (state_ == State::connecting) state_ = State::streaming;
-    wake = take_waiters_locked();
   }
   cv_.notify_all();
-  for (auto& w : wake) w();
   return true;
 }
 
@@ -161,28 +131,28 @@ bool BlobFetch::on_data(std::span<const char> bytes) {
     attempt_error_ = r.error().message;
     return false;
   }
-  std::vector<std::function<void()>> wake;
+  std::uint64_t end;
   {
     MutexLock lock(mu_);
     written_ = writer_.size();
-    wake = take_waiters_locked();
+    end = readable_locked();
   }
-  for (auto& w : wake) w();
+  advance(end);
   return true;
 }
 
 void BlobFetch::mark_verified() {
-  std::vector<std::function<void()>> wake;
+  std::uint64_t end;
   {
     MutexLock lock(mu_);
     verified_ = true;
-    wake = take_waiters_locked();
+    end = readable_locked();
   }
-  for (auto& w : wake) w();
+  advance(end);
 }
 
 void BlobFetch::finish(Result<void> outcome) {
-  std::vector<std::function<void()>> wake;
+  std::uint64_t end;
   {
     MutexLock lock(mu_);
     if (outcome) {
@@ -192,10 +162,11 @@ void BlobFetch::finish(Result<void> outcome) {
       state_ = State::failed;
       error_ = outcome.error();
     }
-    wake = take_waiters_locked();
+    end = readable_locked();
   }
   cv_.notify_all();
-  for (auto& w : wake) w();
+  if (outcome) advance(end);
+  http::GrowingFile::finish(outcome ? std::nullopt : std::optional<Error>(outcome.error()));
 }
 
 BlobFetcher::BlobFetcher(BlobStore& store, MetaDb& db, Metrics& metrics,

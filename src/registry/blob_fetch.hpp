@@ -16,6 +16,7 @@
 #include "core/metrics.hpp"
 #include "core/mutex.hpp"
 #include "core/time.hpp"
+#include "http/growing_file.hpp"
 #include "http/message.hpp"
 #include "registry/upstream.hpp"
 #include "store/blob_store.hpp"
@@ -24,7 +25,9 @@
 
 namespace outpost::registry {
 
-class BlobFetch final : public http::StreamSource, public upstream::ResumableSink {
+// Readers stream it as an http::GrowingFile: the bytes written so far, less the last one until the
+// digest verifies.
+class BlobFetch final : public http::GrowingFile, public upstream::ResumableSink {
  public:
   enum class State { connecting, streaming, done, failed };
   BlobFetch(Digest digest, BlobWriter writer);
@@ -37,9 +40,6 @@ class BlobFetch final : public http::StreamSource, public upstream::ResumableSin
   // Like wait_done, reporting the bytes written so far every `every` while it waits.
   Result<void> wait_done(Millis every, const std::function<void(std::uint64_t)>& written);
 
-  Result<std::size_t> read_at(std::uint64_t offset, std::span<char> buf) override;
-  void notify_when_readable(std::uint64_t offset, std::function<void()> wake) override;
-
   // ResumableSink: bytes from upstream (the fetch thread only).
   bool on_start(int status, const http::Headers& headers) override;
   bool on_data(std::span<const char> bytes) override;
@@ -51,12 +51,10 @@ class BlobFetch final : public http::StreamSource, public upstream::ResumableSin
   friend class BlobFetcher;
   void finish(Result<void> outcome);  // fetch thread: publish or fail, wake everyone
   void mark_verified();               // fetch thread: release the held-back last byte
-  std::vector<std::function<void()>> take_waiters_locked() REQUIRES(mu_);
   std::uint64_t readable_locked() const REQUIRES(mu_);
 
   const Digest digest_;
   BlobWriter writer_;  // fetch thread only
-  UniqueFd read_fd_;   // dup of the temp file for readers; valid after publish/discard
   Mutex mu_;
   std::condition_variable_any cv_;
   State state_ GUARDED_BY(mu_) = State::connecting;
@@ -64,7 +62,6 @@ class BlobFetch final : public http::StreamSource, public upstream::ResumableSin
   std::uint64_t written_ GUARDED_BY(mu_) = 0;
   bool verified_ GUARDED_BY(mu_) = false;  // digest checked, every byte may be read
   Error error_ GUARDED_BY(mu_) = {Errc::internal, ""};
-  std::vector<std::function<void()>> waiters_ GUARDED_BY(mu_);
   std::uint64_t resume_from_ = 0;  // fetch thread: offset of the current attempt
   bool attempt_ok_ = true;         // fetch thread
   std::string attempt_error_;      // fetch thread
