@@ -196,21 +196,10 @@ Result<http::ClientResponse> Cluster::send(const PeerRef& p, http::ClientRequest
   return r;
 }
 
-void Cluster::distrust(std::size_t id, const std::string& why) {
-  upstream::Source* src = nullptr;
-  {
-    MutexLock lock(mu_);
-    if (id >= peers_.size()) return;
-    src = peers_[id].get();
-  }
-  spdlog::error("cluster: peer {} sent content that does not verify ({}); skipping it", src->url(),
-                why);
-  src->breaker().record_failure("sent content that does not verify: " + why);
-}
-
-void Cluster::add_bytes(std::size_t id, std::uint64_t n) {
-  MutexLock lock(mu_);
-  if (id < peers_.size()) peers_[id]->add_bytes(n);
+void Cluster::distrust(const PeerRef& p, const std::string& why) {
+  spdlog::error("cluster: peer {} sent content that does not verify ({}); skipping it",
+                p.source->url(), why);
+  p.source->breaker().record_failure("sent content that does not verify: " + why);
 }
 
 std::vector<PeerHealth> Cluster::health() const {

@@ -111,9 +111,8 @@ class Cluster {
   // With `held_only`, the peer answers from what it holds.
   Result<http::ClientResponse> send(const PeerRef& p, http::ClientRequest req,
                                     http::BodySink* sink = nullptr, bool held_only = false);
-  // Peer `id` sent content that does not verify: its breaker opens with `why` (logged).
-  void distrust(std::size_t id, const std::string& why);
-  void add_bytes(std::size_t id, std::uint64_t n);
+  // Peer `p` sent content that does not verify: its breaker opens with `why` (logged).
+  void distrust(const PeerRef& p, const std::string& why);
   // Bytes this replica served to peers (counted by the handlers that answer them).
   void add_served(std::uint64_t n) { served_ += n; }
   std::uint64_t served_bytes() const { return served_; }

@@ -441,12 +441,12 @@ std::optional<Digest> HelmCache::chart_from_peers(const ChartRepo& repo, std::st
     auto r = cluster_->send(peer, std::move(req), &sink, held_only);
     if (!r || r->status != 200 || sink.rejected()) continue;
     if (auto sealed = sink.writer().seal(c.digest); !sealed) {
-      cluster_->distrust(peer.id, fmt::format("chart {} does not match the index's digest", file));
+      cluster_->distrust(peer, fmt::format("chart {} does not match the index's digest", file));
       continue;
     }
     auto d = sink.writer().publish();
     if (!d) continue;
-    cluster_->add_bytes(peer.id, sink.writer().size());
+    peer.source->add_bytes(sink.writer().size());
     spdlog::info("helm: cached {} {} from peer {}", c.name, c.version, peer.source->url());
     return *d;
   }

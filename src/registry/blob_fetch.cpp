@@ -252,14 +252,14 @@ void BlobFetcher::download(Upstream& upstream, std::string repo, std::shared_ptr
                            cluster::Asking asking) {
   RetryBudget retry(stall_timeout_, clock_);
   std::uint64_t counted = 0;
-  std::set<std::size_t> suppliers;  // sources whose bytes are in the file
+  std::set<outpost::upstream::Source*> suppliers;  // sources whose bytes are in the file
   auto attempt = [&](std::uint64_t offset) {
-    std::size_t source = 0;
+    outpost::upstream::Source* source = nullptr;
     auto r = upstream.fetch_blob(repo, f->digest().str(), offset, *f, &source, asking);
     const auto moved = f->writer_.size() - counted;
     upstream_bytes_.add({{"upstream", upstream.name()}}, static_cast<double>(moved));
-    upstream.add_bytes(source, moved);
-    if (moved > 0) suppliers.insert(source);
+    if (source) source->add_bytes(moved);
+    if (source && moved > 0) suppliers.insert(source);
     counted = f->writer_.size();
     return r;
   };
@@ -274,7 +274,7 @@ void BlobFetcher::download(Upstream& upstream, std::string repo, std::shared_ptr
   if (outcome) outcome = publish(upstream, *f);
   if (outcome && on_fetched_) {
     bool from_sources = false;
-    for (auto i : suppliers) from_sources |= i < upstream.sources().size();
+    for (auto* s : suppliers) from_sources |= s->spec().role != outpost::upstream::Role::peer;
     on_fetched_(upstream, repo, f->digest(), from_sources);
   }
   bool refetch = false;
@@ -282,9 +282,9 @@ void BlobFetcher::download(Upstream& upstream, std::string repo, std::shared_ptr
     // A mirror among the suppliers lied (or relayed a lie): it is distrusted, and the blob is
     // fetched again from the next source for the clients that retry. Readers of this attempt are
     // aborted: they may hold wrong bytes. The origin is never distrusted, so this ends.
-    for (auto i : suppliers)
-      if (upstream.is_mirror(i)) {
-        upstream.distrust(i, "blob " + f->digest().str() + " does not match its digest");
+    for (auto* s : suppliers)
+      if (Upstream::is_mirror(*s)) {
+        upstream.distrust(*s, "blob " + f->digest().str() + " does not match its digest");
         refetch = true;
       }
   }

@@ -55,26 +55,17 @@ Upstream::Upstream(const RegistryUpstreamConfig& cfg, const RegistryConfig& reg,
 
 Upstream::~Upstream() = default;
 
-bool Upstream::is_mirror(std::size_t i) const {
-  return i >= sources_.size() || sources_.is_mirror(i);  // a peer, or a mirror
-}
-
-void Upstream::distrust(std::size_t i, const std::string& why) {
-  if (i >= sources_.size()) {
+void Upstream::distrust(upstream::Source& s, const std::string& why) {
+  if (s.spec().role == upstream::Role::peer) {
     errors_.add({{"upstream", cfg_.name}, {"reason", "peer_wrong_content"}});
-    if (cluster_) cluster_->distrust(i - sources_.size(), why);
+    if (cluster_) cluster_->distrust({0, &s}, why);
     return;
   }
-  if (!is_mirror(i)) return;
-  errors_.add({{"upstream", cfg_.name}, {"reason", "mirror_wrong_content"}});
-  sources_.distrust(i, "upstream " + cfg_.name, why);
-}
-
-void Upstream::add_bytes(std::size_t i, std::uint64_t n) {
-  if (i < sources_.size())
-    sources_.at(i).add_bytes(n);
-  else if (cluster_)
-    cluster_->add_bytes(i - sources_.size(), n);
+  for (std::size_t i = 0; i < sources_.size(); ++i)
+    if (&sources_.at(i) == &s && sources_.is_mirror(i)) {
+      errors_.add({{"upstream", cfg_.name}, {"reason", "mirror_wrong_content"}});
+      sources_.distrust(i, "upstream " + cfg_.name, why);
+    }
 }
 
 std::vector<SourceHealth> Upstream::sources() const {
@@ -250,14 +241,14 @@ Result<http::ClientResponse> Upstream::call(
       failed = std::move(r);
       continue;
     }
-    if (!r || !is_mirror(i)) return r;  // cancelled (shutdown), or the origin's answer
+    if (!r || !sources_.is_mirror(i)) return r;  // cancelled (shutdown), or the origin's answer
     if (mirror_passes(r->status)) {
       if (!not_here) not_here = std::move(*r);
       continue;
     }
     if (check && r->status >= 200 && r->status < 300) {
       if (auto why = check(*r)) {
-        distrust(i, *why);
+        distrust(sources_.at(i), *why);
         continue;
       }
     }
@@ -269,7 +260,8 @@ Result<http::ClientResponse> Upstream::call(
 
 Result<http::ClientResponse> Upstream::fetch_blob(const std::string& repo,
                                                   const std::string& digest, std::uint64_t offset,
-                                                  http::BodySink& sink, std::size_t* served_by,
+                                                  http::BodySink& sink,
+                                                  upstream::Source** served_by,
                                                   cluster::Asking asking) {
   http::ClientRequest req;
   req.url = fmt::format("/v2/{}/blobs/{}", repo, digest);
@@ -280,7 +272,7 @@ Result<http::ClientResponse> Upstream::fetch_blob(const std::string& repo,
   Result<http::ClientResponse> r = fail(Errc::upstream_unavailable, "no source");
   for (auto i : sources_.to_try()) {
     Link& link = *links_[i];
-    if (served_by) *served_by = i;
+    if (served_by) *served_by = &sources_.at(i);
     r = send(link, for_link(link, req), scope_for(repo), &sink);
     // A dropped or stalled body is retried by the caller from the bytes held (on the first
     // healthy source then; a refused connection opens this source's breaker). Answers without a
@@ -290,7 +282,7 @@ Result<http::ClientResponse> Upstream::fetch_blob(const std::string& repo,
       return r;
     }
     note(link, r);
-    if (is_mirror(i) && (r->status >= 500 || mirror_passes(r->status))) continue;
+    if (sources_.is_mirror(i) && (r->status >= 500 || mirror_passes(r->status))) continue;
     return r;
   }
   return r;
@@ -298,15 +290,14 @@ Result<http::ClientResponse> Upstream::fetch_blob(const std::string& repo,
 
 std::optional<Result<http::ClientResponse>> Upstream::ask_owners(
     const http::ClientRequest& req, std::string_view key, cluster::Asking asking,
-    const Check& check, http::BodySink* sink, std::size_t* served_by) {
+    const Check& check, http::BodySink* sink, upstream::Source** served_by) {
   const auto none_has_it = [this]() -> std::optional<Result<http::ClientResponse>> {
     if (peers_only_) return fail(Errc::upstream_unavailable, "no peer holds it");
     return std::nullopt;
   };
   if (!cluster_ || key.empty() || asking == cluster::Asking::none) return none_has_it();
   for (const auto& [peer, held_only] : cluster_->ask_order(key, asking)) {
-    const std::size_t i = sources_.size() + peer.id;
-    if (served_by) *served_by = i;
+    if (served_by) *served_by = peer.source;
     http::ClientRequest to_peer = req;
     // An owner may fetch from its own upstream for this: its time bound, and then some.
     if (!held_only && to_peer.total_timeout.count() > 0)
@@ -324,7 +315,7 @@ std::optional<Result<http::ClientResponse>> Upstream::ask_owners(
     if (r->status >= 500 || mirror_passes(r->status)) continue;
     if (check && r->status >= 200 && r->status < 300)
       if (auto why = check(*r)) {
-        distrust(i, *why);
+        distrust(*peer.source, *why);
         continue;
       }
     return r;
@@ -357,7 +348,7 @@ std::optional<Result<http::ClientResponse>> Upstream::call_peers(
     if (!r || r->status < 200 || r->status >= 300) continue;
     if (check)
       if (auto why = check(*r)) {
-        distrust(sources_.size() + peer.id, *why);
+        distrust(*peer.source, *why);
         continue;
       }
     return r;

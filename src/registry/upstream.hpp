@@ -77,17 +77,22 @@ class Upstream {
       std::vector<std::pair<std::string, std::string>> headers, const Check& check);
   // Streams a blob from `offset` into `sink` (2xx only) from the first healthy source that has it;
   // no overall time bound, a stall bound. The caller retries (upstream/resumable). `served_by`
-  // receives the index of the source that answered (for distrust() and byte counts). The cluster
+  // receives the source that answered, a handle (for distrust() and byte counts). The cluster
   // is asked first, as `asking` says.
   Result<http::ClientResponse> fetch_blob(const std::string& repo, const std::string& digest,
                                           std::uint64_t offset, http::BodySink& sink,
-                                          std::size_t* served_by = nullptr,
+                                          upstream::Source** served_by = nullptr,
                                           cluster::Asking asking = {});
-  // Source `i` sent content that did not verify: opens its breaker with `why`. The origin is
-  // never distrusted (it is the authority; its wrong bytes fail the request instead).
-  void distrust(std::size_t i, const std::string& why);
-  bool is_mirror(std::size_t i) const;
-  void add_bytes(std::size_t i, std::uint64_t n);
+  // Source `s` (a mirror or a peer) sent content that did not verify: its breaker opens with
+  // `why`. The origin is never distrusted (it is the authority; its wrong bytes fail the request
+  // instead).
+  void distrust(upstream::Source& s, const std::string& why);
+  // The origin's handle (never distrusted).
+  upstream::Source& origin() { return sources_.origin(); }
+  // Whether `s` is a mirror or a peer (content from it is checked, a lie distrusts it).
+  static bool is_mirror(const upstream::Source& s) {
+    return s.spec().role != upstream::Role::origin;
+  }
   // Every source in order: mirrors, then the origin.
   std::vector<SourceHealth> sources() const;
   // A registry write (blob upload, manifest PUT) under a pull,push token, to the origin only.
@@ -116,7 +121,7 @@ class Upstream {
                                                          std::string_view key,
                                                          cluster::Asking asking, const Check& check,
                                                          http::BodySink* sink,
-                                                         std::size_t* served_by);
+                                                         upstream::Source** served_by);
 
   const RegistryUpstreamConfig& cfg_;
   const RegistryConfig& reg_;

@@ -250,7 +250,7 @@ TEST_F(MirroredUpstreamTest, ACancelledCallEndsThereWithNoOtherSourceAsked) {
 }
 
 TEST_F(MirroredUpstreamTest, WhenOnlyTheHubIsLeftItsNotFoundIsTheAnswer) {
-  up.distrust(1, "ignored: the origin is never distrusted");
+  up.distrust(up.origin(), "ignored: the origin is never distrusted");
   EXPECT_TRUE(up.sources()[1].state.up);
   client.script.push_back([](auto&) { return resp(404); });
   client.script.push_back([](auto&) { return fail(Errc::upstream_unavailable, "origin down"); });
