@@ -113,7 +113,7 @@ http::Response blob_response(const http::Request& req, const Digest& d, BlobResu
 
 std::string next_link(const http::Request& req, std::size_t n, const std::string& last) {
   std::string link = fmt::format("<{}?n={}&last={}", req.path, n, last);
-  if (auto ns = req.query_param("ns")) link += "&ns=" + std::string(*ns);
+  if (auto ns = req.query_param("ns")) link = with_ns(std::move(link), *ns);
   return link + ">; rel=\"next\"";
 }
 

@@ -290,7 +290,8 @@ void Mirror::copy_to_peer(Kind kind, const std::string& upstream, const std::str
   const bool blob = kind == Kind::blob;
   auto copy = [this, peer = *peer, upstream, repo, ref, keep_value, blob] {
     http::ClientRequest req;
-    req.url = fmt::format("/v2/{}/{}/{}?ns={}", repo, blob ? "blobs" : "manifests", ref, upstream);
+    req.url =
+        with_ns(fmt::format("/v2/{}/{}/{}", repo, blob ? "blobs" : "manifests", ref), upstream);
     req.headers = {{cluster::kPeerKeepHeader, keep_value}};
     // The peer answers once it has its copy (taken from the peers that hold it).
     if (blob)

@@ -134,4 +134,10 @@ Route manifest_route(const ImageRef& ref) {
   return r;
 }
 
+std::string with_ns(std::string url, std::string_view name) {
+  url += url.find('?') == std::string::npos ? "?ns=" : "&ns=";
+  url += name;
+  return url;
+}
+
 }  // namespace outpost::registry

@@ -20,6 +20,11 @@ namespace outpost::registry {
 // a hub through it (docs/fleet.md).
 inline constexpr std::string_view kReleasesNamespace = "outpost.releases";
 
+// `url` (a /v2/ path, with or without a query) naming upstream `name` the way containerd does and
+// an Outpost hub routes on: `?ns=<name>`, or `&ns=<name>` after a query. The one place it is
+// spelled.
+std::string with_ns(std::string url, std::string_view name);
+
 enum class Kind { base, manifest, blob, tags, referrers, upload };
 
 struct Route {

@@ -9,6 +9,7 @@
 
 #include "cluster/cluster.hpp"
 #include "registry/bounds.hpp"
+#include "registry/route.hpp"
 #include "registry/www_authenticate.hpp"
 
 namespace outpost::registry {
@@ -75,8 +76,7 @@ std::vector<SourceHealth> Upstream::sources() const {
 http::ClientRequest Upstream::for_link(const Link& link, http::ClientRequest req) const {
   if (&link.source != &sources_.origin() && req.url.starts_with("/") &&
       req.url.find("ns=") == std::string::npos)
-    req.url +=
-        fmt::format("{}ns={}", req.url.find('?') == std::string::npos ? '?' : '&', cfg_.name);
+    req.url = with_ns(std::move(req.url), cfg_.name);
   return req;
 }
 
@@ -302,8 +302,7 @@ std::optional<Result<http::ClientResponse>> Upstream::ask_owners(
     // An owner may fetch from its own upstream for this: its time bound, and then some.
     if (!held_only && to_peer.total_timeout.count() > 0)
       to_peer.total_timeout += reg_.upstream_timeout;
-    to_peer.url +=
-        fmt::format("{}ns={}", to_peer.url.find('?') == std::string::npos ? '?' : '&', cfg_.name);
+    to_peer.url = with_ns(std::move(to_peer.url), cfg_.name);
     Watched watched(sink);
     auto r = cluster_->send(peer, std::move(to_peer), sink ? &watched : nullptr, held_only);
     if (!r) {
@@ -338,8 +337,7 @@ std::optional<Result<http::ClientResponse>> Upstream::call_peers(
   for (const auto& peer : cluster_->live_peers()) {
     http::ClientRequest req;
     req.method = method;
-    req.url =
-        fmt::format("{}{}ns={}", path, path.find('?') == std::string::npos ? '?' : '&', cfg_.name);
+    req.url = with_ns(path, cfg_.name);
     req.headers = headers;
     const auto bound = document_bound(path);
     req.max_body = bound.bytes;

@@ -89,3 +89,12 @@ TEST(Route, TagsReferrersUploadsAndBase) {
 }
 
 }  // namespace outpost::registry
+
+namespace outpost::registry {
+
+TEST(Route, NsIsAppendedAsTheFirstOrANextQueryParameter) {
+  EXPECT_EQ(with_ns("/v2/app/manifests/v1", "docker.io"), "/v2/app/manifests/v1?ns=docker.io");
+  EXPECT_EQ(with_ns("/v2/app/tags/list?n=10", "ghcr.io"), "/v2/app/tags/list?n=10&ns=ghcr.io");
+}
+
+}  // namespace outpost::registry
