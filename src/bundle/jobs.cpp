@@ -75,10 +75,8 @@ Result<void> ReleaseJobs::check_source(const std::string& source, SourceFrom fro
 upstream::UrlPolicy ReleaseJobs::allowed_hop() const {
   const auto& allowed = cfg_.bundle.allowed_sources;
   if (allowed.empty()) return {};  // any http(s) URL (a release file was refused before)
-  return [&allowed](std::string_view url) -> Result<void> {
-    for (const auto& p : allowed)
-      if (source_under(url, p)) return {};
-    return fail(Errc::forbidden, fmt::format("{} is outside bundle.allowed_sources", url));
+  return [&allowed](std::string_view url) {
+    return check_allowed(url, allowed, true, SourceFrom::operator_request);
   };
 }
 

@@ -196,10 +196,10 @@ Result<http::ClientResponse> Cluster::send(const PeerRef& p, http::ClientRequest
   return r;
 }
 
-void Cluster::distrust(const PeerRef& p, const std::string& why) {
-  spdlog::error("cluster: peer {} sent content that does not verify ({}); skipping it",
-                p.source->url(), why);
-  p.source->breaker().record_failure("sent content that does not verify: " + why);
+void Cluster::distrust(upstream::Source& peer, const std::string& why) {
+  spdlog::error("cluster: peer {} sent content that does not verify ({}); skipping it", peer.url(),
+                why);
+  peer.breaker().record_failure("sent content that does not verify: " + why);
 }
 
 std::vector<PeerHealth> Cluster::health() const {

@@ -111,8 +111,8 @@ class Cluster {
   // With `held_only`, the peer answers from what it holds.
   Result<http::ClientResponse> send(const PeerRef& p, http::ClientRequest req,
                                     http::BodySink* sink = nullptr, bool held_only = false);
-  // Peer `p` sent content that does not verify: its breaker opens with `why` (logged).
-  void distrust(const PeerRef& p, const std::string& why);
+  // Peer `peer` sent content that does not verify: its breaker opens with `why` (logged).
+  static void distrust(upstream::Source& peer, const std::string& why);
   // Bytes this replica served to peers (counted by the handlers that answer them).
   void add_served(std::uint64_t n) { served_ += n; }
   std::uint64_t served_bytes() const { return served_; }

@@ -69,10 +69,6 @@ Digest sha256_of(std::string_view bytes) {
   return h.finish();
 }
 
-}  // namespace outpost
-
-namespace outpost {
-
 Result<Digest> sha256_of_file(const std::filesystem::path& file,
                               const std::function<bool(std::uint64_t done)>& progress) {
   UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));

@@ -59,10 +59,6 @@ std::string basic_auth(std::string_view user, std::string_view password) {
   return "Basic " + base64_encode(std::string(user) + ":" + std::string(password));
 }
 
-}  // namespace outpost
-
-namespace outpost {
-
 std::string percent_encode(std::string_view text) {
   return boost::urls::encode(text, boost::urls::unreserved_chars);
 }

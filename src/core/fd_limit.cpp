@@ -1,7 +1,8 @@
 #include "core/fd_limit.hpp"
 
-#include <dirent.h>
 #include <sys/resource.h>
+
+#include <filesystem>
 
 namespace outpost {
 
@@ -17,12 +18,11 @@ FdLimit raise_fd_limit() {
 }
 
 std::optional<std::uint64_t> open_fds() {
-  DIR* d = ::opendir("/proc/self/fd");
-  if (!d) return std::nullopt;
+  std::error_code ec;
+  std::filesystem::directory_iterator it("/proc/self/fd", ec), end;
+  if (ec) return std::nullopt;
   std::uint64_t n = 0;
-  while (const dirent* e = ::readdir(d))
-    if (e->d_name[0] != '.') ++n;
-  ::closedir(d);
+  for (; it != end; it.increment(ec)) ++n;
   return n > 0 ? n - 1 : 0;  // less the descriptor of this listing
 }
 

@@ -441,7 +441,8 @@ std::optional<Digest> HelmCache::chart_from_peers(const ChartRepo& repo, std::st
     auto r = cluster_->send(peer, std::move(req), &sink, held_only);
     if (!r || r->status != 200 || sink.rejected()) continue;
     if (auto sealed = sink.writer().seal(c.digest); !sealed) {
-      cluster_->distrust(peer, fmt::format("chart {} does not match the index's digest", file));
+      cluster::Cluster::distrust(*peer.source,
+                                 fmt::format("chart {} does not match the index's digest", file));
       continue;
     }
     auto d = sink.writer().publish();

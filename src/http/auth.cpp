@@ -1,7 +1,6 @@
 #include "http/auth.hpp"
 
 #include <crypt.h>
-#include <strings.h>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -48,12 +47,7 @@ Authorizer::Authorizer(const AuthConfig& cfg, const GitConfig& git, bool cluster
     : cfg_(cfg), git_(git), cluster_enabled_(cluster_enabled) {}
 
 void Authorizer::vet_peer_headers(Request& req) {
-  bool any = false;
-  for (const auto& [k, v] : req.headers.items())
-    if (k.size() >= kPeerHeaderPrefix.size() &&
-        ::strncasecmp(k.data(), kPeerHeaderPrefix.data(), kPeerHeaderPrefix.size()) == 0)
-      any = true;
-  if (!any) return;
+  if (!req.headers.has_prefixed(kPeerHeaderPrefix)) return;
   bool presented = false;
   if (cluster_enabled_) {
     auto groups = credential(req, presented);

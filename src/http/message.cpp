@@ -32,11 +32,20 @@ void Headers::set(std::string name, std::string value) {
   add(std::move(name), std::move(value));
 }
 
+namespace {
+bool name_starts_with(std::string_view name, std::string_view prefix) {
+  return name.size() >= prefix.size() &&
+         ::strncasecmp(name.data(), prefix.data(), prefix.size()) == 0;
+}
+}  // namespace
+
+bool Headers::has_prefixed(std::string_view prefix) const {
+  return std::any_of(items_.begin(), items_.end(),
+                     [&](const auto& kv) { return name_starts_with(kv.first, prefix); });
+}
+
 std::size_t Headers::erase_prefixed(std::string_view prefix) {
-  return std::erase_if(items_, [&](const auto& kv) {
-    return kv.first.size() >= prefix.size() &&
-           ::strncasecmp(kv.first.data(), prefix.data(), prefix.size()) == 0;
-  });
+  return std::erase_if(items_, [&](const auto& kv) { return name_starts_with(kv.first, prefix); });
 }
 
 std::optional<std::string_view> Request::query_param(std::string_view name) const {

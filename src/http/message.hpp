@@ -26,6 +26,8 @@ class Headers {
     items_.emplace_back(std::move(name), std::move(value));
   }
   void set(std::string name, std::string value);
+  // Whether any header's name starts with `prefix` (case-insensitive).
+  bool has_prefixed(std::string_view prefix) const;
   // Removes every header whose name starts with `prefix` (case-insensitive); how many went.
   std::size_t erase_prefixed(std::string_view prefix);
   const std::vector<std::pair<std::string, std::string>>& items() const { return items_; }

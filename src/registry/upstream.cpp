@@ -59,7 +59,7 @@ Upstream::~Upstream() = default;
 void Upstream::distrust(upstream::Source& s, const std::string& why) {
   if (s.spec().role == upstream::Role::peer) {
     errors_.add({{"upstream", cfg_.name}, {"reason", "peer_wrong_content"}});
-    if (cluster_) cluster_->distrust({0, &s}, why);
+    cluster::Cluster::distrust(s, why);
     return;
   }
   for (std::size_t i = 0; i < sources_.size(); ++i)

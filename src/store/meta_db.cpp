@@ -128,6 +128,44 @@ Result<std::optional<TagRecord>> tag_row(sqlite::Stmt& s, const std::string& rep
   return std::optional<TagRecord>(TagRecord{*d, s.integer(1)});
 }
 
+// A tag's rows, its own and `<tag>#<types>`, are the key range [tag, tag + '$'): '#' is the one
+// character below '$' a row name holds, and every tag character is above it. A range, not a
+// pattern, so the primary key index finds them (an OR of patterns scanned the repository).
+enum class FormOrder {
+  own_first,    // the tag's own row (every type accepted), else the form resolved last
+  newest_first  // by checked_at
+};
+struct TagForm {
+  TagRecord rec;
+  std::optional<UnixSeconds> last_access;  // of the manifest blob
+};
+// Up to `limit` forms of upstream/repo:tag, in `order`. REQUIRES: the MetaDb lock.
+Result<std::vector<TagForm>> tag_forms_of(sqlite::Db& db, const std::string& upstream,
+                                          const std::string& repo, const std::string& tag,
+                                          FormOrder order, std::int64_t limit) {
+  sqlite::Stmt s(db, std::string("SELECT t.digest, t.checked_at, b.last_access FROM tags t "
+                                 "LEFT JOIN blobs b ON b.digest = t.digest WHERE t.upstream=?1 "
+                                 "AND t.repo=?2 AND t.tag >= ?3 AND t.tag < ?3 || '$' ORDER BY ") +
+                         (order == FormOrder::own_first ? "t.tag=?3 DESC, t.checked_at DESC"
+                                                        : "t.checked_at DESC, t.tag=?3 DESC") +
+                         " LIMIT ?4");
+  s.bind(1, upstream).bind(2, repo).bind(3, tag).bind(4, limit);
+  std::vector<TagForm> out;
+  bool malformed = false;
+  auto each = s.each_row([&] {
+    auto d = Digest::parse(s.text(0));
+    if (!d) {
+      malformed = true;
+      return;
+    }
+    out.push_back({{*d, s.integer(1)},
+                   s.is_null(2) ? std::nullopt : std::optional<UnixSeconds>(s.integer(2))});
+  });
+  if (!each) return std::unexpected(each.error());
+  if (malformed) return fail(Errc::io, "meta.db holds a malformed digest for " + repo + ":" + tag);
+  return out;
+}
+
 }  // namespace
 
 Result<std::optional<TagRecord>> MetaDb::tag(const std::string& upstream, const std::string& repo,
@@ -138,37 +176,24 @@ Result<std::optional<TagRecord>> MetaDb::tag(const std::string& upstream, const 
   return tag_row(s, repo, tag);
 }
 
-// A tag's rows, its own and `<tag>#<types>`, are the key range [tag, tag + '$'): '#' is the one
-// character below '$' a row name holds, and every tag character is above it. A range, not a
-// pattern, so the primary key index finds them (an OR of patterns scanned the repository).
-
 Result<std::optional<TagRecord>> MetaDb::tag_any_accept(const std::string& upstream,
                                                         const std::string& repo,
                                                         const std::string& tag) {
   MutexLock lock(mu_);
-  sqlite::Stmt s(db_,
-                 "SELECT digest, checked_at FROM tags WHERE upstream=?1 AND repo=?2 AND "
-                 "tag >= ?3 AND tag < ?3 || '$' "
-                 "ORDER BY tag=?3 DESC, checked_at DESC LIMIT 1");
-  s.bind(1, upstream).bind(2, repo).bind(3, tag);
-  return tag_row(s, repo, tag);
+  auto forms = tag_forms_of(db_, upstream, repo, tag, FormOrder::own_first, 1);
+  if (!forms) return std::unexpected(forms.error());
+  if (forms->empty()) return std::optional<TagRecord>();
+  return std::optional<TagRecord>(forms->front().rec);
 }
 
 Result<std::vector<TagRecord>> MetaDb::tag_forms(const std::string& upstream,
                                                  const std::string& repo, const std::string& tag) {
   MutexLock lock(mu_);
-  sqlite::Stmt s(db_,
-                 "SELECT digest, checked_at FROM tags WHERE upstream=?1 AND repo=?2 AND "
-                 "tag >= ?3 AND tag < ?3 || '$' "
-                 "ORDER BY checked_at DESC, tag=?3 DESC");
-  s.bind(1, upstream).bind(2, repo).bind(3, tag);
+  auto forms = tag_forms_of(db_, upstream, repo, tag, FormOrder::newest_first, -1);
+  if (!forms) return std::unexpected(forms.error());
   std::vector<TagRecord> out;
-  for (;;) {
-    auto row = tag_row(s, repo, tag);
-    if (!row) return std::unexpected(row.error());
-    if (!*row) return out;
-    out.push_back(**row);
-  }
+  for (const auto& f : *forms) out.push_back(f.rec);
+  return out;
 }
 
 Result<std::vector<std::string>> MetaDb::tags(const std::string& upstream,
@@ -390,19 +415,13 @@ Result<std::uint64_t> MetaDb::image_key_count() {
 Result<std::optional<MetaDb::ImageTagRow>> MetaDb::image_tag(const ImageKey& key) {
   MutexLock lock(mu_);
   std::optional<ImageTagRow> out;
-  sqlite::Stmt tags(db_,
-                    "SELECT t.digest, t.checked_at, b.last_access FROM tags t "
-                    "LEFT JOIN blobs b ON b.digest = t.digest WHERE t.upstream=?1 AND t.repo=?2 "
-                    "AND t.tag >= ?3 AND t.tag < ?3 || '$' "
-                    "ORDER BY t.tag=?3 DESC, t.checked_at DESC LIMIT 1");
-  tags.bind(1, key.upstream).bind(2, key.repo).bind(3, key.tag);
-  auto row = tags.step();
-  if (!row) return std::unexpected(row.error());
-  if (*row)
-    if (auto d = Digest::parse(tags.text(0))) {
-      out = ImageTagRow{key.upstream, key.repo, key.tag, *d, tags.integer(1), {}, {}};
-      if (!tags.is_null(2)) out->last_access = tags.integer(2);
-    }
+  auto forms = tag_forms_of(db_, key.upstream, key.repo, key.tag, FormOrder::own_first, 1);
+  if (!forms) return std::unexpected(forms.error());
+  if (!forms->empty()) {
+    const auto& f = forms->front();
+    out = ImageTagRow{key.upstream,     key.repo,      key.tag, f.rec.digest,
+                      f.rec.checked_at, f.last_access, {}};
+  }
   sqlite::Stmt pins(db_,
                     "SELECT rt.digest, r.name, r.version, b.last_access FROM release_tags rt "
                     "JOIN releases r ON r.id = rt.release_id LEFT JOIN blobs b ON b.digest = "

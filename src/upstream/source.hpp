@@ -81,11 +81,11 @@ class Source {
   std::optional<RateLimit> rate_limit_ GUARDED_BY(rate_mu_);
 };
 
-std::string_view role_name(Role r);
+std::string_view role_name(Role r);  // "origin" | "mirror" | "peer"
 
 // Whether an outcome counts against a source's health: a transport failure or a 5xx. A
 // cancellation, and an answer over its document's bound (Errc::too_large: that request's error),
 // do not.
-bool is_outage(const Result<http::ClientResponse>& r);  // "origin" | "mirror" | "peer"
+bool is_outage(const Result<http::ClientResponse>& r);
 
 }  // namespace outpost::upstream

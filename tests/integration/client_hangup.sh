@@ -10,9 +10,8 @@ source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/git_lib.sh"
 
 start_registry up
-python3 "$TOOLS/make_image.py" "$T/layout" big --layer-mb 40 --layers 1 --seed hangup >/dev/null
-push_image "$T/layout" big "$up_PORT" test/big
-blob=$(upstream_layers "$up_PORT" test/big big | sed -n 1p)
+push_test_image test/big big 40 1
+blob=$LAYER
 [[ $blob == sha256:* ]] || die "no layer digest"
 start_git_upstream
 make_manifest_repo org/app

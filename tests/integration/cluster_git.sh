@@ -44,12 +44,7 @@ other=$(replica_of "${order[2]}")
 curl -fsS -X POST -H 'Content-Type: application/json' -d '{"repo": "git.test/org/app"}' \
   "${URLS[$other]}/api/v1/git/webhook" >/dev/null || die "webhook refused"
 for i in 1 2 3; do
-  for _ in $(seq 200); do
-    [[ $(git ls-remote "${URLS[$i]}/git/git.test/org/app.git" refs/heads/main | cut -f1) == "$new" ]] && break
-    sleep 0.1
-  done
-  [[ $(git ls-remote "${URLS[$i]}/git/git.test/org/app.git" refs/heads/main | cut -f1) == "$new" ]] ||
-    die "replica $i does not serve the pushed commit"
+  wait_advertised "${URLS[$i]}/git/git.test/org/app.git" "$new" || die "replica $i does not serve the pushed commit"
 done
 [[ $(($(upstream_posts) - before)) == "$per_sync" ]] ||
   die "the upstream saw $(($(upstream_posts) - before)) upload-pack requests for the push, one sync is $per_sync"

@@ -96,6 +96,17 @@ commit_upstream() {
   git -C "$w" rev-parse HEAD
 }
 
+# wait_advertised URL SHA [SECONDS]: until URL advertises SHA as refs/heads/main (bounded:
+# SECONDS, default 20); false when it never does.
+wait_advertised() {
+  local _
+  for _ in $(seq $((${3:-20} * 10))); do
+    [[ $(git ls-remote "$1" refs/heads/main | cut -f1) == "$2" ]] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
 # write_git_outpost_config FILE PORT DATA [extra git yaml lines]
 write_git_outpost_config() {
   local file=$1 port=$2 data=$3

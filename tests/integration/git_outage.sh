@@ -27,11 +27,7 @@ echo pass >"$gp_CTL"
 dials=$(($(wc -l <"$T/gp.conns") - before))
 log "the upstream is back; $dials dials reached it while it was down"
 new=$(commit_upstream org/r1 "after the outage")
-for _ in $(seq 300); do
-  [[ $(git ls-remote "$(via 1)" refs/heads/main | cut -f1) == "$new" ]] && break
-  sleep 0.1
-done
-[[ $(git ls-remote "$(via 1)" refs/heads/main | cut -f1) == "$new" ]] ||
+wait_advertised "$(via 1)" "$new" 30 ||
   die "30 s after a 7 s outage, the mirror still has not synced (the backoff grew with the queued syncs)"
 log "the push after the outage is served"
 ((dials <= 3 * REPOS)) || die "$dials dials in 7 s of outage: queued syncs dial the down host"

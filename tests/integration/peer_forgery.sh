@@ -9,10 +9,8 @@
 source "$(dirname "$0")/lib.sh"
 
 start_registry up
-python3 "$TOOLS/make_image.py" "$T/layout" small --layer-mb 1 --layers 1 --seed small >/dev/null
-python3 "$TOOLS/make_image.py" "$T/layout" latest --layer-mb 1 --layers 2 --seed large >/dev/null
-push_image "$T/layout" small "$up_PORT" bench/small
-push_image "$T/layout" latest "$up_PORT" bench/large
+push_test_image bench/small small 1 1
+push_test_image bench/large latest 1 2
 WP=$(free_port)
 start_chart_repo "$WP" "http://127.0.0.1:$WP"
 

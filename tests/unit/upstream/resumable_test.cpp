@@ -84,33 +84,31 @@ TEST(FetchResumable, ACutTransferResumesFromTheBytesHeld) {
   EXPECT_EQ(r->attempts, 7);
 }
 
-TEST(FetchResumable, ANotFoundEndsItAndASpentBudgetEndsIt) {
+// How many attempts fetch_resumable makes when every attempt gets `answer`, and whether it failed.
+std::pair<int, bool> attempts_with(const Result<http::ClientResponse>& answer) {
   FakeClock clock;
   std::atomic<bool> cancel{false};
+  RetryBudget retry(seconds(1), clock);
+  MemorySink sink(10);
+  int calls = 0;
+  auto r = fetch_resumable(
+      [&](std::uint64_t) {
+        ++calls;
+        return answer;
+      },
+      sink, retry, cancel);
+  return {calls, !r};
+}
+
+TEST(FetchResumable, ANotFoundEndsItAndASpentBudgetEndsIt) {
   {
-    RetryBudget retry(seconds(1), clock);
-    MemorySink sink(10);
-    int calls = 0;
-    auto r = fetch_resumable(
-        [&](std::uint64_t) -> Result<http::ClientResponse> {
-          ++calls;
-          return http::ClientResponse{404, {}, {}};
-        },
-        sink, retry, cancel);
-    EXPECT_FALSE(r);
+    auto [calls, failed] = attempts_with(http::ClientResponse{404, {}, {}});
+    EXPECT_TRUE(failed);
     EXPECT_EQ(calls, 1);  // a 4xx is an answer, never retried
   }
   {
-    RetryBudget retry(seconds(1), clock);
-    MemorySink sink(10);
-    int calls = 0;
-    auto r = fetch_resumable(
-        [&](std::uint64_t) -> Result<http::ClientResponse> {
-          ++calls;
-          return fail(Errc::upstream_unavailable, "refused");
-        },
-        sink, retry, cancel);
-    ASSERT_FALSE(r);
+    auto [calls, failed] = attempts_with(fail(Errc::upstream_unavailable, "refused"));
+    ASSERT_TRUE(failed);
     EXPECT_GT(calls, 3);   // retried within the budget…
     EXPECT_LT(calls, 20);  // …then given up
   }
