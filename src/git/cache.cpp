@@ -22,20 +22,21 @@ std::optional<UnixSeconds> to_unix(std::optional<std::chrono::system_clock::time
   return std::chrono::duration_cast<std::chrono::seconds>(t->time_since_epoch()).count();
 }
 
-std::uint64_t dir_bytes(const fs::path& p) {
-  std::uint64_t total = 0;
-  std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(p, ec);
-       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    if (it->is_regular_file(ec)) total += it->file_size(ec);
-  }
-  return total;
-}
-
-SteadyClock::duration jittered(Millis interval) {
+// A uniform draw from [lo, hi] of `interval`.
+Millis share_of(Millis interval, double lo, double hi) {
   static thread_local std::mt19937 rng{std::random_device{}()};
-  std::uniform_int_distribution<long> d(0, std::max<long>(1, interval.count() / 10));
-  return interval + Millis(d(rng));
+  std::uniform_real_distribution<double> d(lo, hi);
+  return Millis(static_cast<Millis::rep>(static_cast<double>(interval.count()) * d(rng)));
+}
+// The next sync after one that ended: within the interval (push-to-visible without webhooks stays
+// under one interval), jittered so that mirrors synced together drift apart.
+Millis next_due(Millis interval) {
+  return share_of(interval, 0.8, 1.0);
+}
+// The first sync of a mirror known at start: anywhere in the interval, so hundreds of mirrors
+// restored at once do not sync in one burst.
+Millis first_due(Millis interval) {
+  return share_of(interval, 0.0, 1.0);
 }
 
 }  // namespace
@@ -54,6 +55,10 @@ GitCache::GitCache(const GitConfig& cfg, const fs::path& data_dir, MetaDb& db,
           "outpost_git_refresh_waits_total",
           "Requests that waited for a refresh of a due mirror, by host and result (synced, "
           "timeout: the budget ran out; skipped: an earlier request's wait ran out)")),
+      requests_(metrics.counter(
+          "outpost_git_upstream_requests_total",
+          "Syncs' requests to git sources by host, role and kind (ref_check: one GET of the ref "
+          "advertisement; fetch: a git fetch, a few requests; probe: a reachability check)")),
       clock_(clock),
       pool_(static_cast<unsigned>(cfg.max_parallel_syncs)) {
   std::error_code ec;
@@ -69,13 +74,21 @@ GitCache::GitCache(const GitConfig& cfg, const fs::path& data_dir, MetaDb& db,
     }
   }
   metrics.add_collector([this] {
+    auto& spawned = metrics_.counter("outpost_git_processes_spawned_total",
+                                     "Git processes Outpost started, by subcommand");
+    for (const auto& [command, n] : git_spawns())
+      spawned.set({{"command", command}}, static_cast<double>(n));
+  });
+  metrics.add_collector([this] {
     auto& age = metrics_.gauge("outpost_git_sync_age_seconds",
                                "Seconds since each mirror last synced successfully (-1: never)");
     auto& up = metrics_.gauge("outpost_git_upstream_up", "1 when the git host is reachable");
     MutexLock lock(mu_);
     auto& gated = metrics_.gauge("outpost_git_gated_refs",
                                  "Upstream refs held back until what their commit needs is local");
+    std::vector<std::shared_ptr<GitMirror>> all;
     for (auto& [id, m] : mirrors_) {
+      all.push_back(m);
       age.set({{"repo", id.key()}}, staleness(*m).value_or(-1));
       if (m->gated())
         gated.set({{"repo", id.key()}}, static_cast<double>(m->status().pending.size()));
@@ -84,6 +97,13 @@ GitCache::GitCache(const GitConfig& cfg, const fs::path& data_dir, MetaDb& db,
       auto it = sources_.find(u.host);
       up.set({{"host", u.host}}, it != sources_.end() && it->second->down() ? 0 : 1);
     }
+    auto lag = sync_lag(all);
+    metrics_
+        .gauge("outpost_git_sync_lag_seconds",
+               "How far the oldest mirror is behind its schedule: its age less one sync interval")
+        .set({}, lag.behind);
+    metrics_.gauge("outpost_git_oldest_sync_seconds", "Age of the oldest mirror's last sync")
+        .set({}, lag.oldest);
   });
   scheduler_ = std::jthread([this](std::stop_token st) { schedule_loop(st); });
 }
@@ -120,7 +140,7 @@ std::shared_ptr<GitMirror> GitCache::get_or_create(const RepoId& id) {
     m = std::make_shared<GitMirror>(id, mirror_dir(data_dir_, id), data_dir_ / "git" / ".staging",
                                     *cfg_.find(id.host), cfg_);
     if (gates_) m->set_gate(gates_(id));
-    next_sync_[id] = SteadyClock::now() + jittered(cfg_.sync_interval);
+    next_sync_[id] = SteadyClock::now() + first_due(cfg_.sync_interval);
   }
   return m;
 }
@@ -165,10 +185,10 @@ Result<std::shared_ptr<GitMirror>> GitCache::prepare(const RepoId& id, http::Rea
     pending = queued_[id];
     overdue = overdue_.contains(id.host);
   }
-  if (stale && !src.down() && !m->syncing() && !pending) {
+  if (stale && !src.down() && !paused(id.host) && !m->syncing() && !pending) {
     if (overdue) {
       // An earlier request waited out the budget and no sync of this host has ended since.
-      trigger_sync(id);
+      trigger_sync(id, Trigger::poll);
       refresh_waits_.add({{"host", id.host}, {"result", "skipped"}});
       return m;
     }
@@ -177,7 +197,7 @@ Result<std::shared_ptr<GitMirror>> GitCache::prepare(const RepoId& id, http::Rea
     // not at all when a sync is already running or queued (it may be stuck behind a dead link:
     // one request waiting out the budget is enough).
     auto gen = m->sync_generation();
-    trigger_sync(id);
+    trigger_sync(id, Trigger::poll);
     const bool synced = m->wait_sync_after(gen, cfg_.request_refresh_budget);
     refresh_waits_.add({{"host", id.host}, {"result", synced ? "synced" : "timeout"}});
     if (!synced) {
@@ -200,19 +220,28 @@ bool GitCache::probe(const RepoId& id) {
     // Any HTTP answer (even 401 or an oversized body) proves the source is reachable.
     if (r || (r.error().code != Errc::upstream_unavailable && r.error().code != Errc::timeout))
       return true;
+    requests_.add({{"host", id.host}, {"role", "origin"}, {"kind", "probe"}});
     src.at(i).breaker().record_failure(r.error().message);
     spdlog::warn("git: {} is unreachable: {}", src.at(i).url(), r.error().message);
   }
   return false;
 }
 
-bool GitCache::trigger_sync(const RepoId& id) {
+bool GitCache::paused(const std::string& host) {
+  auto& src = sources(host);
+  for (std::size_t i = 0; i < src.size(); ++i)
+    if (src.at(i).paused() == Millis(0)) return false;
+  return true;
+}
+
+bool GitCache::trigger_sync(const RepoId& id, Trigger why) {
   std::shared_ptr<GitMirror> m;
   {
     MutexLock lock(mu_);
     auto it = mirrors_.find(id);
     if (it == mirrors_.end()) return false;
     m = it->second;
+    if (why == Trigger::push) pushed_.insert(id);
     // A sync already running (or queued) may have read upstream before this trigger (a webhook
     // for a push it did not see): one more sync follows it.
     if (queued_[id] || m->syncing()) again_[id] = true;
@@ -221,7 +250,12 @@ bool GitCache::trigger_sync(const RepoId& id) {
   }
   pool_.post([this, m] {
     for (;;) {
-      run_sync(m);  // joins a sync already running
+      Trigger trigger = Trigger::poll;
+      {
+        MutexLock lock(mu_);
+        if (pushed_.erase(m->id())) trigger = Trigger::push;
+      }
+      run_sync(m, trigger);  // joins a sync already running
       MutexLock lock(mu_);
       if (!again_[m->id()] || stopping_) {
         queued_[m->id()] = false;
@@ -263,7 +297,7 @@ bool GitCache::push_event(const RepoId& id) {
         return true;
       }
     }
-  return trigger_sync(id);
+  return trigger_sync(id, Trigger::push);
 }
 
 void GitCache::notify_peers(const RepoId& id) {
@@ -275,41 +309,87 @@ void GitCache::notify_peers(const RepoId& id) {
   });
 }
 
-Result<SyncOutcome> GitCache::sync_from_sources(GitMirror& m) {
+Result<SyncOutcome> GitCache::checked_sync(GitMirror& m, const GitMirror::Attempt& attempt,
+                                           GitMirror::From from, const SendFn& send,
+                                           std::string_view role, upstream::Source* source) {
+  const auto& host = m.id().host;
+  const std::string role_label(role);
+  from.read_refs = [&]() -> Result<std::optional<RefAdvert>> {
+    auto check = check_refs(send, from.url, cfg_, stopping_);
+    requests_.add({{"host", host}, {"role", role_label}, {"kind", "ref_check"}});
+    if (!check) return std::unexpected(check.error());
+    if (check->pause && source) {
+      source->pause_for(*check->pause);
+      return fail(Errc::upstream_error,
+                  fmt::format("asked to be left alone for {} s (HTTP {})",
+                              std::chrono::ceil<std::chrono::seconds>(*check->pause).count(),
+                              check->status));
+    }
+    return std::move(check->advert);
+  };
+  auto r = attempt(from);
+  if (r && !r->unchanged) requests_.add({{"host", host}, {"role", role_label}, {"kind", "fetch"}});
+  return r;
+}
+
+std::optional<Result<SyncOutcome>> GitCache::sync_from_owners(GitMirror& m,
+                                                              const GitMirror::Attempt& attempt,
+                                                              std::string& failover) {
+  if (!cluster_) return std::nullopt;
+  std::optional<Result<SyncOutcome>> r;
+  for (const auto& peer : cluster_->ahead_of_self(owner_key(m.id()))) {
+    const auto& url = peer.source->url();
+    GitMirror::From from{url + "/git/" + m.id().key(), url, failover, {}};
+    from.config.emplace_back("http." + url + "/.extraHeader",
+                             std::string(cluster::kPeerHeader) + ": " + cluster_->self());
+    if (auto token = cluster_->authorization())
+      from.config.emplace_back("http." + url + "/.extraHeader", "Authorization: " + *token);
+    SendFn send = [&](http::ClientRequest req) {
+      req.url = req.url.substr(url.size());  // the peer's path
+      return cluster_->send(peer, std::move(req));
+    };
+    r = checked_sync(m, attempt, from, send, "peer", nullptr);
+    if (*r) return r;
+    spdlog::warn("git: sync of {} from peer {} failed: {}", m.id().key(), url,
+                 (*r).error().message);
+    failover += fmt::format("{}peer {} failed: {}", failover.empty() ? "" : "; ", url,
+                            (*r).error().message);
+  }
+  return r;
+}
+
+Result<SyncOutcome> GitCache::sync_from_sources(GitMirror& m, Trigger why,
+                                                const GitMirror::Attempt& attempt) {
   auto& src = sources(m.id().host);
   std::string failover;  // every source before the one used, and why it was passed over
-  Result<SyncOutcome> r = fail(Errc::upstream_unavailable, "no source");
   // In a cluster, from the owner's mirror first: only the owner syncs from the sources.
-  if (cluster_)
-    for (const auto& peer : cluster_->ahead_of_self(owner_key(m.id()))) {
-      const auto& url = peer.source->url();
-      GitMirror::From from{url + "/git/" + m.id().key(), url, failover, {}};
-      from.config.emplace_back("http." + url + "/.extraHeader",
-                               std::string(cluster::kPeerHeader) + ": " + cluster_->self());
-      if (auto token = cluster_->authorization())
-        from.config.emplace_back("http." + url + "/.extraHeader", "Authorization: " + *token);
-      r = m.sync(stopping_, from);
-      if (r) return r;
-      spdlog::warn("git: sync of {} from peer {} failed: {}", m.id().key(), url, r.error().message);
-      failover +=
-          fmt::format("{}peer {} failed: {}", failover.empty() ? "" : "; ", url, r.error().message);
-    }
+  auto r = sync_from_owners(m, attempt, failover)
+               .value_or(fail(Errc::upstream_unavailable, "no source"));
+  if (r) return r;
   // A source whose breaker is open is skipped unless this sync claims its probe: while a host is
   // down, syncs queued for its repositories fail at once and one probe decides (never a dial
-  // per queued sync, each doubling the backoff).
+  // per queued sync, each doubling the backoff). A source pausing at its own request (429) is
+  // skipped by polls.
   for (std::size_t i = 0; i < src.size(); ++i) {
     auto& source = src.at(i);
-    auto pass_over = [&](const std::string& why) {
-      failover += fmt::format("{}{} {} {}", failover.empty() ? "" : "; ",
-                              upstream::role_name(source.spec().role), source.url(), why);
+    const auto role = upstream::role_name(source.spec().role);
+    auto pass_over = [&](const std::string& what) {
+      failover += fmt::format("{}{} {} {}", failover.empty() ? "" : "; ", role, source.url(), what);
+      r = fail(Errc::upstream_unavailable, fmt::format("{} {}", source.url(), what));
     };
-    if (source.breaker().is_open() && !source.breaker().claim_probe()) {
-      pass_over("is down (" + source.breaker().state().last_error + ")");
-      r = fail(Errc::upstream_unavailable,
-               fmt::format("{} is down ({})", source.url(), source.breaker().state().last_error));
+    if (auto left = source.paused(); left > Millis(0) && why == Trigger::poll) {
+      pass_over(fmt::format("asked to be left alone ({} s more)",
+                            std::chrono::ceil<std::chrono::seconds>(left).count()));
       continue;
     }
-    r = m.sync(stopping_, {m.source_url(i), source.url(), failover});
+    if (source.breaker().is_open() && !source.breaker().claim_probe()) {
+      pass_over("is down (" + source.breaker().state().last_error + ")");
+      continue;
+    }
+    SendFn send = [&](http::ClientRequest req) {
+      return source.send(std::move(req), nullptr, [&] { return source.basic_authorization(); });
+    };
+    r = checked_sync(m, attempt, {m.source_url(i), source.url(), failover}, send, role, &source);
     if (r) {
       if (source.breaker().is_open()) spdlog::info("git: {} is reachable again", source.url());
       source.breaker().record_success();
@@ -317,30 +397,39 @@ Result<SyncOutcome> GitCache::sync_from_sources(GitMirror& m) {
         spdlog::warn("git: {} synced from {} ({})", m.id().key(), source.url(), failover);
       return r;
     }
-    if (r.error().code != Errc::upstream_unavailable && r.error().code != Errc::timeout) return r;
-    const auto& why = r.error().message;
-    spdlog::warn("git: sync of {} from {} failed: {}", m.id().key(), source.url(), why);
-    // A mirror without this one repository is no outage of the mirror: the other repositories
-    // of the host keep using it.
-    if (src.is_mirror(i) &&
-        (why.find("not found") != std::string::npos || why.find(" 404") != std::string::npos)) {
-      pass_over("does not have it: " + why);
+    if (source.paused() > Millis(0)) {
+      pass_over(r.error().message);
       continue;
     }
-    source.breaker().record_failure(why);
-    pass_over("failed: " + why);
+    if (r.error().code != Errc::upstream_unavailable && r.error().code != Errc::timeout) return r;
+    const auto& why_failed = r.error().message;
+    spdlog::warn("git: sync of {} from {} failed: {}", m.id().key(), source.url(), why_failed);
+    // A mirror without this one repository is no outage of the mirror: the other repositories
+    // of the host keep using it.
+    if (src.is_mirror(i) && (why_failed.find("not found") != std::string::npos ||
+                             why_failed.find(" 404") != std::string::npos)) {
+      pass_over("does not have it: " + why_failed);
+      continue;
+    }
+    source.breaker().record_failure(why_failed);
+    pass_over("failed: " + why_failed);
   }
   return r;
 }
 
-void GitCache::run_sync(std::shared_ptr<GitMirror> m) {
+void GitCache::run_sync(std::shared_ptr<GitMirror> m, Trigger why) {
   if (stopping_) return;
   bool was_cloned = m->cloned();
-  auto r = sync_from_sources(*m);
-  syncs_.add({{"host", m->id().host}, {"result", r ? "ok" : "error"}});
+  auto r = m->sync(stopping_, [&](const GitMirror::Attempt& attempt) {
+    return sync_from_sources(*m, why, attempt);
+  });
+  syncs_.add({{"host", m->id().host},
+              {"result", !r             ? "error"
+                         : r->unchanged ? "unchanged"
+                                        : "ok"}});
   {
     MutexLock lock(mu_);
-    next_sync_[m->id()] = SteadyClock::now() + jittered(cfg_.sync_interval);
+    next_sync_[m->id()] = SteadyClock::now() + next_due(cfg_.sync_interval);
     overdue_.erase(m->id().host);  // the host answered (or failed): requests may wait again
   }
   auto st = m->status();
@@ -352,22 +441,39 @@ void GitCache::run_sync(std::shared_ptr<GitMirror> m) {
   }
 }
 
+std::vector<RepoId> GitCache::due_syncs() {
+  std::vector<std::pair<SteadyClock::time_point, RepoId>> due;
+  std::vector<RepoId> out;
+  const std::size_t bound = 2 * static_cast<std::size_t>(std::max(1, cfg_.max_parallel_syncs));
+  MutexLock lock(mu_);
+  const auto now = SteadyClock::now();
+  std::size_t waiting = 0;
+  for (auto& [id, m] : mirrors_) {
+    if (queued_[id]) ++waiting;
+    if (!m->cloned() || now < next_sync_[id] || queued_[id]) continue;
+    auto s = sources_.find(id.host);
+    if (s != sources_.end()) {
+      // While a host is down, background syncs double as its probe, at the origin's backoff.
+      if (s->second->down() && !s->second->origin().breaker().probe_due()) continue;
+      // Polls leave a host alone while every source of it asked for a pause (429).
+      bool all_paused = true;
+      for (std::size_t i = 0; i < s->second->size(); ++i)
+        all_paused = all_paused && s->second->at(i).paused() > Millis(0);
+      if (all_paused) continue;
+    }
+    due.emplace_back(next_sync_[id], id);
+  }
+  std::sort(due.begin(), due.end());
+  for (auto& [at, id] : due) {
+    if (waiting + out.size() >= bound) break;
+    out.push_back(std::move(id));
+  }
+  return out;
+}
+
 void GitCache::schedule_loop(std::stop_token st) {
   while (!st.stop_requested()) {
-    std::vector<RepoId> due;
-    {
-      MutexLock lock(mu_);
-      auto now = SteadyClock::now();
-      for (auto& [id, m] : mirrors_) {
-        if (!m->cloned() || now < next_sync_[id] || queued_[id]) continue;
-        // While a host is down, background syncs double as its probe, at the origin's backoff.
-        auto s = sources_.find(id.host);
-        if (s != sources_.end() && s->second->down() && !s->second->origin().breaker().probe_due())
-          continue;
-        due.push_back(id);
-      }
-    }
-    for (const auto& id : due) trigger_sync(id);
+    for (const auto& id : due_syncs()) trigger_sync(id, Trigger::poll);
     sleep_unless_stopped(st, std::chrono::milliseconds(250));
   }
 }
@@ -403,6 +509,21 @@ void GitCache::notify_argocd(const GitMirror& m, const SyncOutcome& out) {
       spdlog::warn("git: notifying Argo CD of {} {} failed: {}", m.id().key(), mv.ref,
                    r ? fmt::format("HTTP {}", r->status) : r.error().message);
   }
+}
+
+GitCache::Lag GitCache::sync_lag(const std::vector<std::shared_ptr<GitMirror>>& mirrors) const {
+  Lag lag;
+  const double interval = std::chrono::duration<double>(cfg_.sync_interval).count();
+  for (const auto& m : mirrors) {
+    auto age = staleness(*m);
+    if (!age) {
+      ++lag.never;
+      continue;
+    }
+    lag.oldest = std::max(lag.oldest, *age);
+  }
+  lag.behind = std::max(0.0, lag.oldest - interval);
+  return lag;
 }
 
 std::vector<UpstreamHealth> GitCache::health() {
@@ -444,9 +565,13 @@ std::string GitCache::status_json() {
               p.push_back({{"ref", r.ref}, {"commit", r.commit}, {"waiting_for", r.waiting_for}});
             return p;
           }()},
-         {"bytes", dir_bytes(m->dir())}});
+         {"bytes", m->disk_bytes()}});
   }
-  return nlohmann::json({{"repos", arr}})
+  auto lag = sync_lag(all);
+  return nlohmann::json({{"repos", arr},
+                         {"oldest_sync_seconds", lag.oldest},
+                         {"sync_lag_seconds", lag.behind},
+                         {"never_synced", lag.never}})
       .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 

@@ -20,6 +20,7 @@
 #include "core/thread_pool.hpp"
 #include "core/time.hpp"
 #include "git/mirror.hpp"
+#include "git/ref_check.hpp"
 #include "http/client.hpp"
 #include "store/meta_db.hpp"
 #include "upstream/source_list.hpp"
@@ -45,9 +46,13 @@ class GitCache {
                                              http::Reach reach = http::Reach::upstream);
   // The mirror if it exists and is cloned (no upstream contact).
   std::shared_ptr<GitMirror> existing(const RepoId& id);
-  // Queues an immediate background sync (webhooks): one that starts after this call, also when a
-  // sync is already running or queued. False if the repository is not mirrored.
-  bool trigger_sync(const RepoId& id);
+  // Why a sync runs. A push (a webhook, or the owner's notice in a cluster) syncs at once, also
+  // from a source that asked to be left alone (429); polls (the schedule, a request finding the
+  // mirror due) wait until that source's pause is over.
+  enum class Trigger { poll, push };
+  // Queues an immediate background sync: one that starts after this call, also when a sync is
+  // already running or queued. False if the repository is not mirrored.
+  bool trigger_sync(const RepoId& id, Trigger why = Trigger::push);
   // In a site cluster (docs/cluster.md) only a repository's owner syncs from the upstream
   // sources; the other replicas sync from the owner's mirror, and the owner tells the live peers
   // to sync after a sync that moved refs. Call before any sync; null or a disabled cluster: off.
@@ -59,6 +64,14 @@ class GitCache {
   // Seconds since the last successful sync (nullopt: never).
   std::optional<double> staleness(const GitMirror& m) const;
 
+  // How far behind the mirrors are: the oldest successful sync's age, how much of it is past one
+  // interval (0 while every mirror keeps its schedule), and mirrors never synced.
+  struct Lag {
+    double oldest = 0, behind = 0;
+    std::size_t never = 0;
+  };
+  Lag sync_lag(const std::vector<std::shared_ptr<GitMirror>>& mirrors) const;
+
   std::string status_json();
   std::vector<UpstreamHealth> health();
   void stop();
@@ -66,10 +79,25 @@ class GitCache {
  private:
   std::shared_ptr<GitMirror> get_or_create(const RepoId& id);
   void schedule_loop(std::stop_token st);
-  void run_sync(std::shared_ptr<GitMirror> m);
+  void run_sync(std::shared_ptr<GitMirror> m, Trigger why = Trigger::poll);
+  // The mirrors due for a background sync, most overdue first, no more than the pool's bound
+  // allows to wait in its queue.
+  std::vector<RepoId> due_syncs();
   // One sync of `m` from the first of its host's sources that answers; each that fails has its
   // breaker opened and is named in the mirror's status (failover).
-  Result<SyncOutcome> sync_from_sources(GitMirror& m);
+  Result<SyncOutcome> sync_from_sources(GitMirror& m, Trigger why,
+                                        const GitMirror::Attempt& attempt);
+  // In a cluster, a sync from the owners' mirrors (they alone sync from the sources).
+  std::optional<Result<SyncOutcome>> sync_from_owners(GitMirror& m,
+                                                      const GitMirror::Attempt& attempt,
+                                                      std::string& failover);
+  // Reads the source's ref advertisement (one request), then syncs `m` from it: nothing more when
+  // it did not change. A source that asks for a pause (429) is paused and not synced from.
+  Result<SyncOutcome> checked_sync(GitMirror& m, const GitMirror::Attempt& attempt,
+                                   GitMirror::From from, const SendFn& send, std::string_view role,
+                                   upstream::Source* source);
+  // Every source of the host is pausing at its own request (polls leave the host alone).
+  bool paused(const std::string& host);
   void notify_argocd(const GitMirror& m, const SyncOutcome& out);
   // The owner tells every live peer to sync `id` now (POST /api/v1/cluster/git-sync).
   void notify_peers(const RepoId& id);
@@ -90,6 +118,7 @@ class GitCache {
   Metrics& metrics_;
   MetricFamily& syncs_;
   MetricFamily& refresh_waits_;
+  MetricFamily& requests_;  // upstream requests by host, source role and kind
   const Clock& clock_;
   std::atomic<bool> stopping_{false};
 
@@ -98,6 +127,7 @@ class GitCache {
   std::map<RepoId, std::chrono::steady_clock::time_point> next_sync_ GUARDED_BY(mu_);
   std::map<RepoId, bool> queued_ GUARDED_BY(mu_);
   std::map<RepoId, bool> again_ GUARDED_BY(mu_);  // a trigger came while a sync ran or was queued
+  std::set<RepoId> pushed_ GUARDED_BY(mu_);       // a push is waiting for the next sync
   // Hosts for which a request waited out request_refresh_budget without a sync ending: until a
   // sync of the host ends (the upstream answered, or failed for good), requests answer from the
   // mirrors at once — a hung upstream costs one request the budget, not every request.

@@ -6,6 +6,7 @@
 
 #include "core/encoding.hpp"
 #include "core/fd.hpp"
+#include "core/mutex.hpp"
 
 namespace outpost::git {
 
@@ -76,9 +77,25 @@ Result<std::string> GitRunner::run(const std::filesystem::path& repo, const GitR
 
 namespace {
 
+Mutex spawn_mu;
+std::map<std::string, std::uint64_t> spawn_counts GUARDED_BY(spawn_mu);
+
+// The subcommand of a run, skipping -C <repo>.
+std::string subcommand(const std::vector<std::string>& args) {
+  std::size_t i = 0;
+  while (i + 1 < args.size() && args[i] == "-C") i += 2;
+  return i < args.size() ? args[i] : "";
+}
+
+void count_spawn(const std::vector<std::string>& args) {
+  MutexLock lock(spawn_mu);
+  ++spawn_counts[subcommand(args)];
+}
+
 // The child's options for `git ARGS…` under `env`, with the run's extra config appended to the
 // environment's GIT_CONFIG_* entries.
 SpawnOptions spawn_options(const std::vector<std::string>& env, const GitRun& r) {
+  count_spawn(r.args);
   SpawnOptions o;
   o.argv = {"git"};
   o.argv.insert(o.argv.end(), r.args.begin(), r.args.end());
@@ -128,12 +145,16 @@ Result<std::string> GitRunner::run(const GitRun& r) const {
   }
   auto res = run_process(o, r.timeout, r.cancel, r.max_output);
   if (!res) return std::unexpected(res.error());
-  // The subcommand names the failure ("git fetch: …"), skipping -C <repo>.
-  std::string what = r.args.empty() ? "" : r.args.front();
-  if (what == "-C" && r.args.size() > 2) what = r.args[2];
+  // The subcommand names the failure ("git fetch: …").
+  const std::string what = subcommand(r.args);
   if (res->status != 0)
     return fail(r.on_exit, fmt::format("git {}: {}", what, last_line(res->err)));
   return std::move(res->out);
+}
+
+std::map<std::string, std::uint64_t> git_spawns() {
+  MutexLock lock(spawn_mu);
+  return spawn_counts;
 }
 
 }  // namespace outpost::git

@@ -6,6 +6,7 @@
 // stderr line as the message, which is what people read.
 #include <atomic>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -52,6 +53,9 @@ class GitRunner {
  private:
   std::vector<std::string> env_;
 };
+
+// Git processes this process has started, by subcommand (fetch, upload-pack, …), since start.
+std::map<std::string, std::uint64_t> git_spawns();
 
 // The last meaningful line of git's stderr: its last "fatal:" or "error:" line, else its last.
 std::string last_line(const std::string& err);

@@ -125,7 +125,7 @@ Result<void> GitMirror::init_staging(const fs::path& staging) {
   return {};
 }
 
-Result<SyncOutcome> GitMirror::sync(const std::atomic<bool>& stop, const From& from) {
+Result<SyncOutcome> GitMirror::sync(const std::atomic<bool>& stop, const Sources& sources) {
   MutexLock lock(mu_);
   if (syncing_) {  // single-flight: join the running sync
     auto gen = sync_gen_;
@@ -135,7 +135,12 @@ Result<SyncOutcome> GitMirror::sync(const std::atomic<bool>& stop, const From& f
   syncing_ = true;
   status_.last_attempt = std::chrono::system_clock::now();
   lock.unlock();
-  auto r = run_sync(stop, from);
+  std::optional<From> used;  // the source of the attempt that succeeded
+  auto r = sources([&](const From& from) {
+    auto one = run_sync(stop, from);
+    if (one) used = from;
+    return one;
+  });
   lock.lock();
   syncing_ = false;
   ++sync_gen_;
@@ -143,7 +148,7 @@ Result<SyncOutcome> GitMirror::sync(const std::atomic<bool>& stop, const From& f
   if (r) {
     status_.last_success = std::chrono::system_clock::now();
     status_.last_error.clear();
-    set_source_locked(from);
+    if (used) set_source_locked(*used);
     if (!r->moved.empty()) {
       adverts_.clear();
       ++refs_gen_;
@@ -154,6 +159,7 @@ Result<SyncOutcome> GitMirror::sync(const std::atomic<bool>& stop, const From& f
   cv_.notify_all();
   return r;
 }
+
 
 std::uint64_t GitMirror::sync_generation() const {
   MutexLock lock(mu_);
@@ -197,7 +203,18 @@ Result<void> GitMirror::fetch(const fs::path& repo, const From& from,
 }
 
 std::string GitMirror::follow_head(const fs::path& repo, const From& from,
+                                   const std::optional<RefAdvert>& advert,
                                    const std::atomic<bool>& stop) {
+  if (advert && !advert->head.empty()) {
+    const auto& target = advert->head;
+    std::string current;
+    {
+      MutexLock lock(mu_);
+      current = status_.head;
+    }
+    if (target != current) (void)git_.run(repo, {.args = {"symbolic-ref", "HEAD", target}});
+    return target;
+  }
   auto h = git_.run(repo, {.args = {"ls-remote", "--symref", "--", from.url, "HEAD"},
                            .on_exit = Errc::upstream_unavailable,
                            .cancel = &stop,
@@ -249,7 +266,29 @@ SyncOutcome GitMirror::retain_old_tips(const fs::path& repo,
   return out;
 }
 
+bool GitMirror::unchanged(const std::string& url, const std::optional<RefAdvert>& advert) const {
+  MutexLock lock(mu_);
+  return advert && seen_ && seen_->first == url && seen_->second == *advert &&
+         status_.pending.empty();
+}
+
 Result<SyncOutcome> GitMirror::run_sync(const std::atomic<bool>& stop, const From& from) {
+  std::optional<RefAdvert> advert;
+  if (from.read_refs) {
+    auto a = from.read_refs();
+    if (!a) return std::unexpected(a.error());
+    advert = std::move(*a);
+  }
+  if (cloned() && unchanged(from.url, advert)) return SyncOutcome{{}, true};
+  {
+    MutexLock lock(mu_);
+    seen_.reset();  // until this sync succeeds
+  }
+  return fetch_sync(stop, from, advert);
+}
+
+Result<SyncOutcome> GitMirror::fetch_sync(const std::atomic<bool>& stop, const From& from,
+                                          const std::optional<RefAdvert>& advert) {
   const std::string& url = from.url;
   const bool first = !cloned();
   fs::path repo = dir_;
@@ -270,7 +309,7 @@ Result<SyncOutcome> GitMirror::run_sync(const std::atomic<bool>& stop, const Fro
   auto before = list_refs(repo);
   if (!before) return discard(before.error());
   if (auto f = fetch(repo, from, stop); !f) return discard(f.error());
-  std::string head_target = follow_head(repo, from, stop);
+  std::string head_target = follow_head(repo, from, advert, stop);
   std::vector<PendingRef> pending;
   if (gate_) {
     auto p = pass_gate(repo, *before);
@@ -288,6 +327,8 @@ Result<SyncOutcome> GitMirror::run_sync(const std::atomic<bool>& stop, const Fro
     spdlog::info("git: cloned {} ({} refs)", id_.key(), after->size());
   }
   MutexLock lock(mu_);
+  if (advert) seen_.emplace(from.url, *advert);
+  if (first || !out.moved.empty()) bytes_.reset();
   status_.ref_count = after->size();
   status_.pending = pending;
   if (!head_target.empty()) status_.head = head_target;
@@ -358,6 +399,22 @@ Result<Digest> GitMirror::advertised_state() {
 GitMirror::Status GitMirror::status() const {
   MutexLock lock(mu_);
   return status_;
+}
+
+std::uint64_t GitMirror::disk_bytes() {
+  {
+    MutexLock lock(mu_);
+    if (bytes_) return *bytes_;
+  }
+  std::uint64_t total = 0;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir_, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_regular_file(ec)) total += it->file_size(ec);
+  }
+  MutexLock lock(mu_);
+  bytes_ = total;
+  return total;
 }
 
 void GitMirror::restore(std::optional<std::chrono::system_clock::time_point> last_success,

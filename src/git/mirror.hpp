@@ -22,6 +22,7 @@
 #include "core/error.hpp"
 #include "core/mutex.hpp"
 #include "git/git_runner.hpp"
+#include "git/ref_advert.hpp"
 #include "git/repo_path.hpp"
 
 namespace outpost::git {
@@ -48,6 +49,8 @@ struct PendingRef {
 
 struct SyncOutcome {
   std::vector<RefMove> moved;  // empty when nothing changed
+  // The source's advertisement matched the mirror's: no git process ran.
+  bool unchanged = false;
 };
 
 class GitMirror {
@@ -69,10 +72,19 @@ class GitMirror {
     std::string failover;  // why sources before it were passed over ("" when none was)
     // Git config for talking to it (a peer replica: its token and the peer marker).
     std::vector<std::pair<std::string, std::string>> config{};
+    // When set, the sync's first step (one request): what the source advertises now, nullopt when
+    // it could not be read (a full sync then decides); an error ends the sync. Equal to what the
+    // mirror last fetched from `url`, the sync ends there; its HEAD spares an ls-remote.
+    std::function<Result<std::optional<RefAdvert>>()> read_refs{};
   };
-  // Fetches from `from` (initial clone when needed); joins a sync already running (and gets its
-  // result, whichever source it used). On success the status names the source.
-  Result<SyncOutcome> sync(const std::atomic<bool>& stop, const From& from);
+  // One sync, which may try several sources: `sources` calls the attempt it is given with each
+  // source it tries, in order, and returns the outcome (an attempt's, or why none was tried). An
+  // attempt fetches from its source (the initial clone when needed) unless the source's
+  // advertisement shows nothing moved. Single-flight: a caller while a sync runs joins it and gets
+  // its outcome; "syncing" covers every attempt; on success the status names the source used.
+  using Attempt = std::function<Result<SyncOutcome>(const From&)>;
+  using Sources = std::function<Result<SyncOutcome>(const Attempt&)>;
+  Result<SyncOutcome> sync(const std::atomic<bool>& stop, const Sources& sources);
   // The repository's URL on source `i` of its upstream: mirrors in configured order, then the
   // origin (the order of upstream::SourceList).
   std::string source_url(std::size_t i) const;
@@ -101,6 +113,8 @@ class GitMirror {
     std::string failover;             // why sources before it were passed over ("" if none)
   };
   Status status() const;
+  // Bytes the mirror takes on disk: measured after a sync that changed it, not per call.
+  std::uint64_t disk_bytes();
   // Gated mirrors fetch into refs/outpost/upstream/ and advance refs/heads|tags to an upstream
   // commit only when `gate` says it is ready; until then the previous commit stays advertised.
   void set_gate(GateFn gate) { gate_ = std::move(gate); }
@@ -131,7 +145,12 @@ class GitMirror {
                      const std::atomic<bool>& stop);
   // Points HEAD where upstream's HEAD points; returns that ref ("" when unknown).
   std::string follow_head(const std::filesystem::path& repo, const From& from,
-                          const std::atomic<bool>& stop);
+                          const std::optional<RefAdvert>& advert, const std::atomic<bool>& stop);
+  // True when `advert` is what the last full sync from `url` saw and no gated ref waits.
+  bool unchanged(const std::string& url, const std::optional<RefAdvert>& advert) const;
+  // The clone or fetch itself, once the advertisement showed a change (or none was read).
+  Result<SyncOutcome> fetch_sync(const std::atomic<bool>& stop, const From& from,
+                                 const std::optional<RefAdvert>& advert);
   // Gated: advances the advertised refs the gate lets through; returns the ones held back.
   Result<std::vector<PendingRef>> pass_gate(const std::filesystem::path& repo,
                                             const std::map<std::string, std::string>& before);
@@ -162,6 +181,10 @@ class GitMirror {
   std::map<int, std::shared_ptr<const std::string>> adverts_
       GUARDED_BY(mu_);                          // protocol version -> bytes
   std::uint64_t refs_gen_ GUARDED_BY(mu_) = 0;  // bumps when refs change
+  // The source URL and advertisement of the last full sync that succeeded (nullopt after a
+  // failed one: the next sync runs in full).
+  std::optional<std::pair<std::string, RefAdvert>> seen_ GUARDED_BY(mu_);
+  std::optional<std::uint64_t> bytes_ GUARDED_BY(mu_);  // disk_bytes(); reset when refs move
 };
 
 }  // namespace outpost::git

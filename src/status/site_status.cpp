@@ -123,6 +123,10 @@ json site_status(Sources& s) {
   doc["upstreams"] = upstreams(s);
   auto git = json::parse(s.git.status_json(), nullptr, false);
   doc["git"] = git.is_object() && git.contains("repos") ? git["repos"] : json::array();
+  if (git.is_object())
+    doc["git_sync"] = {{"oldest_sync_seconds", git.value("oldest_sync_seconds", 0.0)},
+                       {"sync_lag_seconds", git.value("sync_lag_seconds", 0.0)},
+                       {"never_synced", git.value("never_synced", 0)}};
   json helm = json::array();
   auto now = std::chrono::duration_cast<std::chrono::seconds>(
                  std::chrono::system_clock::now().time_since_epoch())

@@ -16,7 +16,19 @@ Source::Source(SourceSpec spec, BreakerPolicy breaker, http::HttpClient& client,
       origin_(url_origin(spec_.url)),
       client_(client),
       stopping_(stopping),
-      breaker_(breaker.min_backoff, breaker.max_backoff, clock) {}
+      breaker_(breaker.min_backoff, breaker.max_backoff, clock),
+      clock_(clock) {}
+
+void Source::pause_for(Millis d) {
+  auto until = clock_.steady_now() + d;
+  paused_until_ = until.time_since_epoch().count();
+}
+
+Millis Source::paused() const {
+  const auto now = clock_.steady_now().time_since_epoch();
+  const auto until = std::chrono::steady_clock::duration(paused_until_.load());
+  return until > now ? std::chrono::ceil<Millis>(until - now) : Millis(0);
+}
 
 bool Source::same_origin(std::string_view url) const {
   return !origin_.empty() && url_origin(url) == origin_;

@@ -68,6 +68,11 @@ class Source {
   // Records an outcome in the breaker: transport failures and 5xx open it, answers close it,
   // cancellation changes nothing. An answer that states a rate limit is kept (health()).
   void note(const Result<http::ClientResponse>& r);
+  // The source asked to be left alone this long (a 429, Retry-After): polled work passes it over
+  // until then; work a push triggered does not. Not an outage: the breaker is untouched.
+  void pause_for(Millis d);
+  // Time left of the pause (zero: not paused).
+  Millis paused() const;
 
  private:
   const SourceSpec spec_;
@@ -75,6 +80,8 @@ class Source {
   http::HttpClient& client_;
   const std::atomic<bool>& stopping_;
   CircuitBreaker breaker_;
+  const Clock& clock_;
+  std::atomic<std::chrono::steady_clock::rep> paused_until_{0};  // steady ticks
   std::atomic<bool> contacted_{false};
   std::atomic<std::uint64_t> bytes_{0};
   mutable Mutex rate_mu_;

@@ -11,6 +11,7 @@
 #include "../fakes/fake_http.hpp"
 #include "../fakes/temp_dir.hpp"
 #include "git/git_runner.hpp"
+#include "git/pkt_line.hpp"
 
 namespace outpost::git {
 namespace {
@@ -31,17 +32,17 @@ class GitCacheTest : public ::testing::Test {
     cfg_.max_parallel_syncs = 2;
     HostUpstreamConfig up;
     up.host = "git.test";
-    up.url = origin_.string();
+    up.url = origin_url_;
     MirrorConfig hub;
-    hub.url = hub_.string();
+    hub.url = hub_url_;
     up.mirrors = {hub};
     cfg_.upstreams = {up};
     http_.set(
         [this](const http::ClientRequest& r, http::BodySink* sink) -> Result<http::ClientResponse> {
-          if ((hub_down_ && r.url.starts_with(hub_.string() + "/")) ||
-              (origin_down_ && r.url.starts_with(origin_.string() + "/")))
+          if ((hub_down_ && r.url.starts_with(hub_url_ + "/")) ||
+              (origin_down_ && r.url.starts_with(origin_url_ + "/")))
             return fail(Errc::upstream_unavailable, "Couldn't connect to server");
-          return answer(sink, 200, {}, "");
+          return advertise(r, sink);
         });
     cache_ = std::make_unique<GitCache>(cfg_, dir_.path() / "data", db_, http_, metrics_,
                                         std::function<GateFn(const RepoId&)>{}, clock_);
@@ -80,6 +81,38 @@ class GitCacheTest : public ::testing::Test {
     return tip;
   }
 
+  // The source's side of a ref check (and of a probe): the repository's v0 advertisement, as git
+  // http-backend sends it; 404 when the source has no such repository; 429 from a throttled hub.
+  Result<http::ClientResponse> advertise(const http::ClientRequest& r, http::BodySink* sink) {
+    constexpr std::string_view suffix = "/info/refs?service=git-upload-pack";
+    if (!r.url.ends_with(suffix)) return answer(sink, 200, {}, "");
+    if (hub_throttled_ && r.url.starts_with(hub_url_ + "/"))
+      return answer(sink, 429, {{"Retry-After", "30"}}, "slow down");
+    const std::string repo = r.url.substr(7, r.url.size() - suffix.size() - 7);  // file://
+    if (!fs::exists(repo)) return answer(sink, 404, {}, "");
+    auto refs = maker_.run({.args = {"upload-pack", "--stateless-rpc", "--advertise-refs", repo}});
+    if (!refs) return answer(sink, 500, {}, refs.error().message);
+    return answer(sink, 200, {{"Content-Type", "application/x-git-upload-pack-advertisement"}},
+                  pkt_line("# service=git-upload-pack\n") + std::string(kFlush) + *refs);
+  }
+
+  // Git processes the cache started (the fake's own upload-pack left out).
+  static std::uint64_t cache_spawns() {
+    std::uint64_t n = 0;
+    for (const auto& [command, count] : git_spawns())
+      if (command != "upload-pack") n += count;
+    return n;
+  }
+
+  // Runs one sync of `id` now, as the schedule would (or a push), and waits for it.
+  void sync_now(const RepoId& id, GitCache::Trigger why) {
+    auto m = cache_->existing(id);
+    ASSERT_TRUE(m);
+    const auto gen = m->sync_generation();
+    ASSERT_TRUE(cache_->trigger_sync(id, why));
+    ASSERT_TRUE(m->wait_sync_after(gen, std::chrono::minutes(2)));
+  }
+
   std::shared_ptr<GitMirror> prepared(const RepoId& id) {
     auto m = cache_->prepare(id);
     EXPECT_TRUE(m) << m.error().message;
@@ -96,6 +129,9 @@ class GitCacheTest : public ::testing::Test {
   testing::TempDir dir_;
   const fs::path origin_ = dir_.path() / "origin";
   const fs::path hub_ = dir_.path() / "hub";
+  // Sources are file:// URLs: git fetches from them, and the fake seam answers their requests.
+  const std::string origin_url_ = "file://" + origin_.string();
+  const std::string hub_url_ = "file://" + hub_.string();
   const GitRunner maker_{{"GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null",
                           "GIT_AUTHOR_NAME=test", "GIT_AUTHOR_EMAIL=test@example.com",
                           "GIT_AUTHOR_DATE=1700000000 +0000", "GIT_COMMITTER_NAME=test",
@@ -107,7 +143,7 @@ class GitCacheTest : public ::testing::Test {
   Metrics metrics_;
   FakeClock clock_;
   FakeHttp http_;
-  std::atomic<bool> hub_down_{false}, origin_down_{false};
+  std::atomic<bool> hub_down_{false}, origin_down_{false}, hub_throttled_{false};
   GitConfig cfg_;
   std::unique_ptr<GitCache> cache_;
 };
@@ -119,14 +155,14 @@ TEST_F(GitCacheTest, AFirstPrepareClonesFromTheFirstSourceThatHasTheRepository) 
   ASSERT_TRUE(m);
   EXPECT_TRUE(m->cloned());
   auto st = m->status();
-  EXPECT_EQ(st.synced_from, hub_.string());
+  EXPECT_EQ(st.synced_from, hub_url_);
   EXPECT_EQ(st.failover, "");
   EXPECT_EQ(st.head, "refs/heads/main");
   EXPECT_EQ(st.head_commit, hub_tip);
   EXPECT_TRUE(st.last_error.empty()) << st.last_error;
-  // The probe before the clone asked the hub alone: it answered.
-  EXPECT_EQ(http_.count("GET", hub_.string() + "/org/app.git/info/refs"), 1u);
-  EXPECT_EQ(http_.count("GET", origin_.string()), 0u);
+  // The probe before the clone asked the hub alone (it answered), then the sync read its refs.
+  EXPECT_EQ(http_.count("GET", hub_url_ + "/org/app.git/info/refs"), 2u);
+  EXPECT_EQ(http_.count("GET", origin_url_), 0u);
   EXPECT_EQ(cache_->existing(app_), m);
 }
 
@@ -136,10 +172,9 @@ TEST_F(GitCacheTest, AMirrorWithoutTheRepositoryIsPassedOverForTheOriginAndNamed
   auto m = prepared(app_);
   ASSERT_TRUE(m);
   auto st = m->status();
-  EXPECT_EQ(st.synced_from, origin_.string());
+  EXPECT_EQ(st.synced_from, origin_url_);
   EXPECT_EQ(st.head_commit, origin_tip);
-  EXPECT_NE(st.failover.find("mirror " + hub_.string() + " failed"), std::string::npos)
-      << st.failover;
+  EXPECT_NE(st.failover.find("mirror " + hub_url_ + " failed"), std::string::npos) << st.failover;
   EXPECT_TRUE(st.last_error.empty()) << st.last_error;
   auto h = health();
   ASSERT_EQ(h.sources.size(), 2u);
@@ -158,13 +193,12 @@ TEST_F(GitCacheTest, AMirrorWhoseProbeFailsIsSkippedAndTheOriginIsUsed) {
   auto m = prepared(app_);
   ASSERT_TRUE(m);
   auto st = m->status();
-  EXPECT_EQ(st.synced_from, origin_.string());
+  EXPECT_EQ(st.synced_from, origin_url_);
   EXPECT_EQ(st.head_commit, origin_tip);  // not the hub's older copy: the hub was not fetched from
-  EXPECT_NE(st.failover.find("mirror " + hub_.string() + " is down"), std::string::npos)
-      << st.failover;
+  EXPECT_NE(st.failover.find("mirror " + hub_url_ + " is down"), std::string::npos) << st.failover;
   EXPECT_NE(st.failover.find("Couldn't connect to server"), std::string::npos) << st.failover;
-  EXPECT_EQ(http_.count("GET", hub_.string()), 1u);
-  EXPECT_EQ(http_.count("GET", origin_.string()), 1u);
+  EXPECT_EQ(http_.count("GET", hub_url_), 1u);     // its probe
+  EXPECT_EQ(http_.count("GET", origin_url_), 2u);  // its probe, the sync's ref check
   EXPECT_FALSE(health().sources[0].state.up);
 }
 
@@ -174,25 +208,25 @@ TEST_F(GitCacheTest, AnOpenMirrorBreakerIsRetriedByABackgroundSyncOnceItsProbeIs
   fs::create_directories(hub_);
   auto app = prepared(app_);  // the hub has nothing yet: its breaker opens, the origin serves
   ASSERT_TRUE(app);
-  ASSERT_EQ(app->status().synced_from, origin_.string());
+  ASSERT_EQ(app->status().synced_from, origin_url_);
 
   // The hub catches up. Until its probe is due, it is passed over without being asked.
   make_repo(hub_, "org/app", 2);
   make_repo(hub_, "org/tools", 1);
   auto tools = prepared(tools_);
   ASSERT_TRUE(tools);
-  EXPECT_EQ(tools->status().synced_from, origin_.string());
-  EXPECT_NE(tools->status().failover.find("mirror " + hub_.string() + " is down"),
-            std::string::npos)
+  EXPECT_EQ(tools->status().synced_from, origin_url_);
+  EXPECT_NE(tools->status().failover.find("mirror " + hub_url_ + " is down"), std::string::npos)
       << tools->status().failover;
-  EXPECT_EQ(http_.count("GET", hub_.string()), 1u);  // the first probe only
+  // The first probe and the first sync's ref check only.
+  EXPECT_EQ(http_.count("GET", hub_url_), 2u);
 
   clock_.advance(cfg_.breaker_min_backoff);  // the hub's probe is due
   const auto gen = app->sync_generation();
   ASSERT_TRUE(cache_->trigger_sync(app_));
   ASSERT_TRUE(app->wait_sync_after(gen, std::chrono::minutes(2)));
   auto st = app->status();
-  EXPECT_EQ(st.synced_from, hub_.string());
+  EXPECT_EQ(st.synced_from, hub_url_);
   EXPECT_EQ(st.failover, "");
   EXPECT_TRUE(st.last_error.empty()) << st.last_error;
 }
@@ -296,6 +330,56 @@ TEST_F(GitCacheTest, ATriggerDuringARunningSyncIsFollowedByAnotherSync) {
     (*cloned)->wait_sync_after((*cloned)->sync_generation(), std::chrono::milliseconds(100));
   EXPECT_EQ((*cloned)->status().head_commit, pushed);
   gated.stop();
+}
+
+TEST_F(GitCacheTest, AnUnchangedRepositoryCostsOneRequestAndNoGitProcess) {
+  make_repo(origin_, "org/app", 2);
+  make_repo(hub_, "org/app", 2);
+  auto m = prepared(app_);
+  ASSERT_TRUE(m);
+  const auto spawns = cache_spawns();
+  const auto asked = http_.requests().size();
+  for (int i = 0; i < 3; ++i) sync_now(app_, GitCache::Trigger::poll);
+  EXPECT_EQ(cache_spawns(), spawns);
+  EXPECT_EQ(http_.requests().size(), asked + 3);  // one ref check per sync
+  EXPECT_EQ(http_.count("GET", hub_url_ + "/org/app.git/info/refs"), 5u);
+  EXPECT_TRUE(m->status().last_error.empty()) << m->status().last_error;
+}
+
+TEST_F(GitCacheTest, AMovedRefIsFetchedAndTheNextUnchangedSyncIsCheapAgain) {
+  make_repo(origin_, "org/app", 2);
+  make_repo(hub_, "org/app", 2);
+  auto m = prepared(app_);
+  ASSERT_TRUE(m);
+  const auto tip = make_repo(hub_, "org/app", 3);  // a push to the hub's copy
+  sync_now(app_, GitCache::Trigger::poll);
+  EXPECT_EQ(m->status().head_commit, tip);
+  const auto spawns = cache_spawns();
+  sync_now(app_, GitCache::Trigger::poll);
+  EXPECT_EQ(cache_spawns(), spawns);
+  EXPECT_EQ(m->status().head_commit, tip);
+}
+
+TEST_F(GitCacheTest, ASourceAskingForAPauseIsLeftAloneByPollsButNotByPushes) {
+  make_repo(origin_, "org/app", 2);
+  make_repo(hub_, "org/app", 2);
+  auto m = prepared(app_);
+  ASSERT_TRUE(m);
+  hub_throttled_ = true;
+  sync_now(app_, GitCache::Trigger::poll);  // the hub answers 429: the origin serves this sync
+  EXPECT_EQ(m->status().synced_from, origin_url_);
+  EXPECT_NE(m->status().failover.find("asked to be left alone"), std::string::npos)
+      << m->status().failover;
+  EXPECT_TRUE(health().sources[0].state.up);  // a pause is no outage
+  const auto hub_asked = http_.count("GET", hub_url_);
+  sync_now(app_, GitCache::Trigger::poll);  // polls pass the pausing hub over without asking it
+  EXPECT_EQ(http_.count("GET", hub_url_), hub_asked);
+  sync_now(app_, GitCache::Trigger::push);  // a push asks it anyway
+  EXPECT_EQ(http_.count("GET", hub_url_), hub_asked + 1);
+  hub_throttled_ = false;
+  clock_.advance(std::chrono::seconds(30));  // the pause is over
+  sync_now(app_, GitCache::Trigger::poll);
+  EXPECT_EQ(m->status().synced_from, hub_url_);
 }
 
 }  // namespace
