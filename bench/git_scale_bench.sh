@@ -2,7 +2,7 @@
 # Git cache at fleet scale, beside git http-backend (nginx + fcgiwrap) in the same run, loopback:
 #   1. ref advertisements of 1,000 to 20,000 refs: ls-remote through Outpost and direct;
 #   2. idle mirrors: REPOS_SMALL and REPOS_LARGE unchanged repositories at a FAST_INTERVAL, and
-#      REPOS_LARGE at the default 60 s: Outpost's CPU (its process and every git child), the
+#      REPOS_LARGE at LONG_INTERVAL (the default 60 s): Outpost's CPU (its process and every git child), the
 #      upstream's requests and CPU (nginx, fcgiwrap, http-backend), git processes spawned — per
 #      minute of IDLE seconds, after one interval of warm-up;
 #   3. push-to-visible without webhooks at REPOS_LARGE and FAST_INTERVAL (PUSHES pushes);
@@ -10,12 +10,13 @@
 # Prints Markdown tables.
 #
 #   bench/git_scale_bench.sh [--repos-small 50] [--repos-large 300] [--fast-interval 10]
-#                            [--idle 60] [--pushes 5] [--big-mb 205] [--storm 10]
+#                            [--long-interval 60] [--idle 60] [--pushes 5] [--big-mb 205]
+#                            [--storm 10]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 source "$root/bench/bench_lib.sh"
-bench_options "$0 [--repos-small N] [--repos-large N] [--fast-interval S] [--idle S] [--pushes N] [--big-mb N] [--storm N]" \
-  REPOS_SMALL=50 REPOS_LARGE=300 FAST_INTERVAL=10 IDLE=60 PUSHES=5 BIG_MB=205 STORM=10 -- "$@"
+bench_options "$0 [--repos-small N] [--repos-large N] [--fast-interval S] [--long-interval S] [--idle S] [--pushes N] [--big-mb N] [--storm N]" \
+  REPOS_SMALL=50 REPOS_LARGE=300 FAST_INTERVAL=10 LONG_INTERVAL=60 IDLE=60 PUSHES=5 BIG_MB=205 STORM=10 -- "$@"
 source "$root/tests/integration/git_lib.sh"
 
 now_ns() { date +%s%N; }
@@ -59,7 +60,7 @@ w=$T/work/org/refs
 git -C "$w" remote set-url origin "$GIT_SRV/org/refs.git" 2>/dev/null || true
 refs_rows=""
 OP=$(free_port)
-write_git_outpost_config "$T/outpost.yaml" "$OP" "$T/data" "sync_interval: 1h"
+write_git_outpost_config "$T/outpost.yaml" "$OP" "$T/data-refs" "sync_interval: 1h"
 sed -i 's/^listen:/log: {level: warn}\nlisten:/' "$T/outpost.yaml"
 start_outpost op "$T/outpost.yaml"
 have=0
@@ -129,7 +130,8 @@ for p in $(seq "$PUSHES"); do
   wp=$T/work/push-$p
   git clone -q "$GIT_SRV/org/r$i.git" "$wp"
   echo "push $p" >>"$wp/apps/app1/notes.txt"
-  git -C "$wp" commit -qam "push $p"
+  git -C "$wp" add -A
+  git -C "$wp" commit -qm "push $p"
   sha=$(git -C "$wp" rev-parse HEAD)
   s=$(now_ns)
   git -C "$wp" push -q origin HEAD:main
@@ -142,7 +144,7 @@ done
 lat_p50=$(median "${lat[@]}")
 lat_max=$(printf '%s\n' "${lat[@]}" | sort -g | tail -1)
 stop_pid "$op_PID"
-idle "$REPOS_LARGE" 60
+idle "$REPOS_LARGE" "$LONG_INTERVAL"
 
 log "4. a ${BIG_MB} MB repository"
 wb=$T/work/big
