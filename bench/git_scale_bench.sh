@@ -155,6 +155,7 @@ for c in $(seq $((BIG_MB / 5))); do
   git -C "$wb" commit -qm "big $c"
 done
 git clone -q --bare "$wb" "$GIT_SRV/org/big.git"
+git -C "$GIT_SRV/org/big.git" repack -adq  # one pack, as a served repository has
 big_bytes=$(du -sb "$GIT_SRV/org/big.git" | cut -f1)
 HB=http://127.0.0.1:$GIT_UP_PORT/org/big.git
 OPU=http://127.0.0.1:$OP/git/git.test/org/big.git

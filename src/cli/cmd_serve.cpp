@@ -14,7 +14,7 @@
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "git/cache.hpp"
-#include "git/gate.hpp"
+#include "gate/gate.hpp"
 #include "git/handlers.hpp"
 #include "helm/handlers.hpp"
 #include "http/auth.hpp"
@@ -152,7 +152,7 @@ int serve(const Config& cfg) {
   bundle::ReleaseFanout fanout(releases, cluster);
   bundle::Uploads uploads(cfg.data_dir / "uploads");
   git::GitCache git_cache(cfg.git, cfg.data_dir, db, client, metrics, [&](const git::RepoId& id) {
-    return git::make_gate(cfg.git, cfg.registry, id, mirror, releases);
+    return gate::make_gate(cfg.git, cfg.registry, id, mirror, releases);
   });
   git_cache.set_cluster(&cluster);
   git::GitService git_service(git_cache, cfg.git, metrics, &packs);

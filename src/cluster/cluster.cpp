@@ -1,5 +1,7 @@
 #include "cluster/cluster.hpp"
 
+#include "upstream/ask.hpp"
+
 #include <netdb.h>
 #include <sys/socket.h>
 
@@ -178,28 +180,26 @@ std::vector<PeerRef> Cluster::live_peers() const {
   return out;
 }
 
-Result<http::ClientResponse> Cluster::send(const PeerRef& p, http::ClientRequest req,
-                                           http::BodySink* sink, bool held_only) {
+Result<http::ClientResponse> Cluster::request(upstream::Source& peer, http::ClientRequest req,
+                                              http::BodySink* sink, bool held_only) {
   req.headers.emplace_back(kPeerHeader, cfg_.advertise);
   if (held_only) req.headers.emplace_back(kPeerLocalHeader, "1");
   req.connect_timeout = cfg_.peer_timeout;
   if (req.stall_timeout.count() == 0 && req.total_timeout.count() == 0)
     req.total_timeout = cfg_.peer_timeout;
   auto authorize = [this] { return token_; };
-  auto r = p.source->send(std::move(req), sink, authorize);
-  if (upstream::is_outage(r)) {
-    if (!p.source->breaker().is_open())
-      spdlog::warn("cluster: peer {} marked down: {}", p.source->url(),
-                   r ? fmt::format("HTTP {}", r->status) : r.error().message);
-  }
-  p.source->note(r);
+  return peer.send(std::move(req), sink, authorize);
+}
+
+Result<http::ClientResponse> Cluster::send(const PeerRef& p, http::ClientRequest req,
+                                           http::BodySink* sink, bool held_only) {
+  auto r = request(*p.source, std::move(req), sink, held_only);
+  upstream::note(*p.source, r, "cluster");
   return r;
 }
 
 void Cluster::distrust(upstream::Source& peer, const std::string& why) {
-  spdlog::error("cluster: peer {} sent content that does not verify ({}); skipping it", peer.url(),
-                why);
-  peer.breaker().record_failure("sent content that does not verify: " + why);
+  upstream::record(peer, {upstream::Verdict::distrust, why}, "cluster");
 }
 
 std::vector<PeerHealth> Cluster::health() const {
@@ -223,13 +223,13 @@ void Cluster::probe_due() {
     req.connect_timeout = cfg_.peer_timeout;
     req.total_timeout = cfg_.peer_timeout;
     auto r = src->send(req, nullptr, [this] { return token_; });
-    if (r && r->status == 200) {
-      src->breaker().record_success();
-      spdlog::info("cluster: peer {} is reachable again", src->url());
-    } else {
-      src->breaker().record_failure(r ? fmt::format("probe: HTTP {}", r->status)
-                                      : r.error().message);
-    }
+    if (r && r->status == 200)
+      upstream::record(*src, {upstream::Verdict::answer}, "cluster");
+    else
+      upstream::record(*src,
+                       {upstream::Verdict::down,
+                        r ? fmt::format("probe: HTTP {}", r->status) : r.error().message},
+                       "cluster");
   }
 }
 

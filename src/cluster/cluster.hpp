@@ -111,6 +111,9 @@ class Cluster {
   // With `held_only`, the peer answers from what it holds.
   Result<http::ClientResponse> send(const PeerRef& p, http::ClientRequest req,
                                     http::BodySink* sink = nullptr, bool held_only = false);
+  // send() without recording the outcome: for the ask-in-order engine, which records it.
+  Result<http::ClientResponse> request(upstream::Source& peer, http::ClientRequest req,
+                                       http::BodySink* sink = nullptr, bool held_only = false);
   // Peer `peer` sent content that does not verify: its breaker opens with `why` (logged).
   static void distrust(upstream::Source& peer, const std::string& why);
   // Bytes this replica served to peers (counted by the handlers that answer them).

@@ -138,9 +138,9 @@ std::shared_ptr<GitMirror> GitCache::get_or_create(const RepoId& id) {
   auto& m = mirrors_[id];
   if (!m) {
     m = std::make_shared<GitMirror>(id, mirror_dir(data_dir_, id), data_dir_ / "git" / ".staging",
-                                    *cfg_.find(id.host), cfg_);
+                                    *cfg_.find(id.host), cfg_, clock_);
     if (gates_) m->set_gate(gates_(id));
-    next_sync_[id] = SteadyClock::now() + first_due(cfg_.sync_interval);
+    next_sync_[id] = clock_.steady_now() + first_due(cfg_.sync_interval);
   }
   return m;
 }
@@ -155,7 +155,7 @@ std::shared_ptr<GitMirror> GitCache::existing(const RepoId& id) {
 std::optional<double> GitCache::staleness(const GitMirror& m) const {
   auto st = m.status();
   if (!st.last_success) return std::nullopt;
-  return std::chrono::duration<double>(std::chrono::system_clock::now() - *st.last_success).count();
+  return std::chrono::duration<double>(clock_.system_now() - *st.last_success).count();
 }
 
 Result<std::shared_ptr<GitMirror>> GitCache::prepare(const RepoId& id, http::Reach reach) {
@@ -211,20 +211,29 @@ Result<std::shared_ptr<GitMirror>> GitCache::prepare(const RepoId& id, http::Rea
 bool GitCache::probe(const RepoId& id) {
   auto& src = sources(id.host);
   auto m = get_or_create(id);
+  std::vector<upstream::Hop> order;
+  std::map<const upstream::Source*, std::size_t> index;
   for (auto i : src.to_try()) {
+    order.push_back({&src.at(i)});
+    index[&src.at(i)] = i;
+  }
+  auto ask = [&](const upstream::Hop& hop) {
     http::ClientRequest req;
-    req.url = m->source_url(i) + "/info/refs?service=git-upload-pack";
+    req.url = m->source_url(index[hop.source]) + "/info/refs?service=git-upload-pack";
     req.connect_timeout = cfg_.probe_timeout;
     req.total_timeout = cfg_.probe_timeout;
-    auto r = src.at(i).send(req);
-    // Any HTTP answer (even 401 or an oversized body) proves the source is reachable.
+    requests_.add({{"host", id.host},
+                   {"role", std::string(upstream::role_name(hop.source->spec().role))},
+                   {"kind", "probe"}});
+    return hop.source->send(req);
+  };
+  // Any HTTP answer (even 401 or an oversized body) proves the source is reachable.
+  auto judge = [](const upstream::Hop&, const Result<http::ClientResponse>& r) {
     if (r || (r.error().code != Errc::upstream_unavailable && r.error().code != Errc::timeout))
-      return true;
-    requests_.add({{"host", id.host}, {"role", "origin"}, {"kind", "probe"}});
-    src.at(i).breaker().record_failure(r.error().message);
-    spdlog::warn("git: {} is unreachable: {}", src.at(i).url(), r.error().message);
-  }
-  return false;
+      return upstream::Judged{upstream::Verdict::answer};
+    return upstream::Judged{upstream::Verdict::down, r.error().message};
+  };
+  return upstream::ask_in_order<http::ClientResponse>(order, ask, judge, "git " + id.host).answered;
 }
 
 bool GitCache::paused(const std::string& host) {
@@ -315,7 +324,7 @@ Result<SyncOutcome> GitCache::checked_sync(GitMirror& m, const GitMirror::Attemp
   const auto& host = m.id().host;
   const std::string role_label(role);
   from.read_refs = [&]() -> Result<std::optional<RefAdvert>> {
-    auto check = check_refs(send, from.url, cfg_, stopping_);
+    auto check = check_refs(send, from.url, cfg_, stopping_, clock_);
     requests_.add({{"host", host}, {"role", role_label}, {"kind", "ref_check"}});
     if (!check) return std::unexpected(check.error());
     if (check->pause && source) {
@@ -332,89 +341,99 @@ Result<SyncOutcome> GitCache::checked_sync(GitMirror& m, const GitMirror::Attemp
   return r;
 }
 
-std::optional<Result<SyncOutcome>> GitCache::sync_from_owners(GitMirror& m,
-                                                              const GitMirror::Attempt& attempt,
-                                                              std::string& failover) {
-  if (!cluster_) return std::nullopt;
-  std::optional<Result<SyncOutcome>> r;
-  for (const auto& peer : cluster_->ahead_of_self(owner_key(m.id()))) {
-    const auto& url = peer.source->url();
-    GitMirror::From from{url + "/git/" + m.id().key(), url, failover, {}};
-    from.config.emplace_back("http." + url + "/.extraHeader",
-                             std::string(cluster::kPeerHeader) + ": " + cluster_->self());
-    if (auto token = cluster_->authorization())
-      from.config.emplace_back("http." + url + "/.extraHeader", "Authorization: " + *token);
-    SendFn send = [&](http::ClientRequest req) {
-      req.url = req.url.substr(url.size());  // the peer's path
-      return cluster_->send(peer, std::move(req));
-    };
-    r = checked_sync(m, attempt, from, send, "peer", nullptr);
-    if (*r) return r;
-    spdlog::warn("git: sync of {} from peer {} failed: {}", m.id().key(), url,
-                 (*r).error().message);
-    failover += fmt::format("{}peer {} failed: {}", failover.empty() ? "" : "; ", url,
-                            (*r).error().message);
-  }
-  return r;
+GitMirror::From GitCache::peer_from(const RepoId& id, const upstream::Source& peer) const {
+  const auto& url = peer.url();
+  GitMirror::From from{url + "/git/" + id.key(), url, "", {}};
+  from.config.emplace_back("http." + url + "/.extraHeader",
+                           std::string(cluster::kPeerHeader) + ": " + cluster_->self());
+  if (auto token = cluster_->authorization())
+    from.config.emplace_back("http." + url + "/.extraHeader", "Authorization: " + *token);
+  return from;
+}
+
+std::optional<std::string> GitCache::passed_over(upstream::Source& s, Trigger why) {
+  if (s.spec().role == upstream::Role::peer) return std::nullopt;
+  if (auto left = s.paused(); left > Millis(0) && why == Trigger::poll)
+    return fmt::format("asked to be left alone ({} s more)",
+                       std::chrono::ceil<std::chrono::seconds>(left).count());
+  // While a host is down, syncs queued for its repositories fail at once and one probe decides
+  // (never a dial per queued sync, each doubling the backoff).
+  if (s.breaker().is_open() && !s.breaker().claim_probe())
+    return "is down (" + s.breaker().state().last_error + ")";
+  return std::nullopt;
+}
+
+upstream::Judged GitCache::judge_sync(const upstream::Source& s, const Result<SyncOutcome>& r) {
+  using upstream::Verdict;
+  if (r) return {Verdict::answer};
+  const auto& why = r.error().message;
+  if (r.error().code == Errc::upstream_error && s.paused() > Millis(0))
+    return {Verdict::not_here, why};  // it asked to be left alone (429)
+  if (r.error().code != Errc::upstream_unavailable && r.error().code != Errc::timeout)
+    return {Verdict::stop};
+  // A peer's failed sync is its upstream's trouble; a mirror without this one repository is no
+  // outage of the mirror: the other repositories of the host keep using it.
+  if (s.spec().role == upstream::Role::peer) return {Verdict::not_here, "failed: " + why};
+  if (s.spec().role == upstream::Role::mirror &&
+      (why.find("not found") != std::string::npos || why.find(" 404") != std::string::npos))
+    return {Verdict::not_here, "does not have it: " + why};
+  return {Verdict::down, why};
 }
 
 Result<SyncOutcome> GitCache::sync_from_sources(GitMirror& m, Trigger why,
                                                 const GitMirror::Attempt& attempt) {
   auto& src = sources(m.id().host);
-  std::string failover;  // every source before the one used, and why it was passed over
-  // In a cluster, from the owner's mirror first: only the owner syncs from the sources.
-  auto r = sync_from_owners(m, attempt, failover)
-               .value_or(fail(Errc::upstream_unavailable, "no source"));
-  if (r) return r;
-  // A source whose breaker is open is skipped unless this sync claims its probe: while a host is
-  // down, syncs queued for its repositories fail at once and one probe decides (never a dial
-  // per queued sync, each doubling the backoff). A source pausing at its own request (429) is
-  // skipped by polls.
+  // In a cluster, from the owners' mirrors first (only the owner syncs from the sources), then
+  // the host's sources in order.
+  std::vector<upstream::Hop> order;
+  if (cluster_)
+    for (const auto& p : cluster_->ahead_of_self(owner_key(m.id()))) order.push_back({p.source});
+  std::map<const upstream::Source*, std::size_t> index;
   for (std::size_t i = 0; i < src.size(); ++i) {
-    auto& source = src.at(i);
-    const auto role = upstream::role_name(source.spec().role);
-    auto pass_over = [&](const std::string& what) {
-      failover += fmt::format("{}{} {} {}", failover.empty() ? "" : "; ", role, source.url(), what);
-      r = fail(Errc::upstream_unavailable, fmt::format("{} {}", source.url(), what));
-    };
-    if (auto left = source.paused(); left > Millis(0) && why == Trigger::poll) {
-      pass_over(fmt::format("asked to be left alone ({} s more)",
-                            std::chrono::ceil<std::chrono::seconds>(left).count()));
-      continue;
+    order.push_back({&src.at(i)});
+    index[&src.at(i)] = i;
+  }
+  std::string failover;  // every source passed over, and why (the mirror's status names them)
+  std::optional<std::string> skipped;
+  std::string last_skip;
+  auto ask = [&](const upstream::Hop& hop) -> Result<SyncOutcome> {
+    auto& s = *hop.source;
+    if ((skipped = passed_over(s, why))) {
+      last_skip = fmt::format("{} {}", s.url(), *skipped);
+      return fail(Errc::upstream_unavailable, last_skip);
     }
-    if (source.breaker().is_open() && !source.breaker().claim_probe()) {
-      pass_over("is down (" + source.breaker().state().last_error + ")");
-      continue;
+    if (s.spec().role == upstream::Role::peer) {
+      auto from = peer_from(m.id(), s);
+      from.failover = failover;
+      SendFn send = [&](http::ClientRequest req) {
+        req.url = req.url.substr(s.url().size());  // the peer's path
+        return cluster_->request(s, std::move(req));
+      };
+      return checked_sync(m, attempt, from, send, "peer", nullptr);
     }
     SendFn send = [&](http::ClientRequest req) {
-      return source.send(std::move(req), nullptr, [&] { return source.basic_authorization(); });
+      return s.send(std::move(req), nullptr, [&] { return s.basic_authorization(); });
     };
-    r = checked_sync(m, attempt, {m.source_url(i), source.url(), failover}, send, role, &source);
-    if (r) {
-      if (source.breaker().is_open()) spdlog::info("git: {} is reachable again", source.url());
-      source.breaker().record_success();
-      if (!failover.empty())
-        spdlog::warn("git: {} synced from {} ({})", m.id().key(), source.url(), failover);
-      return r;
-    }
-    if (source.paused() > Millis(0)) {
-      pass_over(r.error().message);
-      continue;
-    }
-    if (r.error().code != Errc::upstream_unavailable && r.error().code != Errc::timeout) return r;
-    const auto& why_failed = r.error().message;
-    spdlog::warn("git: sync of {} from {} failed: {}", m.id().key(), source.url(), why_failed);
-    // A mirror without this one repository is no outage of the mirror: the other repositories
-    // of the host keep using it.
-    if (src.is_mirror(i) && (why_failed.find("not found") != std::string::npos ||
-                             why_failed.find(" 404") != std::string::npos)) {
-      pass_over("does not have it: " + why_failed);
-      continue;
-    }
-    source.breaker().record_failure(why_failed);
-    pass_over("failed: " + why_failed);
-  }
-  return r;
+    const auto role = upstream::role_name(s.spec().role);
+    return checked_sync(m, attempt, {m.source_url(index[&s]), s.url(), failover}, send, role, &s);
+  };
+  auto judge = [&](const upstream::Hop& hop, const Result<SyncOutcome>& r) -> upstream::Judged {
+    const auto& s = *hop.source;
+    auto j = skipped ? upstream::Judged{upstream::Verdict::pass, *skipped} : judge_sync(s, r);
+    if (j.verdict == upstream::Verdict::down) j.why = "failed: " + j.why;
+    if (j.verdict != upstream::Verdict::answer && j.verdict != upstream::Verdict::stop)
+      failover += fmt::format("{}{} {} {}", failover.empty() ? "" : "; ",
+                              upstream::role_name(s.spec().role), s.url(), j.why);
+    if (j.verdict == upstream::Verdict::down) j.why = r.error().message;
+    if (j.verdict == upstream::Verdict::answer && !failover.empty())
+      spdlog::warn("git: {} synced from {} ({})", m.id().key(), s.url(), failover);
+    return j;
+  };
+  auto asked = upstream::ask_in_order<SyncOutcome>(order, ask, judge, "git " + m.id().key(),
+                                                   upstream::Fallback::last);
+  if (!asked.by && !last_skip.empty())  // every source passed over: the last one says why
+    return fail(Errc::upstream_unavailable, last_skip);
+  return std::move(asked.outcome);
 }
 
 void GitCache::run_sync(std::shared_ptr<GitMirror> m, Trigger why) {
@@ -429,7 +448,7 @@ void GitCache::run_sync(std::shared_ptr<GitMirror> m, Trigger why) {
                                         : "ok"}});
   {
     MutexLock lock(mu_);
-    next_sync_[m->id()] = SteadyClock::now() + next_due(cfg_.sync_interval);
+    next_sync_[m->id()] = clock_.steady_now() + next_due(cfg_.sync_interval);
     overdue_.erase(m->id().host);  // the host answered (or failed): requests may wait again
   }
   auto st = m->status();
@@ -446,7 +465,7 @@ std::vector<RepoId> GitCache::due_syncs() {
   std::vector<RepoId> out;
   const std::size_t bound = 2 * static_cast<std::size_t>(std::max(1, cfg_.max_parallel_syncs));
   MutexLock lock(mu_);
-  const auto now = SteadyClock::now();
+  const auto now = clock_.steady_now();
   std::size_t waiting = 0;
   for (auto& [id, m] : mirrors_) {
     if (queued_[id]) ++waiting;

@@ -23,6 +23,7 @@
 #include "git/ref_check.hpp"
 #include "http/client.hpp"
 #include "store/meta_db.hpp"
+#include "upstream/ask.hpp"
 #include "upstream/source_list.hpp"
 
 namespace outpost::git {
@@ -87,10 +88,13 @@ class GitCache {
   // breaker opened and is named in the mirror's status (failover).
   Result<SyncOutcome> sync_from_sources(GitMirror& m, Trigger why,
                                         const GitMirror::Attempt& attempt);
-  // In a cluster, a sync from the owners' mirrors (they alone sync from the sources).
-  std::optional<Result<SyncOutcome>> sync_from_owners(GitMirror& m,
-                                                      const GitMirror::Attempt& attempt,
-                                                      std::string& failover);
+  // Git config for syncing `id` from a peer replica's mirror (its token and the peer marker).
+  GitMirror::From peer_from(const RepoId& id, const upstream::Source& peer) const;
+  // Why a sync does not ask source `s` now (nullopt: it does): a poll while the source asked to
+  // be left alone (429), or an open breaker whose probe another caller holds.
+  static std::optional<std::string> passed_over(upstream::Source& s, Trigger why);
+  // What a sync's outcome from `s` means (the engine's verdict for Git).
+  static upstream::Judged judge_sync(const upstream::Source& s, const Result<SyncOutcome>& r);
   // Reads the source's ref advertisement (one request), then syncs `m` from it: nothing more when
   // it did not change. A source that asks for a pause (429) is paused and not synced from.
   Result<SyncOutcome> checked_sync(GitMirror& m, const GitMirror::Attempt& attempt,

@@ -48,12 +48,13 @@ constexpr const char* kMirrorConfig = R"(
 }  // namespace
 
 GitMirror::GitMirror(RepoId id, fs::path dir, fs::path staging_root,
-                     const HostUpstreamConfig& upstream, const GitConfig& cfg)
+                     const HostUpstreamConfig& upstream, const GitConfig& cfg, const Clock& clock)
     : id_(std::move(id)),
       dir_(std::move(dir)),
       staging_root_(std::move(staging_root)),
       upstream_(upstream),
       cfg_(cfg),
+      clock_(clock),
       git_(upstream_env(upstream, cfg.stall_timeout)) {}
 
 std::string GitMirror::upstream_url() const {
@@ -133,7 +134,7 @@ Result<SyncOutcome> GitMirror::sync(const std::atomic<bool>& stop, const Sources
     return *last_;
   }
   syncing_ = true;
-  status_.last_attempt = std::chrono::system_clock::now();
+  status_.last_attempt = clock_.system_now();
   lock.unlock();
   std::optional<From> used;  // the source of the attempt that succeeded
   auto r = sources([&](const From& from) {
@@ -146,7 +147,7 @@ Result<SyncOutcome> GitMirror::sync(const std::atomic<bool>& stop, const Sources
   ++sync_gen_;
   last_ = r;
   if (r) {
-    status_.last_success = std::chrono::system_clock::now();
+    status_.last_success = clock_.system_now();
     status_.last_error.clear();
     if (used) set_source_locked(*used);
     if (!r->moved.empty()) {
@@ -159,7 +160,6 @@ Result<SyncOutcome> GitMirror::sync(const std::atomic<bool>& stop, const Sources
   cv_.notify_all();
   return r;
 }
-
 
 std::uint64_t GitMirror::sync_generation() const {
   MutexLock lock(mu_);

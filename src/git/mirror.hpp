@@ -21,6 +21,7 @@
 #include "core/digest.hpp"
 #include "core/error.hpp"
 #include "core/mutex.hpp"
+#include "core/time.hpp"
 #include "git/git_runner.hpp"
 #include "git/ref_advert.hpp"
 #include "git/repo_path.hpp"
@@ -55,8 +56,10 @@ struct SyncOutcome {
 
 class GitMirror {
  public:
+  // `clock` stamps the status (last attempt, last success).
   GitMirror(RepoId id, std::filesystem::path dir, std::filesystem::path staging_root,
-            const HostUpstreamConfig& upstream, const GitConfig& cfg);
+            const HostUpstreamConfig& upstream, const GitConfig& cfg,
+            const Clock& clock = Clock::system());
 
   const RepoId& id() const { return id_; }
   const std::filesystem::path& dir() const { return dir_; }
@@ -167,6 +170,7 @@ class GitMirror {
   const std::filesystem::path staging_root_;
   const HostUpstreamConfig& upstream_;
   const GitConfig& cfg_;
+  const Clock& clock_;
   const GitRunner git_;  // talks to this mirror's upstream
   GateFn gate_;          // empty: not gated
 

@@ -7,7 +7,7 @@
 namespace outpost::git {
 
 Result<RefCheck> check_refs(const SendFn& send, const std::string& repo_url, const GitConfig& cfg,
-                            const std::atomic<bool>& stop) {
+                            const std::atomic<bool>& stop, const Clock& clock) {
   http::ClientRequest req;
   req.url = repo_url + "/info/refs?service=git-upload-pack";
   req.headers = {{"Accept", "application/x-git-upload-pack-advertisement"}};
@@ -23,7 +23,7 @@ Result<RefCheck> check_refs(const SendFn& send, const std::string& repo_url, con
                 fmt::format("unable to access '{}': {}", repo_url, r.error().message));
   RefCheck out;
   out.status = r->status;
-  out.pause = upstream::asked_pause(*r, std::chrono::system_clock::now());
+  out.pause = upstream::asked_pause(*r, clock.system_now());
   if (r->status != 200) return out;
   if (auto ct = r->headers.get("content-type");
       !ct || !ct->starts_with("application/x-git-upload-pack-advertisement"))

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/config.hpp"
+#include "core/time.hpp"
 #include "git/ref_advert.hpp"
 #include "http/client.hpp"
 
@@ -29,6 +30,6 @@ struct RefCheck {
 // server's protocol default). Transport failures and timeouts are the error, as git would have
 // met them ("unable to access '<url>': …").
 Result<RefCheck> check_refs(const SendFn& send, const std::string& repo_url, const GitConfig& cfg,
-                            const std::atomic<bool>& stop);
+                            const std::atomic<bool>& stop, const Clock& clock = Clock::system());
 
 }  // namespace outpost::git

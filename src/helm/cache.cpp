@@ -19,6 +19,10 @@ namespace fs = std::filesystem;
 namespace {
 
 // Collects a 2xx body up to a limit.
+std::string outage_why(const Result<http::ClientResponse>& r) {
+  return r ? fmt::format("HTTP {}", r->status) : r.error().message;
+}
+
 class StringSink final : public http::BodySink {
  public:
   explicit StringSink(std::size_t limit) : limit_(limit) {}
@@ -89,12 +93,13 @@ std::string read_file(const fs::path& p) {
 }  // namespace
 
 HelmCache::HelmCache(const HelmConfig& cfg, const fs::path& data_dir, BlobStore& store, MetaDb& db,
-                     http::HttpClient& client, Metrics& metrics)
+                     http::HttpClient& client, Metrics& metrics, const Clock& clock)
     : cfg_(cfg),
       dir_(data_dir / "helm"),
       store_(store),
       db_(db),
       client_(client),
+      clock_(clock),
       requests_(metrics.counter("outpost_helm_requests_total",
                                 "Helm index and chart requests by kind and result")) {
   for (const auto& up : cfg_.upstreams)
@@ -104,7 +109,7 @@ HelmCache::HelmCache(const HelmConfig& cfg, const fs::path& data_dir, BlobStore&
             upstream::SourceSpec{up.url, upstream::Role::origin, up.insecure, up.username,
                                  up.password},
             up.mirrors, upstream::BreakerPolicy{cfg_.breaker_min_backoff, cfg_.breaker_max_backoff},
-            client_, stopping_));
+            client_, stopping_, clock_));
   auto& age = metrics.gauge("outpost_helm_index_age_seconds",
                             "Seconds since each chart repository index was last fetched upstream");
   auto& up_gauge = metrics.gauge("outpost_helm_upstream_up",
@@ -225,25 +230,34 @@ Result<std::pair<std::shared_ptr<const std::string>, std::string>> HelmCache::ra
 
 std::optional<HelmCache::FetchedIndex> HelmCache::index_from_peers(const ChartRepo& id) {
   if (!cluster_) return std::nullopt;
-  for (const auto& peer : cluster_->live_peers()) {
+  std::vector<upstream::Hop> order;
+  for (const auto& peer : cluster_->live_peers()) order.push_back({peer.source});
+  upstream::Judged found{upstream::Verdict::pass};  // what the last ask found
+  auto ask = [&](const upstream::Hop& hop) -> Result<FetchedIndex> {
     StringSink sink(cfg_.max_index_bytes);
     http::ClientRequest req;
     req.url = fmt::format("/helm/{}/index.yaml", id.key());
     req.total_timeout = cfg_.fetch_timeout;
-    auto r = cluster_->send(peer, std::move(req), &sink);
-    if (!r || r->status != 200) continue;
+    auto r = cluster_->request(*hop.source, std::move(req), &sink);
+    found = upstream::is_outage(r) ? upstream::Judged{upstream::Verdict::down, outage_why(r)}
+                                   : upstream::Judged{upstream::Verdict::pass};
+    if (!r || r->status != 200) return fail(Errc::not_found, "no copy there");
     auto url = r->headers.get("X-Outpost-Index-Url");
     // Only an index from one of this repository's own sources is taken (its chart URLs are
     // followed as that source's).
-    if (!url || !source_for_url(std::string(*url)).up) continue;
+    if (!url || !source_for_url(std::string(*url)).up) return fail(Errc::not_found, "no source");
     const std::string from(*url);
     auto served = serve_index(sink.data, from, release_entries(id));
-    if (!served) continue;
-    spdlog::info("helm {}: no copy and no source answers; took {}'s copy", id.key(),
-                 peer.source->url());
+    if (!served) return std::unexpected(served.error());
+    found = {upstream::Verdict::answer};
     return FetchedIndex{std::move(sink.data), from, std::move(*served), true};
-  }
-  return std::nullopt;
+  };
+  auto asked = upstream::ask_in_order<FetchedIndex>(
+      order, ask, [&](const upstream::Hop&, const Result<FetchedIndex>&) { return found; },
+      "helm " + id.key());
+  if (!asked.answered) return std::nullopt;
+  spdlog::info("helm {}: no copy and no source answers; took {}'s copy", id.key(), asked.by->url());
+  return std::move(*asked.outcome);
 }
 
 Result<HelmCache::FetchedIndex> HelmCache::fetch_index_or_peers(const ChartRepo& id,
@@ -256,45 +270,44 @@ Result<HelmCache::FetchedIndex> HelmCache::fetch_index_or_peers(const ChartRepo&
 
 Result<HelmCache::FetchedIndex> HelmCache::fetch_index(const ChartRepo& id) {
   auto& src = sources(id.host);
-  Error why{Errc::upstream_unavailable, "no source"};
+  std::vector<upstream::Hop> order;
+  std::map<const upstream::Source*, std::size_t> index;
   for (auto i : src.to_try(upstream::SourceList::DueProbes::include)) {
-    auto& source = src.at(i);
-    const std::string url = index_url_on(id, i);
+    order.push_back({&src.at(i)});
+    index[&src.at(i)] = i;
+  }
+  using upstream::Verdict;
+  Verdict found = Verdict::stop;  // what the last ask found: the judge's verdict
+  auto ask = [&](const upstream::Hop& hop) -> Result<FetchedIndex> {
+    auto& source = *hop.source;
+    const std::string url = index_url_on(id, index[&source]);
     StringSink sink(cfg_.max_index_bytes);
     auto resp = get(source, url, sink);
     if (!resp) {
+      found = sink.over || resp.error().code == Errc::cancelled ? Verdict::stop : Verdict::down;
       if (sink.over)
         return fail(Errc::upstream_error,
                     fmt::format("{} is larger than helm.max_index_bytes", url));
-      why = {resp.error().code, fmt::format("{}: {}", url, resp.error().message)};
-      if (resp.error().code == Errc::cancelled) return std::unexpected(why);
-      source.breaker().record_failure(why.message);
-      continue;
+      return fail(resp.error().code, fmt::format("{}: {}", url, resp.error().message));
     }
-    if (resp->status >= 500) {
-      why = {Errc::upstream_unavailable,
-             fmt::format("{}: upstream answered HTTP {}", url, resp->status)};
-      source.breaker().record_failure(why.message);
-      continue;
-    }
-    source.breaker().record_success();
-    if (resp->status != 200) {
-      why = {Errc::upstream_error, fmt::format("{}: upstream answered HTTP {}", url, resp->status)};
-      if (src.is_mirror(i)) continue;  // the mirror does not have it: ask the next source
-      return std::unexpected(why);
-    }
+    found = resp->status >= 500 ? Verdict::down : Verdict::not_here;  // a mirror lacks it
+    if (resp->status != 200)
+      return fail(resp->status >= 500 ? Errc::upstream_unavailable : Errc::upstream_error,
+                  fmt::format("{}: upstream answered HTTP {}", url, resp->status));
     // Parsed once, here: a mirror's index that is not one distrusts the mirror.
     auto served = serve_index(sink.data, url, release_entries(id));
-    if (!served) {
-      why = {served.error().code, fmt::format("{}: {}", url, served.error().message)};
-      if (!src.is_mirror(i)) return std::unexpected(why);
-      src.distrust(i, "helm " + id.key(), served.error().message);
-      continue;
-    }
+    found = served ? Verdict::answer : Verdict::distrust;
+    if (!served)
+      return fail(served.error().code, fmt::format("{}: {}", url, served.error().message));
     source.add_bytes(sink.data.size());
     return FetchedIndex{std::move(sink.data), url, std::move(*served)};
-  }
-  return std::unexpected(why);
+  };
+  auto judge = [&](const upstream::Hop&, const Result<FetchedIndex>& r) {
+    return upstream::Judged{found, r ? "" : r.error().message};
+  };
+  return upstream::ask_in_order<FetchedIndex>(order, ask, judge, "helm " + id.key(),
+                                              upstream::Fallback::last)
+      .outcome;
 }
 
 void HelmCache::refresh(Repo& r) {
@@ -308,7 +321,7 @@ void HelmCache::refresh(Repo& r) {
     spdlog::warn("helm {}: refresh failed: {}", r.id.key(), got.error().message);
     MutexLock lock(mu_);
     r.last_error = got.error().message;
-    r.fetched = std::chrono::steady_clock::now();
+    r.fetched = clock_.steady_now();
     return;
   }
   auto& [text, url, served, from_peer] = *got;
@@ -327,8 +340,7 @@ void HelmCache::refresh(Repo& r) {
   r.last_success = unix_now();
   r.last_error.clear();
   // A peer's copy is due at once: the next refresh asks the sources again.
-  r.fetched =
-      from_peer ? std::chrono::steady_clock::time_point{} : std::chrono::steady_clock::now();
+  r.fetched = from_peer ? std::chrono::steady_clock::time_point{} : clock_.steady_now();
 }
 
 void HelmCache::refresh_loop(std::stop_token st) {
@@ -336,7 +348,7 @@ void HelmCache::refresh_loop(std::stop_token st) {
     std::vector<Repo*> due;
     {
       MutexLock lock(mu_);
-      auto now = std::chrono::steady_clock::now();
+      auto now = clock_.steady_now();
       for (auto& [key, r] : repos_) {
         auto& src = sources(r->id.host);
         bool stale = now - r->fetched >= cfg_.refresh_interval;
@@ -362,7 +374,7 @@ Result<std::shared_ptr<const ServedIndex>> HelmCache::current(const ChartRepo& i
     r = &repo_locked(id);
     load_disk_locked(*r);
     have = r->raw != nullptr;
-    stale = std::chrono::steady_clock::now() - r->fetched >= cfg_.refresh_interval;
+    stale = clock_.steady_now() - r->fetched >= cfg_.refresh_interval;
   }
   // No copy and no source: a peer's copy may do (a network wait).
   const bool peers = !have && cluster_ && !cluster_->live_peers().empty();
@@ -431,27 +443,38 @@ std::optional<Digest> HelmCache::chart_from_peers(const ChartRepo& repo, std::st
                                                   const ChartEntry& c, cluster::Asking asking) {
   if (!cluster_) return std::nullopt;
   const std::string path = fmt::format("/helm/{}/charts/{}", repo.key(), file);
+  std::vector<upstream::Hop> order;
   for (const auto& [peer, held_only] :
-       cluster_->ask_order("helm/" + repo.key() + "/" + std::string(file), asking)) {
-    ChartSink sink(store_, cfg_.max_chart_bytes, peer.source->url() + path);
+       cluster_->ask_order("helm/" + repo.key() + "/" + std::string(file), asking))
+    order.push_back({peer.source, held_only});
+  upstream::Judged found{upstream::Verdict::pass};  // what the last ask found
+  auto ask = [&](const upstream::Hop& hop) -> Result<Digest> {
+    ChartSink sink(store_, cfg_.max_chart_bytes, hop.source->url() + path);
     sink.begin_attempt();
     http::ClientRequest req;
     req.url = path;
     req.total_timeout = cfg_.fetch_timeout;
-    auto r = cluster_->send(peer, std::move(req), &sink, held_only);
-    if (!r || r->status != 200 || sink.rejected()) continue;
+    auto r = cluster_->request(*hop.source, std::move(req), &sink, hop.held_only);
+    found = upstream::is_outage(r) ? upstream::Judged{upstream::Verdict::down, outage_why(r)}
+                                   : upstream::Judged{upstream::Verdict::pass};
+    if (!r || r->status != 200 || sink.rejected()) return fail(Errc::not_found, "not there");
     if (auto sealed = sink.writer().seal(c.digest); !sealed) {
-      cluster::Cluster::distrust(*peer.source,
-                                 fmt::format("chart {} does not match the index's digest", file));
-      continue;
+      found = {upstream::Verdict::distrust,
+               fmt::format("chart {} does not match the index's digest", file)};
+      return fail(Errc::digest_mismatch, found.why);
     }
     auto d = sink.writer().publish();
-    if (!d) continue;
-    peer.source->add_bytes(sink.writer().size());
-    spdlog::info("helm: cached {} {} from peer {}", c.name, c.version, peer.source->url());
+    if (!d) return std::unexpected(d.error());
+    hop.source->add_bytes(sink.writer().size());
+    found = {upstream::Verdict::answer};
     return *d;
-  }
-  return std::nullopt;
+  };
+  auto asked = upstream::ask_in_order<Digest>(
+      order, ask, [&](const upstream::Hop&, const Result<Digest>&) { return found; },
+      "helm " + repo.key());
+  if (!asked.answered) return std::nullopt;
+  spdlog::info("helm: cached {} {} from peer {}", c.name, c.version, asked.by->url());
+  return *asked.outcome;
 }
 
 Result<Digest> HelmCache::chart(const ChartRepo& repo, std::string_view file, http::Reach reach,
@@ -559,7 +582,7 @@ Result<Digest> HelmCache::download(const ChartEntry& c) {
         return fail(Errc::upstream_error, fmt::format("{} is unreachable ({})", source.url(),
                                                       source.breaker().state().last_error));
       auto r = get(source, c.url, sink);
-      source.note(r);
+      upstream::note(source, r, "helm");
       return r;
     };
     auto on_retry = [&](const Error& why, std::uint64_t, Millis pause) {

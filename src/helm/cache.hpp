@@ -20,11 +20,13 @@
 #include "core/metrics.hpp"
 #include "core/mutex.hpp"
 #include "core/thread_pool.hpp"
+#include "core/time.hpp"
 #include "helm/index.hpp"
 #include "helm/repo.hpp"
 #include "http/client.hpp"
 #include "store/blob_store.hpp"
 #include "store/meta_db.hpp"
+#include "upstream/ask.hpp"
 #include "upstream/source_list.hpp"
 
 namespace outpost::helm {
@@ -44,8 +46,10 @@ struct RepoStatus {
 
 class HelmCache {
  public:
+  // `clock` times index ages and the sources' breakers (a fake one moves them in tests).
   HelmCache(const HelmConfig& cfg, const std::filesystem::path& data_dir, BlobStore& store,
-            MetaDb& db, http::HttpClient& client, Metrics& metrics);
+            MetaDb& db, http::HttpClient& client, Metrics& metrics,
+            const Clock& clock = Clock::system());
   ~HelmCache();
   HelmCache(const HelmCache&) = delete;
   HelmCache& operator=(const HelmCache&) = delete;
@@ -140,6 +144,7 @@ class HelmCache {
   BlobStore& store_;
   MetaDb& db_;
   http::HttpClient& client_;
+  const Clock& clock_;
   MetricFamily& requests_;
   std::atomic<bool> stopping_{false};
   Mutex mu_;

@@ -57,16 +57,11 @@ Upstream::Upstream(const RegistryUpstreamConfig& cfg, const RegistryConfig& reg,
 Upstream::~Upstream() = default;
 
 void Upstream::distrust(upstream::Source& s, const std::string& why) {
-  if (s.spec().role == upstream::Role::peer) {
-    errors_.add({{"upstream", cfg_.name}, {"reason", "peer_wrong_content"}});
-    cluster::Cluster::distrust(s, why);
-    return;
-  }
-  for (std::size_t i = 0; i < sources_.size(); ++i)
-    if (&sources_.at(i) == &s && sources_.is_mirror(i)) {
-      errors_.add({{"upstream", cfg_.name}, {"reason", "mirror_wrong_content"}});
-      sources_.distrust(i, "upstream " + cfg_.name, why);
-    }
+  if (!is_mirror(s)) return;  // the origin is the authority: its wrong content fails the request
+  const bool peer = s.spec().role == upstream::Role::peer;
+  errors_.add(
+      {{"upstream", cfg_.name}, {"reason", peer ? "peer_wrong_content" : "mirror_wrong_content"}});
+  upstream::record(s, {upstream::Verdict::distrust, why}, "upstream " + cfg_.name);
 }
 
 std::vector<SourceHealth> Upstream::sources() const {
@@ -183,17 +178,18 @@ Result<http::ClientResponse> Upstream::send(Link& link, http::ClientRequest req,
   return link.source.send(std::move(req), sink, authorize);  // a second 401: the caller says so
 }
 
-bool Upstream::note(Link& link, const Result<http::ClientResponse>& r) {
-  const bool failed = upstream::is_outage(r);
-  if (failed) {
+void Upstream::observe(Link& link, const Result<http::ClientResponse>& r) {
+  if (upstream::is_outage(r)) {
     auto reason = r ? "http_" + std::to_string(r->status) : std::string(errc_name(r.error().code));
     errors_.add({{"upstream", cfg_.name}, {"reason", reason}});
-    if (!link.source.breaker().is_open())
-      spdlog::warn("upstream {} ({}) marked down: {}", cfg_.name, link.source.url(),
-                   r ? fmt::format("HTTP {}", r->status) : r.error().message);
   }
-  link.source.note(r);
-  return failed;
+  if (r) link.source.observe(*r);
+}
+
+Upstream::Link& Upstream::link_of(const upstream::Source& s) {
+  for (auto& l : links_)
+    if (&l->source == &s) return *l;
+  return *links_.back();  // unreachable: every source has its link
 }
 
 namespace {
@@ -215,7 +211,75 @@ bool mirror_passes(int status) {
   return status == 404 || status == 401 || status == 403 || status == 429;
 }
 
+std::string outage_why(const Result<http::ClientResponse>& r) {
+  return r ? fmt::format("HTTP {}", r->status) : r.error().message;
+}
+
+using upstream::Judged;
+using upstream::Verdict;
+
+// A peer's outcome: content it lacks or cannot give passes on (its "not here" is never the
+// registry's answer: the sources are asked next), a failure before any byte is an outage, a body
+// cut midway stops (the caller resumes).
+Judged judge_peer(const Result<http::ClientResponse>& r, bool body_started) {
+  if (!r) {
+    if (body_started || r.error().code == Errc::cancelled) return {Verdict::stop};
+    return upstream::is_outage(r) ? Judged{Verdict::down, r.error().message}
+                                  : Judged{Verdict::pass};
+  }
+  if (r->status >= 500) return {Verdict::down, outage_why(r)};
+  if (mirror_passes(r->status)) return {Verdict::pass};
+  return {Verdict::answer};
+}
+
 }  // namespace
+
+std::vector<upstream::Hop> Upstream::order(std::string_view key, cluster::Asking asking,
+                                           Error& none) {
+  std::vector<upstream::Hop> out;
+  const bool ask_peers = cluster_ && !key.empty() && asking != cluster::Asking::none;
+  if (ask_peers)
+    for (const auto& [peer, held_only] : cluster_->ask_order(key, asking))
+      out.push_back({peer.source, held_only});
+  if (peers_only_) {
+    none = {Errc::upstream_unavailable, "no peer holds it"};
+    return out;
+  }
+  // Every source down too: fail now rather than dial a dead origin on a request path.
+  if (ask_peers && sources_.down()) {
+    none = {Errc::upstream_unavailable, "no peer has it and every source is down"};
+    return out;
+  }
+  for (auto i : sources_.to_try()) out.push_back({&sources_.at(i)});
+  return out;
+}
+
+Result<http::ClientResponse> Upstream::ask(const upstream::Hop& hop, http::ClientRequest req,
+                                           const std::string& repo, http::BodySink* sink) {
+  if (hop.source->spec().role == upstream::Role::peer) {
+    // An owner may fetch from its own upstream for this: its time bound, and then some.
+    if (!hop.held_only && req.total_timeout.count() > 0) req.total_timeout += reg_.upstream_timeout;
+    req.url = with_ns(std::move(req.url), cfg_.name);
+    return cluster_->request(*hop.source, std::move(req), sink, hop.held_only);
+  }
+  Link& link = link_of(*hop.source);
+  auto r = send(link, for_link(link, std::move(req)), scope_for(repo), sink);
+  observe(link, r);
+  return r;
+}
+
+upstream::Judged Upstream::judge_content(const upstream::Source& s,
+                                         const Result<http::ClientResponse>& r,
+                                         const Check& check) {
+  if (check && r && r->status >= 200 && r->status < 300)
+    if (auto why = check(*r)) {
+      const bool peer = s.spec().role == upstream::Role::peer;
+      errors_.add({{"upstream", cfg_.name},
+                   {"reason", peer ? "peer_wrong_content" : "mirror_wrong_content"}});
+      return {Verdict::distrust, *why};
+    }
+  return {Verdict::answer};
+}
 
 Result<http::ClientResponse> Upstream::call(
     const std::string& method, const std::string& path, const std::string& repo,
@@ -230,32 +294,24 @@ Result<http::ClientResponse> Upstream::call(
   const auto bound = document_bound(path);
   req.max_body = bound.bytes;
   req.body_name = bound.name;
-  if (auto owned = ask_owners(req, owner_key, asking, check, nullptr, nullptr))
-    return std::move(*owned);
-  Result<http::ClientResponse> failed = fail(Errc::upstream_unavailable, "no source");
-  std::optional<http::ClientResponse> not_here;  // the first mirror's 404/401/403/429
-  for (auto i : sources_.to_try()) {
-    Link& link = *links_[i];
-    auto r = send(link, for_link(link, req), scope_for(repo), nullptr);
-    if (note(link, r)) {
-      failed = std::move(r);
-      continue;
+  Error none{Errc::upstream_unavailable, "no source"};
+  auto hops = order(owner_key, asking, none);
+  auto judge = [&](const upstream::Hop& hop, const Result<http::ClientResponse>& r) -> Judged {
+    const auto& s = *hop.source;
+    if (s.spec().role == upstream::Role::peer) {
+      auto j = judge_peer(r, false);
+      return j.verdict == Verdict::answer ? judge_content(s, r, check) : j;
     }
-    if (!r || !sources_.is_mirror(i)) return r;  // cancelled (shutdown), or the origin's answer
-    if (mirror_passes(r->status)) {
-      if (!not_here) not_here = std::move(*r);
-      continue;
-    }
-    if (check && r->status >= 200 && r->status < 300) {
-      if (auto why = check(*r)) {
-        distrust(sources_.at(i), *why);
-        continue;
-      }
-    }
-    return r;
-  }
-  if (not_here) return std::move(*not_here);
-  return failed;
+    if (upstream::is_outage(r)) return {Verdict::down, outage_why(r)};
+    if (!r) return {Verdict::stop};  // cancelled (shutdown), or over its bound
+    if (s.spec().role == upstream::Role::origin) return {Verdict::answer};  // the caller verifies
+    if (mirror_passes(r->status)) return {Verdict::not_here};
+    return judge_content(s, r, check);
+  };
+  return upstream::ask_in_order<http::ClientResponse>(
+             hops, [&](const upstream::Hop& hop) { return ask(hop, req, repo, nullptr); }, judge,
+             "upstream " + cfg_.name, upstream::Fallback::first_not_here, none)
+      .outcome;
 }
 
 Result<http::ClientResponse> Upstream::fetch_blob(const std::string& repo,
@@ -268,62 +324,31 @@ Result<http::ClientResponse> Upstream::fetch_blob(const std::string& repo,
   if (offset > 0) req.headers.emplace_back("Range", fmt::format("bytes={}-", offset));
   req.connect_timeout = reg_.upstream_timeout;
   req.stall_timeout = reg_.stall_timeout;
-  if (auto owned = ask_owners(req, digest, asking, {}, &sink, served_by)) return std::move(*owned);
-  Result<http::ClientResponse> r = fail(Errc::upstream_unavailable, "no source");
-  for (auto i : sources_.to_try()) {
-    Link& link = *links_[i];
-    if (served_by) *served_by = &sources_.at(i);
-    r = send(link, for_link(link, req), scope_for(repo), &sink);
-    // A dropped or stalled body is retried by the caller from the bytes held (on the first
-    // healthy source then; a refused connection opens this source's breaker). Answers without a
-    // body for the sink (5xx, a mirror's "not here") go to the next source at once.
-    if (!r) {
-      if (r.error().code == Errc::upstream_unavailable) note(link, r);
-      return r;
-    }
-    note(link, r);
-    if (sources_.is_mirror(i) && (r->status >= 500 || mirror_passes(r->status))) continue;
-    return r;
-  }
-  return r;
-}
-
-std::optional<Result<http::ClientResponse>> Upstream::ask_owners(
-    const http::ClientRequest& req, std::string_view key, cluster::Asking asking,
-    const Check& check, http::BodySink* sink, upstream::Source** served_by) {
-  const auto none_has_it = [this]() -> std::optional<Result<http::ClientResponse>> {
-    if (peers_only_) return fail(Errc::upstream_unavailable, "no peer holds it");
-    return std::nullopt;
+  Error none{Errc::upstream_unavailable, "no source"};
+  auto hops = order(digest, asking, none);
+  std::optional<Watched> watched;
+  auto ask_one = [&](const upstream::Hop& hop) {
+    watched.emplace(&sink);
+    return ask(hop, req, repo, &*watched);
   };
-  if (!cluster_ || key.empty() || asking == cluster::Asking::none) return none_has_it();
-  for (const auto& [peer, held_only] : cluster_->ask_order(key, asking)) {
-    if (served_by) *served_by = peer.source;
-    http::ClientRequest to_peer = req;
-    // An owner may fetch from its own upstream for this: its time bound, and then some.
-    if (!held_only && to_peer.total_timeout.count() > 0)
-      to_peer.total_timeout += reg_.upstream_timeout;
-    to_peer.url = with_ns(std::move(to_peer.url), cfg_.name);
-    Watched watched(sink);
-    auto r = cluster_->send(peer, std::move(to_peer), sink ? &watched : nullptr, held_only);
-    if (!r) {
-      // A body cut midway is resumed by the caller from the bytes held (this peer's breaker is
-      // open now); a peer that sent nothing passes the request on.
-      if (watched.started || r.error().code == Errc::cancelled) return r;
-      continue;
-    }
-    if (r->status >= 500 || mirror_passes(r->status)) continue;
-    if (check && r->status >= 200 && r->status < 300)
-      if (auto why = check(*r)) {
-        distrust(*peer.source, *why);
-        continue;
-      }
-    return r;
-  }
-  if (auto no = none_has_it()) return no;
-  // Every source down too: fail now rather than dial a dead origin on a request path.
-  if (sources_.down())
-    return fail(Errc::upstream_unavailable, "no peer has it and every source is down");
-  return std::nullopt;
+  // A dropped or stalled body is retried by the caller from the bytes held (on the first healthy
+  // source then; a refused connection opens this source's breaker). Answers without a body for
+  // the sink (5xx, a mirror's "not here") go to the next source at once.
+  auto judge = [&](const upstream::Hop& hop, const Result<http::ClientResponse>& r) -> Judged {
+    const auto& s = *hop.source;
+    if (s.spec().role == upstream::Role::peer) return judge_peer(r, watched->started);
+    if (!r)
+      return r.error().code == Errc::upstream_unavailable ? Judged{Verdict::lost, r.error().message}
+                                                          : Judged{Verdict::stop};
+    if (r->status >= 500) return {Verdict::down, outage_why(r)};
+    if (s.spec().role == upstream::Role::mirror && mirror_passes(r->status))
+      return {Verdict::not_here};
+    return {Verdict::answer};
+  };
+  auto asked = upstream::ask_in_order<http::ClientResponse>(
+      hops, ask_one, judge, "upstream " + cfg_.name, upstream::Fallback::last, none);
+  if (served_by && asked.by) *served_by = asked.by;
+  return std::move(asked.outcome);
 }
 
 std::size_t Upstream::live_peers() const {
@@ -334,24 +359,32 @@ std::optional<Result<http::ClientResponse>> Upstream::call_peers(
     const std::string& method, const std::string& path,
     std::vector<std::pair<std::string, std::string>> headers, const Check& check) {
   if (!cluster_) return std::nullopt;
-  for (const auto& peer : cluster_->live_peers()) {
-    http::ClientRequest req;
-    req.method = method;
-    req.url = with_ns(path, cfg_.name);
-    req.headers = headers;
-    const auto bound = document_bound(path);
-    req.max_body = bound.bytes;
-    req.body_name = bound.name;
-    auto r = cluster_->send(peer, std::move(req));
-    if (!r || r->status < 200 || r->status >= 300) continue;
-    if (check)
-      if (auto why = check(*r)) {
-        distrust(*peer.source, *why);
-        continue;
-      }
-    return r;
-  }
-  return std::nullopt;
+  std::vector<upstream::Hop> hops;
+  for (const auto& peer : cluster_->live_peers()) hops.push_back({peer.source});
+  http::ClientRequest req;
+  req.method = method;
+  req.url = path;
+  req.headers = std::move(headers);
+  const auto bound = document_bound(path);
+  req.max_body = bound.bytes;
+  req.body_name = bound.name;
+  req.total_timeout = Millis(0);  // the cluster's peer_timeout
+  auto judge = [&](const upstream::Hop& hop, const Result<http::ClientResponse>& r) -> Judged {
+    auto j = judge_peer(r, false);
+    if (j.verdict != Verdict::answer) return j;
+    if (r->status < 200 || r->status >= 300) return {Verdict::pass};
+    return judge_content(*hop.source, r, check);
+  };
+  auto asked = upstream::ask_in_order<http::ClientResponse>(
+      hops,
+      [&](const upstream::Hop& hop) {
+        http::ClientRequest to_peer = req;
+        to_peer.url = with_ns(path, cfg_.name);
+        return cluster_->request(*hop.source, std::move(to_peer));
+      },
+      judge, "upstream " + cfg_.name);
+  if (!asked.answered) return std::nullopt;
+  return std::move(asked.outcome);
 }
 
 Result<http::ClientResponse> Upstream::push_call(http::ClientRequest req, const std::string& repo) {
@@ -361,7 +394,12 @@ Result<http::ClientResponse> Upstream::push_call(http::ClientRequest req, const 
   req.connect_timeout = reg_.upstream_timeout;
   req.stall_timeout = reg_.stall_timeout;
   auto r = send(origin, std::move(req), scope_for(repo, true), nullptr);
-  note(origin, r);
+  observe(origin, r);
+  if (upstream::is_outage(r))
+    upstream::record(origin.source, {upstream::Verdict::down, outage_why(r)},
+                     "upstream " + cfg_.name);
+  else if (r)
+    upstream::record(origin.source, {upstream::Verdict::answer}, "upstream " + cfg_.name);
   return r;
 }
 

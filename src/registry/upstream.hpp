@@ -22,6 +22,7 @@
 #include "core/metrics.hpp"
 #include "core/time.hpp"
 #include "http/client.hpp"
+#include "upstream/ask.hpp"
 #include "upstream/source_list.hpp"
 
 namespace outpost::cluster {
@@ -112,16 +113,20 @@ class Upstream {
   std::optional<std::string> auth_header(Link& link, const std::string& scope);
   Result<void> authenticate(Link& link, const std::string& challenge_header,
                             const std::string& scope);
-  // Records the outcome in the source's breaker and metrics; true when it was a failure.
-  bool note(Link& link, const Result<http::ClientResponse>& r);
-  // `req` to the peers `asking` names for `key`, in order, until one has it: its answer
-  // (`served_by` set). When none had it: a failure for a peers-only upstream, or (after peers
-  // were asked) when every source is down; otherwise nothing, and the sources are next.
-  std::optional<Result<http::ClientResponse>> ask_owners(const http::ClientRequest& req,
-                                                         std::string_view key,
-                                                         cluster::Asking asking, const Check& check,
-                                                         http::BodySink* sink,
-                                                         upstream::Source** served_by);
+  // Counts an outage in the metrics and keeps what an answer says of rate limits (the engine
+  // records the outcome in the breaker).
+  void observe(Link& link, const Result<http::ClientResponse>& r);
+  Link& link_of(const upstream::Source& s);
+  // Whom a request asks, in order: the peers the cluster names for `key` (as `asking` says), then
+  // the sources to try. `none` becomes why nothing could be asked: a peers-only upstream, or every
+  // source down once peers were named (fail fast rather than dial a dead origin).
+  std::vector<upstream::Hop> order(std::string_view key, cluster::Asking asking, Error& none);
+  // Sends `req` to one hop: a peer (ns=, its time bound, held-only) or a source (its token).
+  Result<http::ClientResponse> ask(const upstream::Hop& hop, http::ClientRequest req,
+                                   const std::string& repo, http::BodySink* sink);
+  // A 2xx answer from a mirror or peer that fails `check` is distrusted (and counted).
+  upstream::Judged judge_content(const upstream::Source& s, const Result<http::ClientResponse>& r,
+                                 const Check& check);
 
   const RegistryUpstreamConfig& cfg_;
   const RegistryConfig& reg_;

@@ -113,32 +113,20 @@ std::optional<Quota> quota(std::string_view v) {
 
 }  // namespace
 
-void Source::note(const Result<http::ClientResponse>& r) {
-  if (r) {
-    auto limit = r->headers.get("ratelimit-limit");
-    auto remaining = r->headers.get("ratelimit-remaining");
-    auto l = limit ? quota(*limit) : std::nullopt;
-    auto m = remaining ? quota(*remaining) : std::nullopt;
-    if (l && m) {
-      RateLimit rl;
-      rl.limit = l->count;
-      rl.remaining = m->count;
-      rl.window_seconds = std::max(l->window, m->window);
-      rl.source = std::string(r->headers.get("docker-ratelimit-source").value_or(""));
-      rl.seen = std::chrono::system_clock::now();
-      MutexLock lock(rate_mu_);
-      rate_limit_ = std::move(rl);
-    }
-  }
-  if (!r) {
-    if (is_outage(r)) breaker_.record_failure(r.error().message);
-    return;
-  }
-  if (r->status >= 500) {
-    breaker_.record_failure(fmt::format("HTTP {}", r->status));
-    return;
-  }
-  breaker_.record_success();
+void Source::observe(const http::ClientResponse& r) {
+  auto limit = r.headers.get("ratelimit-limit");
+  auto remaining = r.headers.get("ratelimit-remaining");
+  auto l = limit ? quota(*limit) : std::nullopt;
+  auto m = remaining ? quota(*remaining) : std::nullopt;
+  if (!l || !m) return;
+  RateLimit rl;
+  rl.limit = l->count;
+  rl.remaining = m->count;
+  rl.window_seconds = std::max(l->window, m->window);
+  rl.source = std::string(r.headers.get("docker-ratelimit-source").value_or(""));
+  rl.seen = clock_.system_now();
+  MutexLock lock(rate_mu_);
+  rate_limit_ = std::move(rl);
 }
 
 }  // namespace outpost::upstream

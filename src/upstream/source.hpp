@@ -65,9 +65,8 @@ class Source {
   // above. Any HTTP status is a success here; transport failures are errors.
   Result<http::ClientResponse> send(http::ClientRequest req, http::BodySink* sink = nullptr,
                                     const Authorize& authorize = {});
-  // Records an outcome in the breaker: transport failures and 5xx open it, answers close it,
-  // cancellation changes nothing. An answer that states a rate limit is kept (health()).
-  void note(const Result<http::ClientResponse>& r);
+  // Keeps what an answer states about rate limits (health()); no breaker change.
+  void observe(const http::ClientResponse& r);
   // The source asked to be left alone this long (a 429, Retry-After): polled work passes it over
   // until then; work a push triggered does not. Not an outage: the breaker is untouched.
   void pause_for(Millis d);

@@ -1,5 +1,7 @@
 #include "upstream/source_list.hpp"
 
+#include "upstream/ask.hpp"
+
 #include <spdlog/spdlog.h>
 
 namespace outpost::upstream {
@@ -39,10 +41,7 @@ std::vector<std::size_t> SourceList::to_try(DueProbes due) const {
 
 void SourceList::distrust(std::size_t i, const std::string& what, const std::string& why) {
   if (!is_mirror(i)) return;
-  auto& src = *sources_[i];
-  spdlog::error("{}: mirror {} sent content that does not verify ({}); using the next source", what,
-                src.url(), why);
-  src.breaker().record_failure("sent content that does not verify: " + why);
+  record(*sources_[i], {Verdict::distrust, why}, what);
 }
 
 bool SourceList::any_probe_due() const {
@@ -54,12 +53,8 @@ bool SourceList::any_probe_due() const {
 void SourceList::probe_due(const Probe& probe, const std::string& what) {
   for (auto& s : sources_) {
     if (!s->breaker().claim_probe()) continue;
-    if (auto why = probe(*s)) {
-      s->breaker().record_failure(*why);
-    } else {
-      s->breaker().record_success();
-      spdlog::info("{} ({}) is reachable again", what, s->url());
-    }
+    auto why = probe(*s);
+    record(*s, why ? Judged{Verdict::down, *why} : Judged{Verdict::answer}, what);
   }
 }
 

@@ -240,7 +240,7 @@ TEST_F(GitCacheTest, WithEverySourceDownAStaleCopyIsStillServedAndANeverClonedOn
   // A restart a day later, every source gone: the copy is due for a refresh it cannot get.
   cache_->stop();
   cache_.reset();
-  ASSERT_TRUE(db_.put_git_repo({"git.test", "org/app", unix_now() - 86400, ""}));
+  ASSERT_TRUE(db_.put_git_repo({"git.test", "org/app", clock_.unix_now() - 86400, ""}));
   hub_down_ = origin_down_ = true;
   fs::rename(hub_, dir_.path() / "hub-gone");
   fs::rename(origin_, dir_.path() / "origin-gone");
@@ -380,6 +380,17 @@ TEST_F(GitCacheTest, ASourceAskingForAPauseIsLeftAloneByPollsButNotByPushes) {
   clock_.advance(std::chrono::seconds(30));  // the pause is over
   sync_now(app_, GitCache::Trigger::poll);
   EXPECT_EQ(m->status().synced_from, hub_url_);
+}
+
+TEST_F(GitCacheTest, AMirrorsAgeFollowsTheClock) {
+  make_repo(origin_, "org/app", 1);
+  make_repo(hub_, "org/app", 1);
+  auto m = prepared(app_);
+  ASSERT_TRUE(m);
+  ASSERT_LT(*cache_->staleness(*m), 1.0);
+  clock_.advance(std::chrono::hours(2));
+  EXPECT_GE(*cache_->staleness(*m), 7200.0);
+  EXPECT_GT(cache_->sync_lag({m}).behind, 3599.0);  // one interval (1 h) behind its schedule
 }
 
 }  // namespace

@@ -32,7 +32,7 @@ class HelmCacheTest : public ::testing::Test {
           }
           return answer(sink, 404, {}, "");
         });
-    cache_ = std::make_unique<HelmCache>(cfg_, dir_.path(), store_, db_, http_, metrics_);
+    cache_ = std::make_unique<HelmCache>(cfg_, dir_.path(), store_, db_, http_, metrics_, clock_);
     repo_ = parse_chart_repo("charts.test/stable", cfg_).value();
   }
   ~HelmCacheTest() override { cache_->stop(); }
@@ -48,6 +48,7 @@ class HelmCacheTest : public ::testing::Test {
   Metrics metrics_;
   FakeHttp http_;
   HelmConfig cfg_;
+  FakeClock clock_;  // index ages and breakers move only when told
   std::atomic<bool> down_{false};
   std::atomic<int> stalls_{0};
   std::unique_ptr<HelmCache> cache_;
@@ -92,6 +93,28 @@ TEST_F(HelmCacheTest, TheIndexIsServedFromItsCopyAfterARestartWithTheHostDown) {
   auto idx = cache_->index(repo_);
   ASSERT_TRUE(idx) << idx.error().message;
   EXPECT_NE(idx->body->find("app-1.0.0.tgz"), std::string::npos);
+}
+
+TEST_F(HelmCacheTest, AnIndexIsFetchedAgainOnlyOnceItsAgeOnTheClockReachesTheInterval) {
+  ASSERT_TRUE(cache_->index(repo_));
+  clock_.advance(cfg_.refresh_interval - std::chrono::seconds(1));
+  ASSERT_TRUE(cache_->index(repo_, http::Reach::local));  // still fresh: no upstream needed
+  EXPECT_EQ(http_.count("GET", "index.yaml"), 1u);
+  clock_.advance(std::chrono::seconds(1));
+  EXPECT_EQ(cache_->index(repo_, http::Reach::local).error().code, Errc::needs_upstream);
+  ASSERT_TRUE(cache_->index(repo_));  // due: refreshed within the request's budget
+  EXPECT_EQ(http_.count("GET", "index.yaml"), 2u);
+}
+
+TEST_F(HelmCacheTest, ADownHostIsNotDialledAgainWhileItsBreakerIsOpen) {
+  down_ = true;
+  ASSERT_FALSE(cache_->index(repo_));
+  const auto asked = http_.requests().size();
+  ASSERT_FALSE(cache_->index(repo_));  // the breaker is open: nothing is dialled
+  EXPECT_EQ(http_.requests().size(), asked);
+  auto h = cache_->health();
+  ASSERT_EQ(h.size(), 1u);
+  EXPECT_FALSE(h[0].state.up);
 }
 
 }  // namespace

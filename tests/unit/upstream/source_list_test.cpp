@@ -95,7 +95,7 @@ TEST_F(SourceListTest, ADockerHubRateLimitIsKeptWithTheSourceThatStatedIt) {
   r.headers.add("RateLimit-Limit", "100;w=21600");
   r.headers.add("ratelimit-remaining", "76;w=21600");
   r.headers.add("docker-ratelimit-source", "192.0.2.7");
-  list.origin().note(r);
+  list.origin().observe(r);
   auto rl = list.origin().health().rate_limit;
   ASSERT_TRUE(rl);
   EXPECT_EQ(rl->limit, 100u);
@@ -107,7 +107,7 @@ TEST_F(SourceListTest, ADockerHubRateLimitIsKeptWithTheSourceThatStatedIt) {
   junk.status = 200;
   junk.headers.add("ratelimit-limit", "lots");
   junk.headers.add("ratelimit-remaining", "-");
-  list.origin().note(junk);
+  list.origin().observe(junk);
   EXPECT_EQ(list.origin().health().rate_limit->remaining, 76u);
 }
 

@@ -1,4 +1,4 @@
-#include "git/gate.hpp"
+#include "gate/gate.hpp"
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
@@ -10,16 +10,16 @@
 #include "core/text.hpp"
 #include "registry/manifest.hpp"
 
-namespace outpost::git {
+namespace outpost::gate {
 namespace {
 
-GateResult waiting(std::string why) {
+git::GateResult waiting(std::string why) {
   return {false, std::move(why)};
 }
 
 // Pulls one image (every platform of an index) through the mirror until all its blobs are local.
-GateResult pull_image(registry::Mirror& mirror, const RegistryConfig& reg,
-                      const registry::ImageRef& ref) {
+git::GateResult pull_image(registry::Mirror& mirror, const RegistryConfig& reg,
+                           const registry::ImageRef& ref) {
   if (!reg.find(ref.registry))
     return waiting(fmt::format("{}: registry {} is not configured", ref.str(), ref.registry));
   registry::Route route = registry::manifest_route(ref);
@@ -65,9 +65,9 @@ GateResult pull_image(registry::Mirror& mirror, const RegistryConfig& reg,
   return {true, ""};
 }
 
-GateResult images_gate(const GitMirror& gm, const std::filesystem::path& repo,
-                       const std::string& commit, const GitGateConfig& gate,
-                       registry::Mirror& mirror, const RegistryConfig& reg) {
+git::GateResult images_gate(const git::GitMirror& gm, const std::filesystem::path& repo,
+                            const std::string& commit, const GitGateConfig& gate,
+                            registry::Mirror& mirror, const RegistryConfig& reg) {
   std::vector<std::string> args = {"ls-tree", "-r", "--name-only", commit, "--"};
   for (const auto& p : gate.paths) args.push_back(p);
   auto files = gm.git_output(repo, args, Errc::io);
@@ -87,9 +87,9 @@ GateResult images_gate(const GitMirror& gm, const std::filesystem::path& repo,
   return {true, ""};
 }
 
-GateResult bundle_gate(const GitMirror& gm, const std::filesystem::path& repo,
-                       const std::string& commit, const GitGateConfig& gate,
-                       bundle::ReleaseJobs& releases) {
+git::GateResult bundle_gate(const git::GitMirror& gm, const std::filesystem::path& repo,
+                            const std::string& commit, const GitGateConfig& gate,
+                            bundle::ReleaseJobs& releases) {
   auto text = gm.git_output(repo, {"show", commit + ":" + gate.release_file});
   if (!text) return waiting(fmt::format("{} (it names this commit's release)", gate.release_file));
   auto rel = parse_release_file(*text);
@@ -124,16 +124,18 @@ Result<ReleaseFile> parse_release_file(std::string_view text) {
   return rel;
 }
 
-GateFn make_gate(const GitConfig& cfg, const RegistryConfig& registry_cfg, const RepoId& id,
-                 registry::Mirror& mirror, bundle::ReleaseJobs& releases) {
+git::GateFn make_gate(const GitConfig& cfg, const RegistryConfig& registry_cfg,
+                      const git::RepoId& id, registry::Mirror& mirror,
+                      bundle::ReleaseJobs& releases) {
   for (const auto& g : cfg.gating) {
     if (g.repo != id.key()) continue;
     if (g.mode == GateMode::images)
-      return [&g, &mirror, &registry_cfg](const GitMirror& gm, const std::filesystem::path& repo,
-                                          const std::string& commit) {
-        return images_gate(gm, repo, commit, g, mirror, registry_cfg);
-      };
-    return [&g, &releases](const GitMirror& gm, const std::filesystem::path& repo,
+      return
+          [&g, &mirror, &registry_cfg](const git::GitMirror& gm, const std::filesystem::path& repo,
+                                       const std::string& commit) {
+            return images_gate(gm, repo, commit, g, mirror, registry_cfg);
+          };
+    return [&g, &releases](const git::GitMirror& gm, const std::filesystem::path& repo,
                            const std::string& commit) {
       return bundle_gate(gm, repo, commit, g, releases);
     };
@@ -141,4 +143,4 @@ GateFn make_gate(const GitConfig& cfg, const RegistryConfig& registry_cfg, const
   return {};
 }
 
-}  // namespace outpost::git
+}  // namespace outpost::gate

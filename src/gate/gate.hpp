@@ -10,7 +10,7 @@
 #include "git/mirror.hpp"
 #include "registry/mirror.hpp"
 
-namespace outpost::git {
+namespace outpost::gate {
 
 // A commit's release file (git.gating[].release_file, mode bundle): which release it needs.
 struct ReleaseFile {
@@ -21,7 +21,8 @@ struct ReleaseFile {
 Result<ReleaseFile> parse_release_file(std::string_view text);
 
 // The gate for `id` per config (an empty function when the repository is not gated).
-GateFn make_gate(const GitConfig& cfg, const RegistryConfig& registry_cfg, const RepoId& id,
-                 registry::Mirror& mirror, bundle::ReleaseJobs& releases);
+git::GateFn make_gate(const GitConfig& cfg, const RegistryConfig& registry_cfg,
+                      const git::RepoId& id, registry::Mirror& mirror,
+                      bundle::ReleaseJobs& releases);
 
-}  // namespace outpost::git
+}  // namespace outpost::gate

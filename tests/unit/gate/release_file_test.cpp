@@ -4,9 +4,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "git/gate.hpp"
+#include "gate/gate.hpp"
 
-namespace outpost::git {
+namespace outpost::gate {
 namespace {
 
 TEST(ReleaseFile, ReadsSourceNameAndVersion) {
@@ -48,4 +48,4 @@ TEST(ReleaseFile, FuzzRegressionsAreRefusedWithoutHanging) {
 }
 
 }  // namespace
-}  // namespace outpost::git
+}  // namespace outpost::gate
