@@ -228,6 +228,9 @@ int run_import(const ImportArgs& a) {
         std::cerr << "outpost bundle import: " << up.error().message << "\n";
         return 1;
       }
+      // Said once, whatever the polls below catch: a fast server may be done before the first.
+      std::cerr << fmt::format("uploaded; {} is verifying and importing release {} {}\n", base,
+                               name, version);
       return follow_release(client, base, name, version, std::chrono::hours(6), "6h",
                             a.token.headers(), std::nullopt, "outpost bundle import");
     }

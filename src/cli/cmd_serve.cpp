@@ -1,4 +1,5 @@
 #include <spdlog/spdlog.h>
+#include "cli/metric_defs.hpp"
 
 #include <iostream>
 #include <memory>
@@ -13,8 +14,8 @@
 #include "core/fd_limit.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
-#include "git/cache.hpp"
 #include "gate/gate.hpp"
+#include "git/cache.hpp"
 #include "git/handlers.hpp"
 #include "helm/handlers.hpp"
 #include "http/auth.hpp"
@@ -125,8 +126,8 @@ void add_routes(http::Server& server, Parts p) {
 
 // process_open_fds and process_max_fds, as every Prometheus client library exports them.
 void register_process_metrics(Metrics& metrics) {
-  auto& open = metrics.gauge("process_open_fds", "Number of open file descriptors");
-  auto& max = metrics.gauge("process_max_fds", "Maximum number of open file descriptors");
+  auto& open = metrics.gauge(metric::process_open_fds);
+  auto& max = metrics.gauge(metric::process_max_fds);
   metrics.add_collector([&open, &max] {
     if (auto n = open_fds()) open.set({}, static_cast<double>(*n));
     max.set({}, static_cast<double>(max_fds()));

@@ -61,8 +61,8 @@ struct PeerAsk {
 };
 
 struct PeerHealth {
-  SourceHealth source;  // url, up/down, since, last error, bytes received from it
-  bool member = true;   // false: no longer in peers_dns (kept for its counters)
+  upstream::SourceHealth source;  // url, up/down, since, last error, bytes received from it
+  bool member = true;             // false: no longer in peers_dns (kept for its counters)
 };
 
 class Cluster {

@@ -60,12 +60,14 @@ MetricFamily& Metrics::family(const std::string& name, const std::string& help,
   return *slot;
 }
 
-MetricFamily& Metrics::counter(const std::string& name, const std::string& help) {
-  return family(name, help, MetricFamily::Type::counter);
+MetricFamily& Metrics::counter(const MetricDef& def) {
+  if (def.kind != MetricDef::counter) throw std::logic_error(std::string(def.name) + " is a gauge");
+  return family(def.name, def.help, MetricFamily::Type::counter);
 }
 
-MetricFamily& Metrics::gauge(const std::string& name, const std::string& help) {
-  return family(name, help, MetricFamily::Type::gauge);
+MetricFamily& Metrics::gauge(const MetricDef& def) {
+  if (def.kind != MetricDef::gauge) throw std::logic_error(std::string(def.name) + " is a counter");
+  return family(def.name, def.help, MetricFamily::Type::gauge);
 }
 
 void Metrics::add_collector(std::function<void()> fn) {

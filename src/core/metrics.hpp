@@ -6,7 +6,9 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -35,11 +37,21 @@ class MetricFamily {
   std::map<std::string, double> values_ GUARDED_BY(mu_);  // key is the rendered label set
 };
 
+// One metric as its module's catalogue (<module>/metric_defs.hpp) declares it: once, with its
+// help. Families are created only from these, so a name has one help and one type everywhere.
+struct MetricDef {
+  enum Kind { counter, gauge };
+  const char* name;
+  Kind kind;
+  const char* help;
+};
+
 class Metrics {
  public:
   // Returns the family, creating it on first use. References stay valid for the registry's life.
-  MetricFamily& counter(const std::string& name, const std::string& help);
-  MetricFamily& gauge(const std::string& name, const std::string& help);
+  // REQUIRES: `def` is of that kind.
+  MetricFamily& counter(const MetricDef& def);
+  MetricFamily& gauge(const MetricDef& def);
   // Runs before each render, e.g. to set gauges from live state.
   void add_collector(std::function<void()> fn);
   std::string render();

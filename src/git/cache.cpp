@@ -1,4 +1,5 @@
 #include "git/cache.hpp"
+#include "git/metric_defs.hpp"
 
 #include <algorithm>
 
@@ -50,15 +51,9 @@ GitCache::GitCache(const GitConfig& cfg, const fs::path& data_dir, MetaDb& db,
       db_(db),
       client_(client),
       metrics_(metrics),
-      syncs_(metrics.counter("outpost_git_syncs_total", "Git mirror syncs by host and result")),
-      refresh_waits_(metrics.counter(
-          "outpost_git_refresh_waits_total",
-          "Requests that waited for a refresh of a due mirror, by host and result (synced, "
-          "timeout: the budget ran out; skipped: an earlier request's wait ran out)")),
-      requests_(metrics.counter(
-          "outpost_git_upstream_requests_total",
-          "Syncs' requests to git sources by host, role and kind (ref_check: one GET of the ref "
-          "advertisement; fetch: a git fetch, a few requests; probe: a reachability check)")),
+      syncs_(metrics.counter(metric::git_syncs_total)),
+      refresh_waits_(metrics.counter(metric::git_refresh_waits_total)),
+      requests_(metrics.counter(metric::git_upstream_requests_total)),
       clock_(clock),
       pool_(static_cast<unsigned>(cfg.max_parallel_syncs)) {
   std::error_code ec;
@@ -74,18 +69,15 @@ GitCache::GitCache(const GitConfig& cfg, const fs::path& data_dir, MetaDb& db,
     }
   }
   metrics.add_collector([this] {
-    auto& spawned = metrics_.counter("outpost_git_processes_spawned_total",
-                                     "Git processes Outpost started, by subcommand");
+    auto& spawned = metrics_.counter(metric::git_processes_spawned_total);
     for (const auto& [command, n] : git_spawns())
       spawned.set({{"command", command}}, static_cast<double>(n));
   });
   metrics.add_collector([this] {
-    auto& age = metrics_.gauge("outpost_git_sync_age_seconds",
-                               "Seconds since each mirror last synced successfully (-1: never)");
-    auto& up = metrics_.gauge("outpost_git_upstream_up", "1 when the git host is reachable");
+    auto& age = metrics_.gauge(metric::git_sync_age_seconds);
+    auto& up = metrics_.gauge(metric::git_upstream_up);
     MutexLock lock(mu_);
-    auto& gated = metrics_.gauge("outpost_git_gated_refs",
-                                 "Upstream refs held back until what their commit needs is local");
+    auto& gated = metrics_.gauge(metric::git_gated_refs);
     std::vector<std::shared_ptr<GitMirror>> all;
     for (auto& [id, m] : mirrors_) {
       all.push_back(m);
@@ -98,12 +90,8 @@ GitCache::GitCache(const GitConfig& cfg, const fs::path& data_dir, MetaDb& db,
       up.set({{"host", u.host}}, it != sources_.end() && it->second->down() ? 0 : 1);
     }
     auto lag = sync_lag(all);
-    metrics_
-        .gauge("outpost_git_sync_lag_seconds",
-               "How far the oldest mirror is behind its schedule: its age less one sync interval")
-        .set({}, lag.behind);
-    metrics_.gauge("outpost_git_oldest_sync_seconds", "Age of the oldest mirror's last sync")
-        .set({}, lag.oldest);
+    metrics_.gauge(metric::git_sync_lag_seconds).set({}, lag.behind);
+    metrics_.gauge(metric::git_oldest_sync_seconds).set({}, lag.oldest);
   });
   scheduler_ = std::jthread([this](std::stop_token st) { schedule_loop(st); });
 }
@@ -545,10 +533,10 @@ GitCache::Lag GitCache::sync_lag(const std::vector<std::shared_ptr<GitMirror>>& 
   return lag;
 }
 
-std::vector<UpstreamHealth> GitCache::health() {
-  std::vector<UpstreamHealth> out;
+std::vector<upstream::UpstreamHealth> GitCache::health() {
+  std::vector<upstream::UpstreamHealth> out;
   for (const auto& u : cfg_.upstreams)
-    out.push_back(upstream_health("git", u.host, sources(u.host).health()));
+    out.push_back(upstream::upstream_health("git", u.host, sources(u.host).health()));
   return out;
 }
 

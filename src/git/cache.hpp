@@ -74,7 +74,7 @@ class GitCache {
   Lag sync_lag(const std::vector<std::shared_ptr<GitMirror>>& mirrors) const;
 
   std::string status_json();
-  std::vector<UpstreamHealth> health();
+  std::vector<upstream::UpstreamHealth> health();
   void stop();
 
  private:

@@ -1,4 +1,5 @@
 #include "git/handlers.hpp"
+#include "git/metric_defs.hpp"
 
 #include <fmt/format.h>
 #include <openssl/crypto.h>
@@ -56,11 +57,8 @@ int requested_protocol(const http::Request& req) {
 GitService::GitService(GitCache& cache, const GitConfig& cfg, Metrics& metrics, PackCache* packs)
     : cache_(cache),
       cfg_(cfg),
-      adverts_(metrics.counter("outpost_git_advertisements_total",
-                               "Ref advertisements served, by protocol version")),
-      runs_(metrics.counter("outpost_git_upload_pack_runs_total",
-                            "git upload-pack runs started: request=fetch for fetches that end a "
-                            "negotiation (the pack cache's), other for the rest")),
+      adverts_(metrics.counter(metric::git_advertisements_total)),
+      runs_(metrics.counter(metric::git_upload_pack_runs_total)),
       slots_(std::make_shared<std::counting_semaphore<4096>>(cfg.max_upload_packs)),
       packs_(packs) {}
 

@@ -1,4 +1,5 @@
 #include "git/pack_cache.hpp"
+#include "git/metric_defs.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -108,25 +109,15 @@ PackCache::PackCache(const PackCacheConfig& cfg, fs::path dir, Metrics& metrics,
       dir_(std::move(dir)),
       tmp_(dir_ / "tmp"),
       clock_(clock),
-      requests_(metrics.counter("outpost_git_pack_cache_requests_total",
-                                "Fetches that end a negotiation, by how their pack was served: "
-                                "hit (a kept response), joined (a run in progress), miss (a run)")),
-      runs_(metrics.counter("outpost_git_upload_pack_runs_total",
-                            "git upload-pack runs started: request=fetch for fetches that end a "
-                            "negotiation (the pack cache's), other for the rest")),
-      saved_(metrics.counter("outpost_git_pack_cache_runs_saved_total",
-                             "upload-pack runs saved: fetches answered by a kept response or a "
-                             "run already in progress")),
-      served_bytes_(metrics.counter("outpost_git_pack_cache_served_bytes_total",
-                                    "Bytes of upload-pack responses served from the pack cache "
-                                    "(kept responses, and shared runs to their joiners)")) {
+      requests_(metrics.counter(metric::git_pack_cache_requests_total)),
+      runs_(metrics.counter(metric::git_upload_pack_runs_total)),
+      saved_(metrics.counter(metric::git_pack_cache_runs_saved_total)),
+      served_bytes_(metrics.counter(metric::git_pack_cache_served_bytes_total)) {
   load();
   metrics.add_collector([this, &metrics] {
     auto st = stats();
-    metrics.gauge("outpost_git_pack_cache_bytes", "Bytes of responses kept in the pack cache")
-        .set({}, static_cast<double>(st.bytes));
-    metrics.gauge("outpost_git_pack_cache_entries", "Responses kept in the pack cache")
-        .set({}, static_cast<double>(st.entries));
+    metrics.gauge(metric::git_pack_cache_bytes).set({}, static_cast<double>(st.bytes));
+    metrics.gauge(metric::git_pack_cache_entries).set({}, static_cast<double>(st.entries));
   });
 }
 

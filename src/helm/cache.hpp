@@ -78,7 +78,7 @@ class HelmCache {
   Result<std::pair<UniqueFd, std::uint64_t>> open(const Digest& d);
 
   std::vector<RepoStatus> status();
-  std::vector<UpstreamHealth> health();
+  std::vector<upstream::UpstreamHealth> health();
   void stop();  // ends background refreshes and cancels downloads
 
  private:

@@ -1,4 +1,5 @@
 #include "http/server.hpp"
+#include "http/metric_defs.hpp"
 
 #include <spdlog/spdlog.h>
 #include <sys/sendfile.h>
@@ -52,17 +53,12 @@ struct Server::Impl {
         local_workers(static_cast<std::size_t>(c.local_threads)),
         api_workers(static_cast<std::size_t>(c.api_threads)),
         workers(static_cast<std::size_t>(c.worker_threads)),
-        requests(m.counter("outpost_http_requests_total",
-                           "HTTP requests by route group, method and status")),
-        bytes_out(m.counter("outpost_http_response_bytes_total",
-                            "Response body bytes sent, by route group")),
-        aborted(m.counter("outpost_http_responses_aborted_total",
-                          "Responses cut off mid-body by this side (timeout, producer failed)")),
-        client_gone(m.counter("outpost_http_client_gone_total",
-                              "Responses the client closed or reset the connection during")),
-        accept_paused(m.counter("outpost_http_accept_paused_total",
-                                "Accepts paused because the process was out of descriptors")),
-        in_flight(m.gauge("outpost_http_requests_in_flight", "Requests being handled")) {}
+        requests(m.counter(metric::http_requests_total)),
+        bytes_out(m.counter(metric::http_response_bytes_total)),
+        aborted(m.counter(metric::http_responses_aborted_total)),
+        client_gone(m.counter(metric::http_client_gone_total)),
+        accept_paused(m.counter(metric::http_accept_paused_total)),
+        in_flight(m.gauge(metric::http_requests_in_flight)) {}
 
   const ServerConfig& cfg;
   Metrics& metrics;

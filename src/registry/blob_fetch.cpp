@@ -1,4 +1,5 @@
 #include "registry/blob_fetch.hpp"
+#include "registry/metric_defs.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -178,19 +179,12 @@ BlobFetcher::BlobFetcher(BlobStore& store, MetaDb& db, Metrics& metrics,
       stall_timeout_(stall_timeout),
       stopping_(stopping),
       clock_(clock),
-      upstream_bytes_(
-          metrics.counter("outpost_upstream_bytes_total", "Bytes downloaded from upstreams")),
-      mismatches_(
-          metrics.counter("outpost_registry_digest_mismatch_total",
-                          "Upstream content that did not match its digest (never published)")),
-      resumes_(metrics.counter("outpost_registry_fetch_resumes_total",
-                               "Blob download attempts retried (resumed with Range from the bytes "
-                               "held) after a stall, refused or reset connection")),
-      upstream_gets_(metrics.counter("outpost_registry_upstream_blob_fetches_total",
-                                     "Blob downloads started upstream")) {
+      upstream_bytes_(metrics.counter(metric::upstream_bytes_total)),
+      mismatches_(metrics.counter(metric::registry_digest_mismatch_total)),
+      resumes_(metrics.counter(metric::registry_fetch_resumes_total)),
+      upstream_gets_(metrics.counter(metric::registry_upstream_blob_fetches_total)) {
   metrics.add_collector([this, &metrics] {
-    metrics.gauge("outpost_registry_fetches_in_flight", "Blob downloads in progress")
-        .set({}, static_cast<double>(in_flight()));
+    metrics.gauge(metric::registry_fetches_in_flight).set({}, static_cast<double>(in_flight()));
   });
 }
 

@@ -97,7 +97,7 @@ class Mirror {
   // Never in the releases namespace (Errc::forbidden): only a release import writes it.
   Result<void> keep(const Route& route, const std::optional<Digest>& resolved);
 
-  std::vector<UpstreamHealth> health();
+  std::vector<upstream::UpstreamHealth> health();
 
   // Blocks until no background tag revalidation (registry.revalidate: background) is in flight.
   void wait_revalidations();

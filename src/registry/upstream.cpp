@@ -1,5 +1,6 @@
 #include "registry/upstream.hpp"
 #include "core/mutex.hpp"
+#include "registry/metric_defs.hpp"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -42,8 +43,7 @@ Upstream::Upstream(const RegistryUpstreamConfig& cfg, const RegistryConfig& reg,
       client_(client),
       stopping_(stopping),
       clock_(clock),
-      errors_(metrics.counter("outpost_upstream_errors_total",
-                              "Failed upstream calls by upstream and reason")),
+      errors_(metrics.counter(metric::upstream_errors_total)),
       cluster_(cluster && cluster->enabled() ? cluster : nullptr),
       peers_only_(cfg.url.empty()),
       sources_(upstream::SourceSpec{cfg.url, upstream::Role::origin, cfg.insecure, cfg.username,
@@ -64,7 +64,7 @@ void Upstream::distrust(upstream::Source& s, const std::string& why) {
   upstream::record(s, {upstream::Verdict::distrust, why}, "upstream " + cfg_.name);
 }
 
-std::vector<SourceHealth> Upstream::sources() const {
+std::vector<upstream::SourceHealth> Upstream::sources() const {
   return sources_.health();
 }
 
@@ -211,10 +211,6 @@ bool mirror_passes(int status) {
   return status == 404 || status == 401 || status == 403 || status == 429;
 }
 
-std::string outage_why(const Result<http::ClientResponse>& r) {
-  return r ? fmt::format("HTTP {}", r->status) : r.error().message;
-}
-
 using upstream::Judged;
 using upstream::Verdict;
 
@@ -227,7 +223,7 @@ Judged judge_peer(const Result<http::ClientResponse>& r, bool body_started) {
     return upstream::is_outage(r) ? Judged{Verdict::down, r.error().message}
                                   : Judged{Verdict::pass};
   }
-  if (r->status >= 500) return {Verdict::down, outage_why(r)};
+  if (r->status >= 500) return {Verdict::down, upstream::outage_text(r)};
   if (mirror_passes(r->status)) return {Verdict::pass};
   return {Verdict::answer};
 }
@@ -302,7 +298,7 @@ Result<http::ClientResponse> Upstream::call(
       auto j = judge_peer(r, false);
       return j.verdict == Verdict::answer ? judge_content(s, r, check) : j;
     }
-    if (upstream::is_outage(r)) return {Verdict::down, outage_why(r)};
+    if (upstream::is_outage(r)) return {Verdict::down, upstream::outage_text(r)};
     if (!r) return {Verdict::stop};  // cancelled (shutdown), or over its bound
     if (s.spec().role == upstream::Role::origin) return {Verdict::answer};  // the caller verifies
     if (mirror_passes(r->status)) return {Verdict::not_here};
@@ -340,7 +336,7 @@ Result<http::ClientResponse> Upstream::fetch_blob(const std::string& repo,
     if (!r)
       return r.error().code == Errc::upstream_unavailable ? Judged{Verdict::lost, r.error().message}
                                                           : Judged{Verdict::stop};
-    if (r->status >= 500) return {Verdict::down, outage_why(r)};
+    if (r->status >= 500) return {Verdict::down, upstream::outage_text(r)};
     if (s.spec().role == upstream::Role::mirror && mirror_passes(r->status))
       return {Verdict::not_here};
     return {Verdict::answer};
@@ -396,7 +392,7 @@ Result<http::ClientResponse> Upstream::push_call(http::ClientRequest req, const 
   auto r = send(origin, std::move(req), scope_for(repo, true), nullptr);
   observe(origin, r);
   if (upstream::is_outage(r))
-    upstream::record(origin.source, {upstream::Verdict::down, outage_why(r)},
+    upstream::record(origin.source, {upstream::Verdict::down, upstream::outage_text(r)},
                      "upstream " + cfg_.name);
   else if (r)
     upstream::record(origin.source, {upstream::Verdict::answer}, "upstream " + cfg_.name);

@@ -95,7 +95,7 @@ class Upstream {
     return s.spec().role != upstream::Role::origin;
   }
   // Every source in order: mirrors, then the origin.
-  std::vector<SourceHealth> sources() const;
+  std::vector<upstream::SourceHealth> sources() const;
   // A registry write (blob upload, manifest PUT) under a pull,push token, to the origin only.
   // `req.url` is a path starting with /v2/ or an absolute URL on the origin (an upload Location);
   // no overall time bound, a stall bound.

@@ -1,4 +1,5 @@
 #include "status/site_status.hpp"
+#include "status/metric_defs.hpp"
 
 #include <sys/statvfs.h>
 
@@ -25,7 +26,7 @@ using nlohmann::json;
 
 json upstreams(Sources& s) {
   json out = json::array();
-  std::vector<UpstreamHealth> all = s.mirror.health();
+  std::vector<upstream::UpstreamHealth> all = s.mirror.health();
   for (auto& h : s.git.health()) all.push_back(std::move(h));
   for (auto& h : s.helm.health()) all.push_back(std::move(h));
   for (const auto& h : all) {
@@ -177,40 +178,26 @@ namespace {
 // outpost_cluster_peer_up{peer}, outpost_cluster_peer_bytes_received_total{peer},
 // outpost_cluster_served_bytes_total, outpost_cluster_owned_share.
 void cluster_metrics(Metrics& metrics, const json& c) {
-  auto& up = metrics.gauge("outpost_cluster_peer_up",
-                           "1 when a peer replica of this site cluster is up (circuit closed)");
-  auto& got = metrics.counter("outpost_cluster_peer_bytes_received_total",
-                              "Content bytes this replica received from each peer");
+  auto& up = metrics.gauge(metric::cluster_peer_up);
+  auto& got = metrics.counter(metric::cluster_peer_bytes_received_total);
   for (const auto& p : c.value("peers", json::array())) {
     if (!p.value("member", false)) continue;
     up.set({{"peer", p.value("url", "")}}, p.value("up", false) ? 1 : 0);
     got.set({{"peer", p.value("url", "")}}, p.value("bytes_received", 0.0));
   }
-  metrics
-      .counter("outpost_cluster_served_bytes_total", "Content bytes this replica served to peers")
-      .set({}, c.value("served_bytes", 0.0));
-  metrics
-      .gauge("outpost_cluster_owned_share",
-             "Share of this replica's blobs that it owns among the current members")
-      .set({}, c.value("owned_share", 0.0));
+  metrics.counter(metric::cluster_served_bytes_total).set({}, c.value("served_bytes", 0.0));
+  metrics.gauge(metric::cluster_owned_share).set({}, c.value("owned_share", 0.0));
 }
 
 }  // namespace
 
 void register_metrics(Metrics& metrics, Sources& s) {
-  auto& ready = metrics.gauge("outpost_offline_ready",
-                              "1 when the site could lose its link now (see /api/v1/readiness)");
-  auto& reasons = metrics.gauge("outpost_readiness_reasons",
-                                "How many things keep the site from being offline-ready");
-  auto& releases = metrics.gauge("outpost_releases", "Releases by state (ready, downloading, …)");
-  auto& missing = metrics.gauge("outpost_release_missing_blobs",
-                                "Blobs a recorded release pins that are not in the store");
-  auto& source_up = metrics.gauge(
-      "outpost_upstream_source_up",
-      "1 when this source of an upstream (a mirror, or the origin) is up (circuit closed)");
-  auto& source_bytes = metrics.counter(
-      "outpost_upstream_source_bytes_total",
-      "Content bytes received from each source of an upstream (mirrors, then the origin)");
+  auto& ready = metrics.gauge(metric::offline_ready);
+  auto& reasons = metrics.gauge(metric::readiness_reasons);
+  auto& releases = metrics.gauge(metric::releases);
+  auto& missing = metrics.gauge(metric::release_missing_blobs);
+  auto& source_up = metrics.gauge(metric::upstream_source_up);
+  auto& source_bytes = metrics.counter(metric::upstream_source_bytes_total);
   metrics.add_collector(
       [&metrics, &s, &ready, &reasons, &releases, &missing, &source_up, &source_bytes] {
         auto st = site_status(s);
@@ -224,13 +211,9 @@ void register_metrics(Metrics& metrics, Sources& s) {
             source_up.set(l, src.value("up", false) ? 1 : 0);
             source_bytes.set(l, src.value("bytes", 0.0));
             if (src.contains("rate_limit")) {
-              metrics
-                  .gauge("outpost_upstream_ratelimit_limit",
-                         "Pulls allowed per window, as the source's last answer stated it")
+              metrics.gauge(metric::upstream_ratelimit_limit)
                   .set(l, src["rate_limit"].value("limit", 0.0));
-              metrics
-                  .gauge("outpost_upstream_ratelimit_remaining",
-                         "Pulls left in the window, as the source's last answer stated it")
+              metrics.gauge(metric::upstream_ratelimit_remaining)
                   .set(l, src["rate_limit"].value("remaining", 0.0));
             }
           }

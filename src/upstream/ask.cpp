@@ -30,10 +30,14 @@ bool record(Source& s, const Judged& j, std::string_view what) {
   return false;
 }
 
+std::string outage_text(const Result<http::ClientResponse>& r) {
+  return r ? fmt::format("HTTP {}", r->status) : r.error().message;
+}
+
 void note(Source& s, const Result<http::ClientResponse>& r, std::string_view what) {
   if (r) s.observe(*r);
   if (is_outage(r))
-    record(s, {Verdict::down, r ? fmt::format("HTTP {}", r->status) : r.error().message}, what);
+    record(s, {Verdict::down, outage_text(r)}, what);
   else if (r)
     record(s, {Verdict::answer}, what);
 }

@@ -61,6 +61,9 @@ enum class Fallback { first_not_here, last };
 // ("upstream docker.io"). Returns whether the source was passed over as down or distrusted.
 bool record(Source& s, const Judged& j, std::string_view what);
 
+// What an outage says, for breakers and logs: "HTTP 503", or the transport error's message.
+std::string outage_text(const Result<http::ClientResponse>& r);
+
 // The outcome of one request to a single source that is not asked in an order (a chart from the
 // source its index names, a registry upload to the origin): rate limits kept, a transport failure
 // or a 5xx opens the breaker, an answer closes it, a cancellation or an oversized answer changes

@@ -14,6 +14,7 @@
 #include "core/mutex.hpp"
 #include "core/time.hpp"
 #include "http/client.hpp"
+#include "upstream/health.hpp"
 
 namespace outpost::upstream {
 

@@ -119,10 +119,10 @@ class GitCacheTest : public ::testing::Test {
     return m ? *m : nullptr;
   }
 
-  UpstreamHealth health() {
+  upstream::UpstreamHealth health() {
     auto all = cache_->health();
     EXPECT_EQ(all.size(), 1u);
-    return all.empty() ? UpstreamHealth{} : all.front();
+    return all.empty() ? upstream::UpstreamHealth{} : all.front();
   }
 
   static constexpr const char* kEmptyTree = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";

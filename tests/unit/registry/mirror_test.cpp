@@ -1,5 +1,7 @@
 #include "registry/mirror.hpp"
 
+#include "registry/metric_defs.hpp"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -378,7 +380,7 @@ TEST_F(MirrorWithLyingHubTest, WrongBytesFromTheHubAreNeverPublishedAndTheOrigin
   EXPECT_FALSE(health[0].sources[0].state.up);  // the hub is distrusted
   EXPECT_NE(health[0].sources[0].state.last_error.find("does not verify"), std::string::npos);
   EXPECT_EQ(health[0].sources[1].bytes, blob_.size());
-  EXPECT_EQ(site_.metrics.counter("outpost_registry_digest_mismatch_total", "")
+  EXPECT_EQ(site_.metrics.counter(metric::registry_digest_mismatch_total)
                 .value({{"upstream", "up.test"}}),
             1);
 }

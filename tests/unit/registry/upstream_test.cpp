@@ -260,6 +260,31 @@ TEST_F(MirroredUpstreamTest, WhenOnlyTheHubIsLeftItsNotFoundIsTheAnswer) {
   EXPECT_FALSE(up.sources()[1].state.up);
 }
 
+// The registry's verdict table for a hub's answers (upstream/ask.hpp): "not here" answers pass the
+// request on and leave the hub up; a 5xx is an outage and opens its breaker; the origin answers.
+TEST_F(MirroredUpstreamTest, EachHubAnswerPassesTheRequestOnAsItsVerdictSays) {
+  auto hub_then_origin = [&](int status) {
+    client.script.push_back([status](auto& req) {
+      EXPECT_TRUE(to_hub(req));
+      return resp(status);
+    });
+    client.script.push_back([](auto& req) {
+      EXPECT_FALSE(to_hub(req));
+      return resp(200, {}, "{}");
+    });
+    auto r = up.call("GET", "/v2/app/manifests/v1", "app");
+    ASSERT_TRUE(r) << status;
+    EXPECT_EQ(r->status, 200) << status;
+  };
+  for (int status : {401, 403, 404, 429}) {
+    hub_then_origin(status);
+    EXPECT_TRUE(up.sources()[0].state.up) << status;  // not here: no outage
+  }
+  hub_then_origin(503);
+  EXPECT_FALSE(up.sources()[0].state.up);  // down
+  EXPECT_EQ(up.sources()[0].state.last_error, "HTTP 503");
+}
+
 TEST(UrlHelpers, OriginAndLocationResolution) {
   EXPECT_EQ(upstream::url_origin("https://a.io/x"), upstream::url_origin("https://a.io:443/y"));
   EXPECT_NE(upstream::url_origin("https://a.io/x"), upstream::url_origin("https://a.io:8443/x"));

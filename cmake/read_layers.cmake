@@ -1,0 +1,21 @@
+# Reads a LAYERS file (one `module: modules it may use` per line, lowest first; # comments) into
+# LAYER_MODULES (in order) and LAYER_BELOW_<module> (what each may use). A module may use only
+# modules declared above it.
+macro(outpost_read_layers file)
+  file(STRINGS ${file} _layer_lines)
+  set(LAYER_MODULES "")
+  foreach(_line IN LISTS _layer_lines)
+    string(REGEX REPLACE "#.*" "" _line "${_line}")
+    if(NOT _line MATCHES "^([a-z_]+):(.*)$")
+      continue()
+    endif()
+    set(_module ${CMAKE_MATCH_1})
+    separate_arguments(LAYER_BELOW_${_module} UNIX_COMMAND "${CMAKE_MATCH_2}")
+    foreach(_dep IN LISTS LAYER_BELOW_${_module})
+      if(NOT _dep IN_LIST LAYER_MODULES)
+        message(FATAL_ERROR "${file}: ${_module} uses ${_dep}, which is not declared above it")
+      endif()
+    endforeach()
+    list(APPEND LAYER_MODULES ${_module})
+  endforeach()
+endmacro()
