@@ -279,12 +279,37 @@ Result<SyncOutcome> GitMirror::run_sync(const std::atomic<bool>& stop, const Fro
     if (!a) return std::unexpected(a.error());
     advert = std::move(*a);
   }
-  if (cloned() && unchanged(from.url, advert)) return SyncOutcome{{}, true};
+  if (cloned() && (unchanged(from.url, advert) || matches_local(from.url, advert)))
+    return SyncOutcome{{}, true};
   {
     MutexLock lock(mu_);
     seen_.reset();  // until this sync succeeds
   }
   return fetch_sync(stop, from, advert);
+}
+
+bool GitMirror::matches_local(const std::string& url, const std::optional<RefAdvert>& advert) {
+  {
+    MutexLock lock(mu_);
+    if (!advert || seen_ || gate_) return false;  // gated: advertised refs are not upstream's
+  }
+  // After a restart nothing is held yet: the mirror's own refs are what its last sync fetched.
+  auto refs = list_refs(dir_);
+  if (!refs) return false;
+  RefAdvert local{std::move(*refs), {}};
+  std::ifstream head(dir_ / "HEAD");
+  std::string word;
+  head >> word >> local.head;  // "ref: refs/heads/main"
+  if (word != "ref:" || (!advert->head.empty() && local.head != advert->head) ||
+      local.refs != advert->refs)
+    return false;
+  MutexLock lock(mu_);
+  seen_.emplace(url, *advert);
+  if (status_.head.empty()) status_.head = local.head;
+  status_.ref_count = local.refs.size();
+  if (auto it = local.refs.find(status_.head); it != local.refs.end())
+    status_.head_commit = it->second;
+  return true;
 }
 
 Result<SyncOutcome> GitMirror::fetch_sync(const std::atomic<bool>& stop, const From& from,

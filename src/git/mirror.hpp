@@ -151,6 +151,10 @@ class GitMirror {
                           const std::optional<RefAdvert>& advert, const std::atomic<bool>& stop);
   // True when `advert` is what the last full sync from `url` saw and no gated ref waits.
   bool unchanged(const std::string& url, const std::optional<RefAdvert>& advert) const;
+  // The first sync after a start (nothing held yet, not gated): true, and `advert` held as seen,
+  // when the mirror's own heads, tags and HEAD already are what `advert` says (one for-each-ref,
+  // no fetch).
+  bool matches_local(const std::string& url, const std::optional<RefAdvert>& advert);
   // The clone or fetch itself, once the advertisement showed a change (or none was read).
   Result<SyncOutcome> fetch_sync(const std::atomic<bool>& stop, const From& from,
                                  const std::optional<RefAdvert>& advert);

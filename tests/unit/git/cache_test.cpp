@@ -393,5 +393,30 @@ TEST_F(GitCacheTest, AMirrorsAgeFollowsTheClock) {
   EXPECT_GT(cache_->sync_lag({m}).behind, 3599.0);  // one interval (1 h) behind its schedule
 }
 
+TEST_F(GitCacheTest, AfterARestartAnUnchangedRepositoryIsCheckedAgainstItsOwnRefsNotFetched) {
+  make_repo(origin_, "org/app", 2);
+  make_repo(hub_, "org/app", 2);
+  ASSERT_TRUE(prepared(app_));
+  cache_->stop();
+  cache_.reset();
+  cache_ = std::make_unique<GitCache>(cfg_, dir_.path() / "data", db_, http_, metrics_,
+                                      std::function<GateFn(const RepoId&)>{}, clock_);
+  auto fetches = [] { return git_spawns()["fetch"]; };
+  const auto before = fetches();
+  const auto spawns = cache_spawns();
+  sync_now(app_, GitCache::Trigger::poll);  // its first sync since the start: no fetch
+  EXPECT_EQ(fetches(), before);
+  EXPECT_EQ(cache_spawns(), spawns + 1);  // one for-each-ref of its own refs
+  auto m = cache_->existing(app_);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->status().head, "refs/heads/main");
+  sync_now(app_, GitCache::Trigger::poll);  // then held: nothing at all
+  EXPECT_EQ(cache_spawns(), spawns + 1);
+  const auto tip = make_repo(hub_, "org/app", 3);  // a push: fetched
+  sync_now(app_, GitCache::Trigger::poll);
+  EXPECT_EQ(m->status().head_commit, tip);
+  EXPECT_EQ(fetches(), before + 1);
+}
+
 }  // namespace
 }  // namespace outpost::git
