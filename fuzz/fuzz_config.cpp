@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <string>
 
-#include "core/config.hpp"
+#include "config/config.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   try {

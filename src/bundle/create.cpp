@@ -56,7 +56,7 @@ namespace {
 // cache directory, downloads what the bundle carries, writes the tar. One per create_bundle.
 class BundleBuilder {
  public:
-  BundleBuilder(const Config& cfg, const CreateOptions& opt, http::HttpClient& client,
+  BundleBuilder(const BundleSettings& cfg, const CreateOptions& opt, http::HttpClient& client,
                 ProgressSink& progress)
       : cfg_(cfg),
         opt_(opt),
@@ -107,7 +107,7 @@ class BundleBuilder {
       const registry::ManifestResult& top, const Source& src,
       std::vector<std::string>& found_platforms);
 
-  const Config& cfg_;
+  const BundleSettings cfg_;
   const CreateOptions& opt_;
   http::HttpClient& client_;
   ProgressSink& progress_;
@@ -364,7 +364,7 @@ Result<void> BundleBuilder::write() {
 
 }  // namespace
 
-Result<CreateStats> create_bundle(const Config& cfg, const CreateOptions& opt,
+Result<CreateStats> create_bundle(const BundleSettings& cfg, const CreateOptions& opt,
                                   http::HttpClient& client, ProgressSink& progress) {
   if (!valid_release_part(opt.name) || !valid_release_part(opt.version))
     return fail(Errc::invalid_argument,

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "bundle/bundle_manifest.hpp"
-#include "core/config.hpp"
+#include "bundle/config.hpp"
 #include "core/progress.hpp"
 #include "http/client.hpp"
 #include "registry/image_ref.hpp"
@@ -47,7 +47,7 @@ struct CreateStats {
 
 // `progress` gets a line per step and the bytes downloaded of those to download. Every upstream
 // is reached through `client`.
-Result<CreateStats> create_bundle(const Config& cfg, const CreateOptions& opt,
+Result<CreateStats> create_bundle(const BundleSettings& cfg, const CreateOptions& opt,
                                   http::HttpClient& client, ProgressSink& progress);
 
 // Reads only outpost-bundle.json from a bundle tar.

@@ -36,8 +36,8 @@ std::string ReleaseStatus::to_json() const {
       .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-ReleaseJobs::ReleaseJobs(const Config& cfg, BlobStore& store, MetaDb& db, http::HttpClient& client,
-                         registry::Mirror& mirror, const Clock& clock)
+ReleaseJobs::ReleaseJobs(const BundleSettings& cfg, BlobStore& store, MetaDb& db,
+                         http::HttpClient& client, registry::Mirror& mirror, const Clock& clock)
     : cfg_(cfg), store_(store), db_(db), client_(client), mirror_(mirror), clock_(clock) {}
 
 ReleaseJobs::~ReleaseJobs() {

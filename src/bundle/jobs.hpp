@@ -13,9 +13,9 @@
 #include <string>
 #include <vector>
 
+#include "bundle/config.hpp"
 #include "bundle/release_state.hpp"
 #include "bundle/source_policy.hpp"
-#include "core/config.hpp"
 #include "core/mutex.hpp"
 #include "core/thread_pool.hpp"
 #include "core/time.hpp"
@@ -43,7 +43,7 @@ class ReleaseJobs {
  public:
   // `mirror` fetches oci:// sources (through the configured registry upstreams only); `clock`
   // paces the retries of http(s) downloads.
-  ReleaseJobs(const Config& cfg, BlobStore& store, MetaDb& db, http::HttpClient& client,
+  ReleaseJobs(const BundleSettings& cfg, BlobStore& store, MetaDb& db, http::HttpClient& client,
               registry::Mirror& mirror, const Clock& clock = Clock::system());
   ~ReleaseJobs();
 
@@ -98,7 +98,7 @@ class ReleaseJobs {
   ReleaseStatus from_store(const std::string& name, const std::string& version);
   void update(const std::shared_ptr<Job>& job, const std::function<void(ReleaseStatus&)>& fn);
 
-  const Config& cfg_;
+  const BundleSettings cfg_;
   BlobStore& store_;
   MetaDb& db_;
   http::HttpClient& client_;

@@ -139,7 +139,7 @@ Result<registry::ImageRef> parse_oci_source(std::string_view source, const Regis
   return *ref;
 }
 
-Result<PushStats> push_bundle(const Config& cfg, const fs::path& bundle,
+Result<PushStats> push_bundle(const BundleSettings& cfg, const fs::path& bundle,
                               const registry::ImageRef& dest, const fs::path& scratch,
                               http::HttpClient& client, ProgressSink& progress) {
   const auto* up_cfg = cfg.registry.find(dest.registry);

@@ -12,8 +12,8 @@
 #include <string_view>
 
 #include "bundle/artifact.hpp"
+#include "bundle/config.hpp"
 #include "bundle/import.hpp"
-#include "core/config.hpp"
 #include "core/progress.hpp"
 #include "http/client.hpp"
 #include "registry/image_ref.hpp"
@@ -42,7 +42,7 @@ struct PushStats {
 
 // Pushes a bundle file to `dest`, verifying each blob against its name on the way; blobs the
 // registry already has are not sent again. `scratch` holds one staged entry at a time.
-Result<PushStats> push_bundle(const Config& cfg, const std::filesystem::path& bundle,
+Result<PushStats> push_bundle(const BundleSettings& cfg, const std::filesystem::path& bundle,
                               const registry::ImageRef& dest, const std::filesystem::path& scratch,
                               http::HttpClient& client, ProgressSink& progress);
 

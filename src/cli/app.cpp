@@ -6,7 +6,7 @@
 #include <iostream>
 
 #include "cli/commands.hpp"
-#include "core/config.hpp"
+#include "config/config.hpp"
 
 namespace outpost::cli {
 namespace {

@@ -10,7 +10,7 @@
 #include "bundle/upload.hpp"
 #include "cli/commands.hpp"
 #include "cluster/cluster.hpp"
-#include "core/config.hpp"
+#include "config/config.hpp"
 #include "core/fd_limit.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
@@ -160,7 +160,7 @@ int serve(const Config& cfg) {
   helm::HelmCache helm_cache(cfg.helm, cfg.data_dir, store, db, client, metrics);
   helm_cache.set_cluster(&cluster);
   http::Server server(cfg.server, metrics);
-  http::Authorizer auth(cfg.auth, cfg.git, cfg.cluster.enabled());
+  http::Authorizer auth(cfg.auth, cfg.git.webhook_secret, cfg.cluster.enabled());
   server.set_guard([&](http::Request& req, AuthGroup g) { return auth.check(req, g); });
   status::Sources site{cfg,   mirror, git_cache, helm_cache, releases,
                        store, db,     &cluster,  &fanout,    &packs};

@@ -3,7 +3,7 @@
 // action to run when it is chosen (its exit code).
 #include <CLI/CLI.hpp>
 
-#include "core/config.hpp"
+#include "config/config.hpp"
 
 #include <filesystem>
 #include <functional>

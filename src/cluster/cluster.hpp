@@ -16,10 +16,11 @@
 #include <thread>
 #include <vector>
 
-#include "core/config.hpp"
+#include "cluster/config.hpp"
 #include "core/mutex.hpp"
 #include "core/time.hpp"
 #include "http/client.hpp"
+#include "http/config.hpp"
 #include "upstream/source.hpp"
 
 namespace outpost::cluster {

@@ -7,10 +7,11 @@
 
 #include <functional>
 #include <string>
+
 #include <string_view>
 #include <vector>
-
 #include "core/config.hpp"
+#include "core/duration.hpp"
 
 namespace outpost::config {
 

@@ -6,8 +6,9 @@
 #include <functional>
 
 #include "bundle/jobs.hpp"
-#include "core/config.hpp"
+#include "git/config.hpp"
 #include "git/mirror.hpp"
+#include "registry/config.hpp"
 #include "registry/mirror.hpp"
 
 namespace outpost::gate {

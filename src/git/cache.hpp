@@ -14,11 +14,11 @@
 
 #include "cluster/cluster.hpp"
 #include "core/circuit_breaker.hpp"
-#include "core/config.hpp"
 #include "core/metrics.hpp"
 #include "core/mutex.hpp"
 #include "core/thread_pool.hpp"
 #include "core/time.hpp"
+#include "git/config.hpp"
 #include "git/mirror.hpp"
 #include "git/ref_check.hpp"
 #include "http/client.hpp"

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "core/config.hpp"
 #include "core/process.hpp"
+#include "upstream/config.hpp"
 
 namespace outpost::git {
 

@@ -17,14 +17,15 @@
 #include <string>
 #include <vector>
 
-#include "core/config.hpp"
 #include "core/digest.hpp"
 #include "core/error.hpp"
 #include "core/mutex.hpp"
 #include "core/time.hpp"
+#include "git/config.hpp"
 #include "git/git_runner.hpp"
 #include "git/ref_advert.hpp"
 #include "git/repo_path.hpp"
+#include "upstream/config.hpp"
 
 namespace outpost::git {
 

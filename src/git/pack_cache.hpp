@@ -21,11 +21,11 @@
 #include <string>
 #include <unordered_map>
 
-#include "core/config.hpp"
 #include "core/metrics.hpp"
 #include "core/mutex.hpp"
 #include "core/process.hpp"
 #include "core/time.hpp"
+#include "git/config.hpp"
 #include "http/message.hpp"
 
 namespace outpost::git {

@@ -7,8 +7,8 @@
 #include <optional>
 #include <string>
 
-#include "core/config.hpp"
 #include "core/time.hpp"
+#include "git/config.hpp"
 #include "git/ref_advert.hpp"
 #include "http/client.hpp"
 

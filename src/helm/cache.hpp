@@ -16,17 +16,18 @@
 
 #include "cluster/cluster.hpp"
 #include "core/circuit_breaker.hpp"
-#include "core/config.hpp"
 #include "core/metrics.hpp"
 #include "core/mutex.hpp"
 #include "core/thread_pool.hpp"
 #include "core/time.hpp"
+#include "helm/config.hpp"
 #include "helm/index.hpp"
 #include "helm/repo.hpp"
 #include "http/client.hpp"
 #include "store/blob_store.hpp"
 #include "store/meta_db.hpp"
 #include "upstream/ask.hpp"
+#include "upstream/config.hpp"
 #include "upstream/source_list.hpp"
 
 namespace outpost::helm {

@@ -6,8 +6,9 @@
 #include <string>
 #include <string_view>
 
-#include "core/config.hpp"
 #include "core/error.hpp"
+#include "helm/config.hpp"
+#include "upstream/config.hpp"
 
 namespace outpost::helm {
 

@@ -43,8 +43,8 @@ bool is_loopback_peer(std::string_view remote) {
   return addr == "127.0.0.1" || addr == "::1";
 }
 
-Authorizer::Authorizer(const AuthConfig& cfg, const GitConfig& git, bool cluster_enabled)
-    : cfg_(cfg), git_(git), cluster_enabled_(cluster_enabled) {}
+Authorizer::Authorizer(const AuthConfig& cfg, std::string webhook_secret, bool cluster_enabled)
+    : cfg_(cfg), webhook_secret_(std::move(webhook_secret)), cluster_enabled_(cluster_enabled) {}
 
 void Authorizer::vet_peer_headers(Request& req) {
   if (!req.headers.has_prefixed(kPeerHeaderPrefix)) return;
@@ -111,7 +111,7 @@ std::optional<Response> Authorizer::check(Request& req, Group g) {
   vet_peer_headers(req);
   const bool loopback = is_loopback_peer(req.remote);
   if (g == Group::webhook) {
-    if (git_.webhook_secret.empty() && !loopback)
+    if (webhook_secret_.empty() && !loopback)
       return refusal(g, 403, "webhooks from the network need git.webhook_secret");
     return std::nullopt;  // the handler checks the HMAC / token
   }

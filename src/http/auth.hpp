@@ -11,8 +11,8 @@
 #include <string>
 #include <unordered_map>
 
-#include "core/config.hpp"
 #include "core/mutex.hpp"
+#include "http/config.hpp"
 #include "http/message.hpp"
 
 namespace outpost::http {
@@ -38,8 +38,9 @@ inline constexpr std::string_view kPeerHeaderPrefix = "X-Outpost-Peer";
 
 class Authorizer {
  public:
+  // `webhook_secret` (git.webhook_secret): when empty, webhooks are taken from loopback only.
   // `cluster_enabled`: peer headers are honoured at all (cluster.peers or peers_dns is set).
-  Authorizer(const AuthConfig& cfg, const GitConfig& git, bool cluster_enabled);
+  Authorizer(const AuthConfig& cfg, std::string webhook_secret, bool cluster_enabled);
   // nullopt: go on. Otherwise the refusal (401 with a challenge, or 403), in the group's format.
   // `g`: the group of the request's route. Peer headers (kPeerHeaderPrefix) are removed from
   // `req` unless a cluster is configured and the request carries a credential in group `peer`:
@@ -54,7 +55,7 @@ class Authorizer {
   bool verify_password(const std::string& user, const std::string& password);
 
   const AuthConfig& cfg_;
-  const GitConfig& git_;
+  const std::string webhook_secret_;
   const bool cluster_enabled_;
   Mutex mu_;
   // SHA-256 of "user:password" verified recently (crypt(3) is slow on purpose).

@@ -11,9 +11,9 @@
 #include <optional>
 #include <string>
 
-#include "core/config.hpp"
 #include "core/metrics.hpp"
 #include "http/auth.hpp"
+#include "http/config.hpp"
 #include "http/message.hpp"
 
 namespace outpost::http {

@@ -8,8 +8,8 @@
 #include <string_view>
 #include <vector>
 
-#include "core/config.hpp"
 #include "http/message.hpp"
+#include "registry/config.hpp"
 #include "registry/image_ref.hpp"
 #include "store/blob_store.hpp"
 #include "store/meta_db.hpp"

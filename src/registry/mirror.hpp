@@ -14,12 +14,12 @@
 #include <unordered_map>
 #include <variant>
 
-#include "core/config.hpp"
 #include "core/metrics.hpp"
 #include "core/mutex.hpp"
 #include "core/thread_pool.hpp"
 #include "http/client.hpp"
 #include "registry/blob_fetch.hpp"
+#include "registry/config.hpp"
 #include "registry/route.hpp"
 #include "registry/upstream.hpp"
 #include "store/blob_store.hpp"

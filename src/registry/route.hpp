@@ -7,10 +7,10 @@
 #include <string>
 #include <variant>
 
-#include "core/config.hpp"
 #include "core/digest.hpp"
 #include "core/error.hpp"
 #include "registry/accept.hpp"
+#include "registry/config.hpp"
 
 namespace outpost::registry {
 

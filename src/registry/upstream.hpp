@@ -18,10 +18,10 @@
 #include <string>
 #include <vector>
 
-#include "core/config.hpp"
 #include "core/metrics.hpp"
 #include "core/time.hpp"
 #include "http/client.hpp"
+#include "registry/config.hpp"
 #include "upstream/ask.hpp"
 #include "upstream/source_list.hpp"
 

@@ -9,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/config.hpp"
+#include "config/config.hpp"
 #include "core/metrics.hpp"
 
 namespace outpost {

@@ -9,8 +9,8 @@
 
 #include <thread>
 
-#include "core/config.hpp"
 #include "store/blob_store.hpp"
+#include "store/config.hpp"
 #include "store/meta_db.hpp"
 
 namespace outpost {

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "core/circuit_breaker.hpp"
-#include "core/config.hpp"
+#include "upstream/config.hpp"
 #include "upstream/source.hpp"
 
 namespace outpost::upstream {

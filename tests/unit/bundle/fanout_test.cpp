@@ -5,6 +5,7 @@
 
 #include "../fakes/fake_site.hpp"
 #include "cluster/cluster.hpp"
+#include "config/config.hpp"
 #include "registry/mirror.hpp"
 
 namespace outpost::bundle {

@@ -17,6 +17,7 @@
 #include "bundle/bundle_manifest.hpp"
 #include "bundle/import.hpp"
 #include "bundle/tar_writer.hpp"
+#include "config/config.hpp"
 #include "registry/mirror.hpp"
 
 namespace outpost::bundle {

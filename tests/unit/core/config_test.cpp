@@ -1,4 +1,4 @@
-#include "core/config.hpp"
+#include "config/config.hpp"
 
 #include <gtest/gtest.h>
 

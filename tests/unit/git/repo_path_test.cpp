@@ -1,4 +1,5 @@
 #include "git/repo_path.hpp"
+#include "config/config.hpp"
 
 #include <gtest/gtest.h>
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "core/encoding.hpp"
+#include "git/config.hpp"
 
 namespace outpost::http {
 namespace {
@@ -78,21 +79,21 @@ TEST(Auth, KnowsLoopbackPeers) {
 TEST(Auth, AdminIsClosedToTheNetworkByDefault) {
   AuthConfig c;  // defaults
   GitConfig git;
-  Authorizer a(c, git, false);
+  Authorizer a(c, git.webhook_secret, false);
   auto r = check(a, make("POST", "/api/v1/releases", "10.1.2.3:4000"));
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 403);
   EXPECT_FALSE(check(a, make("POST", "/api/v1/releases", "127.0.0.1:4000")));
   EXPECT_FALSE(check(a, make("GET", "/v2/", "10.1.2.3:4000")));  // pulls stay open
   EXPECT_TRUE(check(a, make("POST", "/api/v1/git/webhook", "10.1.2.3:4000")));
-  git.webhook_secret = "s";
-  EXPECT_FALSE(check(a, make("POST", "/api/v1/git/webhook", "10.1.2.3:4000")));
+  Authorizer with_secret(c, "s", false);  // a webhook secret opens webhooks to the network
+  EXPECT_FALSE(check(with_secret, make("POST", "/api/v1/git/webhook", "10.1.2.3:4000")));
 }
 
 TEST(Auth, EachCredentialUsesOnlyItsGroups) {
   auto c = config();
   GitConfig git;
-  Authorizer a(c, git, false);
+  Authorizer a(c, git.webhook_secret, false);
   const std::string net = "10.1.2.3:4000";
   EXPECT_EQ(check(a, make("GET", "/v2/", net))->status, 401);
   EXPECT_EQ(check(a, make("GET", "/v2/", net))->headers.get("WWW-Authenticate"),
@@ -116,7 +117,7 @@ TEST(Auth, EachCredentialUsesOnlyItsGroups) {
 TEST(Auth, RegistryRefusalsAreOciErrors) {
   auto c = config();
   GitConfig git;
-  Authorizer a(c, git, false);
+  Authorizer a(c, git.webhook_secret, false);
   auto r = check(a, make("GET", "/v2/", "10.1.2.3:1"));
   ASSERT_TRUE(r);
   auto* body = std::get_if<std::string>(&r->body);
@@ -134,7 +135,7 @@ TEST(Auth, PeerHeadersWithoutAClusterAreDropped) {
   c.require = {};
   c.tokens.push_back({"peers", "peer-token-0123456789", {Group::peer}});
   GitConfig git;
-  Authorizer a(c, git, false);
+  Authorizer a(c, git.webhook_secret, false);
   auto r = forged("10.1.2.3:1", "Bearer peer-token-0123456789");
   EXPECT_FALSE(a.check(r, Group::registry));
   EXPECT_FALSE(r.headers.get("X-Outpost-Peer"));
@@ -148,7 +149,7 @@ TEST(Auth, PeerHeadersNeedAPeerCredential) {
   c.require = {};  // the registry open, as by default
   c.tokens.push_back({"peers", "peer-token-0123456789", {Group::peer}});
   GitConfig git;
-  Authorizer a(c, git, true);
+  Authorizer a(c, git.webhook_secret, true);
   struct Case {
     const char* what;
     std::optional<std::string> authorization;

@@ -1,4 +1,5 @@
 #include "registry/route.hpp"
+#include "config/config.hpp"
 
 #include <gtest/gtest.h>
 

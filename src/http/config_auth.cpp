@@ -4,8 +4,7 @@
 #include <set>
 #include <sstream>
 
-#include "core/config.hpp"
-#include "core/config_keys.hpp"
+#include "http/config.hpp"
 
 namespace outpost::config {
 namespace {
