@@ -58,7 +58,12 @@ echo "upcuts $cut1,200000" >"$line_CTL"
 "$OUTPOST_BIN" bundle import --server "$SERVER" "$T/shop.tar" 2>"$T/run1.log" &
 run1=$!  # the command itself, not a subshell: -9 must hit it
 PIDS+=("$run1")
-for _ in $(seq 600); do grep -q 'upload interrupted' "$T/run1.log" && (($(held) > 0)) && break; sleep 0.1; done
+# Killed once it has resumed: after the second cut (the proxy's control file says pass once both
+# happened), while the command waits to retry — never on the first cut alone, which races the resume.
+for _ in $(seq 600); do
+  grep -q 'upload interrupted' "$T/run1.log" && [[ $(cat "$line_CTL") == pass ]] && (($(held) > 0)) && break
+  sleep 0.1
+done
 grep -q 'upload interrupted' "$T/run1.log" || die "the first cut was not seen: $(tail -3 "$T/run1.log")"
 kill -9 "$run1"
 wait "$run1" 2>/dev/null || true
