@@ -198,10 +198,6 @@ Result<http::ClientResponse> Cluster::send(const PeerRef& p, http::ClientRequest
   return r;
 }
 
-void Cluster::distrust(upstream::Source& peer, const std::string& why) {
-  upstream::record(peer, {upstream::Verdict::distrust, why}, "cluster");
-}
-
 std::vector<PeerHealth> Cluster::health() const {
   MutexLock lock(mu_);
   std::vector<PeerHealth> out;

@@ -115,8 +115,6 @@ class Cluster {
   // send() without recording the outcome: for the ask-in-order engine, which records it.
   Result<http::ClientResponse> request(upstream::Source& peer, http::ClientRequest req,
                                        http::BodySink* sink = nullptr, bool held_only = false);
-  // Peer `peer` sent content that does not verify: its breaker opens with `why` (logged).
-  static void distrust(upstream::Source& peer, const std::string& why);
   // Bytes this replica served to peers (counted by the handlers that answer them).
   void add_served(std::uint64_t n) { served_ += n; }
   std::uint64_t served_bytes() const { return served_; }

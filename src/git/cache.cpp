@@ -173,7 +173,7 @@ Result<std::shared_ptr<GitMirror>> GitCache::prepare(const RepoId& id, http::Rea
     pending = queued_[id];
     overdue = overdue_.contains(id.host);
   }
-  if (stale && !src.down() && !paused(id.host) && !m->syncing() && !pending) {
+  if (stale && !src.down() && !src.paused() && !m->syncing() && !pending) {
     if (overdue) {
       // An earlier request waited out the budget and no sync of this host has ended since.
       trigger_sync(id, Trigger::poll);
@@ -222,13 +222,6 @@ bool GitCache::probe(const RepoId& id) {
     return upstream::Judged{upstream::Verdict::down, r.error().message};
   };
   return upstream::ask_in_order<http::ClientResponse>(order, ask, judge, "git " + id.host).answered;
-}
-
-bool GitCache::paused(const std::string& host) {
-  auto& src = sources(host);
-  for (std::size_t i = 0; i < src.size(); ++i)
-    if (src.at(i).paused() == Millis(0)) return false;
-  return true;
 }
 
 bool GitCache::trigger_sync(const RepoId& id, Trigger why) {
@@ -408,11 +401,10 @@ Result<SyncOutcome> GitCache::sync_from_sources(GitMirror& m, Trigger why,
   auto judge = [&](const upstream::Hop& hop, const Result<SyncOutcome>& r) -> upstream::Judged {
     const auto& s = *hop.source;
     auto j = skipped ? upstream::Judged{upstream::Verdict::pass, *skipped} : judge_sync(s, r);
-    if (j.verdict == upstream::Verdict::down) j.why = "failed: " + j.why;
     if (j.verdict != upstream::Verdict::answer && j.verdict != upstream::Verdict::stop)
-      failover += fmt::format("{}{} {} {}", failover.empty() ? "" : "; ",
-                              upstream::role_name(s.spec().role), s.url(), j.why);
-    if (j.verdict == upstream::Verdict::down) j.why = r.error().message;
+      failover += fmt::format("{}{} {} {}{}", failover.empty() ? "" : "; ",
+                              upstream::role_name(s.spec().role), s.url(),
+                              j.verdict == upstream::Verdict::down ? "failed: " : "", j.why);
     if (j.verdict == upstream::Verdict::answer && !failover.empty())
       spdlog::warn("git: {} synced from {} ({})", m.id().key(), s.url(), failover);
     return j;
@@ -462,11 +454,7 @@ std::vector<RepoId> GitCache::due_syncs() {
     if (s != sources_.end()) {
       // While a host is down, background syncs double as its probe, at the origin's backoff.
       if (s->second->down() && !s->second->origin().breaker().probe_due()) continue;
-      // Polls leave a host alone while every source of it asked for a pause (429).
-      bool all_paused = true;
-      for (std::size_t i = 0; i < s->second->size(); ++i)
-        all_paused = all_paused && s->second->at(i).paused() > Millis(0);
-      if (all_paused) continue;
+      if (s->second->paused()) continue;  // every source asked for a pause (429)
     }
     due.emplace_back(next_sync_[id], id);
   }

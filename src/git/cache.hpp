@@ -100,8 +100,6 @@ class GitCache {
   Result<SyncOutcome> checked_sync(GitMirror& m, const GitMirror::Attempt& attempt,
                                    GitMirror::From from, const SendFn& send, std::string_view role,
                                    upstream::Source* source);
-  // Every source of the host is pausing at its own request (polls leave the host alone).
-  bool paused(const std::string& host);
   void notify_argocd(const GitMirror& m, const SyncOutcome& out);
   // The owner tells every live peer to sync `id` now (POST /api/v1/cluster/git-sync).
   void notify_peers(const RepoId& id);

@@ -178,12 +178,10 @@ Result<http::ClientResponse> Upstream::send(Link& link, http::ClientRequest req,
   return link.source.send(std::move(req), sink, authorize);  // a second 401: the caller says so
 }
 
-void Upstream::observe(Link& link, const Result<http::ClientResponse>& r) {
-  if (upstream::is_outage(r)) {
-    auto reason = r ? "http_" + std::to_string(r->status) : std::string(errc_name(r.error().code));
-    errors_.add({{"upstream", cfg_.name}, {"reason", reason}});
-  }
-  if (r) link.source.observe(*r);
+void Upstream::count_outage(const Result<http::ClientResponse>& r) {
+  if (!upstream::is_outage(r)) return;
+  auto reason = r ? "http_" + std::to_string(r->status) : std::string(errc_name(r.error().code));
+  errors_.add({{"upstream", cfg_.name}, {"reason", reason}});
 }
 
 Upstream::Link& Upstream::link_of(const upstream::Source& s) {
@@ -260,7 +258,8 @@ Result<http::ClientResponse> Upstream::ask(const upstream::Hop& hop, http::Clien
   }
   Link& link = link_of(*hop.source);
   auto r = send(link, for_link(link, std::move(req)), scope_for(repo), sink);
-  observe(link, r);
+  count_outage(r);
+  if (r) link.source.observe(*r);
   return r;
 }
 
@@ -390,12 +389,8 @@ Result<http::ClientResponse> Upstream::push_call(http::ClientRequest req, const 
   req.connect_timeout = reg_.upstream_timeout;
   req.stall_timeout = reg_.stall_timeout;
   auto r = send(origin, std::move(req), scope_for(repo, true), nullptr);
-  observe(origin, r);
-  if (upstream::is_outage(r))
-    upstream::record(origin.source, {upstream::Verdict::down, upstream::outage_text(r)},
-                     "upstream " + cfg_.name);
-  else if (r)
-    upstream::record(origin.source, {upstream::Verdict::answer}, "upstream " + cfg_.name);
+  count_outage(r);
+  upstream::note(origin.source, r, "upstream " + cfg_.name);
   return r;
 }
 

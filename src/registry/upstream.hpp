@@ -113,9 +113,8 @@ class Upstream {
   std::optional<std::string> auth_header(Link& link, const std::string& scope);
   Result<void> authenticate(Link& link, const std::string& challenge_header,
                             const std::string& scope);
-  // Counts an outage in the metrics and keeps what an answer says of rate limits (the engine
-  // records the outcome in the breaker).
-  void observe(Link& link, const Result<http::ClientResponse>& r);
+  // Counts an outage in the metrics (the engine records it in the breaker).
+  void count_outage(const Result<http::ClientResponse>& r);
   Link& link_of(const upstream::Source& s);
   // Whom a request asks, in order: the peers the cluster names for `key` (as `asking` says), then
   // the sources to try. `none` becomes why nothing could be asked: a peers-only upstream, or every

@@ -5,29 +5,28 @@
 
 namespace outpost::upstream {
 
-bool record(Source& s, const Judged& j, std::string_view what) {
+void record(Source& s, const Judged& j, std::string_view what) {
   switch (j.verdict) {
     case Verdict::answer:
     case Verdict::not_here:
       if (s.breaker().is_open()) spdlog::info("{}: {} is reachable again", what, s.url());
       s.breaker().record_success();
-      return false;
+      return;
     case Verdict::down:
     case Verdict::lost:
       if (!s.breaker().is_open())
         spdlog::warn("{}: {} {} marked down: {}", what, role_name(s.spec().role), s.url(), j.why);
       s.breaker().record_failure(j.why);
-      return true;
+      return;
     case Verdict::distrust:
       spdlog::error("{}: {} {} sent content that does not verify ({}); asking the next source",
                     what, role_name(s.spec().role), s.url(), j.why);
       s.breaker().record_failure("sent content that does not verify: " + j.why);
-      return true;
+      return;
     case Verdict::stop:
     case Verdict::pass:
-      return false;
+      return;
   }
-  return false;
 }
 
 std::string outage_text(const Result<http::ClientResponse>& r) {

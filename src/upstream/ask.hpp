@@ -58,8 +58,8 @@ struct Asked {
 enum class Fallback { first_not_here, last };
 
 // Records `j` for `s` (the engine's one place for breaker outcomes) and logs it under `what`
-// ("upstream docker.io"). Returns whether the source was passed over as down or distrusted.
-bool record(Source& s, const Judged& j, std::string_view what);
+// ("upstream docker.io").
+void record(Source& s, const Judged& j, std::string_view what);
 
 // What an outage says, for breakers and logs: "HTTP 503", or the transport error's message.
 std::string outage_text(const Result<http::ClientResponse>& r);

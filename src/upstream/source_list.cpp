@@ -23,6 +23,12 @@ bool SourceList::down() const {
   return true;
 }
 
+bool SourceList::paused() const {
+  for (const auto& s : sources_)
+    if (s->paused() == Millis(0)) return false;
+  return true;
+}
+
 bool SourceList::contacted() const {
   for (const auto& s : sources_)
     if (s->contacted()) return true;

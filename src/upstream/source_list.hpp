@@ -34,6 +34,8 @@ class SourceList {
 
   // Every breaker is open: nothing would be dialled.
   bool down() const;
+  // Every source asked to be left alone (Source::paused): polls leave the upstream alone.
+  bool paused() const;
   // Some source has been sent a request.
   bool contacted() const;
   // Whether an open breaker whose probe is due counts as worth trying: background work (syncs,
