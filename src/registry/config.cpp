@@ -4,6 +4,7 @@
 
 #include <set>
 
+#include "registry/reference.hpp"
 #include "upstream/config_keys.hpp"
 
 namespace outpost::config {
@@ -11,8 +12,8 @@ namespace {
 
 const KeyTable<RegistryUpstreamConfig>& registry_upstream_keys() {
   using R = RegistryUpstreamConfig;
-  static const KeyTable<R> t =
-      connection_keys<R>({config::string_key("name", &R::name), mirrors_key<R>()});
+  static const KeyTable<R> t = connection_keys<R>(
+      {config::string_key("name", &R::name), mirrors_key<R>(registry_mirror_keys)});
   return t;
 }
 
@@ -27,6 +28,14 @@ RegistryUpstreamConfig registry_upstream(const Section& u, std::set<std::string>
   if (!names.insert(up.name).second) bad(origin, u.key("name"), "duplicate upstream name");
   check_url(origin, u.key("url"), up.url, up.insecure);
   while (up.url.ends_with('/')) up.url.pop_back();
+  for (auto& m : up.mirrors) {
+    auto& p = m.repository_prefix;
+    while (p.ends_with('/')) p.pop_back();
+    while (p.starts_with('/')) p.erase(0, 1);
+    if (!p.empty() && !outpost::registry::valid_repository(p))
+      bad(origin, u.key("mirrors"),
+          fmt::format("repository_prefix '{}' is not a repository path like dockerhub-proxy", p));
+  }
   return up;
 }
 

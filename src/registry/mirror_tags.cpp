@@ -16,9 +16,11 @@
 namespace outpost::registry {
 namespace {
 
-// The path of a Link header's rel="next" target on the same upstream (`</v2/...>; rel="next"`),
-// or nothing. An absolute URL is reduced to its path: only this upstream is ever asked.
-std::optional<std::string> link_next_path(std::optional<std::string_view> link) {
+// The query of a Link header's rel="next" target (`</v2/...?n=..&last=..>; rel="next"`), or
+// nothing. Only the query is kept: the next page is asked of this upstream under the client's
+// repository name, whatever path the source that answered put first (a hub's /artifactory/...
+// prefix, a Harbor project).
+std::optional<std::string> link_next_query(std::optional<std::string_view> link) {
   if (!link) return std::nullopt;
   auto open = link->find('<');
   auto close = link->find('>');
@@ -26,12 +28,9 @@ std::optional<std::string> link_next_path(std::optional<std::string_view> link) 
     return std::nullopt;
   if (link->substr(close).find("next") == std::string_view::npos) return std::nullopt;
   std::string target(link->substr(open + 1, close - open - 1));
-  if (auto scheme = target.find("://"); scheme != std::string::npos) {
-    auto slash = target.find('/', scheme + 3);
-    target = slash == std::string::npos ? "" : target.substr(slash);
-  }
-  if (!target.starts_with("/v2/")) return std::nullopt;
-  return target;
+  auto q = target.find('?');
+  if (q == std::string::npos || target.find("/tags/list") == std::string::npos) return std::nullopt;
+  return target.substr(q + 1);
 }
 
 // One page of a sorted tag set: lexical order, strictly after `last`, at most n.
@@ -247,9 +246,9 @@ Result<std::vector<std::string>> Mirror::upstream_tag_list(Upstream& up, const s
     if (j["tags"].is_array())
       for (const auto& t : j["tags"])
         if (t.is_string() && valid_tag(t.get<std::string>())) all.insert(t.get<std::string>());
-    auto next = link_next_path(resp->headers.get("Link"));
+    auto next = link_next_query(resp->headers.get("Link"));
     if (!next || all.size() == before) break;  // last page, or an upstream ignoring `last`
-    path = *next;
+    path = fmt::format("/v2/{}/tags/list?{}", repo, *next);
   }
   return std::vector<std::string>(all.begin(), all.end());
 }

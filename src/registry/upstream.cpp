@@ -24,12 +24,13 @@ std::string scope_for(const std::string& repo, bool push = false) {
 
 // A source with what the registry keeps per source: its bearer tokens.
 struct Upstream::Link {
-  explicit Link(upstream::Source& s) : source(s) {}
+  Link(upstream::Source& s, std::string prefix) : source(s), prefix(std::move(prefix)) {}
   struct Token {
     std::string value;
     std::chrono::steady_clock::time_point expires;
   };
   upstream::Source& source;
+  const std::string prefix;  // repository_prefix of a mirror ("" for none, and for the origin)
   Mutex mu;
   std::map<std::string, Token> tokens GUARDED_BY(mu);  // key: scope
   bool use_basic GUARDED_BY(mu) = false;               // the source asked for Basic
@@ -50,8 +51,10 @@ Upstream::Upstream(const RegistryUpstreamConfig& cfg, const RegistryConfig& reg,
                                     cfg.password},
                cfg.mirrors, {reg.breaker_min_backoff, reg.breaker_max_backoff}, client, stopping,
                clock) {
+  // Sources are the mirrors in configured order, then the origin.
   for (std::size_t i = 0; i < sources_.size(); ++i)
-    links_.push_back(std::make_unique<Link>(sources_.at(i)));
+    links_.push_back(std::make_unique<Link>(
+        sources_.at(i), i < cfg.mirrors.size() ? cfg.mirrors[i].repository_prefix : ""));
 }
 
 Upstream::~Upstream() = default;
@@ -68,11 +71,18 @@ std::vector<upstream::SourceHealth> Upstream::sources() const {
   return sources_.health();
 }
 
-http::ClientRequest Upstream::for_link(const Link& link, http::ClientRequest req) const {
-  if (&link.source != &sources_.origin() && req.url.starts_with("/") &&
-      req.url.find("ns=") == std::string::npos)
+http::ClientRequest Upstream::for_link(const Link& link, http::ClientRequest req,
+                                       const std::string& repo) const {
+  if (!req.url.starts_with("/")) return req;
+  if (!link.prefix.empty() && req.url.starts_with("/v2/" + repo + "/"))
+    req.url.insert(4, link.prefix + "/");
+  if (&link.source != &sources_.origin() && req.url.find("ns=") == std::string::npos)
     req.url = with_ns(std::move(req.url), cfg_.name);
   return req;
+}
+
+std::string Upstream::scope(const Link& link, const std::string& repo, bool push) {
+  return scope_for(link.prefix.empty() ? repo : link.prefix + "/" + repo, push);
 }
 
 bool Upstream::down() const {
@@ -257,7 +267,7 @@ Result<http::ClientResponse> Upstream::ask(const upstream::Hop& hop, http::Clien
     return cluster_->request(*hop.source, std::move(req), sink, hop.held_only);
   }
   Link& link = link_of(*hop.source);
-  auto r = send(link, for_link(link, std::move(req)), scope_for(repo), sink);
+  auto r = send(link, for_link(link, std::move(req), repo), scope(link, repo), sink);
   count_outage(r);
   if (r) link.source.observe(*r);
   return r;
@@ -388,7 +398,7 @@ Result<http::ClientResponse> Upstream::push_call(http::ClientRequest req, const 
     return fail(Errc::upstream_error, "registry sent an upload location on another origin");
   req.connect_timeout = reg_.upstream_timeout;
   req.stall_timeout = reg_.stall_timeout;
-  auto r = send(origin, std::move(req), scope_for(repo, true), nullptr);
+  auto r = send(origin, std::move(req), scope(origin, repo, true), nullptr);
   count_outage(r);
   upstream::note(origin.source, r, "upstream " + cfg_.name);
   return r;

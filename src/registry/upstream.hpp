@@ -106,8 +106,12 @@ class Upstream {
 
  private:
   struct Link;  // a source with its token cache
-  // `req` for `link`: a mirror's relative URL gains ns=<name>.
-  http::ClientRequest for_link(const Link& link, http::ClientRequest req) const;
+  // `req` for `link`: a mirror's relative URL gains ns=<name>, and its repository_prefix in front
+  // of `repo` (/v2/<prefix>/<repo>/…).
+  http::ClientRequest for_link(const Link& link, http::ClientRequest req,
+                               const std::string& repo) const;
+  // The token scope for `repo` on `link` (the prefixed name on a mirror with a prefix).
+  static std::string scope(const Link& link, const std::string& repo, bool push = false);
   Result<http::ClientResponse> send(Link& link, http::ClientRequest req, const std::string& scope,
                                     http::BodySink* sink);
   std::optional<std::string> auth_header(Link& link, const std::string& scope);

@@ -12,6 +12,10 @@ struct MirrorConfig {
   std::string username;
   std::string password;   // from password_file or password_env; never logged
   bool insecure = false;  // allow http:// and skip TLS verification
+  // Registry mirrors only: put in front of every repository on this mirror (a Harbor proxy-cache
+  // project: "dockerhub-proxy" makes library/nginx dockerhub-proxy/library/nginx). Tokens from
+  // its realm are asked for the prefixed name. Empty: the repository as clients name it.
+  std::string repository_prefix;
 };
 
 // A Git or Helm upstream, named by host: /git/<host>/<path>, /helm/<host>/<path>.

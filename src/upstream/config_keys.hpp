@@ -47,21 +47,29 @@ inline const KeyTable<MirrorConfig>& mirror_keys() {
   return t;
 }
 
-// `mirrors:` of an upstream entry, each URL checked like the origin's.
+// A registry's mirror also takes repository_prefix (checked by the registry section).
+inline const KeyTable<MirrorConfig>& registry_mirror_keys() {
+  static const KeyTable<MirrorConfig> t = connection_keys<MirrorConfig>(
+      {config::string_key("repository_prefix", &MirrorConfig::repository_prefix)});
+  return t;
+}
+
+// `mirrors:` of an upstream entry, each URL checked like the origin's. A URL's path (an
+// Artifactory remote repository's /artifactory/api/docker/<repo>) is kept: requests go under it.
 template <class T>
-Key<T> mirrors_key() {
+Key<T> mirrors_key(const KeyTable<MirrorConfig>& (*keys)() = mirror_keys) {
   return config::list_of(Key<T>{"mirrors",
-                                [](const Section& s, std::string_view k, T& t) {
+                                [keys](const Section& s, std::string_view k, T& t) {
                                   s.sections(k, [&](const Section& e, std::size_t) {
                                     MirrorConfig m;
-                                    read_keys(e, mirror_keys(), m);
+                                    read_keys(e, keys(), m);
                                     if (m.url.empty()) bad(e.origin(), e.key("url"), "is required");
                                     check_url(e.origin(), e.key("url"), m.url, m.insecure);
                                     while (m.url.ends_with('/')) m.url.pop_back();
                                     t.mirrors.push_back(std::move(m));
                                   });
                                 }},
-                         mirror_keys);
+                         keys);
 }
 
 inline const KeyTable<HostUpstreamConfig>& host_upstream_keys() {

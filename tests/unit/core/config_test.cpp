@@ -35,6 +35,26 @@ registry:
   EXPECT_EQ(c.registry.tag_ttl, Millis(60'000));
 }
 
+TEST(Config, RegistryMirrorKeepsItsPathAndTakesARepositoryPrefix) {
+  auto c = parse_config(R"(
+registry:
+  upstreams:
+    - name: docker.io
+      url: https://registry-1.docker.io
+      mirrors:
+        - url: https://harbor.corp/
+          repository_prefix: /dockerhub-proxy/
+        - url: https://art.corp/artifactory/api/docker/dockerhub/
+)",
+                        "test.yaml");
+  const auto& m = c.registry.find("docker.io")->mirrors;
+  ASSERT_EQ(m.size(), 2u);
+  EXPECT_EQ(m[0].url, "https://harbor.corp");
+  EXPECT_EQ(m[0].repository_prefix, "dockerhub-proxy");
+  EXPECT_EQ(m[1].url, "https://art.corp/artifactory/api/docker/dockerhub");
+  EXPECT_EQ(m[1].repository_prefix, "");
+}
+
 void expect_error(const std::string& yaml, const std::string& needle) {
   try {
     parse_config(yaml, "test.yaml");
@@ -57,6 +77,15 @@ TEST(Config, ErrorsNameTheKeyAndTheProblem) {
       "registry:\n  upstreams:\n    - name: a\n      url: https://x\n    - name: a\n      url: "
       "https://y\n",
       "duplicate upstream name");
+  expect_error(
+      "registry:\n  upstreams:\n    - name: a\n      url: https://x\n      mirrors:\n        - "
+      "{url: https://h, repository_prefix: ../etc}\n",
+      "repository_prefix '../etc' is not a repository path");
+  // Git and Helm mirrors take no repository_prefix.
+  expect_error(
+      "git:\n  upstreams:\n    - host: g.test\n      mirrors:\n        - "
+      "{url: https://h, repository_prefix: p}\n",
+      "repository_prefix: unknown key");
 }
 
 TEST(Config, ParsesListenAddresses) {

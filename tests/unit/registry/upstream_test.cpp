@@ -285,6 +285,66 @@ TEST_F(MirroredUpstreamTest, EachHubAnswerPassesTheRequestOnAsItsVerdictSays) {
   EXPECT_EQ(up.sources()[0].state.last_error, "HTTP 503");
 }
 
+// A hub that is not an Outpost: an Artifactory-style path before /v2 and a Harbor-style project
+// in front of every repository; its token realm is asked for the prefixed name.
+TEST(HubWithPrefixes, PathIsKeptRepositoryIsPrefixedAndTokensAreScopedToThePrefixedName) {
+  RegistryConfig reg;
+  RegistryUpstreamConfig u;
+  u.name = "docker.io";
+  u.url = "https://registry-1.docker.io";
+  MirrorConfig hub;
+  hub.url = "https://harbor.corp/artifactory/api/docker/dockerhub";
+  hub.repository_prefix = "dockerhub-proxy";
+  u.mirrors = {hub};
+  reg.upstreams = {u};
+  ScriptedClient client;
+  Metrics metrics;
+  std::atomic<bool> stopping{false};
+  FakeClock clock;
+  Upstream up{reg.upstreams[0], reg, client, metrics, stopping, clock};
+  const std::string base = "https://harbor.corp/artifactory/api/docker/dockerhub";
+  client.script.push_back([&](auto& req) {
+    EXPECT_EQ(req.url, base + "/v2/dockerhub-proxy/library/nginx/manifests/1.27?ns=docker.io");
+    return resp(401, {{"WWW-Authenticate", R"(Bearer realm="https://harbor.corp/service/token",)"
+                                           R"(service="harbor-registry")"}});
+  });
+  client.script.push_back([](auto& req) {
+    EXPECT_EQ(req.url,
+              "https://harbor.corp/service/token?service=harbor-registry&"
+              "scope=repository:dockerhub-proxy/library/nginx:pull");
+    return resp(200, {}, R"({"token":"H1"})");
+  });
+  client.script.push_back([&](auto& req) {
+    EXPECT_EQ(req.url, base + "/v2/dockerhub-proxy/library/nginx/manifests/1.27?ns=docker.io");
+    EXPECT_EQ(header(req, "Authorization"), "Bearer H1");
+    return resp(200, {}, "{}");
+  });
+  auto r = up.call("GET", "/v2/library/nginx/manifests/1.27", "library/nginx");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  // A blob from the same hub: the same prefixed path, the cached token.
+  client.script.push_back([&](auto& req) {
+    EXPECT_EQ(req.url, base + "/v2/dockerhub-proxy/library/nginx/blobs/sha256:" +
+                           std::string(64, 'a') + "?ns=docker.io");
+    EXPECT_EQ(header(req, "Authorization"), "Bearer H1");
+    return resp(200, {}, "x");
+  });
+  struct Drop final : http::BodySink {
+    bool on_start(int, const http::Headers&) override { return true; }
+    bool on_data(std::span<const char>) override { return true; }
+  } sink;
+  auto b = up.fetch_blob("library/nginx", "sha256:" + std::string(64, 'a'), 0, sink);
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->status, 200);
+  // The origin never sees the prefix.
+  client.script.push_back([](auto& req) {
+    EXPECT_EQ(req.url, "https://registry-1.docker.io/v2/library/nginx/manifests/1.27");
+    return resp(200, {}, "{}");
+  });
+  client.script.push_front([](auto&) { return resp(404); });  // the hub lacks it
+  EXPECT_TRUE(up.call("GET", "/v2/library/nginx/manifests/1.27", "library/nginx"));
+}
+
 TEST(UrlHelpers, OriginAndLocationResolution) {
   EXPECT_EQ(upstream::url_origin("https://a.io/x"), upstream::url_origin("https://a.io:443/y"));
   EXPECT_NE(upstream::url_origin("https://a.io/x"), upstream::url_origin("https://a.io:8443/x"));
