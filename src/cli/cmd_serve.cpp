@@ -21,6 +21,9 @@
 #include "http/auth.hpp"
 #include "http/client.hpp"
 #include "http/server.hpp"
+#include "nodes/handlers.hpp"
+#include "nodes/metrics.hpp"
+#include "nodes/node_book.hpp"
 #include "registry/handlers.hpp"
 #include "registry/inventory.hpp"
 #include "registry/mirror.hpp"
@@ -46,6 +49,7 @@ struct Parts {
   bundle::ReleaseFanout& fanout;
   bundle::Uploads& uploads;
   status::Sources& site;
+  nodes::NodeBook& nodes;
 };
 
 void add_routes(http::Server& server, Parts p) {
@@ -60,6 +64,7 @@ void add_routes(http::Server& server, Parts p) {
   bundle::ReleaseFanout& fanout = p.fanout;
   bundle::Uploads& uploads = p.uploads;
   status::Sources& site = p.site;
+  nodes::NodeBook& nodes = p.nodes;
   // The one route table: path prefix, metrics label, auth group (Access), where it runs.
   using http::Access;
   const auto reader = Access::only(AuthGroup::status);
@@ -73,7 +78,7 @@ void add_routes(http::Server& server, Parts p) {
   // thread held by an upstream wait.
   server.route("/v2", "registry", Access::only(AuthGroup::registry),
                [&](const http::Request& req, http::Reach reach) {
-                 return registry::handle_v2(mirror, cfg.registry, req, reach);
+                 return registry::handle_v2(mirror, cfg.registry, req, reach, &nodes);
                });
   server.route(
       "/git/", "git", Access::only(AuthGroup::git),
@@ -116,6 +121,10 @@ void add_routes(http::Server& server, Parts p) {
   server.route("/metrics", "metrics", reader, http::Runs::local, [&](const http::Request&) {
     return http::Response::text(200, metrics.render(), "text/plain; version=0.0.4; charset=utf-8");
   });
+  // Nodes register with the credentials they pull with; reading the list is the status group's.
+  server.route(
+      "/api/v1/nodes", "api", Access{AuthGroup::status, AuthGroup::registry}, http::Runs::api,
+      [&](const http::Request& req) { return nodes::handle_nodes(nodes, cfg.nodes, req); });
   server.route("/api/v1/status", "api", api, http::Runs::api,
                [&](const http::Request& req) { return status::handle_status(site, req); });
   server.route("/api/v1/readiness", "api", api, http::Runs::api,
@@ -162,12 +171,14 @@ int serve(const Config& cfg) {
   http::Server server(cfg.server, metrics);
   http::Authorizer auth(cfg.auth, cfg.git.webhook_secret, cfg.cluster.enabled());
   server.set_guard([&](http::Request& req, AuthGroup g) { return auth.check(req, g); });
-  status::Sources site{cfg,   mirror, git_cache, helm_cache, releases,
-                       store, db,     &cluster,  &fanout,    &packs};
+  nodes::NodeBook node_book(cfg.nodes, cfg.data_dir / "nodes.json");
+  nodes::register_metrics(metrics, node_book);
+  status::Sources site{cfg, mirror,   git_cache, helm_cache, releases,  store,
+                       db,  &cluster, &fanout,   &packs,     &node_book};
   status::register_metrics(metrics, site);
   register_process_metrics(metrics);
   add_routes(server, {cfg, store, db, metrics, mirror, git_service, helm_cache, releases, fanout,
-                      uploads, site});
+                      uploads, site, node_book});
 
   auto addr = parse_listen(cfg.listen);
   auto port = server.listen(addr);

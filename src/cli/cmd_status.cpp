@@ -88,6 +88,26 @@ void print_cluster(const json& c) {
   }
 }
 
+// Registered nodes (flagged ones with why), then how many other clients pulled.
+void print_nodes(const json& n) {
+  std::cout << fmt::format("\nNodes ({} registered, {} flagged)\n", n.value("registered", 0),
+                           n.value("flagged", 0));
+  auto when = [](const json& v, const char* k) {
+    return v.contains(k) && v[k].is_string() ? v[k].get<std::string>() : std::string("never");
+  };
+  for (const auto& v : n.value("list", json::array())) {
+    if (!v.value("registered", false)) continue;
+    std::cout << fmt::format("  {:<30} {} last pull {}, last canary {}, {} {}\n", str(v, "name"),
+                             v.value("flagged", false) ? "FLAGGED" : "ok     ",
+                             when(v, "last_pull"), when(v, "last_canary"), str(v, "runtime"),
+                             str(v, "runtime_version"));
+    if (v.value("flagged", false)) std::cout << "    " << str(v, "why") << "\n";
+  }
+  if (n.value("clients", 0) > 0)
+    std::cout << fmt::format("  and {} unregistered client addresses that pulled\n",
+                             n.value("clients", 0));
+}
+
 void print_human(const json& s, const std::string& server) {
   const auto& r = s["readiness"];
   bool ready = r.value("ready", false);
@@ -145,6 +165,7 @@ void print_human(const json& s, const std::string& server) {
                                str(t, "tag"), str(t, "digest").substr(0, 19), str(t, "noticed_at"));
   }
   if (s.contains("cluster")) print_cluster(s["cluster"]);
+  if (s.contains("nodes")) print_nodes(s["nodes"]);
   const auto& st = s["store"];
   std::cout << fmt::format("\nStore\n  {} stored, {} pinned by releases, {} evictable\n",
                            human_bytes(st.value("bytes", std::uint64_t{0})),

@@ -13,6 +13,7 @@
 #include "git/config.hpp"
 #include "helm/config.hpp"
 #include "http/config.hpp"
+#include "nodes/config.hpp"
 #include "registry/config.hpp"
 #include "store/config.hpp"
 
@@ -30,6 +31,7 @@ struct Config {
   BundleConfig bundle;
   AuthConfig auth;
   ClusterConfig cluster;
+  NodesConfig nodes;
 };
 
 // The embedded default: ./outpost-data, 127.0.0.1:8080, docker.io, ghcr.io, quay.io,

@@ -8,6 +8,8 @@
 #include "cluster/cluster.hpp"
 #include "http/range.hpp"
 #include "http/status.hpp"
+#include "nodes/canary.hpp"
+#include "nodes/node_book.hpp"
 #include "registry/oci_error.hpp"
 #include "registry/reference.hpp"
 
@@ -178,10 +180,33 @@ std::optional<http::Response> referrers_answer(Mirror& mirror, const http::Reque
   return r;
 }
 
+// The canary (nodes/canary.hpp), under any upstream's name: answered here, never upstream. A
+// fetch of its manifest by tag is the node's canary pull.
+http::Response canary_answer(const http::Request& req, const Route& route, nodes::NodeBook* book) {
+  if (route.kind == Kind::manifest) {
+    auto doc = nodes::canary_manifest(route.digest ? route.digest->str() : route.tag);
+    if (!doc) return oci_error(404, "MANIFEST_UNKNOWN", "not a manifest of the canary");
+    if (book && !route.digest) book->canary(req.remote, route.tag, route.upstream);
+    return manifest_response(
+        req, {doc->digest, doc->media_type, std::move(doc->bytes), CacheResult::hit});
+  }
+  if (route.kind == Kind::blob) {
+    auto blob = nodes::canary_blob(*route.digest);
+    if (!blob) return oci_error(404, "BLOB_UNKNOWN", "not a blob of the canary");
+    auto r = http::Response::text(200, std::move(*blob), "application/octet-stream");
+    r.headers.set("Docker-Content-Digest", route.digest->str());
+    r.omit_body = req.method == "HEAD";
+    return r;
+  }
+  return http::Response::json(
+      200, nlohmann::json{{"name", route.client_name}, {"tags", nlohmann::json::array()}}.dump());
+}
+
 }  // namespace
 
 std::optional<http::Response> handle_v2(Mirror& mirror, const RegistryConfig& cfg,
-                                        const http::Request& req, http::Reach reach) {
+                                        const http::Request& req, http::Reach reach,
+                                        nodes::NodeBook* nodes) {
   auto ns = req.query_param("ns");
   auto route = parse_route(req.path, ns, cfg);
   // A peer replica's request is never forwarded to another; one for what this replica holds is
@@ -213,6 +238,10 @@ std::optional<http::Response> handle_v2(Mirror& mirror, const RegistryConfig& cf
     if (!kept) return from_error(kept.error(), "BLOB_UNKNOWN");
     return http::Response::text(200, "kept\n");
   }
+
+  if (route->repo == nodes::kCanaryRepository && route->kind != Kind::base)
+    return canary_answer(req, *route, from_peer ? nullptr : nodes);
+  if (nodes && !from_peer && route->kind == Kind::manifest) nodes->pulled(req.remote);
 
   switch (route->kind) {
     case Kind::base: {

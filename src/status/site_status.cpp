@@ -1,4 +1,6 @@
 #include "status/site_status.hpp"
+#include "nodes/handlers.hpp"
+#include "nodes/node_book.hpp"
 #include "status/metric_defs.hpp"
 
 #include <sys/statvfs.h>
@@ -117,6 +119,28 @@ json cluster_status(Sources& s) {
 
 }  // namespace
 
+namespace {
+
+// Registered nodes (each flag with its reason) and the most recent other client addresses.
+json nodes_status(const nodes::NodeBook& book, const NodesConfig& cfg) {
+  json list = json::array();
+  int registered = 0, flagged = 0, clients = 0;
+  for (const auto& v : book.list()) {
+    registered += v.registered;
+    flagged += v.flagged;
+    if (!v.registered && ++clients > 50) continue;
+    list.push_back(json::parse(nodes::node_json(v)));
+  }
+  return {{"registered", registered},
+          {"flagged", flagged},
+          {"clients", clients},
+          {"stale_after_seconds",
+           std::chrono::duration_cast<std::chrono::seconds>(cfg.stale_after).count()},
+          {"list", list}};
+}
+
+}  // namespace
+
 json site_status(Sources& s) {
   json doc;
   doc["generated_at"] = iso8601(std::chrono::system_clock::now());
@@ -166,6 +190,7 @@ json site_status(Sources& s) {
                              {"runs_saved", p.hits + p.joined},
                              {"served_bytes", p.served_bytes}};
   }
+  if (s.nodes) doc["nodes"] = nodes_status(*s.nodes, s.cfg.nodes);
   doc["store"] = store_usage(s);
   doc["errors"] = recent_problems(20);
   if (s.cluster && s.cluster->enabled()) doc["cluster"] = cluster_status(s);

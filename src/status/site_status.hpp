@@ -22,6 +22,9 @@ namespace git {
 class GitCache;
 class PackCache;
 }  // namespace git
+namespace nodes {
+class NodeBook;
+}
 namespace helm {
 class HelmCache;
 }
@@ -47,13 +50,16 @@ struct Sources {
   cluster::Cluster* cluster = nullptr;      // a site cluster, when configured
   bundle::ReleaseFanout* fanout = nullptr;  // its releases across the replicas
   git::PackCache* packs = nullptr;          // the Git pack cache
+  nodes::NodeBook* nodes = nullptr;         // the nodes that pull through Outpost
 };
 
 // {generated_at, version, readiness, upstreams[], git[], helm[], releases[], store{}, errors[],
 //  deleted_tags[{upstream, repo, tag, digest, noticed_at}] (served though upstream deleted them),
 //  cluster{self, owned_share, served_bytes, peers[{url, up, member, since, last_error,
 //  bytes_received, releases[{name, version, state}]}]} (with a cluster),
-//  git_pack_cache{entries, bytes, hits, joined, misses, runs_saved, served_bytes}}
+//  git_pack_cache{entries, bytes, hits, joined, misses, runs_saved, served_bytes},
+//  nodes{registered, flagged, clients, stale_after_seconds, list[node as /api/v1/nodes shows it]}
+//  (registered nodes and at most 50 other client addresses)}
 nlohmann::json site_status(Sources& s);
 
 // {ready, state: "offline-ready" | "not-ready", reasons[]}, computed from a site_status document
