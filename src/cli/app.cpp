@@ -27,6 +27,10 @@ constexpr Command kCommands[] = {
      "Print containerd hosts.toml, k3s/RKE2 registries.yaml, CRI-O registries.conf for this "
      "Outpost",
      &setup_node_config},
+    {"doctor",
+     "On a node: check that every registry's pulls go through Outpost (file and line to fix), "
+     "register the node and prove it with a canary pull",
+     &setup_doctor},
     {"fsck", "Re-verify every stored blob and the metadata; quarantine what is corrupt",
      &setup_fsck},
     {"version", "Print the version", &setup_version},

@@ -6,6 +6,9 @@
 
 #include "cli/commands.hpp"
 #include "config/config.hpp"
+#include "http/client.hpp"
+
+#include <nlohmann/json.hpp>
 
 namespace outpost::cli {
 namespace {
@@ -16,6 +19,8 @@ struct NodeConfigArgs {
   std::vector<std::string> registries;
   std::string format = "all";
   std::optional<std::string> out_dir;
+  std::optional<std::string> register_as;  // a node name to register with the first server
+  TokenOption token;
 };
 
 // What a runtime reaches when Outpost does not answer: the registry's real endpoint.
@@ -72,6 +77,37 @@ std::string crio_registries(const Config& cfg, const std::vector<std::string>& r
   return s;
 }
 
+// containerd's registry section pointing at the hosts directory, for containerd 1.6/1.7
+// (config version 2) and 2.x (version 3). One directory, not a list: containerd 2.1+'s transfer
+// service does not read a list (containerd#12415).
+std::string containerd_snippet(int version) {
+  return fmt::format(
+      "# Merge into /etc/containerd/config.toml (version = {}), then restart containerd.\n"
+      "[plugins.\"{}\".registry]\n  config_path = \"/etc/containerd/certs.d\"\n",
+      version, version == 2 ? "io.containerd.grpc.v1.cri" : "io.containerd.cri.v1.images");
+}
+
+// Registers `name` with the first Outpost (POST /api/v1/nodes), so it is listed and flagged
+// until pulls through Outpost arrive from it.
+int register_node(const NodeConfigArgs& a, const std::string& server, const std::string& name) {
+  http::CurlHttpClient client;
+  http::ClientRequest req;
+  req.method = "POST";
+  req.url = server + "/api/v1/nodes";
+  req.headers = a.token.headers();
+  req.headers.emplace_back("Content-Type", "application/json");
+  req.body = nlohmann::json{{"name", name}, {"reported_by", "node-config"}}.dump();
+  req.total_timeout = std::chrono::seconds(30);
+  auto r = client.perform(req, nullptr);
+  if (!r || r->status != 200) {
+    std::cerr << "outpost node-config: cannot register node " << name << " with " << server << ": "
+              << (r ? fmt::format("HTTP {} {}", r->status, r->body) : r.error().message) << "\n";
+    return 1;
+  }
+  std::cerr << "registered node " << name << " with " << server << "\n";
+  return 0;
+}
+
 int run(const NodeConfigArgs& a) {
   Config cfg = load_config(a.config.path);
   std::vector<std::string> outposts;
@@ -94,6 +130,8 @@ int run(const NodeConfigArgs& a) {
       files.emplace_back("containerd/certs.d/" + r + "/hosts.toml",
                          hosts_toml(fallback(cfg, r), outposts, true));
     files.emplace_back("containerd/certs.d/_default/hosts.toml", hosts_toml("", outposts, false));
+    files.emplace_back("containerd/config-v2.toml", containerd_snippet(2));
+    files.emplace_back("containerd/config-v3.toml", containerd_snippet(3));
   }
   if (all || a.format == "k3s")
     files.emplace_back("k3s/registries.yaml", k3s_registries(regs, outposts));
@@ -113,7 +151,7 @@ int run(const NodeConfigArgs& a) {
       std::cout << "# ---- " << path << "\n" << content << "\n";
     }
   }
-  return 0;
+  return a.register_as ? register_node(a, outposts.front(), *a.register_as) : 0;
 }
 
 }  // namespace
@@ -131,10 +169,14 @@ Action setup_node_config(CLI::App& sub) {
       ->delimiter(',');
   sub.add_option("--format", a->format, "containerd | k3s | crio | all (default all)");
   sub.add_option("--out", a->out_dir, "Write files under this directory instead of printing them");
+  sub.add_option("--register", a->register_as,
+                 "Register this node name with the first --server (listed, and flagged until its "
+                 "pulls arrive through Outpost)");
+  a->token.add_to(sub);
   sub.footer(
-      "containerd: copy containerd/certs.d/* to /etc/containerd/certs.d/ and set\n"
-      "  [plugins.\"io.containerd.grpc.v1.cri\".registry] config_path = "
-      "\"/etc/containerd/certs.d\".");
+      "containerd: copy containerd/certs.d/* to /etc/containerd/certs.d/ and set config_path\n"
+      "  (containerd 1.6/1.7, config version 2: containerd/config-v2.toml; containerd 2.x,\n"
+      "  version 3: containerd/config-v3.toml). Then run `outpost doctor` on the node.");
   return [a] { return run(*a); };
 }
 

@@ -28,6 +28,7 @@ Action setup_images(CLI::App& sub);
 Action setup_bundle(CLI::App& sub);
 Action setup_gc(CLI::App& sub);
 Action setup_node_config(CLI::App& sub);
+Action setup_doctor(CLI::App& sub);
 Action setup_status(CLI::App& sub);
 Action setup_version(CLI::App& sub);
 

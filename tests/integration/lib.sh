@@ -249,7 +249,8 @@ elapsed_ms() {
   echo $(((e - s) / 1000000))
 }
 
-# start_containerd: a private containerd (root, state, socket under $T). Sets CTRD_SOCK.
+# start_containerd: a private containerd (root, state, socket under $T). Sets CTRD_SOCK and
+# CTRD_CONFIG (its config.toml); CTRD_EXTRA (TOML) is appended to it.
 start_containerd() {
   mkdir -p "$T/ctrd/root" "$T/ctrd/state"
   CTRD_SOCK=$T/ctrd/containerd.sock
@@ -266,7 +267,9 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
   address = "$CTRD_SOCK.debug"
 [metrics]
   address = ""
+${CTRD_EXTRA:-}
 TOML
+  CTRD_CONFIG=$T/ctrd/config.toml
   containerd --config "$T/ctrd/config.toml" >"$T/containerd.log" 2>&1 &
   PIDS+=("$!")
   for _ in $(seq 100); do
