@@ -33,6 +33,7 @@ struct DoctorArgs {
   std::string runtime = "auto";
   std::string containerd_config = "/etc/containerd/config.toml";
   std::string containerd_address = "/run/containerd/containerd.sock";
+  std::string ctr = "ctr";  // containerd's client, for the canary
   std::string k3s_config = "/etc/rancher/k3s/registries.yaml";
   std::string crio_config = "/etc/containers/registries.conf";
   std::string crio_conf_d = "/etc/containers/registries.conf.d";
@@ -138,8 +139,7 @@ bool canary(const DoctorArgs& a, const nodes::RuntimeReport& rep, const std::str
     if (!f.through || f.hosts_dir.empty()) continue;
     const auto ref = fmt::format("{}/outpost-canary/pull:{}", f.upstream, tag);
     std::cout << fmt::format("  canary {} … ", ref) << std::flush;
-    std::vector<std::string> base{"ctr", "-a", a.containerd_address, "-n", "outpost-doctor"};
-    auto argv = base;
+    std::vector<std::string> argv{a.ctr, "-a", a.containerd_address, "-n", "outpost-doctor"};
     // The pull's resolve and download through the hosts directory, without unpacking or an
     // image record (the few KiB of content go with containerd's garbage collection).
     argv.insert(argv.end(), {"content", "fetch", "--hosts-dir", f.hosts_dir, ref});
@@ -242,6 +242,7 @@ Action setup_doctor(CLI::App& sub) {
   sub.add_option("--containerd-config", a->containerd_config, "containerd's config.toml");
   sub.add_option("--containerd-address", a->containerd_address,
                  "containerd's socket, for the canary pull");
+  sub.add_option("--ctr", a->ctr, "containerd's ctr client, for the canary (default: ctr in PATH)");
   sub.add_option("--k3s-config", a->k3s_config, "k3s/RKE2 registries.yaml");
   sub.add_option("--crio-config", a->crio_config, "CRI-O/podman registries.conf");
   sub.add_option("--crio-conf-d", a->crio_conf_d, "its drop-in directory");

@@ -113,4 +113,22 @@ mapfile -t args < <(sed -e "s|http://outpost.outpost.svc:8080|http://127.0.0.1:$
   -e "s|https://bundles.example.com|http://127.0.0.1:$WP|" "$T/presync.args")
 "$OUTPOST_BIN" "${args[@]}" 2>"$T/presync.log" || die "the PreSync command failed: $(cat "$T/presync.log")"
 grep -q 'is ready' "$T/presync.log" || die "PreSync output: $(cat "$T/presync.log")"
+
+log "the node-doctor DaemonSet's arguments work against a node configured by node-config"
+python3 - "$ROOT/deploy/examples/node-doctor/daemonset.yaml" "$T/doctor.args" <<'PY' || die "node-doctor example"
+import sys, yaml
+ds = yaml.safe_load(open(sys.argv[1]))
+assert ds["kind"] == "DaemonSet"
+init = ds["spec"]["template"]["spec"]["initContainers"][0]
+mounts = {m["mountPath"] for m in init["volumeMounts"]}
+assert {"/etc/containerd", "/run/containerd/containerd.sock"} <= mounts, mounts
+open(sys.argv[2], "w").write("\n".join(init["args"]))
+PY
+"$OUTPOST_BIN" node-config --server "http://127.0.0.1:$OP" --registries upstream.test --format containerd \
+  --out "$T/nodecfg" 2>/dev/null || die "node-config"
+sed "s|/etc/containerd/certs.d|$T/nodecfg/containerd/certs.d|" "$T/nodecfg/containerd/config-v2.toml" >"$T/node.toml"
+sed -i '1i version = 2' "$T/node.toml"
+mapfile -t args < <(sed -e "s|\$(OUTPOST_URL)|http://127.0.0.1:$OP|" -e 's|\$(NODE_NAME)|node-1|' "$T/doctor.args")
+"$OUTPOST_BIN" "${args[@]}" --no-canary --containerd-config "$T/node.toml" >"$T/doctor.log" 2>&1 ||
+  die "the DaemonSet's doctor failed: $(cat "$T/doctor.log")"
 log "ok"
