@@ -11,7 +11,7 @@ build_pkgs=(
   ca-certificates build-essential cmake ninja-build pkg-config git
   libboost1.81-all-dev libboost-url1.81-dev libyaml-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
-  libarchive-dev libzstd-dev zlib1g-dev libtomlplusplus-dev
+  libarchive-dev libzstd-dev zlib1g-dev libtomlplusplus-dev libpugixml-dev
 )
 test_pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev

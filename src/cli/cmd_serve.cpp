@@ -32,6 +32,8 @@
 #include "store/blob_store.hpp"
 #include "store/gc.hpp"
 #include "store/meta_db.hpp"
+#include "tier/metric_defs.hpp"
+#include "tier/object_tier.hpp"
 
 namespace outpost::cli {
 namespace {
@@ -143,6 +145,33 @@ void register_process_metrics(Metrics& metrics) {
   });
 }
 
+// storage.s3: the bucket behind the local store (tier/object_tier.hpp). Refused credentials or a
+// missing bucket stop the start with S3's error; an unreachable S3 does not (the hot tier serves
+// and uploads wait). nullptr without storage.s3.
+std::unique_ptr<tier::ObjectTier> object_tier(const Config& cfg, http::HttpClient& client,
+                                              BlobStore& store, Metrics& metrics) {
+  if (!cfg.storage.s3.enabled()) return nullptr;
+  auto t = std::make_unique<tier::ObjectTier>(cfg.storage.s3, client, store,
+                                              cfg.data_dir / "s3-queue", metrics);
+  if (auto ok = t->check(); !ok) {
+    if (ok.error().code == Errc::unauthorized || ok.error().code == Errc::not_found)
+      throw ConfigError("storage.s3: " + ok.error().message);
+    spdlog::warn(
+        "object store unreachable at start ({}): serving from the local store, uploads "
+        "wait",
+        ok.error().message);
+  }
+  auto& queue = metrics.gauge(tier::metric::upload_queue);
+  auto& up = metrics.gauge(tier::metric::object_store_up);
+  metrics.add_collector([&queue, &up, t = t.get()] {
+    queue.set({}, static_cast<double>(t->waiting()));
+    up.set({}, t->source().breaker().is_open() ? 0 : 1);
+  });
+  spdlog::info("object store: bucket {} at {} (prefix '{}'); {} blobs wait for upload",
+               cfg.storage.s3.bucket, cfg.storage.s3.endpoint, cfg.storage.s3.prefix, t->waiting());
+  return t;
+}
+
 int serve(const Config& cfg) {
   setup_logging(cfg.log);
   if (auto fds = raise_fd_limit(); fds.now != fds.before)
@@ -155,9 +184,16 @@ int serve(const Config& cfg) {
   http::CurlHttpClient client;
   cluster::Cluster cluster(cfg.cluster, cfg.auth, client);
   registry::Mirror mirror(cfg.registry, store, db, client, metrics, Clock::system(), &cluster);
+  auto objects = object_tier(cfg, client, store, metrics);
   git::PackCache packs(cfg.git.pack_cache, cfg.data_dir / "git-packs", metrics);
   WatermarkGc gc(cfg.storage, cfg.data_dir, store, db,
                  [&](std::uint64_t bytes) { return packs.evict(bytes); });
+  if (objects) {
+    store.set_on_published([t = objects.get()](const Digest& d) { t->upload_later(d); });
+    mirror.set_object_tier(objects.get());
+    gc.set_hot_tier({[t = objects.get()](const Digest& d) { return t->waiting_for(d); }});
+    objects->start();
+  }
   bundle::ReleaseJobs releases(cfg, store, db, client, mirror);
   bundle::ReleaseFanout fanout(releases, cluster);
   bundle::Uploads uploads(cfg.data_dir / "uploads");
@@ -193,6 +229,7 @@ int serve(const Config& cfg) {
     git_cache.stop();
     helm_cache.stop();
     releases.stop();
+    if (objects) objects->stop();
   });
   spdlog::info("stopped");
   return 0;

@@ -88,6 +88,14 @@ void print_cluster(const json& c) {
   }
 }
 
+// The bucket behind the local store (storage.s3): up or down, blobs waiting for upload.
+void print_object_store(const json& o) {
+  std::cout << fmt::format("\nObject store\n  {}/{} (prefix '{}'): {}\n", str(o, "endpoint"),
+                           str(o, "bucket"), str(o, "prefix"), str(o, "summary"));
+  if (!o.value("up", true) && !str(o, "last_error").empty())
+    std::cout << "    last error: " << str(o, "last_error") << "\n";
+}
+
 // Registered nodes (flagged ones with why), then how many other clients pulled.
 void print_nodes(const json& n) {
   std::cout << fmt::format("\nNodes ({} registered, {} flagged)\n", n.value("registered", 0),
@@ -166,6 +174,7 @@ void print_human(const json& s, const std::string& server) {
   }
   if (s.contains("cluster")) print_cluster(s["cluster"]);
   if (s.contains("nodes")) print_nodes(s["nodes"]);
+  if (s.contains("object_store")) print_object_store(s["object_store"]);
   const auto& st = s["store"];
   std::cout << fmt::format("\nStore\n  {} stored, {} pinned by releases, {} evictable\n",
                            human_bytes(st.value("bytes", std::uint64_t{0})),

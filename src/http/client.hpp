@@ -4,6 +4,7 @@
 // decide per hop, so credentials cannot leak to another host.
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <span>
@@ -24,6 +25,16 @@ struct ClientRequest {
   // When set, the request body streams from this file (PUT uploads of large blobs); `body` is
   // ignored.
   std::optional<std::filesystem::path> body_file;
+  std::uint64_t body_offset = 0;             // with body_file: send from this byte
+  std::optional<std::uint64_t> body_length;  // with body_file: this many bytes (else to its end)
+  // Signs the request with AWS Signature Version 4 (libcurl's CURLOPT_AWS_SIGV4), for S3:
+  // provider "aws:amz:<region>:s3" and the key pair. The caller sends x-amz-content-sha256.
+  struct AwsSigV4 {
+    std::string provider;
+    std::string access_key;
+    std::string secret_key;  // never logged
+  };
+  std::optional<AwsSigV4> aws_sigv4;
   Millis connect_timeout = std::chrono::seconds(5);
   Millis total_timeout{0};  // 0: no overall bound (large downloads)
   Millis stall_timeout{0};  // 0: none; else abort when no byte arrives for this long

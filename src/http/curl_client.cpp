@@ -4,6 +4,7 @@
 #include <curl/curl.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <mutex>
@@ -22,11 +23,14 @@ struct Transfer {
   bool stalled = false;
   curl_off_t last_dl = 0;
   std::FILE* upload = nullptr;
+  std::uint64_t upload_left = 0;  // bytes of the body file still to send
 
   static std::size_t on_read(char* buf, std::size_t size, std::size_t n, void* self) {
     auto* t = static_cast<Transfer*>(self);
-    std::size_t got = std::fread(buf, 1, size * n, t->upload);
+    std::size_t want = std::min<std::uint64_t>(size * n, t->upload_left);
+    std::size_t got = want ? std::fread(buf, 1, want, t->upload) : 0;
     if (got == 0 && std::ferror(t->upload)) return CURL_READFUNC_ABORT;
+    t->upload_left -= got;
     return got;
   }
 
@@ -139,6 +143,32 @@ CurlHttpClient::CurlHttpClient() : pool_(std::make_unique<Pool>()) {
 
 CurlHttpClient::~CurlHttpClient() = default;
 
+// The request body: a file (from body_offset, body_length bytes) streamed by on_read, or `body`.
+Result<void> set_body(CURL* h, const ClientRequest& req, Transfer& t,
+                      std::unique_ptr<std::FILE, decltype(&std::fclose)>& upload) {
+  if (req.body_file) {
+    upload.reset(std::fopen(req.body_file->c_str(), "rb"));
+    if (!upload) return fail(Errc::io, "cannot open " + req.body_file->string());
+    std::error_code ec;
+    auto size = std::filesystem::file_size(*req.body_file, ec);
+    if (ec) return fail(Errc::io, "cannot stat " + req.body_file->string());
+    if (req.body_offset > size ||
+        ::fseeko(upload.get(), static_cast<off_t>(req.body_offset), SEEK_SET) != 0)
+      return fail(Errc::io, "cannot seek in " + req.body_file->string());
+    size = std::min<std::uint64_t>(size - req.body_offset, req.body_length.value_or(UINT64_MAX));
+    t.upload = upload.get();
+    t.upload_left = size;
+    curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(size));
+    curl_easy_setopt(h, CURLOPT_READFUNCTION, &Transfer::on_read);
+    curl_easy_setopt(h, CURLOPT_READDATA, &t);
+  } else if (!req.body.empty()) {
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, req.body.data());
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
+  }
+  return {};
+}
+
 Result<ClientResponse> CurlHttpClient::perform(const ClientRequest& req, BodySink* sink) {
   CURL* h = pool_->take();
   if (!h) return fail(Errc::internal, "curl_easy_init failed");
@@ -167,20 +197,11 @@ Result<ClientResponse> CurlHttpClient::perform(const ClientRequest& req, BodySin
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
   }
   std::unique_ptr<std::FILE, decltype(&std::fclose)> upload(nullptr, &std::fclose);
-  if (req.body_file) {
-    upload.reset(std::fopen(req.body_file->c_str(), "rb"));
-    if (!upload) return fail(Errc::io, "cannot open " + req.body_file->string());
-    std::error_code ec;
-    auto size = std::filesystem::file_size(*req.body_file, ec);
-    if (ec) return fail(Errc::io, "cannot stat " + req.body_file->string());
-    t.upload = upload.get();
-    curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
-    curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(size));
-    curl_easy_setopt(h, CURLOPT_READFUNCTION, &Transfer::on_read);
-    curl_easy_setopt(h, CURLOPT_READDATA, &t);
-  } else if (!req.body.empty()) {
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, req.body.data());
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
+  if (auto b = set_body(h, req, t, upload); !b) return std::unexpected(b.error());
+  if (req.aws_sigv4) {
+    curl_easy_setopt(h, CURLOPT_AWS_SIGV4, req.aws_sigv4->provider.c_str());
+    curl_easy_setopt(h, CURLOPT_USERNAME, req.aws_sigv4->access_key.c_str());
+    curl_easy_setopt(h, CURLOPT_PASSWORD, req.aws_sigv4->secret_key.c_str());
   }
   curl_slist* headers = nullptr;
   for (const auto& [k, v] : req.headers)

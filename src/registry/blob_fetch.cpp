@@ -278,7 +278,8 @@ void BlobFetcher::download(Upstream& upstream, std::string repo, std::shared_ptr
     // aborted: they may hold wrong bytes. The origin is never distrusted, so this ends.
     for (auto* s : suppliers)
       if (Upstream::is_mirror(*s)) {
-        upstream.distrust(*s, "blob " + f->digest().str() + " does not match its digest");
+        upstream.distrust(*s, "blob " + f->digest().str() + " does not match its digest",
+                          &f->digest());
         refetch = true;
       }
   }

@@ -104,6 +104,11 @@ class Mirror {
 
   // Cancels downloads (nothing half-done is published) and stops background work.
   void stop();
+  // A hub on an object store: blob misses ask the bucket first (registry/upstream.hpp). Set
+  // before serving.
+  void set_object_tier(tier::ObjectTier* tier) {
+    for (auto& [name, u] : upstreams_) u->set_object_tier(tier);
+  }
 
  private:
   Upstream& upstream(const std::string& name);

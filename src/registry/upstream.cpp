@@ -12,6 +12,7 @@
 #include "registry/bounds.hpp"
 #include "registry/route.hpp"
 #include "registry/www_authenticate.hpp"
+#include "tier/object_tier.hpp"
 
 namespace outpost::registry {
 namespace {
@@ -59,11 +60,12 @@ Upstream::Upstream(const RegistryUpstreamConfig& cfg, const RegistryConfig& reg,
 
 Upstream::~Upstream() = default;
 
-void Upstream::distrust(upstream::Source& s, const std::string& why) {
+void Upstream::distrust(upstream::Source& s, const std::string& why, const Digest* digest) {
   if (!is_mirror(s)) return;  // the origin is the authority: its wrong content fails the request
-  const bool peer = s.spec().role == upstream::Role::peer;
-  errors_.add(
-      {{"upstream", cfg_.name}, {"reason", peer ? "peer_wrong_content" : "mirror_wrong_content"}});
+  if (s.spec().role == upstream::Role::store && tier_ && digest) tier_->corrupt(*digest);
+  const auto role = s.spec().role;
+  errors_.add({{"upstream", cfg_.name},
+               {"reason", std::string(upstream::role_name(role)) + "_wrong_content"}});
   upstream::record(s, {upstream::Verdict::distrust, why}, "upstream " + cfg_.name);
 }
 
@@ -239,12 +241,17 @@ Judged judge_peer(const Result<http::ClientResponse>& r, bool body_started) {
 }  // namespace
 
 std::vector<upstream::Hop> Upstream::order(std::string_view key, cluster::Asking asking,
-                                           Error& none) {
+                                           Error& none, bool with_store) {
   std::vector<upstream::Hop> out;
   const bool ask_peers = cluster_ && !key.empty() && asking != cluster::Asking::none;
   if (ask_peers)
     for (const auto& [peer, held_only] : cluster_->ask_order(key, asking))
       out.push_back({peer.source, held_only});
+  // The bucket, while it answers (or when its probe is this caller's).
+  if (with_store && tier_) {
+    auto& b = tier_->source().breaker();
+    if (!b.is_open() || b.claim_probe()) out.push_back({&tier_->source()});
+  }
   if (peers_only_) {
     none = {Errc::upstream_unavailable, "no peer holds it"};
     return out;
@@ -330,10 +337,15 @@ Result<http::ClientResponse> Upstream::fetch_blob(const std::string& repo,
   req.connect_timeout = reg_.upstream_timeout;
   req.stall_timeout = reg_.stall_timeout;
   Error none{Errc::upstream_unavailable, "no source"};
-  auto hops = order(digest, asking, none);
+  auto hops = order(digest, asking, none, true);
   std::optional<Watched> watched;
-  auto ask_one = [&](const upstream::Hop& hop) {
+  auto ask_one = [&](const upstream::Hop& hop) -> Result<http::ClientResponse> {
     watched.emplace(&sink);
+    if (hop.source->spec().role == upstream::Role::store) {
+      auto d = Digest::parse(digest);
+      if (!d) return fail(Errc::invalid_argument, "not a digest");
+      return tier_->fetch(*d, offset, *watched, &stopping_);
+    }
     return ask(hop, req, repo, &*watched);
   };
   // A dropped or stalled body is retried by the caller from the bytes held (on the first healthy
@@ -342,6 +354,16 @@ Result<http::ClientResponse> Upstream::fetch_blob(const std::string& repo,
   auto judge = [&](const upstream::Hop& hop, const Result<http::ClientResponse>& r) -> Judged {
     const auto& s = *hop.source;
     if (s.spec().role == upstream::Role::peer) return judge_peer(r, watched->started);
+    if (s.spec().role == upstream::Role::store) {  // the bucket: a miss or a failure asks the next
+      if (!r) {
+        if (r.error().code == Errc::cancelled) return {Verdict::stop};
+        return watched->started ? Judged{Verdict::lost, r.error().message}
+                                : Judged{Verdict::down, r.error().message};
+      }
+      if (r->status == 404) return {Verdict::not_here};
+      if (r->status >= 300) return {Verdict::down, upstream::outage_text(r)};
+      return {Verdict::answer};
+    }
     if (!r)
       return r.error().code == Errc::upstream_unavailable ? Judged{Verdict::lost, r.error().message}
                                                           : Judged{Verdict::stop};

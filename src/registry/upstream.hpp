@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "core/digest.hpp"
 #include "core/metrics.hpp"
 #include "core/time.hpp"
 #include "http/client.hpp"
@@ -29,6 +30,10 @@ namespace outpost::cluster {
 class Cluster;
 enum class Asking;
 }  // namespace outpost::cluster
+
+namespace outpost::tier {
+class ObjectTier;
+}
 
 namespace outpost::registry {
 
@@ -87,7 +92,8 @@ class Upstream {
   // Source `s` (a mirror or a peer) sent content that did not verify: its breaker opens with
   // `why`. The origin is never distrusted (it is the authority; its wrong bytes fail the request
   // instead).
-  void distrust(upstream::Source& s, const std::string& why);
+  // `digest`: the blob whose bytes did not verify (the bucket's copy is replaced).
+  void distrust(upstream::Source& s, const std::string& why, const Digest* digest = nullptr);
   // The origin's handle (never distrusted).
   upstream::Source& origin() { return sources_.origin(); }
   // Whether `s` is a mirror or a peer (content from it is checked, a lie distrusts it).
@@ -103,6 +109,9 @@ class Upstream {
   // GET /v2/ on every source whose probe is due; closes its breaker when it answers. Used by the
   // background prober.
   void probe_due();
+  // With an object store behind the local store: blob fetches ask the bucket first (after the
+  // cluster's owners, before the mirrors). Set before serving.
+  void set_object_tier(tier::ObjectTier* tier) { tier_ = tier; }
 
  private:
   struct Link;  // a source with its token cache
@@ -123,7 +132,8 @@ class Upstream {
   // Whom a request asks, in order: the peers the cluster names for `key` (as `asking` says), then
   // the sources to try. `none` becomes why nothing could be asked: a peers-only upstream, or every
   // source down once peers were named (fail fast rather than dial a dead origin).
-  std::vector<upstream::Hop> order(std::string_view key, cluster::Asking asking, Error& none);
+  std::vector<upstream::Hop> order(std::string_view key, cluster::Asking asking, Error& none,
+                                   bool with_store = false);
   // Sends `req` to one hop: a peer (ns=, its time bound, held-only) or a source (its token).
   Result<http::ClientResponse> ask(const upstream::Hop& hop, http::ClientRequest req,
                                    const std::string& repo, http::BodySink* sink);
@@ -138,6 +148,7 @@ class Upstream {
   const Clock& clock_;
   MetricFamily& errors_;
   cluster::Cluster* cluster_;                 // nullable
+  tier::ObjectTier* tier_ = nullptr;          // the object store, in a hub on S3
   const bool peers_only_;                     // no source of its own
   upstream::SourceList sources_;              // mirrors in order, then the origin
   std::vector<std::unique_ptr<Link>> links_;  // links_[i] is sources_.at(i)

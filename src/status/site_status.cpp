@@ -2,6 +2,7 @@
 #include "nodes/handlers.hpp"
 #include "nodes/node_book.hpp"
 #include "status/metric_defs.hpp"
+#include "tier/object_tier.hpp"
 
 #include <sys/statvfs.h>
 
@@ -117,6 +118,22 @@ json cluster_status(Sources& s) {
           {"peers", std::move(peers)}};
 }
 
+// The bucket behind the local store: up or down, and the write-back queue.
+json object_store_status(tier::ObjectTier& t) {
+  const auto& c = t.client().config();
+  const auto st = t.source().breaker().state();
+  const auto waiting = t.waiting();
+  return {{"endpoint", c.endpoint},
+          {"bucket", c.bucket},
+          {"prefix", c.prefix},
+          {"up", st.up},
+          {"since", iso8601(st.since)},
+          {"last_error", st.last_error},
+          {"waiting", waiting},
+          {"summary", st.up ? fmt::format("object store up, {} blobs waiting", waiting)
+                            : fmt::format("object store down, {} blobs waiting", waiting)}};
+}
+
 }  // namespace
 
 namespace {
@@ -191,6 +208,7 @@ json site_status(Sources& s) {
                              {"served_bytes", p.served_bytes}};
   }
   if (s.nodes) doc["nodes"] = nodes_status(*s.nodes, s.cfg.nodes);
+  if (s.objects) doc["object_store"] = object_store_status(*s.objects);
   doc["store"] = store_usage(s);
   doc["errors"] = recent_problems(20);
   if (s.cluster && s.cluster->enabled()) doc["cluster"] = cluster_status(s);

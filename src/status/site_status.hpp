@@ -25,6 +25,9 @@ class PackCache;
 namespace nodes {
 class NodeBook;
 }
+namespace tier {
+class ObjectTier;
+}
 namespace helm {
 class HelmCache;
 }
@@ -51,6 +54,7 @@ struct Sources {
   bundle::ReleaseFanout* fanout = nullptr;  // its releases across the replicas
   git::PackCache* packs = nullptr;          // the Git pack cache
   nodes::NodeBook* nodes = nullptr;         // the nodes that pull through Outpost
+  tier::ObjectTier* objects = nullptr;      // the object store behind the local store (storage.s3)
 };
 
 // {generated_at, version, readiness, upstreams[], git[], helm[], releases[], store{}, errors[],
@@ -59,7 +63,8 @@ struct Sources {
 //  bytes_received, releases[{name, version, state}]}]} (with a cluster),
 //  git_pack_cache{entries, bytes, hits, joined, misses, runs_saved, served_bytes},
 //  nodes{registered, flagged, clients, stale_after_seconds, list[node as /api/v1/nodes shows it]}
-//  (registered nodes and at most 50 other client addresses)}
+//  (registered nodes and at most 50 other client addresses),
+//  object_store{endpoint, bucket, prefix, up, since, last_error, waiting, summary} (storage.s3)}
 nlohmann::json site_status(Sources& s);
 
 // {ready, state: "offline-ready" | "not-ready", reasons[]}, computed from a site_status document

@@ -45,10 +45,19 @@ class BlobStore {
   // Bytes under blobs/, scanned at construction and kept current by commits and removals.
   std::uint64_t total_bytes() const { return total_bytes_.load(); }
 
+  // Called with each blob published from now on (verified, durable), on the publishing thread:
+  // the object store's write-back queue (tier/object_tier.hpp). Set once, before serving.
+  void set_on_published(std::function<void(const Digest&)> fn) { on_published_ = std::move(fn); }
+
  private:
   friend class BlobWriter;
   // Called by BlobWriter::commit after a successful rename.
-  void note_published(std::uint64_t bytes) const { total_bytes_ += bytes; }
+  void note_published(const Digest& d, std::uint64_t bytes) const {
+    total_bytes_ += bytes;
+    if (on_published_) on_published_(d);
+  }
+
+  std::function<void(const Digest&)> on_published_;
 
   std::filesystem::path blobs_dir_, tmp_dir_, quarantine_dir_;
   mutable std::atomic<std::uint64_t> total_bytes_{0};

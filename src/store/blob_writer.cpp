@@ -76,7 +76,7 @@ Result<Digest> BlobWriter::publish() {
     return fail_errno("publishing blob", errno);
   committed_ = true;
   if (auto r = fsync_dir(shard); !r) return std::unexpected(r.error());
-  store_->note_published(size_);
+  store_->note_published(actual, size_);
   return actual;
 }
 

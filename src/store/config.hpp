@@ -1,7 +1,9 @@
 #pragma once
-// The storage section of the config (storage.*): retention and GC watermarks.
+// The storage section of the config (storage.*): retention, GC watermarks and the object store
+// (storage.s3, whose struct the s3 module owns).
 #include "core/config_section.hpp"
 #include "core/duration.hpp"
+#include "s3/config.hpp"
 
 namespace outpost {
 
@@ -12,6 +14,7 @@ struct StorageConfig {
   double gc_high_watermark = 0.90;
   double gc_low_watermark = 0.80;
   Millis gc_interval = std::chrono::seconds(60);
+  S3Config s3;  // blobs in a bucket, with data_dir as the hot tier (off unless s3.endpoint is set)
 };
 
 namespace config {

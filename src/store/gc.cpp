@@ -11,10 +11,16 @@
 
 namespace outpost {
 
-Result<GcResult> collect_garbage(BlobStore& store, MetaDb& db, std::uint64_t target_bytes) {
+Result<GcResult> collect_garbage(BlobStore& store, MetaDb& db, std::uint64_t target_bytes,
+                                 const HotTier* hot) {
   auto pinned = db.pinned_digests();
   if (!pinned) return std::unexpected(pinned.error());
   std::set<Digest> keep(pinned->begin(), pinned->end());
+  if (hot) {  // manifests stay local in a hot tier: only blobs are read through from the bucket
+    auto manifests = db.manifest_digests();
+    if (!manifests) return std::unexpected(manifests.error());
+    keep.insert(manifests->begin(), manifests->end());
+  }
   auto lru = db.blobs_by_last_access();
   if (!lru) return std::unexpected(lru.error());
   GcResult r;
@@ -24,11 +30,14 @@ Result<GcResult> collect_garbage(BlobStore& store, MetaDb& db, std::uint64_t tar
       continue;
     }
     if (target_bytes > 0 && store.total_bytes() <= target_bytes) continue;
+    if (hot && hot->keep_local(row.digest)) continue;
     auto size = store.size_of(row.digest);
     if (auto rm = store.remove(row.digest); !rm && rm.error().code != Errc::not_found)
       return std::unexpected(rm.error());
-    (void)db.remove_blob(row.digest);
-    (void)db.remove_manifest(row.digest);
+    if (!hot) {
+      (void)db.remove_blob(row.digest);
+      (void)db.remove_manifest(row.digest);
+    }
     if (size) {
       ++r.evicted_blobs;
       r.evicted_bytes += *size;
@@ -70,7 +79,7 @@ Result<GcResult> WatermarkGc::check() {
     if (excess == 0) return GcResult{};
   }
   std::uint64_t target = store_.total_bytes() > excess ? store_.total_bytes() - excess : 1;
-  return collect_garbage(store_, db_, target);
+  return collect_garbage(store_, db_, target, hot_ ? &*hot_ : nullptr);
 }
 
 std::optional<double> disk_used_fraction(const std::filesystem::path& path) {

@@ -22,8 +22,17 @@ struct GcResult {
   std::uint64_t store_bytes_after = 0;
 };
 
+// With an object store behind the local store, the local store is a hot tier: GC evicts only local
+// copies, and never one whose upload still waits (`keep_local`) nor a manifest; records stay (the
+// bucket holds the blob, read through on the next request).
+struct HotTier {
+  std::function<bool(const Digest&)> keep_local;
+};
+
 // Evicts unpinned blobs (LRU first) while store bytes > target_bytes (0: evict every unpinned).
-Result<GcResult> collect_garbage(BlobStore& store, MetaDb& db, std::uint64_t target_bytes);
+// With `hot`, as its comment says.
+Result<GcResult> collect_garbage(BlobStore& store, MetaDb& db, std::uint64_t target_bytes,
+                                 const HotTier* hot = nullptr);
 
 // Background GC between watermarks (storage.gc_high_watermark / gc_low_watermark), checked every
 // gc_interval. Stops (joins) on destruction.
@@ -35,6 +44,8 @@ class WatermarkGc {
               MetaDb& db, std::function<std::uint64_t(std::uint64_t)> evict_first = {});
   // Runs one check now; returns what was evicted (nothing when below the high watermark).
   Result<GcResult> check();
+  // The local store is a hot tier in front of an object store (set before the first check).
+  void set_hot_tier(HotTier hot) { hot_ = std::move(hot); }
 
  private:
   const StorageConfig& cfg_;
@@ -42,6 +53,7 @@ class WatermarkGc {
   BlobStore& store_;
   MetaDb& db_;
   const std::function<std::uint64_t(std::uint64_t)> evict_first_;
+  std::optional<HotTier> hot_;
   std::jthread thread_;
 };
 

@@ -83,6 +83,8 @@ std::string_view role_name(Role r) {
       return "mirror";
     case Role::peer:
       return "peer";
+    case Role::store:
+      return "store";
   }
   return "?";
 }

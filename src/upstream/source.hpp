@@ -18,7 +18,8 @@
 
 namespace outpost::upstream {
 
-enum class Role { origin, mirror, peer };
+// store: an object store holding every blob (tier/object_tier.hpp), asked before the mirrors.
+enum class Role { origin, mirror, peer, store };
 
 // Whether a URL may be dialled (every hop of a request); the error says why not.
 using UrlPolicy = std::function<Result<void>(std::string_view url)>;

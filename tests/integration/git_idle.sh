@@ -39,14 +39,21 @@ upstream_requests() { wc -l <"$T/git-upstream.log"; }
 log "1. $REPOS idle mirrors, sync_interval 1s"
 # Every mirror has one check-only sync behind it: it knows what its source last advertised.
 wait_metric outpost_git_syncs_total 'result="unchanged"' "$REPOS"
-syncs0=$(msum outpost_git_syncs_total)
-unchanged0=$(msum outpost_git_syncs_total 'result="unchanged"')
-spawns0=$(msum outpost_git_processes_spawned_total)
+# sync_counts: "<all syncs> <unchanged syncs> <git processes>" from one scrape (sums read from
+# separate scrapes would count the syncs that end between them in one and not the other).
+sync_counts() {
+  curl -s "http://127.0.0.1:$OP/metrics" | awk '
+    index($1, "outpost_git_syncs_total{") == 1 {all += $2; if (index($1, "result=\"unchanged\"")) u += $2}
+    index($1, "outpost_git_processes_spawned_total{") == 1 {p += $2}
+    END {print all + 0, u + 0, p + 0}'
+}
+read -r syncs0 unchanged0 spawns0 < <(sync_counts)
 req0=$(upstream_requests)
 wait_metric outpost_git_syncs_total 'result="unchanged"' $((unchanged0 + 5 * REPOS))
-syncs=$(($(msum outpost_git_syncs_total) - syncs0))
-unchanged=$(($(msum outpost_git_syncs_total 'result="unchanged"') - unchanged0))
-spawns=$(($(msum outpost_git_processes_spawned_total) - spawns0))
+read -r syncs1 unchanged1 spawns1 < <(sync_counts)
+syncs=$((syncs1 - syncs0))
+unchanged=$((unchanged1 - unchanged0))
+spawns=$((spawns1 - spawns0))
 req=$(($(upstream_requests) - req0))
 log "$syncs syncs ($unchanged unchanged): $req upstream requests, $spawns git processes"
 ((syncs == unchanged)) || die "$((syncs - unchanged)) of $syncs idle syncs did more than a check"

@@ -44,7 +44,7 @@ python3 - "$node" <<'PY' || die "node-a's canary is not in Outpost: $node"
 import json, sys
 n = json.loads(sys.argv[1])
 assert n["last_canary"] and sorted(n["canary_upstreams"]) == ["second.test", "upstream.test"], n
-assert n["runtime"] == "containerd" and n["runtime_version"].startswith("containerd"), n
+assert n["runtime"] == "containerd" and n["runtime_version"].startswith("1.6"), n
 assert not n["flagged"], n
 PY
 
