@@ -17,6 +17,7 @@ test_pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev
   docker-registry skopeo podman containerd nginx fcgiwrap curl python3 procps iproute2 apache2-utils
   golang-go golang-github-go-git-go-git-dev python3-yaml
+  ceph-mon ceph-osd radosgw ceph-common
   chromium clang-16 libclang-rt-16-dev universal-ctags
 )
 

@@ -209,8 +209,8 @@ int serve(const Config& cfg) {
   server.set_guard([&](http::Request& req, AuthGroup g) { return auth.check(req, g); });
   nodes::NodeBook node_book(cfg.nodes, cfg.data_dir / "nodes.json");
   nodes::register_metrics(metrics, node_book);
-  status::Sources site{cfg, mirror,   git_cache, helm_cache, releases,  store,
-                       db,  &cluster, &fanout,   &packs,     &node_book};
+  status::Sources site{cfg, mirror,   git_cache, helm_cache, releases,   store,
+                       db,  &cluster, &fanout,   &packs,     &node_book, objects.get()};
   status::register_metrics(metrics, site);
   register_process_metrics(metrics);
   add_routes(server, {cfg, store, db, metrics, mirror, git_service, helm_cache, releases, fanout,

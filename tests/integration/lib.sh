@@ -515,3 +515,83 @@ helm_yaml() {
   for l in "$@"; do printf '  %s\n' "$l"; done
   printf '  upstreams:\n    - host: charts.test\n      url: %s\n      insecure: true\n' "$url"
 }
+
+# start_rgw: a Ceph cluster of one mon and one memstore OSD (pool size 1, cephx off, every address
+# 127.0.0.1) and radosgw (beast) on a free port, all under $T/ceph, with an S3 user. Ready in
+# about 12 s. Sets RGW_PORT, RGW_URL, RGW_CONF, RGW_AK, RGW_SK and rgw_PID; stop_rgw and
+# restart_rgw stop and start radosgw alone (memstore keeps the data while the OSD runs).
+start_rgw() {
+  local c=$T/ceph mon fsid osd
+  mkdir -p "$c/mon" "$c/osd" "$c/run"
+  mon=$(free_port)
+  RGW_PORT=$(free_port)
+  RGW_URL=http://127.0.0.1:$RGW_PORT
+  RGW_CONF=$c/ceph.conf
+  RGW_AK=OUTPOSTTESTKEY
+  RGW_SK=outpost-test-secret-$RANDOM
+  fsid=$(cat /proc/sys/kernel/random/uuid)
+  cat >"$RGW_CONF" <<CONF
+[global]
+fsid = $fsid
+mon host = v1:127.0.0.1:$mon
+mon initial members = a
+ms bind msgr2 = false
+auth cluster required = none
+auth service required = none
+auth client required = none
+ms mon client mode = crc
+public addr = 127.0.0.1
+cluster addr = 127.0.0.1
+run dir = $c/run
+admin socket = $c/run/\$name.asok
+log file = $c/\$name.log
+osd pool default size = 1
+osd pool default min size = 1
+osd pool default pg num = 8
+osd pool default pgp num = 8
+osd crush chooseleaf type = 0
+mon allow pool size one = true
+mon warn on pool no redundancy = false
+mon max pg per osd = 1000
+osd objectstore = memstore
+osd fast shutdown = false
+memstore device bytes = 2147483648
+[mon.a]
+mon data = $c/mon
+[osd.0]
+osd data = $c/osd
+[client.rgw]
+rgw frontends = beast endpoint=127.0.0.1:$RGW_PORT
+rgw gc obj min wait = 5
+rgw gc processor period = 5
+CONF
+  monmaptool --create --addv a "[v1:127.0.0.1:$mon]" --fsid "$fsid" "$c/monmap" >/dev/null
+  ceph-mon -c "$RGW_CONF" --mkfs -i a --monmap "$c/monmap" >"$c/mkfs.log" 2>&1 || die "ceph-mon --mkfs: $(cat "$c/mkfs.log")"
+  ceph-mon -c "$RGW_CONF" -i a -f >"$T/ceph-mon.log" 2>&1 &
+  PIDS+=("$!")
+  for _ in $(seq 150); do timeout 5 ceph -c "$RGW_CONF" -s >/dev/null 2>&1 && break; sleep 0.2; done
+  osd=$(ceph -c "$RGW_CONF" osd create) || die "ceph osd create"
+  ceph-osd -c "$RGW_CONF" -i "$osd" --mkfs >>"$c/mkfs.log" 2>&1 || die "ceph-osd --mkfs: $(cat "$c/mkfs.log")"
+  ceph-osd -c "$RGW_CONF" -i "$osd" -f >"$T/ceph-osd.log" 2>&1 &
+  PIDS+=("$!")
+  restart_rgw
+  radosgw-admin -c "$RGW_CONF" user create --uid=outpost --display-name=outpost \
+    --access-key="$RGW_AK" --secret="$RGW_SK" >/dev/null 2>&1 || die "radosgw-admin user create"
+}
+restart_rgw() {
+  radosgw -c "$RGW_CONF" -n client.rgw -f >>"$T/radosgw.log" 2>&1 &
+  PIDS+=("$!")
+  rgw_PID=$!
+  for _ in $(seq 300); do curl -s -o /dev/null "$RGW_URL/" && return 0; sleep 0.2; done
+  die "radosgw did not start: $(tail -5 "$T/radosgw.log")"
+}
+stop_rgw() { stop_pid "$rgw_PID"; }
+
+# s3 METHOD BUCKET/KEY [curl args…]: one signed S3 request to RGW as the test user (the payload
+# hash is UNSIGNED-PAYLOAD: RGW needs the header with curl's signing).
+s3() {
+  local method=$1 path=$2
+  shift 2
+  curl -s --aws-sigv4 "aws:amz:us-east-1:s3" --user "$RGW_AK:$RGW_SK" -X "$method" \
+    -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' "$@" "$RGW_URL/$path"
+}
