@@ -582,8 +582,12 @@ restart_rgw() {
   radosgw -c "$RGW_CONF" -n client.rgw -f >>"$T/radosgw.log" 2>&1 &
   PIDS+=("$!")
   rgw_PID=$!
-  for _ in $(seq 300); do curl -s -o /dev/null "$RGW_URL/" && return 0; sleep 0.2; done
-  die "radosgw did not start: $(tail -5 "$T/radosgw.log")"
+  for _ in $(seq 300); do
+    curl -s -o /dev/null "$RGW_URL/" && return 0
+    kill -0 "$rgw_PID" 2>/dev/null || break
+    sleep 0.2
+  done
+  die "radosgw did not start: $(tail -5 "$T/radosgw.log" "$T/ceph/client.rgw.log" 2>&1)"
 }
 stop_rgw() { stop_pid "$rgw_PID"; }
 
