@@ -33,6 +33,8 @@ constexpr Command kCommands[] = {
      &setup_doctor},
     {"fsck", "Re-verify every stored blob and the metadata; quarantine what is corrupt",
      &setup_fsck},
+    {"storage", "Move a store: `storage migrate` copies its blobs into the S3 bucket",
+     &setup_storage},
     {"version", "Print the version", &setup_version},
 };
 

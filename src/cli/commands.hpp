@@ -29,6 +29,7 @@ Action setup_bundle(CLI::App& sub);
 Action setup_gc(CLI::App& sub);
 Action setup_node_config(CLI::App& sub);
 Action setup_doctor(CLI::App& sub);
+Action setup_storage(CLI::App& sub);
 Action setup_status(CLI::App& sub);
 Action setup_version(CLI::App& sub);
 

@@ -24,7 +24,8 @@ std::optional<Digest> hash_file(const std::filesystem::path& p) {
 
 }  // namespace
 
-FsckReport run_fsck(BlobStore& store, MetaDb& db) {
+FsckReport run_fsck(BlobStore& store, MetaDb& db,
+                    const std::map<std::string, std::uint64_t>* elsewhere) {
   FsckReport rep;
   rep.tmp_removed = store.sweep_tmp();
   auto ok = db.integrity_ok();
@@ -58,6 +59,7 @@ FsckReport run_fsck(BlobStore& store, MetaDb& db) {
     for (const auto& row : *rows) {
       recorded.insert(row.digest);
       if (!present.contains(row.digest) &&
+          !(elsewhere && elsewhere->contains(std::string(row.digest.hex()))) &&
           std::find(bad.begin(), bad.end(), row.digest) == bad.end()) {
         (void)db.remove_blob(row.digest);
         ++rep.missing_rows_dropped;
@@ -68,7 +70,8 @@ FsckReport run_fsck(BlobStore& store, MetaDb& db) {
   }
   if (auto manifests = db.manifest_digests()) {
     for (const auto& d : *manifests) {
-      if (!present.contains(d) && std::find(bad.begin(), bad.end(), d) == bad.end()) {
+      if (!present.contains(d) && !(elsewhere && elsewhere->contains(std::string(d.hex()))) &&
+          std::find(bad.begin(), bad.end(), d) == bad.end()) {
         (void)db.remove_manifest(d);
         ++rep.missing_rows_dropped;
       }

@@ -3,6 +3,7 @@
 // their name, and reconciles meta.db with the files (rows without files are dropped, files
 // without rows are registered).
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,9 @@ struct FsckReport {
   bool clean() const { return corrupt.empty() && missing_rows_dropped == 0 && db_ok; }
 };
 
-FsckReport run_fsck(BlobStore& store, MetaDb& db);
+// `elsewhere`: blobs held outside the local store (an object store behind it, hex -> size): a
+// record whose local file is gone but which is held there is kept.
+FsckReport run_fsck(BlobStore& store, MetaDb& db,
+                    const std::map<std::string, std::uint64_t>* elsewhere = nullptr);
 
 }  // namespace outpost

@@ -104,6 +104,31 @@ s3 GET "outpost-hub/eu/blobs/sha256/${bad:7}" -o "$T/fixed"
 [[ $(sha256sum <"$T/fixed" | cut -d' ' -f1) == "${bad:7}" ]] || die "the corrupt object was not replaced"
 grep_q "does not match its digest" "$T/hub.log" || die "the corrupt object was not reported"
 
+log "fsck: every record has its object; an object no record names is listed, not deleted"
+stop_pid "$hub_PID"
+orphan=$(printf 'orphan %s' "$RANDOM" | sha256sum | cut -d' ' -f1)
+printf 'orphan' >"$T/orphan"
+s3 PUT "outpost-hub/eu/blobs/sha256/$orphan" -T "$T/orphan" -o /dev/null
+"$OUTPOST_BIN" fsck --config "$T/hub.yaml" >"$T/fsck.out" 2>&1 || die "fsck: $(cat "$T/fsck.out")"
+grep_q "orphan object (no record): $orphan" "$T/fsck.out" || die "fsck did not list the orphan: $(cat "$T/fsck.out")"
+s3 GET "outpost-hub/eu/blobs/sha256/$orphan" | grep_q orphan || die "fsck deleted the orphan"
+
+log "storage migrate: a filesystem hub's blobs go to a new bucket, resumably"
+s3 PUT migrated -o /dev/null
+FS=$(free_port)
+write_outpost_config "$T/fs.yaml" "$FS" "$T/fs-data" upstream.test "http://127.0.0.1:$up_PORT"
+start_outpost fs "$T/fs.yaml"
+skopeo_ copy -q --src-tls-verify=false "docker://127.0.0.1:$FS/test/app:multi" "dir:$T/fs-multi" || die "filesystem hub pull"
+stop_pid "$fs_PID"
+hub_config "$T/migrated.yaml" "$FS" "$T/fs-data" migrated
+"$OUTPOST_BIN" storage migrate --config "$T/migrated.yaml" >"$T/migrate.out" 2>&1 || die "migrate: $(cat "$T/migrate.out")"
+n=$(find "$T/fs-data/blobs" -type f | wc -l)
+grep_q "uploaded $n blobs" "$T/migrate.out" || die "migrate did not upload the $n blobs: $(cat "$T/migrate.out")"
+"$OUTPOST_BIN" storage migrate --config "$T/migrated.yaml" >"$T/migrate2.out" 2>&1 || die "second migrate"
+grep_q "uploaded 0 blobs" "$T/migrate2.out" || die "a second migrate sent blobs again: $(cat "$T/migrate2.out")"
+"$OUTPOST_BIN" fsck --config "$T/migrated.yaml" >"$T/fsck2.out" 2>&1 || die "fsck after migrate: $(cat "$T/fsck2.out")"
+grep_q "bucket migrated: $n blob objects" "$T/fsck2.out" || die "fsck after migrate: $(cat "$T/fsck2.out")"
+
 log "wrong credentials and a missing bucket: a clear start-up error"
 BAD=$(free_port)
 hub_config "$T/bad.yaml" "$BAD" "$T/bad-data" outpost-hub
