@@ -180,6 +180,10 @@ Result<Digest> HelmCache::download(const ChartEntry& c) {
     lock.unlock();
     return f.get();
   }
+  // A download that ended between the caller's look at the store and this lock has published
+  // the chart (and left downloads_ only after): it is not fetched a second time.
+  if (c.digest && store_.contains(*c.digest)) return *c.digest;
+  if (auto d = db_.helm_chart(c.url); d && *d && store_.contains(**d)) return **d;
   auto promise = std::make_shared<std::promise<Result<Digest>>>();
   downloads_.emplace(c.url, promise->get_future().share());
   lock.unlock();
