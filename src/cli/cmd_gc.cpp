@@ -1,5 +1,6 @@
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -17,7 +18,7 @@ Action setup_gc(CLI::App& sub) {
                "Evict every blob no retained release pins (default: down to the low watermark)");
   sub.footer(
       "Blobs pinned by the newest storage.keep_releases releases of each bundle are never "
-      "evicted.");
+      "evicted. With storage.s3, only local copies of blobs already in the bucket are evicted.");
   return [opt, all] {
     Config c = load_config(opt->config.path);
     auto data = opt->existing(c);
@@ -33,7 +34,15 @@ Action setup_gc(CLI::App& sub) {
       }
       target = store.total_bytes() > excess ? store.total_bytes() - excess : 1;
     }
-    auto r = collect_garbage(store, db, target);
+    // With storage.s3 the local store is the hot tier: only local copies go, never one whose
+    // upload still waits, and the records stay (the bucket holds the blobs).
+    std::optional<HotTier> hot;
+    if (c.storage.s3.enabled())
+      hot = HotTier{[queue = data / "s3-queue"](const Digest& d) {
+        std::error_code ec;
+        return std::filesystem::exists(queue / std::string(d.hex()), ec);
+      }};
+    auto r = collect_garbage(store, db, target, hot ? &*hot : nullptr);
     if (!r) {
       std::cerr << "outpost gc: " << r.error().message << "\n";
       return 1;

@@ -113,6 +113,18 @@ s3 PUT "outpost-hub/eu/blobs/sha256/$orphan" -T "$T/orphan" -o /dev/null
 grep_q "orphan object (no record): $orphan" "$T/fsck.out" || die "fsck did not list the orphan: $(cat "$T/fsck.out")"
 s3 GET "outpost-hub/eu/blobs/sha256/$orphan" | grep_q orphan || die "fsck deleted the orphan"
 
+log "gc --all on the hot tier: local copies go, records stay, pulls come from the bucket"
+"$OUTPOST_BIN" gc --config "$T/hub.yaml" --all >"$T/gc.out" 2>&1 || die "gc: $(cat "$T/gc.out")"
+for l in $layers; do [[ ! -f $T/data/blobs/sha256/${l:7:2}/${l:7} ]] || die "gc kept the local copy of $l"; done
+"$OUTPOST_BIN" fsck --config "$T/hub.yaml" >"$T/fsck-gc.out" 2>&1 || die "fsck after gc: $(cat "$T/fsck-gc.out")"
+grep_q "dropped" "$T/fsck-gc.out" && die "fsck dropped records held in the bucket: $(cat "$T/fsck-gc.out")"
+stop_pid "$up_PID"
+start_outpost hub "$T/hub.yaml"
+pull v1 after-gc-v1
+stop_pid "$hub_PID"
+docker-registry serve "$T/up/config.yml" >>"$T/up.log" 2>&1 &
+started up $! "$up_PORT" "http://127.0.0.1:$up_PORT/v2/"
+
 log "storage migrate: a filesystem hub's blobs go to a new bucket, resumably"
 s3 PUT migrated -o /dev/null
 FS=$(free_port)
