@@ -143,6 +143,17 @@ wait "${pulls[@]}"  # (not a bare wait: the daemons are this shell's children to
 sleep 0.5  # the access log line is written when the response completes
 origin_ratio=$(python3 -c "print(round(($(upstream_blob_bytes "$T/up.log") - $before) / $image_bytes, 2))")
 log "origin sent ${origin_ratio}x the image's bytes for 3 replicas"
+for i in 1 2 3; do
+  for _ in $(seq 600); do [[ $(metric outpost_object_store_upload_queue "${P[i]}") == 0 ]] && break; sleep 0.1; done
+done
+# Writes of the image's blobs (layers and config) into the bucket, multipart starts or single PUTs.
+writes=0
+for d in "${layers[@]}" "$cfg"; do
+  n=$(grep -cE "\"(PUT /outpost-three/blobs/sha256/${d:7} |POST /outpost-three/blobs/sha256/${d:7}\?uploads)" "$T/ceph/client.rgw.log" || true)
+  writes=$((writes + n))
+done
+writes_per_blob=$(python3 -c "print(round($writes / $blobs, 2))")
+log "3 replicas wrote $writes objects for $blobs blobs"
 
 ratio() { python3 -c "print(round($1 / $2, 2))"; }
 cat <<MD
@@ -154,4 +165,5 @@ cat <<MD
 | warm GET of a $LAYER_MB MiB layer | $t_hot ms (hot tier) | $t_fs ms (filesystem backend) | $(ratio "$t_fs" "$t_hot")× throughput |
 | a miss served from S3 | $t_miss ms (through Outpost) | $t_direct ms (direct signed S3 GET) | $(ratio "$t_miss" "$t_direct")× time |
 | origin bytes, 3 replicas pulling at once | ${origin_ratio}× the image | | |
+| bucket writes per blob, 3 replicas pulling at once | $writes_per_blob | | |
 MD

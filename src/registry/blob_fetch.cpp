@@ -1,5 +1,6 @@
 #include "registry/blob_fetch.hpp"
 #include "registry/metric_defs.hpp"
+#include "tier/object_tier.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -265,7 +266,17 @@ void BlobFetcher::download(Upstream& upstream, std::string repo, std::shared_ptr
   auto fetched = outpost::upstream::fetch_resumable(attempt, *f, retry, stopping_, on_retry);
   Result<void> outcome;
   if (!fetched) outcome = std::unexpected(fetched.error());
-  if (outcome) outcome = publish(upstream, *f);
+  if (outcome) {
+    // Bytes only from peers (whose owner uploads them) or from the bucket are not written to the
+    // bucket again: each blob is written once.
+    bool from_origin_side = false;
+    for (auto* s : suppliers)
+      from_origin_side |= s->spec().role == outpost::upstream::Role::origin ||
+                          s->spec().role == outpost::upstream::Role::mirror;
+    if (!from_origin_side && !suppliers.empty() && upstream.object_tier())
+      upstream.object_tier()->held_elsewhere(f->digest());
+    outcome = publish(upstream, *f);
+  }
   if (outcome && on_fetched_) {
     bool from_sources = false;
     for (auto* s : suppliers) from_sources |= s->spec().role != outpost::upstream::Role::peer;

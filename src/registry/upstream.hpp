@@ -112,6 +112,7 @@ class Upstream {
   // With an object store behind the local store: blob fetches ask the bucket first (after the
   // cluster's owners, before the mirrors). Set before serving.
   void set_object_tier(tier::ObjectTier* tier) { tier_ = tier; }
+  tier::ObjectTier* object_tier() const { return tier_; }
 
  private:
   struct Link;  // a source with its token cache

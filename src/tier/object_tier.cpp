@@ -95,6 +95,12 @@ void ObjectTier::upload_later(const Digest& d) {
   cv_.notify_all();
 }
 
+void ObjectTier::held_elsewhere(const Digest& d) {
+  MutexLock lock(mu_);
+  if (from_bucket_.size() > 10000) from_bucket_.clear();  // bounded: at worst one more upload
+  from_bucket_.insert(d);
+}
+
 void ObjectTier::corrupt(const Digest& d) {
   spdlog::error(
       "object store: {}{} does not match its digest: not served; the blob is fetched "

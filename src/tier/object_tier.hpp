@@ -48,6 +48,9 @@ class ObjectTier {
   // Queues `d` (published in the local store) for upload, unless it was just read from the
   // bucket.
   void upload_later(const Digest& d);
+  // `d`, about to be published here, is already in the bucket or comes from a peer whose copy is
+  // uploaded there: its publication is not queued.
+  void held_elsewhere(const Digest& d);
   // The bucket's copy of `d` did not verify: the blob, fetched from another source, is uploaded
   // over it.
   void corrupt(const Digest& d);
@@ -78,7 +81,7 @@ class ObjectTier {
   mutable Mutex mu_;
   std::condition_variable_any cv_;
   std::size_t waiting_ GUARDED_BY(mu_) = 0;
-  // Digests just read from the bucket: their local publication is not uploaded again.
+  // Digests just read from the bucket or a peer: their local publication is not uploaded again.
   std::set<Digest> from_bucket_ GUARDED_BY(mu_);
   std::jthread thread_;
 };
