@@ -64,10 +64,10 @@ std::optional<SystemTime> later(std::optional<SystemTime> a, std::optional<Syste
 std::string address_of(std::string_view remote) {
   std::string_view ip = remote;
   if (ip.starts_with('[')) {
-    ip = ip.substr(1, ip.find(']') == std::string_view::npos ? ip.size() - 1 : ip.find(']') - 1);
-  } else if (std::count(ip.begin(), ip.end(), ':') == 1 ||
-             (ip.starts_with("::ffff:") && ip.find('.') != std::string_view::npos)) {
-    ip = ip.substr(0, ip.rfind(':'));  // "a.b.c.d:port", "::ffff:a.b.c.d:port"
+    auto close = ip.find(']');
+    ip = ip.substr(1, close == std::string_view::npos ? ip.size() - 1 : close - 1);
+  } else if (auto colon = ip.rfind(':'); colon != std::string_view::npos) {
+    ip = ip.substr(0, colon);  // the server writes <address>:<port>, an IPv6 address unbracketed
   }
   if (ip.starts_with("::ffff:") && ip.find('.') != std::string_view::npos) ip.remove_prefix(7);
   return std::string(ip);

@@ -50,8 +50,8 @@ struct NodeView {
   std::string why;  // why it is flagged, for people
 };
 
-// The IP of a peer address as the server gives it ("10.0.0.5:41234", "[fd00::5]:80",
-// "::ffff:10.0.0.5:41234" -> "10.0.0.5").
+// The IP of a peer address as the server gives it, <address>:<port> ("10.0.0.5:41234",
+// "fd00::5:80" or "[fd00::5]:80" -> "fd00::5", "::ffff:10.0.0.5:41234" -> "10.0.0.5").
 std::string address_of(std::string_view remote);
 
 class NodeBook {

@@ -34,7 +34,8 @@ TEST(NodeAddress, ThePeerAddressLosesItsPortAndTheV4MappedPrefix) {
   EXPECT_EQ(address_of("10.0.0.5:41234"), "10.0.0.5");
   EXPECT_EQ(address_of("[fd00::5]:80"), "fd00::5");
   EXPECT_EQ(address_of("::ffff:10.0.0.5:41234"), "10.0.0.5");
-  EXPECT_EQ(address_of("fd00::5"), "fd00::5");
+  EXPECT_EQ(address_of("fd00::5:41234"), "fd00::5");  // how the server writes an IPv6 peer
+  EXPECT_EQ(address_of("::1:5000"), "::1");
 }
 
 TEST_F(NodeBookTest, ARegisteredNodeTakesThePullsOfItsAddressAndIsNotFlagged) {
