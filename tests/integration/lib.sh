@@ -521,7 +521,7 @@ helm_yaml() {
 # about 12 s. Sets RGW_PORT, RGW_URL, RGW_CONF, RGW_AK, RGW_SK and rgw_PID; stop_rgw and
 # restart_rgw stop and start radosgw alone (memstore keeps the data while the OSD runs).
 start_rgw() {
-  local c=$T/ceph mon fsid osd
+  local c=$T/ceph mon fsid osd osd_uuid
   mkdir -p "$c/mon" "$c/osd" "$c/run"
   mon=$(free_port)
   RGW_PORT=$(free_port)
@@ -570,8 +570,12 @@ CONF
   ceph-mon -c "$RGW_CONF" -i a -f >"$T/ceph-mon.log" 2>&1 &
   PIDS+=("$!")
   for _ in $(seq 150); do timeout 5 ceph -c "$RGW_CONF" -s >/dev/null 2>&1 && break; sleep 0.2; done
-  osd=$(ceph -c "$RGW_CONF" osd create) || die "ceph osd create"
-  ceph-osd -c "$RGW_CONF" -i "$osd" --mkfs >>"$c/mkfs.log" 2>&1 || die "ceph-osd --mkfs: $(cat "$c/mkfs.log")"
+  # The OSD's uuid is chosen here and given to both: an OSD that made its own at --mkfs is
+  # sometimes refused by the mon at boot ("wrong fsid"), and radosgw then waits forever.
+  osd_uuid=$(cat /proc/sys/kernel/random/uuid)
+  osd=$(ceph -c "$RGW_CONF" osd create "$osd_uuid") || die "ceph osd create"
+  ceph-osd -c "$RGW_CONF" -i "$osd" --mkfs --osd-uuid "$osd_uuid" >>"$c/mkfs.log" 2>&1 ||
+    die "ceph-osd --mkfs: $(cat "$c/mkfs.log")"
   ceph-osd -c "$RGW_CONF" -i "$osd" -f >"$T/ceph-osd.log" 2>&1 &
   PIDS+=("$!")
   restart_rgw
@@ -587,7 +591,7 @@ restart_rgw() {
     kill -0 "$rgw_PID" 2>/dev/null || break
     sleep 0.2
   done
-  die "radosgw did not start: $(tail -5 "$T/radosgw.log" "$T/ceph/client.rgw.log" 2>&1)"
+  die "radosgw did not start: $(tail -n 5 "$T/radosgw.log" "$T/ceph/client.rgw.log" 2>&1)"
 }
 stop_rgw() { stop_pid "$rgw_PID"; }
 
