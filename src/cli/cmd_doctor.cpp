@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "cli/commands.hpp"
+#include "cli/node_api.hpp"
 #include "core/process.hpp"
 #include "http/client.hpp"
 #include "nodes/runtime_config.hpp"
@@ -43,20 +44,10 @@ struct DoctorArgs {
   TokenOption token;
 };
 
-// One call to Outpost's API (30 s bound).
+// One call to the first Outpost's API.
 Result<http::ClientResponse> api(const DoctorArgs& a, const std::string& method,
-                                 const std::string& path, std::string body = {}) {
-  http::CurlHttpClient client;
-  http::ClientRequest req;
-  req.method = method;
-  req.url = a.servers.front() + path;
-  req.headers = a.token.headers();
-  if (!body.empty()) req.headers.emplace_back("Content-Type", "application/json");
-  req.body = std::move(body);
-  req.total_timeout = std::chrono::seconds(30);
-  req.max_body = 16u << 20;
-  req.body_name = "API answer";
-  return client.perform(req, nullptr);
+                                 const std::string& path) {
+  return call_api(a.servers.front(), a.token, method, path);
 }
 
 // The registry upstreams Outpost mirrors, from its status document.
@@ -206,11 +197,9 @@ int run(DoctorArgs& a) {
                  {"reported_by", "doctor"},
                  {"canary_tag", tag},
                  {"bypassing", bypassing}};
-    auto r = api(a, "POST", "/api/v1/nodes", body.dump());
-    if (!r || r->status != 200) {
+    if (auto r = register_node(a.servers.front(), a.token, body); !r) {
       std::cerr << "outpost doctor: cannot register node " << name << " with " << a.servers.front()
-                << ": " << (r ? fmt::format("HTTP {} {}", r->status, r->body) : r.error().message)
-                << "\n";
+                << ": " << r.error().message << "\n";
       return 2;
     }
     std::cout << fmt::format("registered node {} with {}\n", name, a.servers.front());

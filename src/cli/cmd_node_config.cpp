@@ -5,8 +5,8 @@
 #include <fmt/format.h>
 
 #include "cli/commands.hpp"
+#include "cli/node_api.hpp"
 #include "config/config.hpp"
-#include "http/client.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -89,19 +89,11 @@ std::string containerd_snippet(int version) {
 
 // Registers `name` with the first Outpost (POST /api/v1/nodes), so it is listed and flagged
 // until pulls through Outpost arrive from it.
-int register_node(const NodeConfigArgs& a, const std::string& server, const std::string& name) {
-  http::CurlHttpClient client;
-  http::ClientRequest req;
-  req.method = "POST";
-  req.url = server + "/api/v1/nodes";
-  req.headers = a.token.headers();
-  req.headers.emplace_back("Content-Type", "application/json");
-  req.body = nlohmann::json{{"name", name}, {"reported_by", "node-config"}}.dump();
-  req.total_timeout = std::chrono::seconds(30);
-  auto r = client.perform(req, nullptr);
-  if (!r || r->status != 200) {
+int register_with(const NodeConfigArgs& a, const std::string& server, const std::string& name) {
+  if (auto r = register_node(server, a.token, {{"name", name}, {"reported_by", "node-config"}});
+      !r) {
     std::cerr << "outpost node-config: cannot register node " << name << " with " << server << ": "
-              << (r ? fmt::format("HTTP {} {}", r->status, r->body) : r.error().message) << "\n";
+              << r.error().message << "\n";
     return 1;
   }
   std::cerr << "registered node " << name << " with " << server << "\n";
@@ -151,7 +143,7 @@ int run(const NodeConfigArgs& a) {
       std::cout << "# ---- " << path << "\n" << content << "\n";
     }
   }
-  return a.register_as ? register_node(a, outposts.front(), *a.register_as) : 0;
+  return a.register_as ? register_with(a, outposts.front(), *a.register_as) : 0;
 }
 
 }  // namespace

@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "upstream/retry_after.hpp"
+#include "http/retry_after.hpp"
 
 namespace outpost::git {
 
@@ -23,7 +23,7 @@ Result<RefCheck> check_refs(const SendFn& send, const std::string& repo_url, con
                 fmt::format("unable to access '{}': {}", repo_url, r.error().message));
   RefCheck out;
   out.status = r->status;
-  out.pause = upstream::asked_pause(*r, clock.system_now());
+  out.pause = http::asked_pause(*r, clock.system_now());
   if (r->status != 200) return out;
   if (auto ct = r->headers.get("content-type");
       !ct || !ct->starts_with("application/x-git-upload-pack-advertisement"))

@@ -1,11 +1,11 @@
-#include "upstream/retry_after.hpp"
+#include "http/retry_after.hpp"
 
 #include <algorithm>
 #include <charconv>
 #include <ctime>
 #include <string>
 
-namespace outpost::upstream {
+namespace outpost::http {
 namespace {
 
 std::optional<Millis> parse_retry_after(std::string_view v,
@@ -36,4 +36,4 @@ std::optional<Millis> asked_pause(const http::ClientResponse& r,
   return std::clamp<Millis>(*asked, std::chrono::seconds(1), std::chrono::hours(1));
 }
 
-}  // namespace outpost::upstream
+}  // namespace outpost::http

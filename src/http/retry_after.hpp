@@ -7,11 +7,11 @@
 #include "core/duration.hpp"
 #include "http/client.hpp"
 
-namespace outpost::upstream {
+namespace outpost::http {
 
 // nullopt when `r` asks for no pause: neither a 429 nor a 503 with Retry-After. Otherwise the
 // pause it asks for, bounded to [1 s, 1 h]; a 429 without a usable Retry-After is 60 s.
-std::optional<Millis> asked_pause(const http::ClientResponse& r,
+std::optional<Millis> asked_pause(const ClientResponse& r,
                                   std::chrono::system_clock::time_point now);
 
-}  // namespace outpost::upstream
+}  // namespace outpost::http

@@ -11,7 +11,9 @@ json when(const std::optional<SystemTime>& t) {
   return t ? json(iso8601(*t)) : json(nullptr);
 }
 
-json to_json(const NodeView& v) {
+}  // namespace
+
+nlohmann::json node_json(const NodeView& v) {
   return {{"name", v.name},
           {"registered", v.registered},
           {"addresses", v.addresses},
@@ -27,6 +29,8 @@ json to_json(const NodeView& v) {
           {"flagged", v.flagged},
           {"why", v.why}};
 }
+
+namespace {
 
 http::Response error(int status, const std::string& message) {
   return http::Response::json(status, json{{"error", message}}.dump());
@@ -50,14 +54,10 @@ http::Response register_node(NodeBook& book, const http::Request& req) {
                str("reported_by"), str("canary_tag"), strings(j, "bypassing")};
   const auto name = r.name;
   if (auto ok = book.report(req.remote, std::move(r)); !ok) return error(400, ok.error().message);
-  return http::Response::json(200, json{{"node", to_json(*book.find(name))}}.dump());
+  return http::Response::json(200, json{{"node", node_json(*book.find(name))}}.dump());
 }
 
 }  // namespace
-
-std::string node_json(const NodeView& v) {
-  return to_json(v).dump();
-}
 
 http::Response handle_nodes(NodeBook& book, const NodesConfig& cfg, const http::Request& req) {
   constexpr std::string_view base = "/api/v1/nodes";
@@ -67,14 +67,14 @@ http::Response handle_nodes(NodeBook& book, const NodesConfig& cfg, const http::
   if (rest.size() > 1) {
     auto v = book.find(rest.substr(1));
     if (!v) return error(404, "no node registered with that name");
-    return http::Response::json(200, to_json(*v).dump());
+    return http::Response::json(200, node_json(*v).dump());
   }
   json nodes = json::array();
   int registered = 0, flagged = 0;
   for (const auto& v : book.list()) {
     registered += v.registered;
     flagged += v.flagged;
-    nodes.push_back(to_json(v));
+    nodes.push_back(node_json(v));
   }
   return http::Response::json(
       200, json{{"stale_after_seconds",

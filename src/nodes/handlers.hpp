@@ -5,6 +5,8 @@
 // (the registry group: a node registers with the credentials it pulls with): a NodeReport as JSON
 // {name, runtime, runtime_version, reported_by, canary_tag, bypassing: [upstream…]}; the node's
 // address is the request's. 200 {node}.
+#include <nlohmann/json.hpp>
+
 #include "http/message.hpp"
 #include "nodes/node_book.hpp"
 
@@ -13,6 +15,6 @@ namespace outpost::nodes {
 http::Response handle_nodes(NodeBook& book, const NodesConfig& cfg, const http::Request& req);
 
 // A node as the API shows it (also the status page's and `outpost status`'s source).
-std::string node_json(const NodeView& v);
+nlohmann::json node_json(const NodeView& v);
 
 }  // namespace outpost::nodes

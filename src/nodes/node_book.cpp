@@ -91,12 +91,14 @@ NodeBook::Address& NodeBook::address(const std::string& ip) {
 }
 
 void NodeBook::pulled(std::string_view remote) {
+  bool due = false;
   {
     MutexLock lock(mu_);
     address(address_of(remote)).last_pull = clock_.system_now();
     dirty_ = true;
+    due = claim_save(false);  // a manifest request writes the file at most every 30 s
   }
-  save(false);
+  if (due) write();
 }
 
 void NodeBook::canary(std::string_view remote, std::string_view tag, std::string_view upstream) {
@@ -241,14 +243,24 @@ std::string NodeBook::snapshot() const {
   return json{{"nodes", nodes}, {"addresses", addrs}}.dump();
 }
 
+bool NodeBook::claim_save(bool now) {
+  if (!dirty_ || (!now && clock_.steady_now() - saved_ < kSaveEvery)) return false;
+  dirty_ = false;
+  saved_ = clock_.steady_now();
+  return true;
+}
+
 void NodeBook::save(bool now) {
-  MutexLock one(save_mu_);
+  bool due = false;
   {
     MutexLock lock(mu_);
-    if (!dirty_ || (!now && clock_.steady_now() - saved_ < kSaveEvery)) return;
-    dirty_ = false;
-    saved_ = clock_.steady_now();
+    due = claim_save(now);
   }
+  if (due) write();
+}
+
+void NodeBook::write() {
+  MutexLock one(save_mu_);  // each write takes its snapshot in turn: the last one is the newest
   if (auto w = write_file_atomically(file_, snapshot()); !w)
     spdlog::warn("nodes: cannot write {}: {}", file_.string(), w.error().message);
 }

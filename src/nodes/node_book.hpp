@@ -84,8 +84,11 @@ class NodeBook {
   NodeView view(const std::string& name, const Node& n) const REQUIRES(mu_);
   Address& address(const std::string& ip) REQUIRES(mu_);
   void load();
-  // Writes the state file when `now` or 30 s have come since the last write.
+  // Writes the state file when it changed and `now`, or 30 s have passed since the last write.
   void save(bool now);
+  // Whether a write is due (and claims it).
+  bool claim_save(bool now) REQUIRES(mu_);
+  void write();
   std::string snapshot() const;
 
   const NodesConfig cfg_;

@@ -9,6 +9,7 @@
 
 #include "core/digest.hpp"
 #include "core/encoding.hpp"
+#include "http/retry_after.hpp"
 #include "s3/metric_defs.hpp"
 
 namespace outpost::s3 {
@@ -38,15 +39,6 @@ std::string md5_base64(std::string_view body) {
   unsigned int len = 0;
   EVP_Digest(body.data(), body.size(), md, &len, EVP_md5(), nullptr);
   return base64_encode(std::string_view(reinterpret_cast<const char*>(md), len));
-}
-
-// Retry-After in seconds (what S3-compatible stores send with SlowDown), bounded to 1..30 s.
-std::optional<Millis> retry_after(const http::ClientResponse& r) {
-  auto v = r.headers.get("Retry-After");
-  if (!v) return std::nullopt;
-  long s = std::strtol(std::string(*v).c_str(), nullptr, 10);
-  if (s <= 0) return std::nullopt;
-  return Millis(std::min(s, 30L) * 1000);
 }
 
 bool retryable(const S3Status& s) {
@@ -110,8 +102,7 @@ Error Client::error_of(const char* op, std::string_view key, const http::ClientR
 }
 
 Result<http::ClientResponse> Client::send(const char* op, http::ClientRequest req,
-                                          std::string_view payload_sha256, http::BodySink* sink,
-                                          bool retry_after_body) {
+                                          std::string_view payload_sha256, http::BodySink* sink) {
   req.aws_sigv4 = http::ClientRequest::AwsSigV4{fmt::format("aws:amz:{}:s3", cfg_.region),
                                                 cfg_.access_key, cfg_.secret_key};
   req.headers.emplace_back("x-amz-content-sha256", std::string(payload_sha256));
@@ -132,14 +123,14 @@ Result<http::ClientResponse> Client::send(const char* op, http::ClientRequest re
     auto r = http_.perform(req, sink ? &*watched : nullptr);
     seconds_.add({{"op", op}}, std::chrono::duration<double>(clock_.steady_now() - start).count());
     if (watched) bytes_.add({{"direction", "down"}}, static_cast<double>(watched->received));
-    const bool cut_midway = watched && watched->received > 0 && !retry_after_body;
+    const bool cut_midway = watched && watched->received > 0;  // the caller resumes
     std::optional<Millis> asked;
     bool again = false;
     if (!r) {
       again = r.error().code == Errc::upstream_unavailable || r.error().code == Errc::timeout;
     } else if (r->status >= 300) {
       again = retryable(parse_error(r->status, r->body));
-      if (again) asked = retry_after(*r);
+      if (again) asked = http::asked_pause(*r, clock_.system_now());
     }
     if (!again || cut_midway || attempt >= cfg_.max_attempts) {
       const char* outcome = !r                 ? "error"
@@ -182,18 +173,6 @@ Result<http::ClientResponse> Client::get(std::string_view key, std::uint64_t off
   auto r = send("get", std::move(req), kEmptySha256, &sink);
   if (r && r->status >= 300) return std::unexpected(error_of("get", key, *r));
   return r;
-}
-
-Result<std::optional<std::uint64_t>> Client::head(std::string_view key) {
-  http::ClientRequest req;
-  req.method = "HEAD";
-  req.url = url(key);
-  auto r = send("head", std::move(req), kEmptySha256);
-  if (!r) return std::unexpected(r.error());
-  if (r->status == 404) return std::optional<std::uint64_t>{};
-  if (r->status != 200) return std::unexpected(error_of("head", key, *r));
-  auto len = r->headers.get("Content-Length");
-  return std::optional<std::uint64_t>(len ? std::stoull(std::string(*len)) : 0);
 }
 
 Result<void> Client::put_bytes(std::string_view key, std::string_view bytes) {

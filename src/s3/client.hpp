@@ -53,8 +53,6 @@ class Client {
   // Retries only before the first byte (the caller resumes a body cut midway).
   Result<http::ClientResponse> get(std::string_view key, std::uint64_t offset, http::BodySink& sink,
                                    const std::atomic<bool>* cancel = nullptr);
-  // The object's size (fsck and the orphan sweep only: no pull path asks it).
-  Result<std::optional<std::uint64_t>> head(std::string_view key);
   // Puts `file` (its first `size` bytes, whose SHA-256 is `sha256_hex`) at <prefix><key>: one
   // PUT, or a multipart upload above multipart_threshold (aborted on failure, so no part stays).
   Result<void> put_file(std::string_view key, const std::filesystem::path& file, std::uint64_t size,
@@ -69,8 +67,8 @@ class Client {
   // Sends one request with the signature, the payload hash and the retry policy. `op` names it
   // in the metrics. `sink`: a GET's body.
   Result<http::ClientResponse> send(const char* op, http::ClientRequest req,
-                                    std::string_view payload_sha256, http::BodySink* sink = nullptr,
-                                    bool retry_after_body = false);
+                                    std::string_view payload_sha256,
+                                    http::BodySink* sink = nullptr);
   std::string url(std::string_view key, std::string_view query = {}) const;
   std::string bucket_url(std::string_view query) const;
   Error error_of(const char* op, std::string_view key, const http::ClientResponse& r) const;

@@ -6,7 +6,7 @@ namespace outpost::s3::metric {
 
 inline constexpr MetricDef requests_total{
     "outpost_s3_requests_total", MetricDef::counter,
-    "S3 requests by operation (get, put, put_part, head, list, delete, …) and outcome (ok, "
+    "S3 requests by operation (get, put, put_part, list, delete, …) and outcome (ok, "
     "not_found, retried, error)"};
 inline constexpr MetricDef bytes_total{"outpost_s3_bytes_total", MetricDef::counter,
                                        "Object bytes sent to (up) and received from (down) S3"};

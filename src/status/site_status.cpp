@@ -146,7 +146,7 @@ json nodes_status(const nodes::NodeBook& book, const NodesConfig& cfg) {
     registered += v.registered;
     flagged += v.flagged;
     if (!v.registered && ++clients > 50) continue;
-    list.push_back(json::parse(nodes::node_json(v)));
+    list.push_back(nodes::node_json(v));
   }
   return {{"registered", registered},
           {"flagged", flagged},

@@ -71,9 +71,12 @@ stop_pid "$hub_PID"
 for l in $layers; do rm "$T/data/blobs/sha256/${l:7:2}/${l:7}"; done
 stop_pid "$up_PID"
 start_outpost hub "$T/hub.yaml"
+uploads() { metric 'outpost_object_store_uploads_total{outcome="ok"}' "$HUB"; }
+uploads0=$(uploads)
 pull v1 again-v1
 for l in $layers; do [[ -f $T/data/blobs/sha256/${l:7:2}/${l:7} ]] || die "layer $l was not read back into the hot tier"; done
-(($(queue) == 0)) || die "blobs read from the bucket were queued for upload again"
+wait_drained
+[[ $(uploads) == "$uploads0" ]] || die "blobs read from the bucket were uploaded again ($uploads0 -> $(uploads))"
 docker-registry serve "$T/up/config.yml" >>"$T/up.log" 2>&1 &
 started up $! "$up_PORT" "http://127.0.0.1:$up_PORT/v2/"
 

@@ -4,7 +4,7 @@
 #include "git/pkt_line.hpp"
 #include "git/ref_advert.hpp"
 #include "git/ref_check.hpp"
-#include "upstream/retry_after.hpp"
+#include "http/retry_after.hpp"
 #include "upstream/source.hpp"
 
 namespace outpost::git {
@@ -137,14 +137,14 @@ TEST(RetryAfter, SecondsDatesAndBounds) {
     if (!v.empty()) r.headers.add("Retry-After", v);
     return r;
   };
-  EXPECT_EQ(asked_pause(with(429, "30"), now), Millis(30'000));
-  EXPECT_EQ(asked_pause(with(429, ""), now), Millis(60'000));           // no header: a minute
-  EXPECT_EQ(asked_pause(with(429, "soon"), now), Millis(60'000));       // unreadable: a minute
-  EXPECT_EQ(asked_pause(with(429, "0"), now), Millis(1'000));           // at least a second
-  EXPECT_EQ(asked_pause(with(429, "999999"), now), Millis(3'600'000));  // at most an hour
-  EXPECT_EQ(asked_pause(with(503, "Tue, 14 Nov 2023 22:13:27 GMT"), now), Millis(7'000));
-  EXPECT_EQ(asked_pause(with(503, ""), now), std::nullopt);  // an outage, not a pause
-  EXPECT_EQ(asked_pause(with(200, "30"), now), std::nullopt);
+  EXPECT_EQ(http::asked_pause(with(429, "30"), now), Millis(30'000));
+  EXPECT_EQ(http::asked_pause(with(429, ""), now), Millis(60'000));      // no header: a minute
+  EXPECT_EQ(http::asked_pause(with(429, "soon"), now), Millis(60'000));  // unreadable: a minute
+  EXPECT_EQ(http::asked_pause(with(429, "0"), now), Millis(1'000));      // at least a second
+  EXPECT_EQ(http::asked_pause(with(429, "999999"), now), Millis(3'600'000));  // at most an hour
+  EXPECT_EQ(http::asked_pause(with(503, "Tue, 14 Nov 2023 22:13:27 GMT"), now), Millis(7'000));
+  EXPECT_EQ(http::asked_pause(with(503, ""), now), std::nullopt);  // an outage, not a pause
+  EXPECT_EQ(http::asked_pause(with(200, "30"), now), std::nullopt);
 }
 
 TEST(SourcePause, LastsWhatWasAskedOnItsClock) {

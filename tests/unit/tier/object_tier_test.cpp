@@ -24,6 +24,10 @@ struct ObjectTierTest : ::testing::Test {
     return c;
   }();
   std::filesystem::path queue = site.dir.path() / "s3-queue";
+  struct Drop final : http::BodySink {  // takes a body and keeps nothing
+    bool on_start(int, const http::Headers&) override { return true; }
+    bool on_data(std::span<const char>) override { return true; }
+  } sink;
 
   Digest publish(std::string_view bytes) { return *site.store.put(bytes, std::nullopt); }
   static http::ClientResponse status(int s) {
@@ -73,10 +77,6 @@ TEST_F(ObjectTierTest, ABlobReadFromTheBucketIsNotQueuedAgainUnlessItsCopyWasCor
     return Result<http::ClientResponse>(r);
   });
   ObjectTier t(cfg, site.http, site.store, queue, site.metrics, site.clock);
-  struct Drop final : http::BodySink {
-    bool on_start(int, const http::Headers&) override { return true; }
-    bool on_data(std::span<const char>) override { return true; }
-  } sink;
   const auto d = sha256_of("bytes");
   ASSERT_TRUE(t.fetch(d, 0, sink));
   t.upload_later(d);
@@ -94,10 +94,6 @@ TEST_F(ObjectTierTest, ABucketThatLacksABlobIsANotHereAnswer) {
     return Result<http::ClientResponse>(r);
   });
   ObjectTier t(cfg, site.http, site.store, queue, site.metrics, site.clock);
-  struct Drop final : http::BodySink {
-    bool on_start(int, const http::Headers&) override { return true; }
-    bool on_data(std::span<const char>) override { return true; }
-  } sink;
   auto r = t.fetch(sha256_of("x"), 0, sink);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 404);
