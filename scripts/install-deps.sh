@@ -11,13 +11,13 @@ build_pkgs=(
   ca-certificates build-essential cmake ninja-build pkg-config git
   libboost1.81-all-dev libboost-url1.81-dev libyaml-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
-  libarchive-dev libzstd-dev zlib1g-dev libtomlplusplus-dev libpugixml-dev
+  libarchive-dev libzstd-dev zlib1g-dev libtomlplusplus-dev libpugixml-dev libpq-dev
 )
 test_pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev
   docker-registry skopeo podman containerd nginx fcgiwrap curl python3 procps iproute2 apache2-utils
   golang-go golang-github-go-git-go-git-dev python3-yaml
-  ceph-mon ceph-osd radosgw ceph-common
+  ceph-mon ceph-osd radosgw ceph-common postgresql
   chromium clang-16 libclang-rt-16-dev universal-ctags
 )
 

@@ -32,6 +32,7 @@
 #include "store/blob_store.hpp"
 #include "store/gc.hpp"
 #include "store/meta_db.hpp"
+#include "store/meta_hub.hpp"
 #include "tier/metric_defs.hpp"
 #include "tier/object_tier.hpp"
 
@@ -53,6 +54,21 @@ struct Parts {
   status::Sources& site;
   nodes::NodeBook& nodes;
 };
+
+// /readyz: ready when the store can take writes (tmp/ exists and is writable) and, in a hub
+// replica, once the metadata database has answered since start: a replica that never reached it
+// knows nothing the others do not. A later outage keeps it ready (every replica serves from its
+// local read copy then; taking them all out of the Service would serve nothing).
+http::Response readiness_probe(const BlobStore& store, const MetaDb& db) {
+  if (::access(store.tmp_dir().c_str(), W_OK) != 0)
+    return http::Response::text(503, "store not writable\n");
+  auto sh = db.sharing();
+  if (sh && !sh->reached)
+    return http::Response::text(503, "metadata database not reached yet: " + sh->last_error + "\n");
+  std::string body = "ready\n";
+  if (sh) body += sh->up ? "metadata: postgres up\n" : "metadata: postgres down\n";
+  return http::Response::text(200, body);
+}
 
 void add_routes(http::Server& server, Parts p) {
   const Config& cfg = p.cfg;
@@ -114,12 +130,8 @@ void add_routes(http::Server& server, Parts p) {
       bundle::kUploadChunkBytes + 4096);
   server.route("/healthz", "health", reader, http::Runs::inline_io,
                [](const http::Request&) { return http::Response::text(200, "ok\n"); });
-  server.route("/readyz", "health", reader, http::Runs::inline_io, [&](const http::Request&) {
-    // Ready when the store can take writes: tmp/ exists and is writable.
-    if (::access(store.tmp_dir().c_str(), W_OK) != 0)
-      return http::Response::text(503, "store not writable\n");
-    return http::Response::text(200, "ready\n");
-  });
+  server.route("/readyz", "health", reader, http::Runs::inline_io,
+               [&](const http::Request&) { return readiness_probe(store, db); });
   server.route("/metrics", "metrics", reader, http::Runs::local, [&](const http::Request&) {
     return http::Response::text(200, metrics.render(), "text/plain; version=0.0.4; charset=utf-8");
   });
@@ -172,6 +184,15 @@ std::unique_ptr<tier::ObjectTier> object_tier(const Config& cfg, http::HttpClien
   return t;
 }
 
+// How this process names itself in the upload ledger: its cluster address, else host and pid.
+std::string replica_id(const Config& cfg) {
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  const std::string self =
+      cfg.cluster.advertise.empty() ? std::string(host) : cfg.cluster.advertise;
+  return self + "#" + std::to_string(::getpid());
+}
+
 int serve(const Config& cfg) {
   setup_logging(cfg.log);
   if (auto fds = raise_fd_limit(); fds.now != fds.before)
@@ -181,6 +202,9 @@ int serve(const Config& cfg) {
   if (auto n = store.sweep_tmp()) spdlog::info("removed {} unfinished downloads from tmp/", n);
   MetaDb db(cfg.data_dir / "meta.db");
   Metrics metrics;
+  std::unique_ptr<MetaHub> shared_meta;  // metadata.postgres: a hub replica's shared metadata
+  if (cfg.metadata.postgres.enabled())
+    shared_meta = std::make_unique<MetaHub>(cfg.metadata.postgres, db, metrics);
   http::CurlHttpClient client;
   cluster::Cluster cluster(cfg.cluster, cfg.auth, client);
   registry::Mirror mirror(cfg.registry, store, db, client, metrics, Clock::system(), &cluster);
@@ -189,6 +213,7 @@ int serve(const Config& cfg) {
   WatermarkGc gc(cfg.storage, cfg.data_dir, store, db,
                  [&](std::uint64_t bytes) { return packs.evict(bytes); });
   if (objects) {
+    if (shared_meta) objects->share_uploads(shared_meta->meta(), replica_id(cfg));
     store.set_on_published([t = objects.get()](const Digest& d) { t->upload_later(d); });
     mirror.set_object_tier(objects.get());
     gc.set_hot_tier({[t = objects.get()](const Digest& d) { return t->waiting_for(d); }});

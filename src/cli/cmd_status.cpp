@@ -96,6 +96,14 @@ void print_object_store(const json& o) {
     std::cout << "    last error: " << str(o, "last_error") << "\n";
 }
 
+// The metadata backend (metadata.postgres): up, or down with the writes not shared.
+void print_metadata(const json& m) {
+  if (str(m, "backend") != "postgres") return;
+  std::cout << fmt::format("\nMetadata\n  postgres {}: {}\n", str(m, "where"), str(m, "summary"));
+  if (!m.value("up", true) && !str(m, "last_error").empty())
+    std::cout << "    last error: " << str(m, "last_error") << "\n";
+}
+
 // Registered nodes (flagged ones with why), then how many other clients pulled.
 void print_nodes(const json& n) {
   std::cout << fmt::format("\nNodes ({} registered, {} flagged)\n", n.value("registered", 0),
@@ -175,6 +183,7 @@ void print_human(const json& s, const std::string& server) {
   if (s.contains("cluster")) print_cluster(s["cluster"]);
   if (s.contains("nodes")) print_nodes(s["nodes"]);
   if (s.contains("object_store")) print_object_store(s["object_store"]);
+  if (s.contains("metadata")) print_metadata(s["metadata"]);
   const auto& st = s["store"];
   std::cout << fmt::format("\nStore\n  {} stored, {} pinned by releases, {} evictable\n",
                            human_bytes(st.value("bytes", std::uint64_t{0})),

@@ -78,6 +78,7 @@ const KeyTable<Config>& top_keys() {
       config::section_key("auth", &C::auth, config::auth_keys),
       config::section_key("cluster", &C::cluster, config::cluster_keys),
       config::section_key("nodes", &C::nodes, config::nodes_keys),
+      config::section_key("metadata", &C::metadata, config::metadata_keys),
   };
   return t;
 }

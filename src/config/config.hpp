@@ -14,6 +14,7 @@
 #include "helm/config.hpp"
 #include "http/config.hpp"
 #include "nodes/config.hpp"
+#include "pg/config.hpp"
 #include "registry/config.hpp"
 #include "store/config.hpp"
 
@@ -32,6 +33,7 @@ struct Config {
   AuthConfig auth;
   ClusterConfig cluster;
   NodesConfig nodes;
+  MetadataConfig metadata;  // metadata.postgres: shared by hub replicas (off: SQLite alone)
 };
 
 // The embedded default: ./outpost-data, 127.0.0.1:8080, docker.io, ghcr.io, quay.io,

@@ -11,6 +11,7 @@
 #include "core/encoding.hpp"
 #include "core/retry.hpp"
 #include "core/time.hpp"
+#include "http/string_sink.hpp"
 #include "store/atomic_file.hpp"
 #include "upstream/origin.hpp"
 #include "upstream/resumable.hpp"
@@ -19,28 +20,7 @@ namespace outpost::helm {
 namespace fs = std::filesystem;
 namespace {
 
-// Collects a 2xx body up to a limit.
-class StringSink final : public http::BodySink {
- public:
-  explicit StringSink(std::size_t limit) : limit_(limit) {}
-  bool on_start(int, const http::Headers&) override {
-    data.clear();
-    return true;
-  }
-  bool on_data(std::span<const char> bytes) override {
-    if (data.size() + bytes.size() > limit_) {
-      over = true;
-      return false;
-    }
-    data.append(bytes.data(), bytes.size());
-    return true;
-  }
-  std::string data;
-  bool over = false;
-
- private:
-  std::size_t limit_;
-};
+using http::StringSink;
 
 std::string read_file(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);

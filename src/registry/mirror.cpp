@@ -1,5 +1,7 @@
 #include "registry/mirror.hpp"
+
 #include "registry/metric_defs.hpp"
+#include "tier/object_tier.hpp"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -98,6 +100,11 @@ Result<ManifestResult> Mirror::cached_manifest(const Digest& d, CacheResult how)
   if (!rec) return std::unexpected(rec.error());
   if (!*rec) return fail(Errc::not_found, "manifest " + d.str() + " not cached");
   auto bytes = store_.read_all(d, kMaxManifestBytes);
+  if (!bytes && bytes.error().code == Errc::not_found && tier_) {
+    // Known (the record is shared) but not on this replica's disk: the bucket has it.
+    if (auto r = tier_->restore(d, kMaxManifestBytes); r)
+      bytes = store_.read_all(d, kMaxManifestBytes);
+  }
   if (!bytes) return std::unexpected(bytes.error());
   cache_.add({{"kind", "manifest"},
               {"result", how == CacheResult::hit     ? "hit"
@@ -280,7 +287,9 @@ Result<BlobResult> Mirror::blob(const Route& route, bool head, http::Reach reach
       (route.from_peer || !upstreams_.contains(route.upstream)))
     return fail(Errc::not_found, "blob unknown to this Outpost");
   Upstream& up = upstream(route.upstream);
-  if (up.down() && up.live_peers() == 0) return fail(Errc::upstream_unavailable, down_message(up));
+  // With a bucket behind the store (a hub on S3), it may hold the blob though upstream is down.
+  if (up.down() && up.live_peers() == 0 && !tier_)
+    return fail(Errc::upstream_unavailable, down_message(up));
   // Joining a download in progress waits for upstream's headers too.
   if (reach == http::Reach::local) return needs_upstream();
   if (head) {

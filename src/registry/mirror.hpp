@@ -107,6 +107,7 @@ class Mirror {
   // A hub on an object store: blob misses ask the bucket first (registry/upstream.hpp). Set
   // before serving.
   void set_object_tier(tier::ObjectTier* tier) {
+    tier_ = tier;
     for (auto& [name, u] : upstreams_) u->set_object_tier(tier);
   }
 
@@ -172,6 +173,7 @@ class Mirror {
   cluster::Cluster* cluster_;  // nullable: counts bytes served to peers
   BlobStore& store_;
   MetaDb& db_;
+  tier::ObjectTier* tier_ = nullptr;  // the bucket, in a hub on S3: manifests are read through it
   Metrics& metrics_;
   MetricFamily& cache_;
   std::atomic<bool> stopping_{false};

@@ -134,6 +134,28 @@ json object_store_status(tier::ObjectTier& t) {
                             : fmt::format("object store down, {} blobs waiting", waiting)}};
 }
 
+// The metadata backend: SQLite alone, or PostgreSQL shared by hub replicas with this replica's
+// SQLite file as its local read copy.
+json metadata_status(const MetaDb& db) {
+  auto sh = db.sharing();
+  if (!sh) return {{"backend", "sqlite"}, {"summary", "metadata in SQLite (meta.db)"}};
+  std::string summary =
+      sh->up ? "metadata database up"
+             : fmt::format(
+                   "metadata database down: known tags served from the local read copy; "
+                   "{} new resolutions served but not shared",
+                   sh->unshared_writes);
+  return {{"backend", "postgres"},
+          {"where", sh->where},
+          {"up", sh->up},
+          {"down_since", sh->down_since ? json(iso8601(std::chrono::system_clock::time_point(
+                                              std::chrono::seconds(*sh->down_since))))
+                                        : json(nullptr)},
+          {"last_error", sh->last_error},
+          {"unshared_writes", sh->unshared_writes},
+          {"summary", summary}};
+}
+
 }  // namespace
 
 namespace {
@@ -209,6 +231,7 @@ json site_status(Sources& s) {
   }
   if (s.nodes) doc["nodes"] = nodes_status(*s.nodes, s.cfg.nodes);
   if (s.objects) doc["object_store"] = object_store_status(*s.objects);
+  doc["metadata"] = metadata_status(s.db);
   doc["store"] = store_usage(s);
   doc["errors"] = recent_problems(20);
   if (s.cluster && s.cluster->enabled()) doc["cluster"] = cluster_status(s);

@@ -63,6 +63,8 @@ struct Sources {
 //  bytes_received, releases[{name, version, state}]}]} (with a cluster),
 //  git_pack_cache{entries, bytes, hits, joined, misses, runs_saved, served_bytes},
 //  nodes{registered, flagged, clients, stale_after_seconds, list[node as /api/v1/nodes shows it]}
+//  metadata{backend: sqlite|postgres, summary; postgres: where, up, down_since, last_error,
+//  unshared_writes}
 //  (registered nodes and at most 50 other client addresses),
 //  object_store{endpoint, bucket, prefix, up, since, last_error, waiting, summary} (storage.s3)}
 nlohmann::json site_status(Sources& s);

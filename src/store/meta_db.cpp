@@ -52,6 +52,8 @@ CREATE TABLE IF NOT EXISTS referrers(
 CREATE TABLE IF NOT EXISTS deleted_tags(
   upstream TEXT NOT NULL, repo TEXT NOT NULL, tag TEXT NOT NULL, digest TEXT NOT NULL,
   noticed_at INTEGER NOT NULL, PRIMARY KEY(upstream, repo, tag));
+CREATE TABLE IF NOT EXISTS releases_shared(
+  name TEXT NOT NULL, version TEXT NOT NULL, PRIMARY KEY(name, version));
 PRAGMA user_version=1;
 )sql";
 }  // namespace
@@ -60,8 +62,10 @@ MetaDb::MetaDb(const std::filesystem::path& file) : db_(file.string()) {
   if (auto r = db_.exec(kSchema); !r) throw std::runtime_error(r.error().message);
 }
 
-Result<void> MetaDb::put_manifest(const Digest& d, const std::string& media_type,
-                                  std::uint64_t size) {
+MetaDb::~MetaDb() = default;
+
+Result<void> MetaDb::local_put_manifest(const Digest& d, const std::string& media_type,
+                                        std::uint64_t size) {
   MutexLock lock(mu_);
   sqlite::Stmt s(db_,
                  "INSERT INTO manifests(digest, media_type, size, created_at) VALUES(?,?,?,?) "
@@ -69,7 +73,7 @@ Result<void> MetaDb::put_manifest(const Digest& d, const std::string& media_type
   return s.run_with(d.str(), media_type, std::int64_t(size), unix_now());
 }
 
-Result<std::optional<ManifestRecord>> MetaDb::manifest(const Digest& d) {
+Result<std::optional<ManifestRecord>> MetaDb::local_manifest(const Digest& d) {
   MutexLock lock(mu_);
   sqlite::Stmt s(db_, "SELECT media_type, size FROM manifests WHERE digest=?");
   s.bind(1, d.str());
@@ -79,8 +83,9 @@ Result<std::optional<ManifestRecord>> MetaDb::manifest(const Digest& d) {
   return std::optional<ManifestRecord>(ManifestRecord{s.text(0), std::uint64_t(s.integer(1))});
 }
 
-Result<void> MetaDb::put_tag(const std::string& upstream, const std::string& repo,
-                             const std::string& tag, const Digest& d, UnixSeconds checked_at) {
+Result<void> MetaDb::local_put_tag(const std::string& upstream, const std::string& repo,
+                                   const std::string& tag, const Digest& d,
+                                   UnixSeconds checked_at) {
   MutexLock lock(mu_);
   sqlite::Stmt s(db_,
                  "INSERT INTO tags(upstream, repo, tag, digest, checked_at) VALUES(?,?,?,?,?) "
@@ -91,8 +96,9 @@ Result<void> MetaDb::put_tag(const std::string& upstream, const std::string& rep
   return gone.run_with(upstream, repo, tag);
 }
 
-Result<bool> MetaDb::note_deleted_tag(const std::string& upstream, const std::string& repo,
-                                      const std::string& tag, const Digest& d, UnixSeconds at) {
+Result<bool> MetaDb::local_note_deleted_tag(const std::string& upstream, const std::string& repo,
+                                            const std::string& tag, const Digest& d,
+                                            UnixSeconds at) {
   MutexLock lock(mu_);
   sqlite::Stmt s(db_,
                  "INSERT OR IGNORE INTO deleted_tags(upstream, repo, tag, digest, noticed_at) "
@@ -170,6 +176,7 @@ Result<std::vector<TagForm>> tag_forms_of(sqlite::Db& db, const std::string& ups
 
 Result<std::optional<TagRecord>> MetaDb::tag(const std::string& upstream, const std::string& repo,
                                              const std::string& tag) {
+  pull_tag(upstream, repo, tag);
   MutexLock lock(mu_);
   sqlite::Stmt s(db_, "SELECT digest, checked_at FROM tags WHERE upstream=? AND repo=? AND tag=?");
   s.bind(1, upstream).bind(2, repo).bind(3, tag);
@@ -179,6 +186,7 @@ Result<std::optional<TagRecord>> MetaDb::tag(const std::string& upstream, const 
 Result<std::optional<TagRecord>> MetaDb::tag_any_accept(const std::string& upstream,
                                                         const std::string& repo,
                                                         const std::string& tag) {
+  pull_tag(upstream, repo, tag);
   MutexLock lock(mu_);
   auto forms = tag_forms_of(db_, upstream, repo, tag, FormOrder::own_first, 1);
   if (!forms) return std::unexpected(forms.error());
@@ -188,6 +196,7 @@ Result<std::optional<TagRecord>> MetaDb::tag_any_accept(const std::string& upstr
 
 Result<std::vector<TagRecord>> MetaDb::tag_forms(const std::string& upstream,
                                                  const std::string& repo, const std::string& tag) {
+  pull_tag(upstream, repo, tag);
   MutexLock lock(mu_);
   auto forms = tag_forms_of(db_, upstream, repo, tag, FormOrder::newest_first, -1);
   if (!forms) return std::unexpected(forms.error());
@@ -209,8 +218,8 @@ Result<std::vector<std::string>> MetaDb::tags(const std::string& upstream,
   return out;
 }
 
-Result<void> MetaDb::forget_tag(const std::string& upstream, const std::string& repo,
-                                const std::string& tag) {
+Result<void> MetaDb::local_forget_tag(const std::string& upstream, const std::string& repo,
+                                      const std::string& tag) {
   MutexLock lock(mu_);
   sqlite::Stmt s(db_, "DELETE FROM tags WHERE upstream=? AND repo=? AND tag=?");
   if (auto r = s.run_with(upstream, repo, tag); !r) return r;
@@ -218,8 +227,9 @@ Result<void> MetaDb::forget_tag(const std::string& upstream, const std::string& 
   return gone.run_with(upstream, repo, tag);
 }
 
-Result<void> MetaDb::put_tag_list(const std::string& upstream, const std::string& repo,
-                                  const std::vector<std::string>& tags, UnixSeconds fetched_at) {
+Result<void> MetaDb::local_put_tag_list(const std::string& upstream, const std::string& repo,
+                                        const std::vector<std::string>& tags,
+                                        UnixSeconds fetched_at) {
   MutexLock lock(mu_);
   sqlite::Transaction tx(db_);
   if (!tx.ok()) return db_.error("begin");
@@ -238,8 +248,8 @@ Result<void> MetaDb::put_tag_list(const std::string& upstream, const std::string
   return tx.commit();
 }
 
-Result<std::optional<UnixSeconds>> MetaDb::tag_list_fetched_at(const std::string& upstream,
-                                                               const std::string& repo) {
+Result<std::optional<UnixSeconds>> MetaDb::local_tag_list_fetched_at(const std::string& upstream,
+                                                                     const std::string& repo) {
   MutexLock lock(mu_);
   // A list stored in the old one-document form (before the rows) counts as none: it is fetched
   // again.
@@ -272,8 +282,8 @@ Result<std::vector<std::string>> MetaDb::tag_list_page(const std::string& upstre
   return out;
 }
 
-Result<void> MetaDb::put_referrers(const std::string& upstream, const std::string& repo,
-                                   const Digest& subject, const std::string& index) {
+Result<void> MetaDb::local_put_referrers(const std::string& upstream, const std::string& repo,
+                                         const Digest& subject, const std::string& index) {
   MutexLock lock(mu_);
   sqlite::Stmt s(db_,
                  "INSERT INTO referrers(upstream, repo, subject, body, fetched_at) "
@@ -282,9 +292,9 @@ Result<void> MetaDb::put_referrers(const std::string& upstream, const std::strin
   return s.run_with(upstream, repo, subject.str(), index, unix_now());
 }
 
-Result<std::optional<std::string>> MetaDb::referrers(const std::string& upstream,
-                                                     const std::string& repo,
-                                                     const Digest& subject) {
+Result<std::optional<std::string>> MetaDb::local_referrers(const std::string& upstream,
+                                                           const std::string& repo,
+                                                           const Digest& subject) {
   MutexLock lock(mu_);
   sqlite::Stmt s(db_, "SELECT body FROM referrers WHERE upstream=? AND repo=? AND subject=?");
   s.bind(1, upstream).bind(2, repo).bind(3, subject.str());
@@ -294,7 +304,7 @@ Result<std::optional<std::string>> MetaDb::referrers(const std::string& upstream
   return std::optional<std::string>(s.text(0));
 }
 
-Result<void> MetaDb::put_blob(const Digest& d, std::uint64_t size) {
+Result<void> MetaDb::local_put_blob(const Digest& d, std::uint64_t size) {
   MutexLock lock(mu_);
   auto now = unix_now();
   sqlite::Stmt s(db_,
@@ -469,7 +479,7 @@ Result<std::vector<MetaDb::GitRepoRow>> MetaDb::git_repos() {
   return out;
 }
 
-Result<void> MetaDb::record_release(const ReleaseRecord& r) {
+Result<void> MetaDb::local_record_release(const ReleaseRecord& r) {
   MutexLock lock(mu_);
   sqlite::Transaction tx(db_);
   if (!tx.ok()) return db_.error("begin");
@@ -477,6 +487,9 @@ Result<void> MetaDb::record_release(const ReleaseRecord& r) {
   {
     sqlite::Stmt del(db_, "DELETE FROM releases WHERE name=? AND version=?");
     if (auto x = del.run_with(r.name, r.version); !x) return x;
+    // Recorded anew: not known to the shared database until marked again (meta_share.cpp).
+    sqlite::Stmt known(db_, "DELETE FROM releases_shared WHERE name=? AND version=?");
+    if (auto x = known.run_with(r.name, r.version); !x) return x;
   }
   sqlite::Stmt ins(
       db_, "INSERT INTO releases(name, version, base_version, imported_at) VALUES(?,?,?,?)");
@@ -541,13 +554,13 @@ Result<std::vector<MetaDb::ReleaseRecord::Chart>> MetaDb::release_charts(const s
   return out;
 }
 
-Result<void> MetaDb::put_helm_chart(const std::string& url, const Digest& digest) {
+Result<void> MetaDb::local_put_helm_chart(const std::string& url, const Digest& digest) {
   MutexLock lock(mu_);
   sqlite::Stmt s(db_, "INSERT OR REPLACE INTO helm_charts(url, digest, fetched_at) VALUES(?,?,?)");
   return s.run_with(url, digest.str(), unix_now());
 }
 
-Result<std::optional<Digest>> MetaDb::helm_chart(const std::string& url) {
+Result<std::optional<Digest>> MetaDb::local_helm_chart(const std::string& url) {
   MutexLock lock(mu_);
   sqlite::Stmt s(db_, "SELECT digest FROM helm_charts WHERE url=?");
   s.bind(1, url);
@@ -618,7 +631,7 @@ Result<std::vector<std::string>> MetaDb::pinned_tags(const std::string& upstream
   return out;
 }
 
-Result<std::vector<std::string>> MetaDb::apply_retention(const std::string& name, int keep) {
+Result<std::vector<std::string>> MetaDb::local_apply_retention(const std::string& name, int keep) {
   MutexLock lock(mu_);
   sqlite::Stmt s(db_, "SELECT id, version FROM releases WHERE name=? ORDER BY id DESC");
   s.bind(1, name);
@@ -652,6 +665,69 @@ Result<std::vector<MetaDb::ReleaseRow>> MetaDb::releases() {
   });
   if (!each) return std::unexpected(each.error());
   return out;
+}
+
+Result<void> MetaDb::local_drop_release(const std::string& name, const std::string& version) {
+  MutexLock lock(mu_);
+  sqlite::Stmt s(db_, "DELETE FROM releases WHERE name=? AND version=?");
+  if (auto r = s.run_with(name, version); !r) return r;
+  sqlite::Stmt known(db_, "DELETE FROM releases_shared WHERE name=? AND version=?");
+  return known.run_with(name, version);
+}
+
+Result<void> MetaDb::mark_release_shared(const std::string& name, const std::string& version) {
+  MutexLock lock(mu_);
+  sqlite::Stmt s(db_, "INSERT OR IGNORE INTO releases_shared(name, version) VALUES(?,?)");
+  return s.run_with(name, version);
+}
+
+Result<bool> MetaDb::release_was_shared(const std::string& name, const std::string& version) {
+  MutexLock lock(mu_);
+  sqlite::Stmt s(db_, "SELECT 1 FROM releases_shared WHERE name=? AND version=?");
+  s.bind(1, name).bind(2, version);
+  return s.step();
+}
+
+Result<std::optional<ReleaseRecord>> MetaDb::release(const std::string& name,
+                                                     const std::string& version) {
+  MutexLock lock(mu_);
+  sqlite::Stmt head(db_, "SELECT id, base_version FROM releases WHERE name=? AND version=?");
+  head.bind(1, name).bind(2, version);
+  auto row = head.step();
+  if (!row) return std::unexpected(row.error());
+  if (!*row) return std::optional<ReleaseRecord>();
+  ReleaseRecord r{name, version, std::nullopt, {}, {}, {}};
+  const auto id = head.integer(0);
+  if (!head.is_null(1)) r.base_version = head.text(1);
+  sqlite::Stmt blobs(db_,
+                     "SELECT rb.digest, COALESCE(b.size, m.size, 0), COALESCE(m.media_type, '') "
+                     "FROM release_blobs rb LEFT JOIN blobs b ON b.digest=rb.digest LEFT JOIN "
+                     "manifests m ON m.digest=rb.digest WHERE rb.release_id=? ORDER BY rb.digest");
+  blobs.bind(1, id);
+  auto each = blobs.each_row([&] {
+    if (auto d = Digest::parse(blobs.text(0)))
+      r.blobs.push_back({*d, std::uint64_t(blobs.integer(1)), blobs.text(2)});
+  });
+  if (!each) return std::unexpected(each.error());
+  sqlite::Stmt tags(db_,
+                    "SELECT upstream, repo, tag, digest FROM release_tags WHERE release_id=? "
+                    "ORDER BY upstream, repo, tag");
+  tags.bind(1, id);
+  each = tags.each_row([&] {
+    if (auto d = Digest::parse(tags.text(3)))
+      r.tags.push_back({tags.text(0), tags.text(1), tags.text(2), *d});
+  });
+  if (!each) return std::unexpected(each.error());
+  sqlite::Stmt charts(db_,
+                      "SELECT repo, name, version, digest, entry FROM release_charts WHERE "
+                      "release_id=? ORDER BY repo, name, version");
+  charts.bind(1, id);
+  each = charts.each_row([&] {
+    if (auto d = Digest::parse(charts.text(3)))
+      r.charts.push_back({charts.text(0), charts.text(1), charts.text(2), *d, charts.text(4)});
+  });
+  if (!each) return std::unexpected(each.error());
+  return std::optional<ReleaseRecord>(std::move(r));
 }
 
 Result<bool> MetaDb::integrity_ok() {

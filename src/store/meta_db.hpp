@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -13,27 +14,34 @@
 #include "core/digest.hpp"
 #include "core/mutex.hpp"
 #include "core/time.hpp"
+#include "store/meta_records.hpp"
+#include "store/meta_sharing.hpp"
+#include "store/shared_meta.hpp"
 #include "store/sqlite.hpp"
 
 namespace outpost {
 
-struct ManifestRecord {
-  std::string media_type;
-  std::uint64_t size;
-};
-
-struct TagRecord {
-  Digest digest;
-  UnixSeconds checked_at;  // last time upstream confirmed (or first told us) this digest
-};
-
-// The namespace of release artifacts (registry::kReleasesNamespace): no image a pod pulls, so the
-// inventory leaves it out.
-inline constexpr std::string_view kReleasesUpstream = "outpost.releases";
-
 class MetaDb {
  public:
   explicit MetaDb(const std::filesystem::path& file);  // throws at start-up
+  ~MetaDb();
+
+  // A hub replica (metadata.postgres): writes go to this file and to `shared`; reads of tags,
+  // tag lists, manifests, referrers and charts take what the database holds first (copying it
+  // here), so this file is the local read copy that answers while the database is down. A write
+  // the database missed is served here and counted in sharing() as not shared.
+  void share_with(SharedMeta& shared, Millis retry_after);
+  std::optional<SharingState> sharing() const;  // nothing when not shared
+  // Copies the releases the database holds and this file lacks; sends the database those only
+  // this file holds that it never held (recorded here while it was down), and drops those it
+  // held once (retention dropped them there). Returns how many of each.
+  struct ReleaseSync {
+    int pulled = 0, pushed = 0, dropped = 0;
+  };
+  Result<ReleaseSync> sync_releases();
+  // One release as recorded here, whole; nothing when unknown.
+  Result<std::optional<outpost::ReleaseRecord>> release(const std::string& name,
+                                                        const std::string& version);
 
   Result<void> put_manifest(const Digest& d, const std::string& media_type, std::uint64_t size);
   Result<std::optional<ManifestRecord>> manifest(const Digest& d);
@@ -134,28 +142,7 @@ class MetaDb {
   Result<std::vector<GitRepoRow>> git_repos();
 
   // Releases (bundles imported). A release pins its blobs and maps its tags to its digests.
-  struct ReleaseRecord {
-    std::string name, version;
-    std::optional<std::string> base_version;
-    struct Blob {
-      Digest digest;
-      std::uint64_t size;
-      std::string manifest_media_type;  // non-empty for manifests
-    };
-    std::vector<Blob> blobs;
-    struct Tag {
-      std::string upstream, repo, tag;
-      Digest digest;
-    };
-    std::vector<Tag> tags;
-    struct Chart {
-      std::string repo;  // <host>/<path> of the chart repository (a helm.upstreams host)
-      std::string name, version;
-      Digest digest;           // the chart archive
-      std::string entry_json;  // its index.yaml entry (JSON), served when upstream is not cached
-    };
-    std::vector<Chart> charts;
-  };
+  using ReleaseRecord = outpost::ReleaseRecord;
   // Records the release, its pins, its manifests and tags in one transaction. Re-importing the
   // same name+version replaces it.
   Result<void> record_release(const ReleaseRecord& r);
@@ -193,6 +180,41 @@ class MetaDb {
   Result<bool> integrity_ok();  // PRAGMA integrity_check
 
  private:
+  // The bodies on this file alone (meta_db.cpp); the public ones share (meta_share.cpp).
+  Result<void> local_put_manifest(const Digest& d, const std::string& media_type,
+                                  std::uint64_t size);
+  Result<std::optional<ManifestRecord>> local_manifest(const Digest& d);
+  Result<void> local_put_tag(const std::string& upstream, const std::string& repo,
+                             const std::string& tag, const Digest& d, UnixSeconds checked_at);
+  Result<void> local_forget_tag(const std::string& upstream, const std::string& repo,
+                                const std::string& tag);
+  Result<bool> local_note_deleted_tag(const std::string& upstream, const std::string& repo,
+                                      const std::string& tag, const Digest& d, UnixSeconds at);
+  Result<void> local_put_tag_list(const std::string& upstream, const std::string& repo,
+                                  const std::vector<std::string>& tags, UnixSeconds fetched_at);
+  Result<std::optional<UnixSeconds>> local_tag_list_fetched_at(const std::string& upstream,
+                                                               const std::string& repo);
+  Result<void> local_put_referrers(const std::string& upstream, const std::string& repo,
+                                   const Digest& subject, const std::string& index);
+  Result<std::optional<std::string>> local_referrers(const std::string& upstream,
+                                                     const std::string& repo,
+                                                     const Digest& subject);
+  Result<void> local_put_blob(const Digest& d, std::uint64_t size);
+  Result<void> local_put_helm_chart(const std::string& url, const Digest& digest);
+  Result<std::optional<Digest>> local_helm_chart(const std::string& url);
+  Result<void> local_record_release(const ReleaseRecord& r);
+  Result<std::vector<std::string>> local_apply_retention(const std::string& name, int keep);
+  Result<void> local_drop_release(const std::string& name, const std::string& version);
+  // Releases the database held once (recorded there, or copied from there): one of these gone
+  // from it was dropped there; one not among these was recorded here while it was down.
+  Result<void> mark_release_shared(const std::string& name, const std::string& version);
+  Result<bool> release_was_shared(const std::string& name, const std::string& version);
+  // Pulls the database's rows of a tag into this file (those newer than its own).
+  void pull_tag(const std::string& upstream, const std::string& repo, const std::string& tag);
+  Result<void> merge_tag_row(const std::string& upstream, const std::string& repo,
+                             const SharedMeta::TagRow& row);
+
+  std::unique_ptr<MetaSharing> sharing_;
   Mutex mu_;
   sqlite::Db db_ GUARDED_BY(mu_);
 };

@@ -6,7 +6,8 @@ namespace outpost::tier::metric {
 
 inline constexpr MetricDef uploads_total{
     "outpost_object_store_uploads_total", MetricDef::counter,
-    "Blobs the write-back queue sent to the object store, by outcome (ok, failed)"};
+    "Blobs the write-back queue sent to the object store, by outcome (ok, failed, already_stored: "
+    "another replica uploaded it)"};
 inline constexpr MetricDef upload_queue{
     "outpost_object_store_upload_queue", MetricDef::gauge,
     "Blobs held here that wait for their upload to the object store"};

@@ -1,5 +1,7 @@
 #include "tier/object_tier.hpp"
 
+#include "http/string_sink.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -137,7 +139,35 @@ Result<http::ClientResponse> ObjectTier::fetch(const Digest& d, std::uint64_t of
   return r;
 }
 
-bool ObjectTier::upload(const std::string& hex) {
+Result<void> ObjectTier::restore(const Digest& d, std::size_t max_bytes) {
+  http::StringSink sink(max_bytes);
+  auto r = fetch(d, 0, sink, &stopping_);
+  if (!r) return std::unexpected(r.error());
+  if (r->status == 404) return fail(Errc::not_found, d.str() + " is not in the bucket");
+  if (sink.over) return fail(Errc::too_large, d.str() + " in the bucket is over the limit");
+  auto put = store_.put(sink.data, d);
+  if (!put && put.error().code == Errc::digest_mismatch) corrupt(d);
+  if (!put) return std::unexpected(put.error());
+  return {};
+}
+
+void ObjectTier::share_uploads(BucketLedger& ledger, std::string replica) {
+  ledger_ = &ledger;
+  replica_ = std::move(replica);
+}
+
+BucketLedger::Claim ObjectTier::claim(const Digest& d, std::uint64_t size) {
+  if (!ledger_) return BucketLedger::Claim::mine;
+  auto c = ledger_->claim(d, size, replica_, std::chrono::seconds(120));
+  if (!c) {
+    spdlog::warn("object store: the upload ledger did not answer for {} ({}): uploading", d.str(),
+                 c.error().message);
+    return BucketLedger::Claim::mine;
+  }
+  return *c;
+}
+
+ObjectTier::Upload ObjectTier::upload(const std::string& hex) {
   const auto d = Digest::from_hex(hex);
   const auto marker = queue_dir_ / hex;
   auto size = store_.size_of(d);
@@ -148,20 +178,34 @@ bool ObjectTier::upload(const std::string& hex) {
                  d.str());
     fs::remove(marker, ec);
   } else {
-    auto put = client_.put_file(key_of(d), store_.path_for(d), *size, hex);
-    if (!put) {
-      uploads_.add({{"outcome", "failed"}});
-      source_->breaker().record_failure(put.error().message);
-      spdlog::warn("object store: upload of {} failed: {}", d.str(), put.error().message);
-      return false;
+    switch (claim(d, *size)) {
+      case BucketLedger::Claim::theirs:
+        return Upload::deferred;
+      case BucketLedger::Claim::stored:
+        uploads_.add({{"outcome", "already_stored"}});
+        fs::remove(marker, ec);
+        break;
+      case BucketLedger::Claim::mine: {
+        auto put = client_.put_file(key_of(d), store_.path_for(d), *size, hex);
+        if (!put) {
+          uploads_.add({{"outcome", "failed"}});
+          source_->breaker().record_failure(put.error().message);
+          spdlog::warn("object store: upload of {} failed: {}", d.str(), put.error().message);
+          return Upload::failed;
+        }
+        uploads_.add({{"outcome", "ok"}});
+        source_->breaker().record_success();
+        if (ledger_)
+          if (auto st = ledger_->stored(d, *size); !st)
+            spdlog::warn("object store: recording {} as stored: {}", d.str(), st.error().message);
+        fs::remove(marker, ec);
+        break;
+      }
     }
-    uploads_.add({{"outcome", "ok"}});
-    source_->breaker().record_success();
-    fs::remove(marker, ec);
   }
   MutexLock lock(mu_);
   if (waiting_ > 0) --waiting_;
-  return true;
+  return Upload::done;
 }
 
 void ObjectTier::run(std::stop_token st) {
@@ -176,16 +220,20 @@ void ObjectTier::run(std::stop_token st) {
         continue;
       }
     }
-    bool failed = false;
+    bool failed = false, deferred = false;
     for (const auto& hex : next) {
       if (st.stop_requested()) return;
-      if (!upload(hex)) {
+      auto u = upload(hex);
+      deferred |= u == Upload::deferred;
+      if (u == Upload::failed) {
         failed = true;
         break;
       }
     }
     if (!failed) {
       pause = Millis(500);
+      // Blobs another replica is uploading: asked about again in a second.
+      if (deferred) clock_.sleep_for(std::chrono::seconds(1), stopping_);
       continue;
     }
     // S3 failing: wait, doubling up to 30 s, then try the oldest again.

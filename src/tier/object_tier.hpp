@@ -25,6 +25,7 @@
 #include "http/client.hpp"
 #include "s3/client.hpp"
 #include "store/blob_store.hpp"
+#include "store/bucket_ledger.hpp"
 #include "upstream/source.hpp"
 
 namespace outpost::tier {
@@ -41,6 +42,10 @@ class ObjectTier {
   // The start-up check: the bucket answers to these credentials (the error names the bucket and
   // S3's code).
   Result<void> check();
+  // Replicas sharing the bucket (metadata.postgres) upload each blob once between them: before
+  // an upload the blob is claimed in `ledger` (as `replica`), after it recorded as stored. A
+  // ledger that does not answer does not hold uploads back (at worst a blob is written twice).
+  void share_uploads(BucketLedger& ledger, std::string replica);
   // Starts the uploader (queued blobs from before a restart first).
   void start();
   void stop();
@@ -63,15 +68,26 @@ class ObjectTier {
   // "not here"); S3 unreachable or failing is an error.
   Result<http::ClientResponse> fetch(const Digest& d, std::uint64_t offset, http::BodySink& sink,
                                      const std::atomic<bool>* cancel = nullptr);
+  // A small object (a manifest, at most max_bytes) copied from the bucket into the local store,
+  // verified: a replica with an empty disk serves what the bucket holds. not_found when the
+  // bucket lacks it; digest_mismatch when its copy is corrupt (then uploaded again once the
+  // blob is fetched elsewhere).
+  Result<void> restore(const Digest& d, std::size_t max_bytes);
   s3::Client& client() { return client_; }
   static std::string key_of(const Digest& d) { return "blobs/sha256/" + std::string(d.hex()); }
 
  private:
   void run(std::stop_token st);
-  // Uploads one queued blob; false when S3 failed (the breaker says so).
-  bool upload(const std::string& hex);
+  enum class Upload { done, failed, deferred };
+  // Uploads one queued blob: failed when S3 failed (the breaker says so), deferred while
+  // another replica's claim on it holds.
+  Upload upload(const std::string& hex);
+  // The ledger's word on `d` (mine when there is no ledger or it does not answer).
+  BucketLedger::Claim claim(const Digest& d, std::uint64_t size);
 
   s3::Client client_;
+  BucketLedger* ledger_ = nullptr;
+  std::string replica_;
   BlobStore& store_;
   const std::filesystem::path queue_dir_;
   const Clock& clock_;

@@ -595,6 +595,50 @@ restart_rgw() {
 }
 stop_rgw() { stop_pid "$rgw_PID"; }
 
+# start_postgres: a PostgreSQL 15 cluster of its own on a free loopback port (trust on the
+# socket only; TCP logins need the password), with a database "outpost" owned by the superuser
+# "outpost". Sets PG_PORT, PG_URL, PG_PASSWORD; stop_postgres / restart_postgres. initdb refuses
+# root, so the server runs as the postgres user (setpriv execs it: its PID is the postmaster's).
+PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+as_postgres() { setpriv --reuid=postgres --regid=postgres --init-groups "$@"; }
+start_postgres() {
+  chmod 711 "$T"
+  mkdir -p "$T/pg"
+  chown postgres:postgres "$T/pg"
+  PG_PASSWORD=pw-$RANDOM$RANDOM
+  echo "$PG_PASSWORD" >"$T/pg/pwfile"
+  chown postgres "$T/pg/pwfile"
+  as_postgres "$PG_BIN/initdb" -D "$T/pg/data" -U outpost --pwfile="$T/pg/pwfile" \
+    --auth-local=trust --auth-host=scram-sha-256 --no-sync >"$T/pg/initdb.log" 2>&1 ||
+    die "initdb: $(tail -n 5 "$T/pg/initdb.log")"
+  PG_PORT=$(free_port)
+  PG_URL=postgresql://outpost@127.0.0.1:$PG_PORT/outpost
+  restart_postgres
+  PGPASSWORD=$PG_PASSWORD "$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U outpost outpost ||
+    die "createdb"
+}
+restart_postgres() {
+  # setpriv run directly (not through the function: that would be a subshell), so $! is the
+  # postmaster's PID.
+  setpriv --reuid=postgres --regid=postgres --init-groups "$PG_BIN/postgres" -D "$T/pg/data" -p "$PG_PORT" -c listen_addresses=127.0.0.1 \
+    -c unix_socket_directories="$T/pg" -c fsync=off -c full_page_writes=off \
+    >>"$T/postgres.log" 2>&1 &
+  PIDS+=("$!")
+  pg_PID=$!
+  for _ in $(seq 150); do
+    "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" && return 0
+    kill -0 "$pg_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  die "postgres did not start: $(tail -n 5 "$T/postgres.log")"
+}
+stop_postgres() { stop_pid "$pg_PID" INT; }  # fast shutdown: smart waits for the pool
+# psql_q SQL: one statement as the superuser, its rows unaligned, no header.
+psql_q() {
+  PGPASSWORD=$PG_PASSWORD "$PG_BIN/psql" -X -q -A -t -h 127.0.0.1 -p "$PG_PORT" -U outpost \
+    -d outpost -c "$1"
+}
+
 # s3 METHOD BUCKET/KEY [curl args…]: one signed S3 request to RGW as the test user (the payload
 # hash is UNSIGNED-PAYLOAD: RGW needs the header with curl's signing).
 s3() {
