@@ -6,7 +6,9 @@
 #include "cli/commands.hpp"
 #include "config/config.hpp"
 #include "http/client.hpp"
+#include "pg/pool.hpp"
 #include "store/fsck.hpp"
+#include "store/pg_meta.hpp"
 #include "tier/bucket_check.hpp"
 
 namespace outpost::cli {
@@ -25,6 +27,42 @@ bool check_bucket(const Config& c, const std::map<std::string, std::uint64_t>& l
   if (rep.requeued)
     std::cout << fmt::format("queued {} local blobs the bucket lacked for upload\n", rep.requeued);
   return rep.clean();
+}
+
+// With metadata.postgres too: the shared database's records of the bucket against its listing.
+// False when a record has no object, or one of another size.
+bool check_shared_records(const Config& c, const std::map<std::string, std::uint64_t>& listed,
+                          Metrics& metrics) {
+  pg::Pool pool(c.metadata.postgres, metrics);
+  PgMeta meta(pool);
+  auto rec = meta.stored_objects();
+  if (!rec) {
+    std::cout << "metadata database: " << rec.error().message << "\n";
+    return false;
+  }
+  bool ok = true;
+  std::uint64_t orphans = 0;
+  for (const auto& [hex, size] : rec->stored) {
+    auto it = listed.find(hex);
+    if (it == listed.end()) {
+      std::cout << "recorded in the database, not in the bucket: sha256:" << hex << "\n";
+      ok = false;
+    } else if (it->second != size) {
+      std::cout << fmt::format("object of the wrong size: sha256:{}: record {} bytes, object {}\n",
+                               hex, size, it->second);
+      ok = false;
+    }
+  }
+  for (const auto& [hex, size] : listed)
+    if (!rec->stored.contains(hex)) {
+      std::cout << "orphan object (no database record): sha256:" << hex << "\n";
+      ++orphans;
+    }
+  std::cout << fmt::format(
+      "database {}: {} objects recorded as stored, {} uploads claimed and not finished, {} "
+      "orphans\n",
+      pool.where(), rec->stored.size(), rec->unfinished, orphans);
+  return ok;
 }
 
 }  // namespace
@@ -66,7 +104,9 @@ Action setup_fsck(CLI::App& sub) {
                                rep.unrecorded_registered);
     if (rep.tmp_removed) std::cout << fmt::format("removed {} temp files\n", rep.tmp_removed);
     if (!rep.db_ok) std::cout << "meta.db integrity check FAILED\n";
-    const bool bucket_ok = !listed || check_bucket(c, *listed, store, db, data);
+    bool bucket_ok = !listed || check_bucket(c, *listed, store, db, data);
+    if (listed && c.metadata.postgres.enabled())
+      bucket_ok = check_shared_records(c, *listed, metrics) && bucket_ok;
     const bool clean = rep.clean() && bucket_ok;
     std::cout << (clean ? "fsck: clean\n" : "fsck: problems found\n");
     return clean ? 0 : 1;

@@ -33,6 +33,7 @@
 #include "store/gc.hpp"
 #include "store/meta_db.hpp"
 #include "store/meta_hub.hpp"
+#include "tier/bucket_gc.hpp"
 #include "tier/metric_defs.hpp"
 #include "tier/object_tier.hpp"
 
@@ -184,15 +185,6 @@ std::unique_ptr<tier::ObjectTier> object_tier(const Config& cfg, http::HttpClien
   return t;
 }
 
-// How this process names itself in the upload ledger: its cluster address, else host and pid.
-std::string replica_id(const Config& cfg) {
-  char host[256] = {};
-  ::gethostname(host, sizeof host - 1);
-  const std::string self =
-      cfg.cluster.advertise.empty() ? std::string(host) : cfg.cluster.advertise;
-  return self + "#" + std::to_string(::getpid());
-}
-
 int serve(const Config& cfg) {
   setup_logging(cfg.log);
   if (auto fds = raise_fd_limit(); fds.now != fds.before)
@@ -213,12 +205,19 @@ int serve(const Config& cfg) {
   WatermarkGc gc(cfg.storage, cfg.data_dir, store, db,
                  [&](std::uint64_t bytes) { return packs.evict(bytes); });
   if (objects) {
-    if (shared_meta) objects->share_uploads(shared_meta->meta(), replica_id(cfg));
+    if (shared_meta) objects->share_uploads(shared_meta->meta());
     store.set_on_published([t = objects.get()](const Digest& d) { t->upload_later(d); });
     mirror.set_object_tier(objects.get());
     gc.set_hot_tier({[t = objects.get()](const Digest& d) { return t->waiting_for(d); }});
     objects->start();
   }
+  // The shared bucket's GC: with both backends shared; one replica at a time runs it.
+  std::unique_ptr<tier::BucketGcLoop> bucket_gc;
+  if (objects && shared_meta && cfg.storage.s3.gc_interval.count() > 0)
+    bucket_gc = std::make_unique<tier::BucketGcLoop>(
+        shared_meta->meta(), objects->client(), cfg.storage.s3.gc_interval,
+        tier::BucketGcOptions{
+            std::chrono::duration_cast<std::chrono::seconds>(cfg.storage.s3.gc_grace)});
   bundle::ReleaseJobs releases(cfg, store, db, client, mirror);
   bundle::ReleaseFanout fanout(releases, cluster);
   bundle::Uploads uploads(cfg.data_dir / "uploads");

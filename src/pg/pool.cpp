@@ -99,6 +99,9 @@ Result<pg_conn*> Pool::connect() {
     PQfinish(c);
     return fail(Errc::upstream_unavailable, "postgres " + where_ + ": " + msg);
   }
+  // NOTICEs ("relation … already exists, skipping") go to the debug log, not to stderr.
+  PQsetNoticeProcessor(
+      c, [](void*, const char* msg) { spdlog::debug("postgres: {}", first_line(msg)); }, nullptr);
   return c;
 }
 

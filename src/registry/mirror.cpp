@@ -190,7 +190,10 @@ Result<ManifestResult> Mirror::fetch_manifest_once(Upstream& up, const Route& ro
 
   if (auto p = store_.put(body, actual); !p) return std::unexpected(p.error());
   if (auto r = db_.put_blob(actual, body.size()); !r) return std::unexpected(r.error());
-  if (auto r = db_.put_manifest(actual, media_type, body.size()); !r)
+  std::vector<Digest> children;
+  for (const auto* list : {&info->manifests, &info->blobs})
+    for (const auto& desc : *list) children.push_back(desc.digest);
+  if (auto r = db_.put_manifest(actual, media_type, body.size(), children); !r)
     return std::unexpected(r.error());
   if (!route.tag.empty()) {
     // From a peer: kept, but due for revalidation as soon as a source answers.

@@ -1,5 +1,8 @@
 #include "s3/client.hpp"
 
+#include <cstdio>
+#include <ctime>
+
 #include <fmt/format.h>
 #include <openssl/evp.h>
 #include <pugixml.hpp>
@@ -281,11 +284,29 @@ Result<std::vector<std::string>> Client::remove(const std::vector<std::string>& 
   return refused;
 }
 
-Result<ListPage> Client::list(std::string_view under, std::string_view token, int max_keys) {
+namespace {
+
+// S3's LastModified ("2026-12-06T21:37:31.000Z") as Unix seconds; 0 when unreadable.
+UnixSeconds parse_s3_time(const char* text) {
+  std::tm tm{};
+  if (std::sscanf(text, "%d-%d-%dT%d:%d:%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+                  &tm.tm_min, &tm.tm_sec) != 6)
+    return 0;
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  return static_cast<UnixSeconds>(timegm(&tm));
+}
+
+}  // namespace
+
+Result<ListPage> Client::list(std::string_view under, std::string_view token, int max_keys,
+                              std::string_view start_after) {
   http::ClientRequest req;
   auto q = fmt::format("list-type=2&max-keys={}&prefix={}", max_keys,
                        percent_encode(cfg_.prefix + std::string(under)));
   if (!token.empty()) q += "&continuation-token=" + percent_encode(token);
+  if (!start_after.empty())
+    q += "&start-after=" + percent_encode(cfg_.prefix + std::string(start_after));
   req.url = bucket_url(q);
   req.max_body = kMaxXmlAnswer;
   auto r = send("list", std::move(req), kEmptySha256);
@@ -299,8 +320,9 @@ Result<ListPage> Client::list(std::string_view under, std::string_view token, in
   for (auto c : res.children("Contents")) {
     std::string k = c.child_value("Key");
     if (!k.starts_with(cfg_.prefix)) continue;
-    page.objects.push_back(
-        {k.substr(cfg_.prefix.size()), std::strtoull(c.child_value("Size"), nullptr, 10)});
+    page.objects.push_back({k.substr(cfg_.prefix.size()),
+                            std::strtoull(c.child_value("Size"), nullptr, 10),
+                            parse_s3_time(c.child_value("LastModified"))});
   }
   if (std::string_view(res.child_value("IsTruncated")) == "true")
     page.next_token = res.child_value("NextContinuationToken");

@@ -26,6 +26,7 @@ namespace outpost::s3 {
 struct ObjectInfo {
   std::string key;  // without the configured prefix
   std::uint64_t size = 0;
+  UnixSeconds last_modified = 0;  // 0 when S3 did not say
 };
 
 struct ListPage {
@@ -61,7 +62,10 @@ class Client {
   // Deletes keys in batches of up to 1000 (DeleteObjects). Returns the keys S3 refused.
   Result<std::vector<std::string>> remove(const std::vector<std::string>& keys);
   // One page of the keys under <prefix><under>, in key order.
-  Result<ListPage> list(std::string_view under, std::string_view token, int max_keys = 1000);
+  // `start_after` (a key without the prefix) starts the listing after it: a cursor that, unlike
+  // a continuation token, stays valid across runs.
+  Result<ListPage> list(std::string_view under, std::string_view token, int max_keys = 1000,
+                        std::string_view start_after = {});
 
  private:
   // Sends one request with the signature, the payload hash and the retry policy. `op` names it

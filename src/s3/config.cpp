@@ -39,6 +39,8 @@ const KeyTable<S3Config>& s3_keys() {
       config::integer_key("multipart_threshold", &S::multipart_threshold, std::uint64_t{5} << 20),
       config::integer_key("part_size", &S::part_size, std::uint64_t{5} << 20),
       config::integer_key("max_attempts", &S::max_attempts, 1),
+      config::duration_key("gc_interval", &S::gc_interval),
+      config::duration_key("gc_grace", &S::gc_grace),
   };
   return t;
 }

@@ -22,6 +22,11 @@ struct S3Config {
   std::uint64_t multipart_threshold = 64ull << 20;  // objects larger go up in parts
   std::uint64_t part_size = 16ull << 20;
   int max_attempts = 6;  // per request, on SlowDown, 5xx and dropped connections
+  // The shared bucket's GC (with metadata.postgres; one replica at a time): how often it runs
+  // (0: never; `outpost gc --bucket` runs it by hand), and how long an object stays unreferenced
+  // before it goes.
+  Millis gc_interval = std::chrono::hours(6);
+  Millis gc_grace = std::chrono::hours(24);
 
   bool enabled() const { return !endpoint.empty(); }
 };

@@ -1,10 +1,10 @@
 #pragma once
 // Which blobs the shared bucket holds, and which replica uploads each (a hub on S3 with
 // metadata.postgres): replicas that fetched the same blob upload it once between them. A claim
-// lapses after `claim_for` (the claimant died mid-upload): another replica then uploads it.
-#include <chrono>
+// is held while its replica uploads (a session advisory lock: it ends with the replica, so a
+// replica killed mid-upload hands the blob to the next one at once, with no lease to run out).
 #include <cstdint>
-#include <string>
+#include <memory>
 
 #include "core/digest.hpp"
 #include "core/error.hpp"
@@ -14,13 +14,20 @@ namespace outpost {
 class BucketLedger {
  public:
   virtual ~BucketLedger() = default;
-  enum class Claim {
-    mine,    // upload it, then stored()
-    stored,  // the bucket has it: nothing to do
-    theirs   // another replica is uploading it: ask again later
+  // Held while uploading; released when destroyed.
+  class Claim {
+   public:
+    virtual ~Claim() = default;
   };
-  virtual Result<Claim> claim(const Digest& d, std::uint64_t size, const std::string& replica,
-                              std::chrono::seconds claim_for) = 0;
+  struct Answer {
+    enum State {
+      mine,    // upload it (holding `claim`), then stored()
+      stored,  // the bucket has it: nothing to do
+      theirs   // another replica is uploading it: ask again later
+    } state;
+    std::unique_ptr<Claim> claim;
+  };
+  virtual Result<Answer> claim(const Digest& d) = 0;
   virtual Result<void> stored(const Digest& d, std::uint64_t size) = 0;
 };
 

@@ -43,7 +43,9 @@ class MetaDb {
   Result<std::optional<outpost::ReleaseRecord>> release(const std::string& name,
                                                         const std::string& version);
 
-  Result<void> put_manifest(const Digest& d, const std::string& media_type, std::uint64_t size);
+  // `children`: the manifests and blobs it names, for the shared database's GC (kept there only).
+  Result<void> put_manifest(const Digest& d, const std::string& media_type, std::uint64_t size,
+                            const std::vector<Digest>& children = {});
   Result<std::optional<ManifestRecord>> manifest(const Digest& d);
 
   Result<void> put_tag(const std::string& upstream, const std::string& repo, const std::string& tag,

@@ -19,9 +19,10 @@ std::optional<SharingState> MetaDb::sharing() const {
 }
 
 Result<void> MetaDb::put_manifest(const Digest& d, const std::string& media_type,
-                                  std::uint64_t size) {
+                                  std::uint64_t size, const std::vector<Digest>& children) {
   if (auto r = local_put_manifest(d, media_type, size); !r) return r;
-  if (sharing_) sharing_->write([&](SharedMeta& s) { return s.put_manifest(d, media_type, size); });
+  if (sharing_)
+    sharing_->write([&](SharedMeta& s) { return s.put_manifest(d, media_type, size, children); });
   return {};
 }
 

@@ -54,13 +54,27 @@ CREATE TABLE release_charts(
 // The bucket's objects: what fsck and the shared GC count, and who uploads each.
 constexpr std::string_view kV2 = R"sql(
 CREATE TABLE bucket_objects(
-  digest text COLLATE "C" PRIMARY KEY, size bigint NOT NULL, stored_at bigint,
-  claimed_by text, claimed_at bigint);
+  digest text COLLATE "C" PRIMARY KEY, size bigint NOT NULL, stored_at bigint);
 )sql";
 
-constexpr std::array<std::string_view, 2> kSteps{kV1, kV2};
+// What the shared GC follows and keeps: the manifest → child edges, the mark of unreferenced
+// objects, and the orphan sweep's cursor.
+constexpr std::string_view kV3 = R"sql(
+CREATE TABLE manifest_refs(
+  manifest text COLLATE "C" NOT NULL, child text COLLATE "C" NOT NULL,
+  PRIMARY KEY(manifest, child));
+CREATE INDEX manifest_refs_child ON manifest_refs(child);
+CREATE INDEX tags_digest ON tags(digest);
+ALTER TABLE bucket_objects ADD COLUMN unreferenced_since bigint;
+CREATE TABLE gc_state(id integer PRIMARY KEY CHECK (id = 1), sweep_after text NOT NULL);
+INSERT INTO gc_state VALUES(1, '');
+)sql";
+
+constexpr std::array<std::string_view, 3> kSteps{kV1, kV2, kV3};
 // pg_advisory_lock's key for migrations: "outpost" in ASCII, so other users' locks do not clash.
 constexpr std::int64_t kMigrationLock = 0x6f7574706f7374;
+
+}  // namespace
 
 // A PostgreSQL array literal of text: {"a","b"} with " and \ escaped.
 std::string text_array(const std::vector<std::string>& v) {
@@ -76,6 +90,8 @@ std::string text_array(const std::vector<std::string>& v) {
   }
   return out + "}";
 }
+
+namespace {
 
 Result<void> done(const Result<pg::Rows>& r) {
   if (!r) return std::unexpected(r.error());
@@ -97,11 +113,24 @@ Result<void> PgMeta::migrate() {
 }
 
 Result<void> PgMeta::put_manifest(const Digest& d, const std::string& media_type,
-                                  std::uint64_t size) {
-  return done(
-      pool_.query("INSERT INTO manifests(digest, media_type, size, created_at) VALUES($1,$2,$3,$4) "
-                  "ON CONFLICT(digest) DO UPDATE SET media_type=excluded.media_type",
-                  d.str(), media_type, size, unix_now()));
+                                  std::uint64_t size, const std::vector<Digest>& children) {
+  std::vector<std::string> kids;
+  for (const auto& c : children) kids.push_back(c.str());
+  auto s = pool_.session();
+  if (!s) return std::unexpected(s.error());
+  return s->transaction([&](pg::Session& tx) -> Result<void> {
+    if (auto r = tx.query(
+            "INSERT INTO manifests(digest, media_type, size, created_at) VALUES($1,$2,$3,$4) "
+            "ON CONFLICT(digest) DO UPDATE SET media_type=excluded.media_type",
+            d.str(), media_type, size, unix_now());
+        !r)
+      return std::unexpected(r.error());
+    if (kids.empty()) return {};
+    return done(tx.query(
+        "INSERT INTO manifest_refs(manifest, child) SELECT $1, c FROM unnest($2::text[]) AS c "
+        "ON CONFLICT DO NOTHING",
+        d.str(), text_array(kids)));
+  });
 }
 
 Result<std::optional<ManifestRecord>> PgMeta::manifest(const Digest& d) {
@@ -245,24 +274,55 @@ Result<std::optional<Digest>> PgMeta::helm_chart(const std::string& url) {
   return std::optional<Digest>(*d);
 }
 
-Result<BucketLedger::Claim> PgMeta::claim(const Digest& d, std::uint64_t size,
-                                          const std::string& replica,
-                                          std::chrono::seconds claim_for) {
-  const auto now = unix_now();
-  // A new row, or one not stored whose claim is this replica's or has lapsed, becomes ours.
-  auto r = pool_.query(
-      "INSERT INTO bucket_objects(digest, size, claimed_by, claimed_at) VALUES($1,$2,$3,$4) "
-      "ON CONFLICT(digest) DO UPDATE SET claimed_by=excluded.claimed_by, "
-      "claimed_at=excluded.claimed_at WHERE bucket_objects.stored_at IS NULL AND "
-      "(bucket_objects.claimed_by=excluded.claimed_by OR bucket_objects.claimed_at < $5) "
-      "RETURNING claimed_by",
-      d.str(), size, replica, now, now - claim_for.count());
-  if (!r) return std::unexpected(r.error());
-  if (r->size() > 0) return Claim::mine;
-  auto st =
-      pool_.query("SELECT stored_at IS NOT NULL FROM bucket_objects WHERE digest=$1", d.str());
+namespace {
+
+// A claim: the session holding the digest's advisory lock.
+class PgClaim final : public BucketLedger::Claim {
+ public:
+  PgClaim(pg::Session s, std::int64_t key) : s_(std::move(s)), key_(key) {}
+  ~PgClaim() override { (void)s_.query("SELECT pg_advisory_unlock($1)", key_); }
+
+ private:
+  pg::Session s_;
+  std::int64_t key_;
+};
+
+// The advisory lock key of a digest: its first 64 bits (a collision only defers an upload).
+std::int64_t claim_key(const Digest& d) {
+  return static_cast<std::int64_t>(std::stoull(std::string(d.hex().substr(0, 16)), nullptr, 16));
+}
+
+}  // namespace
+
+Result<BucketLedger::Answer> PgMeta::claim(const Digest& d) {
+  auto s = pool_.session();
+  if (!s) return std::unexpected(s.error());
+  const auto key = claim_key(d);
+  auto got = s->query("SELECT pg_try_advisory_lock($1)", key);
+  if (!got) return std::unexpected(got.error());
+  if (got->text(0, 0) != "t") return Answer{Answer::theirs, nullptr};
+  auto claim = std::make_unique<PgClaim>(std::move(*s), key);
+  auto st = pool_.query("SELECT 1 FROM bucket_objects WHERE digest=$1 AND stored_at IS NOT NULL",
+                        d.str());
   if (!st) return std::unexpected(st.error());
-  return st->size() > 0 && st->text(0, 0) == "t" ? Claim::stored : Claim::theirs;
+  if (st->size() > 0) return Answer{Answer::stored, nullptr};
+  return Answer{Answer::mine, std::move(claim)};
+}
+
+Result<PgMeta::StoredObjects> PgMeta::stored_objects() {
+  auto r = pool_.query("SELECT digest, size, stored_at IS NOT NULL FROM bucket_objects");
+  if (!r) return std::unexpected(r.error());
+  StoredObjects out;
+  for (int i = 0; i < r->size(); ++i) {
+    if (r->text(i, 2) != "t") {
+      ++out.unfinished;
+      continue;
+    }
+    auto digest = r->text(i, 0);
+    if (digest.starts_with("sha256:"))
+      out.stored.emplace(digest.substr(7), static_cast<std::uint64_t>(r->integer(i, 1)));
+  }
+  return out;
 }
 
 Result<void> PgMeta::stored(const Digest& d, std::uint64_t size) {

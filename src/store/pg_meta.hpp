@@ -1,15 +1,20 @@
 #pragma once
 // SharedMeta on PostgreSQL (metadata.postgres): the tables hub replicas share, created and
 // upgraded by versioned migrations at start (pg/migrate.hpp), under an advisory lock.
+#include <map>
 #include <memory>
 
 #include "pg/pool.hpp"
+#include "store/bucket_gc_ledger.hpp"
 #include "store/bucket_ledger.hpp"
 #include "store/shared_meta.hpp"
 
 namespace outpost {
 
-class PgMeta final : public SharedMeta, public BucketLedger {
+// A PostgreSQL array literal of text ({"a","b"}), for one parameter that carries a whole list.
+std::string text_array(const std::vector<std::string>& v);
+
+class PgMeta final : public SharedMeta, public BucketLedger, public BucketGcLedger {
  public:
   explicit PgMeta(pg::Pool& pool) : pool_(pool) {}
 
@@ -18,8 +23,8 @@ class PgMeta final : public SharedMeta, public BucketLedger {
   Result<void> migrate();
 
   std::string where() const override { return pool_.where(); }
-  Result<void> put_manifest(const Digest& d, const std::string& media_type,
-                            std::uint64_t size) override;
+  Result<void> put_manifest(const Digest& d, const std::string& media_type, std::uint64_t size,
+                            const std::vector<Digest>& children) override;
   Result<std::optional<ManifestRecord>> manifest(const Digest& d) override;
   Result<void> put_tag(const std::string& upstream, const std::string& repo,
                        const std::string& name, const Digest& d, UnixSeconds checked_at) override;
@@ -47,9 +52,23 @@ class PgMeta final : public SharedMeta, public BucketLedger {
   Result<std::optional<ReleaseRecord>> release(const ReleaseKey& key) override;
   Result<void> drop_release(const ReleaseKey& key) override;
 
-  Result<Claim> claim(const Digest& d, std::uint64_t size, const std::string& replica,
-                      std::chrono::seconds claim_for) override;
+  Result<Answer> claim(const Digest& d) override;
   Result<void> stored(const Digest& d, std::uint64_t size) override;
+
+  Result<std::unique_ptr<Lease>> lead() override;
+  Result<Swept> sweep(UnixSeconds now, UnixSeconds cutoff, std::size_t limit,
+                      bool dry_run) override;
+  Result<Unknown> unknown(
+      const std::vector<std::pair<std::string, std::uint64_t>>& listed) override;
+  Result<std::string> sweep_cursor() override;
+  Result<void> set_sweep_cursor(const std::string& after) override;
+
+  // fsck: the objects recorded as stored (hex -> size), and how many claims never finished.
+  struct StoredObjects {
+    std::map<std::string, std::uint64_t> stored;
+    std::uint64_t unfinished = 0;
+  };
+  Result<StoredObjects> stored_objects();
 
   pg::Pool& pool() { return pool_; }
 

@@ -18,8 +18,9 @@ class SharedMeta {
   virtual ~SharedMeta() = default;
   virtual std::string where() const = 0;  // for logs and status, without credentials
 
+  // `children`: the manifests and blobs it names (what the shared GC follows from it).
   virtual Result<void> put_manifest(const Digest& d, const std::string& media_type,
-                                    std::uint64_t size) = 0;
+                                    std::uint64_t size, const std::vector<Digest>& children) = 0;
   virtual Result<std::optional<ManifestRecord>> manifest(const Digest& d) = 0;
 
   // A tag's row as MetaDb keeps it: `name` is the tag, or `<tag>#<types>` for the form resolved

@@ -98,6 +98,9 @@ void ObjectTier::upload_later(const Digest& d) {
 }
 
 void ObjectTier::held_elsewhere(const Digest& d) {
+  // With a shared ledger a peer's blob is queued all the same: the ledger answers "stored" or
+  // "theirs" without an S3 call, and a peer killed mid-upload leaves it to this replica.
+  if (ledger_) return;
   MutexLock lock(mu_);
   if (from_bucket_.size() > 10000) from_bucket_.clear();  // bounded: at worst one more upload
   from_bucket_.insert(d);
@@ -151,20 +154,19 @@ Result<void> ObjectTier::restore(const Digest& d, std::size_t max_bytes) {
   return {};
 }
 
-void ObjectTier::share_uploads(BucketLedger& ledger, std::string replica) {
+void ObjectTier::share_uploads(BucketLedger& ledger) {
   ledger_ = &ledger;
-  replica_ = std::move(replica);
 }
 
-BucketLedger::Claim ObjectTier::claim(const Digest& d, std::uint64_t size) {
-  if (!ledger_) return BucketLedger::Claim::mine;
-  auto c = ledger_->claim(d, size, replica_, std::chrono::seconds(120));
+BucketLedger::Answer ObjectTier::claim(const Digest& d) {
+  if (!ledger_) return {BucketLedger::Answer::mine, nullptr};
+  auto c = ledger_->claim(d);
   if (!c) {
     spdlog::warn("object store: the upload ledger did not answer for {} ({}): uploading", d.str(),
                  c.error().message);
-    return BucketLedger::Claim::mine;
+    return {BucketLedger::Answer::mine, nullptr};
   }
-  return *c;
+  return std::move(*c);
 }
 
 ObjectTier::Upload ObjectTier::upload(const std::string& hex) {
@@ -178,14 +180,15 @@ ObjectTier::Upload ObjectTier::upload(const std::string& hex) {
                  d.str());
     fs::remove(marker, ec);
   } else {
-    switch (claim(d, *size)) {
-      case BucketLedger::Claim::theirs:
+    auto answer = claim(d);  // its claim is held until this scope ends
+    switch (answer.state) {
+      case BucketLedger::Answer::theirs:
         return Upload::deferred;
-      case BucketLedger::Claim::stored:
+      case BucketLedger::Answer::stored:
         uploads_.add({{"outcome", "already_stored"}});
         fs::remove(marker, ec);
         break;
-      case BucketLedger::Claim::mine: {
+      case BucketLedger::Answer::mine: {
         auto put = client_.put_file(key_of(d), store_.path_for(d), *size, hex);
         if (!put) {
           uploads_.add({{"outcome", "failed"}});

@@ -42,10 +42,10 @@ class ObjectTier {
   // The start-up check: the bucket answers to these credentials (the error names the bucket and
   // S3's code).
   Result<void> check();
-  // Replicas sharing the bucket (metadata.postgres) upload each blob once between them: before
-  // an upload the blob is claimed in `ledger` (as `replica`), after it recorded as stored. A
-  // ledger that does not answer does not hold uploads back (at worst a blob is written twice).
-  void share_uploads(BucketLedger& ledger, std::string replica);
+  // Replicas sharing the bucket (metadata.postgres) upload each blob once between them: the
+  // blob is claimed in `ledger` for its upload, then recorded as stored. A ledger that does not
+  // answer does not hold uploads back (at worst a blob is written twice).
+  void share_uploads(BucketLedger& ledger);
   // Starts the uploader (queued blobs from before a restart first).
   void start();
   void stop();
@@ -53,8 +53,8 @@ class ObjectTier {
   // Queues `d` (published in the local store) for upload, unless it was just read from the
   // bucket.
   void upload_later(const Digest& d);
-  // `d`, about to be published here, is already in the bucket or comes from a peer whose copy is
-  // uploaded there: its publication is not queued.
+  // `d`, about to be published here, comes from a peer whose copy is uploaded there: its
+  // publication is not queued (unless uploads are shared through a ledger, which knows better).
   void held_elsewhere(const Digest& d);
   // The bucket's copy of `d` did not verify: the blob, fetched from another source, is uploaded
   // over it.
@@ -83,11 +83,10 @@ class ObjectTier {
   // another replica's claim on it holds.
   Upload upload(const std::string& hex);
   // The ledger's word on `d` (mine when there is no ledger or it does not answer).
-  BucketLedger::Claim claim(const Digest& d, std::uint64_t size);
+  BucketLedger::Answer claim(const Digest& d);
 
   s3::Client client_;
   BucketLedger* ledger_ = nullptr;
-  std::string replica_;
   BlobStore& store_;
   const std::filesystem::path queue_dir_;
   const Clock& clock_;

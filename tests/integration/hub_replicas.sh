@@ -20,26 +20,11 @@ start_rgw
 s3 PUT outpost-hub -o /dev/null -w '%{http_code}' | grep_q 200 || die "cannot create the bucket"
 start_postgres
 
-export S3_ACCESS_KEY=$RGW_AK S3_SECRET_KEY=$RGW_SK PGPASSWORD_HUB=$PG_PASSWORD
-CLUSTER_YAML="storage:
-  s3:
-    endpoint: $RGW_URL
-    bucket: outpost-hub
-    access_key_env: S3_ACCESS_KEY
-    secret_key_env: S3_SECRET_KEY
-    insecure: true
-    timeout: 3s
-    max_attempts: 2
-metadata:
-  postgres:
-    url: $PG_URL
-    password_env: PGPASSWORD_HUB
-    connect_timeout: 2s
-    retry_after: 1s"
+CLUSTER_YAML=$(hub_yaml "$RGW_URL")
 start_cluster "http://127.0.0.1:$origin_PORT"
 
 log "the schema was migrated once"
-[[ $(psql_q "SELECT string_agg(version::text, ',' ORDER BY version) FROM outpost_schema") == 1,2 ]] ||
+[[ $(psql_q "SELECT string_agg(version::text, ',' ORDER BY version) FROM outpost_schema") == 1,2,3 ]] ||
   die "outpost_schema: $(psql_q 'SELECT * FROM outpost_schema')"
 
 direct() { # TAG: the image as the origin serves it, in $T/direct-TAG

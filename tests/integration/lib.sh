@@ -355,8 +355,8 @@ cluster_yaml() {
 
 # start_cluster UPSTREAM_URL: three Outpost replicas r1..r3 of one site cluster (static peers),
 # each with upstream.test at UPSTREAM_URL and its data in $T/rI-data; P[I] are their ports and
-# URLS[I] their URLs; $CLUSTER_YAML, when set, is appended to each config. start_replica I
-# (re)starts one of them.
+# URLS[I] their URLs; $CLUSTER_YAML, when set, is appended to each config, and the lines of the
+# array REPLICA_REGISTRY to its registry section. start_replica I (re)starts one of them.
 start_cluster() {
   CLUSTER_UPSTREAM=$1
   P=("" "$(free_port)" "$(free_port)" "$(free_port)")
@@ -366,7 +366,8 @@ start_cluster() {
 }
 start_replica() {
   local i=$1
-  write_outpost_config "$T/r$i.yaml" "${P[$i]}" "$T/r$i-data" upstream.test "$CLUSTER_UPSTREAM"
+  write_outpost_config "$T/r$i.yaml" "${P[$i]}" "$T/r$i-data" upstream.test "$CLUSTER_UPSTREAM" \
+    ${REPLICA_REGISTRY[@]+"${REPLICA_REGISTRY[@]}"}
   cluster_yaml "${URLS[$i]}" "peers: [${URLS[1]}, ${URLS[2]}, ${URLS[3]}]" >>"$T/r$i.yaml"
   [[ -z ${CLUSTER_YAML:-} ]] || printf '%s\n' "$CLUSTER_YAML" >>"$T/r$i.yaml"
   start_outpost "r$i" "$T/r$i.yaml"
@@ -576,11 +577,26 @@ CONF
   osd=$(ceph -c "$RGW_CONF" osd create "$osd_uuid") || die "ceph osd create"
   ceph-osd -c "$RGW_CONF" -i "$osd" --mkfs --osd-uuid "$osd_uuid" >>"$c/mkfs.log" 2>&1 ||
     die "ceph-osd --mkfs: $(cat "$c/mkfs.log")"
-  ceph-osd -c "$RGW_CONF" -i "$osd" -f >"$T/ceph-osd.log" 2>&1 &
-  PIDS+=("$!")
+  # The OSD is up before radosgw starts (radosgw waits forever for a pool otherwise). Now and
+  # then (about 1 start in 10 here) ceph-osd stops after "log_to_monitors" and never sends its
+  # boot to the mon; a second start of the empty memstore OSD boots.
+  local try
+  for try in 1 2 3; do
+    ceph-osd -c "$RGW_CONF" -i "$osd" -f >>"$T/ceph-osd.log" 2>&1 &
+    PIDS+=("$!")
+    osd_PID=$!
+    for _ in $(seq 150); do
+      timeout 5 ceph -c "$RGW_CONF" osd stat 2>/dev/null | grep_q "1 up" && break 2
+      sleep 0.2
+    done
+    log "ceph-osd did not boot (start $try); starting it again"
+    stop_pid "$osd_PID" KILL
+  done
+  timeout 5 ceph -c "$RGW_CONF" osd stat 2>/dev/null | grep_q "1 up" || die "ceph-osd never booted: $(tail -n 5 "$T/ceph-osd.log")"
   restart_rgw
   radosgw-admin -c "$RGW_CONF" user create --uid=outpost --display-name=outpost \
     --access-key="$RGW_AK" --secret="$RGW_SK" >/dev/null 2>&1 || die "radosgw-admin user create"
+  export S3_ACCESS_KEY=$RGW_AK S3_SECRET_KEY=$RGW_SK
 }
 restart_rgw() {
   radosgw -c "$RGW_CONF" -n client.rgw -f >>"$T/radosgw.log" 2>&1 &
@@ -606,6 +622,7 @@ start_postgres() {
   mkdir -p "$T/pg"
   chown postgres:postgres "$T/pg"
   PG_PASSWORD=pw-$RANDOM$RANDOM
+  export PGPASSWORD_HUB=$PG_PASSWORD
   echo "$PG_PASSWORD" >"$T/pg/pwfile"
   chown postgres "$T/pg/pwfile"
   as_postgres "$PG_BIN/initdb" -D "$T/pg/data" -U outpost --pwfile="$T/pg/pwfile" \
@@ -637,6 +654,20 @@ stop_postgres() { stop_pid "$pg_PID" INT; }  # fast shutdown: smart waits for th
 psql_q() {
   PGPASSWORD=$PG_PASSWORD "$PG_BIN/psql" -X -q -A -t -h 127.0.0.1 -p "$PG_PORT" -U outpost \
     -d outpost -c "$1"
+}
+
+# hub_yaml S3_ENDPOINT [EXTRA_S3_LINES…]: the storage.s3 and metadata.postgres sections of a hub
+# replica on the test's RGW bucket outpost-hub and PostgreSQL (start_rgw, start_postgres first:
+# they export the credentials' variables it names).
+hub_yaml() {
+  local endpoint=$1 l
+  shift
+  printf 'storage:\n  s3:\n    endpoint: %s\n    bucket: outpost-hub\n' "$endpoint"
+  printf '    access_key_env: S3_ACCESS_KEY\n    secret_key_env: S3_SECRET_KEY\n    insecure: true\n'
+  printf '    timeout: 3s\n    max_attempts: 2\n'
+  for l in "$@"; do printf '    %s\n' "$l"; done
+  printf 'metadata:\n  postgres:\n    url: %s\n    password_env: PGPASSWORD_HUB\n' "$PG_URL"
+  printf '    connect_timeout: 2s\n    retry_after: 1s\n'
 }
 
 # s3 METHOD BUCKET/KEY [curl args…]: one signed S3 request to RGW as the test user (the payload

@@ -14,7 +14,8 @@ class FakeSharedMeta final : public SharedMeta {
   int calls = 0;
 
   std::string where() const override { return "fake:5432/outpost"; }
-  Result<void> put_manifest(const Digest& d, const std::string& t, std::uint64_t n) override {
+  Result<void> put_manifest(const Digest& d, const std::string& t, std::uint64_t n,
+                            const std::vector<Digest>&) override {
     return call([&] { manifests.insert_or_assign(d, ManifestRecord{t, n}); });
   }
   Result<std::optional<ManifestRecord>> manifest(const Digest& d) override {
