@@ -1,7 +1,9 @@
 // outpost storage migrate: moves an existing hub's blobs into the bucket of storage.s3, so that
 // it runs on S3 without fetching anything again.
 #include <iostream>
+#include <map>
 #include <memory>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -9,10 +11,68 @@
 #include "cli/progress_bar.hpp"
 #include "config/config.hpp"
 #include "http/client.hpp"
+#include "pg/pool.hpp"
+#include "registry/manifest.hpp"
+#include "store/meta_db.hpp"
+#include "store/pg_meta.hpp"
 #include "tier/bucket_check.hpp"
 
 namespace outpost::cli {
 namespace {
+
+// The metadata half (with metadata.postgres): every shared row of meta.db upserted into the
+// database (a second run writes the same rows again), each manifest with the children it names
+// (read from the store) for the shared GC, and each blob the bucket now holds recorded as stored.
+int migrate_metadata(const Config& c, const std::filesystem::path& data, BlobStore& store,
+                     const std::map<std::string, std::uint64_t>& in_bucket) {
+  Metrics metrics;
+  pg::Pool pool(c.metadata.postgres, metrics);
+  PgMeta pg(pool);
+  if (auto m = pg.migrate(); !m) {
+    std::cerr << "outpost storage migrate: metadata.postgres: " << m.error().message << "\n";
+    return 2;
+  }
+  MetaDb db(data / "meta.db");
+  std::optional<Error> failed;
+  auto check = [&](const Result<void>& r) {
+    if (!r && !failed) failed = r.error();
+  };
+  MetaDb::ExportSink to{
+      [&](const Digest& d, const std::string& type, std::uint64_t size) {
+        std::vector<Digest> children;
+        if (auto bytes = store.read_all(d))
+          if (auto info = registry::parse_manifest(*bytes))
+            for (const auto* list : {&info->manifests, &info->blobs})
+              for (const auto& desc : *list) children.push_back(desc.digest);
+        check(pg.put_manifest(d, type, size, children));
+      },
+      [&](const std::string& u, const std::string& r, const std::string& t, const Digest& d,
+          UnixSeconds at) { check(pg.put_tag(u, r, t, d, at)); },
+      [&](const Digest& d, std::uint64_t size) {
+        check(pg.put_blob(d, size));
+        if (in_bucket.contains(std::string(d.hex())) || store.contains(d))
+          check(pg.stored(d, size));
+      },
+      [&](const std::string& u, const std::string& r, const Digest& s, const std::string& body) {
+        check(pg.put_referrers(u, r, s, body));
+      },
+      [&](const std::string& url, const Digest& d) { check(pg.put_helm_chart(url, d)); },
+      [&](const std::string& u, const std::string& r, const std::vector<std::string>& tags,
+          UnixSeconds at) { check(pg.put_tag_list(u, r, tags, at)); },
+      [&](const ReleaseRecord& rec) { check(pg.record_release(rec)); }};
+  auto n = db.export_rows(to);
+  if (!n) failed = n.error();
+  if (failed) {
+    std::cerr << "outpost storage migrate: metadata: " << failed->message
+              << " (run it again: it writes the same rows)\n";
+    return 1;
+  }
+  std::cerr << fmt::format(
+      "metadata copied to postgres {}: {} manifests, {} tag rows, {} blob records, {} tag lists, "
+      "{} releases\n",
+      pool.where(), n->manifests, n->tags, n->blobs, n->tag_lists, n->releases);
+  return 0;
+}
 
 int migrate(const Config& c, const std::filesystem::path& data) {
   if (!c.storage.s3.enabled()) {
@@ -44,6 +104,7 @@ int migrate(const Config& c, const std::filesystem::path& data) {
   }
   bar.note(
       fmt::format("uploaded {} blobs; the bucket now holds every blob of {}", *n, data.string()));
+  if (c.metadata.postgres.enabled()) return migrate_metadata(c, data, store, *listed);
   return 0;
 }
 
@@ -53,13 +114,15 @@ Action setup_storage(CLI::App& sub) {
   auto opt = std::make_shared<DataDirOption>();
   auto mig = sub.add_subcommand(
       "migrate",
-      "Copy a filesystem store's blobs into the bucket of storage.s3 (resumable: a second run "
-      "sends only what is missing)");
+      "Copy a filesystem store's blobs into the bucket of storage.s3 and, with "
+      "metadata.postgres, its meta.db into PostgreSQL (resumable: a second run sends only what "
+      "is missing)");
   opt->add_to(*mig);
   sub.require_subcommand(1);
   mig->footer(
       "Run it with the hub stopped or running; then start `outpost serve` with storage.s3.\n"
-      "The metadata (tags, manifests, releases) stays in the data dir's meta.db.");
+      "Without metadata.postgres the metadata (tags, manifests, releases) stays in the data "
+      "dir's\nmeta.db; with it, meta.db is copied there and stays as the local read copy.");
   return [opt] {
     Config c = load_config(opt->config.path);
     return migrate(c, opt->existing(c));

@@ -257,8 +257,9 @@ std::vector<upstream::Hop> Upstream::order(std::string_view key, cluster::Asking
     return out;
   }
   // Every source down too: fail now rather than dial a dead origin on a request path.
-  if (ask_peers && sources_.down()) {
-    none = {Errc::upstream_unavailable, "no peer has it and every source is down"};
+  if ((ask_peers || (with_store && tier_)) && sources_.down()) {
+    none = {Errc::upstream_unavailable, ask_peers ? "no peer has it and every source is down"
+                                                  : "not in the bucket and every source is down"};
     return out;
   }
   for (auto i : sources_.to_try()) out.push_back({&sources_.at(i)});
@@ -372,9 +373,15 @@ Result<http::ClientResponse> Upstream::fetch_blob(const std::string& repo,
       return {Verdict::not_here};
     return {Verdict::answer};
   };
+  const bool sources_skipped = none.message != "no source";  // order() said why
   auto asked = upstream::ask_in_order<http::ClientResponse>(
       hops, ask_one, judge, "upstream " + cfg_.name, upstream::Fallback::last, none);
   if (served_by && asked.by) *served_by = asked.by;
+  // The bucket's "not here" with every source down: a final answer (nothing to retry) that says
+  // why, not the bucket's bare 404.
+  if (sources_skipped && asked.by && asked.by->spec().role == upstream::Role::store &&
+      asked.outcome && asked.outcome->status == 404)
+    return fail(Errc::not_found, none.message);
   return std::move(asked.outcome);
 }
 

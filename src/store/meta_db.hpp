@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -39,6 +40,27 @@ class MetaDb {
     int pulled = 0, pushed = 0, dropped = 0;
   };
   Result<ReleaseSync> sync_releases();
+  // Every row hub replicas share, handed to `to` (`outpost storage migrate`): manifests, tag rows
+  // (the per-Accept forms too), blob records, referrers, chart URLs, tag lists, releases.
+  struct ExportSink {
+    std::function<void(const Digest&, const std::string& media_type, std::uint64_t size)> manifest;
+    std::function<void(const std::string& upstream, const std::string& repo, const std::string& tag,
+                       const Digest&, UnixSeconds checked_at)>
+        tag;
+    std::function<void(const Digest&, std::uint64_t size)> blob;
+    std::function<void(const std::string& upstream, const std::string& repo, const Digest& subject,
+                       const std::string& index)>
+        referrers;
+    std::function<void(const std::string& url, const Digest&)> helm_chart;
+    std::function<void(const std::string& upstream, const std::string& repo,
+                       const std::vector<std::string>& tags, UnixSeconds fetched_at)>
+        tag_list;
+    std::function<void(const outpost::ReleaseRecord&)> release;
+  };
+  struct Exported {
+    std::uint64_t manifests = 0, tags = 0, blobs = 0, tag_lists = 0, releases = 0;
+  };
+  Result<Exported> export_rows(const ExportSink& to);
   // One release as recorded here, whole; nothing when unknown.
   Result<std::optional<outpost::ReleaseRecord>> release(const std::string& name,
                                                         const std::string& version);

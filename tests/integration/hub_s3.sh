@@ -7,6 +7,8 @@
 #   wait (status: "object store down, N blobs waiting"); RGW back: the queue drains;
 # - an object overwritten by hand in the bucket is refused (digest), fetched from the origin
 #   again and uploaded over the bad one;
+# - `storage migrate` moves a filesystem hub's blobs into a bucket and its meta.db into
+#   PostgreSQL, resumably; a replica with an empty disk then serves its image, origin down;
 # - wrong credentials and a missing bucket stop the start with an error naming the bucket and
 #   S3's error code.
 source "$(dirname "$0")/lib.sh"
@@ -136,6 +138,8 @@ start_outpost fs "$T/fs.yaml"
 skopeo_ copy -q --src-tls-verify=false "docker://127.0.0.1:$FS/test/app:multi" "dir:$T/fs-multi" || die "filesystem hub pull"
 stop_pid "$fs_PID"
 hub_config "$T/migrated.yaml" "$FS" "$T/fs-data" migrated
+start_postgres  # the metadata half goes to PostgreSQL
+printf 'metadata:\n  postgres:\n    url: %s\n    password_env: PGPASSWORD_HUB\n' "$PG_URL" >>"$T/migrated.yaml"
 "$OUTPOST_BIN" storage migrate --config "$T/migrated.yaml" >"$T/migrate.out" 2>&1 || die "migrate: $(cat "$T/migrate.out")"
 n=$(find "$T/fs-data/blobs" -type f | wc -l)
 grep_q "uploaded $n blobs" "$T/migrate.out" || die "migrate did not upload the $n blobs: $(cat "$T/migrate.out")"
@@ -143,6 +147,22 @@ grep_q "uploaded $n blobs" "$T/migrate.out" || die "migrate did not upload the $
 grep_q "uploaded 0 blobs" "$T/migrate2.out" || die "a second migrate sent blobs again: $(cat "$T/migrate2.out")"
 "$OUTPOST_BIN" fsck --config "$T/migrated.yaml" >"$T/fsck2.out" 2>&1 || die "fsck after migrate: $(cat "$T/fsck2.out")"
 grep_q "bucket migrated: $n blob objects" "$T/fsck2.out" || die "fsck after migrate: $(cat "$T/fsck2.out")"
+grep_q "metadata copied to postgres .*[1-9][0-9]* tag rows" "$T/migrate.out" || die "metadata not copied: $(cat "$T/migrate.out")"
+log "a replica with an empty disk on the migrated bucket and database serves the hub's image,"
+log "origin down"
+stop_pid "$up_PID"
+sed "s|data_dir: .*|data_dir: $T/fresh-data|" "$T/migrated.yaml" >"$T/fresh.yaml"
+start_outpost fresh "$T/fresh.yaml"
+skopeo_ copy -q --src-tls-verify=false "docker://127.0.0.1:$FS/test/app:multi" "dir:$T/fresh-multi" ||
+  die "the migrated hub's image through an empty replica"
+diff -r "$T/fs-multi" "$T/fresh-multi" >/dev/null || die "the migrated image differs"
+log "a blob neither the bucket nor a reachable source holds: a clear error"
+! skopeo_ copy -q --all --src-tls-verify=false "docker://127.0.0.1:$FS/test/app:multi" "dir:$T/fresh-all" 2>"$T/fresh-all.err" ||
+  die "the other platform's image, never fetched, was served"
+missing=$(grep -o 'sha256:[0-9a-f]*' "$T/fresh-all.err" | head -n 1)
+curl -s "http://127.0.0.1:$FS/v2/test/app/blobs/$missing" >"$T/fresh-all.body"
+grep_q "every source is down" "$T/fresh-all.body" || die "unclear error: $(cat "$T/fresh-all.body")"
+stop_pid "$fresh_PID"
 
 log "wrong credentials and a missing bucket: a clear start-up error"
 BAD=$(free_port)
