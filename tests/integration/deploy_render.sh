@@ -16,13 +16,13 @@ oldest=99
 for k in "${kubectls[@]}"; do m=$(minor "$k"); ((m < oldest)) && oldest=$m; done
 ((oldest <= 20)) || die "no kubectl 1.20 to render with (scripts/install-deps.sh --test unpacks Debian's)"
 for k in "${kubectls[@]}"; do
-  for overlay in base overlays/k3s-single-node overlays/multi-node overlays/ha; do
+  for overlay in base overlays/k3s-single-node overlays/multi-node overlays/ha overlays/hub; do
     "$k" kustomize "$ROOT/deploy/kubernetes/$overlay" >/dev/null 2>"$T/kustomize.err" ||
       die "kubectl 1.$(minor "$k") kustomize $overlay: $(cat "$T/kustomize.err")"
   done
   log "kubectl 1.$(minor "$k") renders every overlay"
 done
-for overlay in base overlays/k3s-single-node overlays/multi-node overlays/ha; do
+for overlay in base overlays/k3s-single-node overlays/multi-node overlays/ha overlays/hub; do
   out=$T/$(basename "$overlay").yaml
   "${kubectls[-1]}" kustomize "$ROOT/deploy/kubernetes/$overlay" >"$out" 2>"$T/kustomize.err" ||
     die "kubectl kustomize $overlay: $(cat "$T/kustomize.err")"
@@ -31,14 +31,17 @@ import sys, yaml
 docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
 overlay = sys.argv[2]
 kinds = {d["kind"] for d in docs}
-need = {"Namespace", "ServiceAccount", "ConfigMap", "Secret", "StatefulSet", "Service", "NetworkPolicy"}
+hub = overlay.endswith("/hub")  # a Deployment on S3 and PostgreSQL, not a StatefulSet
+workload = "Deployment" if hub else "StatefulSet"
+need = {"Namespace", "ServiceAccount", "ConfigMap", "Secret", workload, "Service", "NetworkPolicy"}
 assert need <= kinds, f"missing {need - kinds}"
+assert not (hub and "StatefulSet" in kinds), "the hub keeps the base's StatefulSet"
 for d in docs:
     if d["kind"] != "Namespace":
         assert d["metadata"].get("namespace") == "outpost", d["metadata"]
-sts = next(d for d in docs if d["kind"] == "StatefulSet")
+sts = next(d for d in docs if d["kind"] == workload)
 ha = overlay.endswith("/ha")
-assert sts["spec"]["replicas"] == (3 if ha else 1)
+assert sts["spec"]["replicas"] == (3 if ha or hub else 1)
 pod = sts["spec"]["template"]["spec"]
 c = pod["containers"][0]
 assert c["image"].startswith("ghcr.io/outpost-edge/outpost:"), c["image"]
@@ -47,11 +50,24 @@ assert c["livenessProbe"]["httpGet"]["path"] == "/healthz"
 assert pod["securityContext"]["runAsNonRoot"] is True
 assert c["securityContext"]["readOnlyRootFilesystem"] is True
 assert c["resources"]["requests"]["cpu"] and c["resources"]["requests"]["memory"]
-assert sts["spec"]["volumeClaimTemplates"][0]["metadata"]["name"] == "data"
+if hub:  # the hot tier is the pod's own; the credentials come from Secrets
+    data = next(v for v in pod["volumes"] if v["name"] == "data")
+    assert "emptyDir" in data, data
+    refs = {e["valueFrom"]["secretKeyRef"]["name"] for e in c["env"] if "valueFrom" in e and "secretKeyRef" in e["valueFrom"]}
+    assert {"outpost-hub-s3", "outpost-hub-postgres"} <= refs, refs
+    secrets = {d["metadata"]["name"] for d in docs if d["kind"] == "Secret"}
+    assert {"outpost-hub-s3", "outpost-hub-postgres"} <= secrets, secrets
+    assert next(d for d in docs if d["kind"] == "PodDisruptionBudget")["spec"]["maxUnavailable"] == 1
+    conf = yaml.safe_load(next(d for d in docs if d["kind"] == "ConfigMap")["data"]["config.yaml"])
+    assert conf["storage"]["s3"]["bucket"] and conf["metadata"]["postgres"]["url"].startswith("postgresql://")
+    assert conf["cluster"]["peers_dns"].startswith("outpost-peers.outpost.svc")
+    assert any(e["name"] == "POD_IP" for e in c["env"])
+else:
+    assert sts["spec"]["volumeClaimTemplates"][0]["metadata"]["name"] == "data"
 mounts = {m["mountPath"] for m in c["volumeMounts"]}
 assert "/var/lib/outpost" in mounts and "/etc/outpost/config.yaml" in mounts
 svc = next(d for d in docs if d["kind"] == "Service" and d["metadata"]["name"] == "outpost")
-if overlay != "base":
+if overlay != "base" and not hub:
     assert svc["spec"]["type"] == "NodePort" and svc["spec"]["ports"][0]["nodePort"] == 30080
 if overlay.endswith("multi-node") or ha:
     assert "PodDisruptionBudget" in kinds
@@ -72,11 +88,11 @@ PY
   # the embedded config is valid for `outpost serve` (ha: as a pod sees it, POD_IP and the peer
   # token file in place)
   conf=$T/config-$(basename "$overlay").yaml
-  if [[ $overlay == overlays/ha ]]; then
+  if [[ $overlay == overlays/ha || $overlay == overlays/hub ]]; then
     printf 'peer-token-0123456789abcdef\n' >"$T/peer-token"
     sed -i "s#/etc/outpost/secrets/peer-token#$T/peer-token#" "$conf"
   fi
-  POD_IP=10.42.0.17 OUTPOST_PRESYNC_TOKEN=0123456789abcdef0123 \
+  POD_IP=10.42.0.17 OUTPOST_PRESYNC_TOKEN=0123456789abcdef0123 S3_ACCESS_KEY=ak S3_SECRET_KEY=sk PGPASSWORD=pw \
     "$OUTPOST_BIN" serve --config "$conf" --check-config >/dev/null 2>"$T/check.err" ||
     die "$overlay config.yaml rejected: $(cat "$T/check.err")"
   log "$overlay renders: $(grep -c '^kind:' "$out") objects"
