@@ -18,17 +18,18 @@ class BucketLedger {
   class Claim {
    public:
     virtual ~Claim() = default;
+    // The upload is done: the blob is recorded as stored (on the claim's own connection).
+    virtual Result<void> stored(std::uint64_t size) = 0;
   };
   struct Answer {
     enum State {
-      mine,    // upload it (holding `claim`), then stored()
+      mine,    // upload it (holding `claim`), then claim->stored()
       stored,  // the bucket has it: nothing to do
       theirs   // another replica is uploading it: ask again later
     } state;
     std::unique_ptr<Claim> claim;
   };
   virtual Result<Answer> claim(const Digest& d) = 0;
-  virtual Result<void> stored(const Digest& d, std::uint64_t size) = 0;
 };
 
 }  // namespace outpost

@@ -277,14 +277,24 @@ Result<std::optional<Digest>> PgMeta::helm_chart(const std::string& url) {
 namespace {
 
 // A claim: the session holding the digest's advisory lock.
+constexpr const char* kStored =
+    "INSERT INTO bucket_objects(digest, size, stored_at) VALUES($1,$2,$3) ON CONFLICT(digest) "
+    "DO UPDATE SET stored_at=excluded.stored_at, size=excluded.size";
+
 class PgClaim final : public BucketLedger::Claim {
  public:
-  PgClaim(pg::Session s, std::int64_t key) : s_(std::move(s)), key_(key) {}
+  PgClaim(pg::Session s, std::int64_t key, Digest d) : s_(std::move(s)), key_(key), d_(d) {}
   ~PgClaim() override { (void)s_.query("SELECT pg_advisory_unlock($1)", key_); }
+  Result<void> stored(std::uint64_t size) override {
+    auto r = s_.query(kStored, d_.str(), size, unix_now());
+    if (!r) return std::unexpected(r.error());
+    return {};
+  }
 
  private:
   pg::Session s_;
   std::int64_t key_;
+  Digest d_;
 };
 
 // The advisory lock key of a digest: its first 64 bits (a collision only defers an upload).
@@ -301,9 +311,10 @@ Result<BucketLedger::Answer> PgMeta::claim(const Digest& d) {
   auto got = s->query("SELECT pg_try_advisory_lock($1)", key);
   if (!got) return std::unexpected(got.error());
   if (got->text(0, 0) != "t") return Answer{Answer::theirs, nullptr};
-  auto claim = std::make_unique<PgClaim>(std::move(*s), key);
-  auto st = pool_.query("SELECT 1 FROM bucket_objects WHERE digest=$1 AND stored_at IS NOT NULL",
-                        d.str());
+  // On the claim's own connection: a pool of one still answers.
+  auto st =
+      s->query("SELECT 1 FROM bucket_objects WHERE digest=$1 AND stored_at IS NOT NULL", d.str());
+  auto claim = std::make_unique<PgClaim>(std::move(*s), key, d);
   if (!st) return std::unexpected(st.error());
   if (st->size() > 0) return Answer{Answer::stored, nullptr};
   return Answer{Answer::mine, std::move(claim)};
@@ -326,10 +337,7 @@ Result<PgMeta::StoredObjects> PgMeta::stored_objects() {
 }
 
 Result<void> PgMeta::stored(const Digest& d, std::uint64_t size) {
-  return done(pool_.query(
-      "INSERT INTO bucket_objects(digest, size, stored_at) VALUES($1,$2,$3) ON CONFLICT(digest) "
-      "DO UPDATE SET stored_at=excluded.stored_at, size=excluded.size",
-      d.str(), size, unix_now()));
+  return done(pool_.query(kStored, d.str(), size, unix_now()));
 }
 
 }  // namespace outpost

@@ -53,7 +53,8 @@ class PgMeta final : public SharedMeta, public BucketLedger, public BucketGcLedg
   Result<void> drop_release(const ReleaseKey& key) override;
 
   Result<Answer> claim(const Digest& d) override;
-  Result<void> stored(const Digest& d, std::uint64_t size) override;
+  // Records `d` as stored (storage migrate; an upload records through its claim).
+  Result<void> stored(const Digest& d, std::uint64_t size);
 
   Result<std::unique_ptr<Lease>> lead() override;
   Result<Swept> sweep(UnixSeconds now, UnixSeconds cutoff, std::size_t limit,

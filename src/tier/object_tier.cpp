@@ -198,8 +198,8 @@ ObjectTier::Upload ObjectTier::upload(const std::string& hex) {
         }
         uploads_.add({{"outcome", "ok"}});
         source_->breaker().record_success();
-        if (ledger_)
-          if (auto st = ledger_->stored(d, *size); !st)
+        if (answer.claim)
+          if (auto st = answer.claim->stored(*size); !st)
             spdlog::warn("object store: recording {} as stored: {}", d.str(), st.error().message);
         fs::remove(marker, ec);
         break;
