@@ -6,8 +6,9 @@
 #    access log);
 #  - a warm GET from the hot tier against Outpost on the filesystem backend (goal >= 0.95x);
 #  - a miss served from S3 against a direct, signed S3 GET of the same object (goal <= 1.1x);
-#  - origin bytes for 3 hub replicas (a site cluster on one bucket) pulling one cold image at once
-#    (goal 1.00x of the image).
+#  - origin bytes for 3 hub replicas (a site cluster on one bucket and one PostgreSQL, as
+#    deployed) pulling one cold image at once (goal 1.00x of the image), and for a replica
+#    started with an empty disk (goal 0: the bucket and the database hold everything).
 # Prints a Markdown table for docs/benchmarks.md.
 #
 #   bench/hub_bench.sh [--layer-mb 64] [--layers 4] [--rounds 5]
@@ -129,11 +130,16 @@ done
 t_miss=$(median "${miss[@]}") t_direct=$(median "${direct[@]}")
 log "runs (ms): miss via Outpost ${miss[*]} | direct S3 GET ${direct[*]}"
 
-log "3 hub replicas (a site cluster on one bucket) pull the cold image at once"
+log "3 hub replicas (a site cluster on one bucket and one PostgreSQL) pull the cold image at once"
 stop_pid "$hub_PID"
 s3 PUT outpost-three -o /dev/null
+start_postgres
 before=$(upstream_blob_bytes "$T/up.log")
-CLUSTER_YAML=$(s3_yaml outpost-three) start_cluster "http://127.0.0.1:$up_PORT"
+CLUSTER_YAML="$(s3_yaml outpost-three)
+metadata:
+  postgres:
+    url: $PG_URL
+    password_env: PGPASSWORD_HUB" start_cluster "http://127.0.0.1:$up_PORT"
 pulls=()
 for i in 1 2 3; do
   skopeo_ copy -q --src-tls-verify=false "docker://127.0.0.1:${P[i]}/bench/app:app" "dir:$T/three-$i" &
@@ -155,6 +161,20 @@ done
 writes_per_blob=$(python3 -c "print(round($writes / $blobs, 2))")
 log "3 replicas wrote $writes objects for $blobs blobs"
 
+log "replicas 1 and 2 stopped, replica 3 restarted with an empty disk: the image again"
+stop_pid "$r1_PID"
+stop_pid "$r2_PID"
+stop_pid "$r3_PID"
+rm -rf "$T/r3-data"
+start_replica 3
+before=$(upstream_blob_bytes "$T/up.log")
+s3_before=$(rgw_total)
+skopeo_ copy -q --src-tls-verify=false "docker://127.0.0.1:${P[3]}/bench/app:app" "dir:$T/empty-3"
+sleep 0.5  # the access log lines are written when the responses complete
+empty_origin=$(python3 -c "print(round(($(upstream_blob_bytes "$T/up.log") - $before) / $image_bytes, 2))")
+empty_s3=$(python3 -c "print(round(($(rgw_total) - $s3_before) / ($blobs + 1), 2))")
+log "an empty replica: origin ${empty_origin}x the image, $empty_s3 S3 requests per object"
+
 ratio() { python3 -c "print(round($1 / $2, 2))"; }
 cat <<MD
 
@@ -164,6 +184,8 @@ cat <<MD
 | S3 requests per blob served | $op_serve (hot tier empty) | $reg_serve (docker-registry s3 driver, pull) | $(ratio "$op_serve" "$reg_serve")× |
 | warm GET of a $LAYER_MB MiB layer | $t_hot ms (hot tier) | $t_fs ms (filesystem backend) | $(ratio "$t_fs" "$t_hot")× throughput |
 | a miss served from S3 | $t_miss ms (through Outpost) | $t_direct ms (direct signed S3 GET) | $(ratio "$t_miss" "$t_direct")× time |
-| origin bytes, 3 replicas pulling at once | ${origin_ratio}× the image | | |
+| origin bytes, 3 replicas (one bucket, one PostgreSQL) pulling at once | ${origin_ratio}× the image | | |
 | bucket writes per blob, 3 replicas pulling at once | $writes_per_blob | | |
+| origin bytes, a replica with an empty disk pulling the image | ${empty_origin}× the image | | |
+| S3 requests per object (manifest, config, layers), that replica | $empty_s3 | | |
 MD
