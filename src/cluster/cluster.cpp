@@ -206,6 +206,21 @@ std::vector<PeerHealth> Cluster::health() const {
   return out;
 }
 
+void Cluster::probe(upstream::Source& src) {
+  http::ClientRequest req;
+  req.url = "/healthz";
+  req.connect_timeout = cfg_.peer_timeout;
+  req.total_timeout = cfg_.peer_timeout;
+  auto r = src.send(req, nullptr, [this] { return token_; });
+  if (r && r->status == 200)
+    upstream::record(src, {upstream::Verdict::answer}, "cluster");
+  else
+    upstream::record(
+        src,
+        {upstream::Verdict::down, r ? fmt::format("probe: HTTP {}", r->status) : r.error().message},
+        "cluster");
+}
+
 void Cluster::probe_due() {
   std::vector<upstream::Source*> due;
   {
@@ -213,20 +228,22 @@ void Cluster::probe_due() {
     for (auto id : members_)
       if (peers_[id]->breaker().claim_probe()) due.push_back(peers_[id].get());
   }
-  for (auto* src : due) {
-    http::ClientRequest req;
-    req.url = "/healthz";
-    req.connect_timeout = cfg_.peer_timeout;
-    req.total_timeout = cfg_.peer_timeout;
-    auto r = src->send(req, nullptr, [this] { return token_; });
-    if (r && r->status == 200)
-      upstream::record(*src, {upstream::Verdict::answer}, "cluster");
-    else
-      upstream::record(*src,
-                       {upstream::Verdict::down,
-                        r ? fmt::format("probe: HTTP {}", r->status) : r.error().message},
-                       "cluster");
+  for (auto* src : due) probe(*src);
+}
+
+std::size_t Cluster::probe_down_now() {
+  std::vector<upstream::Source*> down;
+  {
+    MutexLock lock(mu_);
+    for (auto id : members_)
+      if (peers_[id]->breaker().is_open()) down.push_back(peers_[id].get());
   }
+  std::size_t up = 0;
+  for (auto* src : down) {
+    probe(*src);
+    up += !src->breaker().is_open();
+  }
+  return up;
 }
 
 void Cluster::loop(std::stop_token st) {

@@ -98,6 +98,10 @@ class Cluster {
   std::vector<PeerAsk> ask_order(std::string_view key, Asking asking) const;
   // Every live peer, in membership order.
   std::vector<PeerRef> live_peers() const;
+  // Probes now every member whose breaker is open, not waiting for its backoff: a replica that
+  // finds no live peer where it needs one (a peer restarted within the backoff, and now asking
+  // it for something) asks again first. Returns how many answered. Bounded by peer_timeout each.
+  std::size_t probe_down_now();
   // The live peer ranked highest for `key` (this replica left out): the second copy of what this
   // replica fetched as the owner.
   std::optional<PeerRef> first_peer(std::string_view key) const;
@@ -125,6 +129,7 @@ class Cluster {
   void set_members(std::vector<std::string> urls);
   void loop(std::stop_token st);
   void probe_due();
+  void probe(upstream::Source& src);
 
   const ClusterConfig& cfg_;
   http::HttpClient& client_;

@@ -243,6 +243,10 @@ Result<ManifestResult> Mirror::release_manifest(const Route& route, http::Reach 
   if (held || held.error().code != Errc::not_found) return held;
   // Not held here: in a cluster, a client's request may take it from a peer that holds it.
   auto it = upstreams_.find(std::string(kReleasesNamespace));
+  // No live peer: one restarted within its breaker's backoff may be the very replica whose
+  // release this is (a release fanned out to this replica just after a restart) — ask again now.
+  if (!route.from_peer && it != upstreams_.end() && it->second->live_peers() == 0 && cluster_)
+    cluster_->probe_down_now();
   if (route.from_peer || it == upstreams_.end() || it->second->live_peers() == 0)
     return fail(Errc::not_found,
                 fmt::format("release {} {} is not held by this Outpost", route.repo, route.tag));

@@ -159,7 +159,7 @@ diff -r "$T/fs-multi" "$T/fresh-multi" >/dev/null || die "the migrated image dif
 log "a blob neither the bucket nor a reachable source holds: a clear error"
 ! skopeo_ copy -q --all --src-tls-verify=false "docker://127.0.0.1:$FS/test/app:multi" "dir:$T/fresh-all" 2>"$T/fresh-all.err" ||
   die "the other platform's image, never fetched, was served"
-missing=$(grep -o 'sha256:[0-9a-f]*' "$T/fresh-all.err" | head -n 1)
+missing=$(grep -o -m 1 'sha256:[0-9a-f]*' "$T/fresh-all.err")
 curl -s "http://127.0.0.1:$FS/v2/test/app/blobs/$missing" >"$T/fresh-all.body"
 grep_q "every source is down" "$T/fresh-all.body" || die "unclear error: $(cat "$T/fresh-all.body")"
 stop_pid "$fresh_PID"
