@@ -135,11 +135,13 @@ stop_pid "$hub_PID"
 s3 PUT outpost-three -o /dev/null
 start_postgres
 before=$(upstream_blob_bytes "$T/up.log")
+# (set for good, not for the one call: start_replica reads it again below)
 CLUSTER_YAML="$(s3_yaml outpost-three)
 metadata:
   postgres:
     url: $PG_URL
-    password_env: PGPASSWORD_HUB" start_cluster "http://127.0.0.1:$up_PORT"
+    password_env: PGPASSWORD_HUB"
+start_cluster "http://127.0.0.1:$up_PORT"
 pulls=()
 for i in 1 2 3; do
   skopeo_ copy -q --src-tls-verify=false "docker://127.0.0.1:${P[i]}/bench/app:app" "dir:$T/three-$i" &
