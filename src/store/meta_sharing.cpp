@@ -18,8 +18,14 @@ bool MetaSharing::usable() {
 
 void MetaSharing::failed(const Error& e) {
   MutexLock lock(mu_);
-  failed_at_ = std::chrono::steady_clock::now();
   state_.last_error = e.message;
+  // A statement the database refused (Errc::io) fails alone: the database answered, so it is
+  // not down and the next call goes to it. Only an unreachable one is skipped for retry_after.
+  if (e.code != Errc::upstream_unavailable && e.code != Errc::timeout) {
+    spdlog::warn("metadata database: {}", e.message);
+    return;
+  }
+  failed_at_ = std::chrono::steady_clock::now();
   if (!state_.up) return;
   state_.up = false;
   state_.down_since = unix_now();

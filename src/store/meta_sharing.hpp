@@ -1,7 +1,8 @@
 #pragma once
 // How MetaDb talks to the shared database: every call through here is skipped for retry_after
-// after one fails (the local read copy answers meanwhile, instead of every request waiting for a
-// connection timeout), and writes that could not be shared are counted for the status.
+// after the database could not be reached (the local read copy answers meanwhile, instead of every
+// request waiting for a connection timeout); a statement it refused fails alone. Writes that could
+// not be shared are counted for the status.
 #include <chrono>
 #include <cstdint>
 #include <optional>

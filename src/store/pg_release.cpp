@@ -58,15 +58,20 @@ Result<void> PgMeta::record_release(const ReleaseRecord& r) {
   if (!s) return std::unexpected(s.error());
   return s->transaction([&](pg::Session& tx) -> Result<void> {
     const auto now = unix_now();
-    if (auto x = tx.query("DELETE FROM releases WHERE name=$1 AND version=$2", r.name, r.version);
-        !x)
-      return std::unexpected(x.error());
+    // One row per name and version, taken (or waited for) by an upsert: replicas recording the
+    // same release at once (a fan-out) replace it one after the other, never collide.
     auto id = tx.query(
         "INSERT INTO releases(name, version, base_version, imported_at) VALUES($1,$2,$3,$4) "
-        "RETURNING id",
+        "ON CONFLICT(name, version) DO UPDATE SET base_version=excluded.base_version, "
+        "imported_at=excluded.imported_at RETURNING id",
         r.name, r.version, r.base_version, now);
     if (!id) return std::unexpected(id.error());
-    return record_release_rows(tx, id->integer(0, 0), r, now);
+    const auto rid = id->integer(0, 0);
+    for (const char* clear : {"DELETE FROM release_blobs WHERE release_id=$1",
+                              "DELETE FROM release_tags WHERE release_id=$1",
+                              "DELETE FROM release_charts WHERE release_id=$1"})
+      if (auto x = tx.query(clear, rid); !x) return std::unexpected(x.error());
+    return record_release_rows(tx, rid, r, now);
   });
 }
 

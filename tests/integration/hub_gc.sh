@@ -18,7 +18,9 @@ start_rgw
 s3 PUT outpost-hub -o /dev/null -w '%{http_code}' | grep_q 200 || die "cannot create the bucket"
 start_postgres
 
-REPLICA_REGISTRY=("tag_ttl: 0s")
+# Every pull checks its tag upstream and waits for the answer: a tag moved upstream is served
+# (and recorded) by the next pull, not by a background check that may still be running.
+REPLICA_REGISTRY=("tag_ttl: 0s" "revalidate: inline")
 CLUSTER_YAML=$(hub_yaml "$RGW_URL" "multipart_threshold: 5242880" "part_size: 5242880" "gc_interval: 0s")
 start_cluster "http://127.0.0.1:$up_PORT"
 
@@ -77,6 +79,8 @@ skopeo_ copy -q --dest-tls-verify=false "oci:$T/layout:v2" "docker://127.0.0.1:$
 pull 2 app1:moving moving-v2
 skopeo_ copy -q --dest-tls-verify=false "oci:$T/layout:v1" "docker://127.0.0.1:$up_PORT/test/app1:moving"
 pull 2 app1:moving moving-v1
+cmp -s "$T/moving-v1/manifest.json" "$T/direct-app1:v1/manifest.json" ||
+  die "test/app1:moving through replica 2 is not v1 after it moved"
 wait_drained 1 2 3
 v2_objects=$( (sha256sum "$T/moving-v2/manifest.json" | cut -c1-64; ls "$T/moving-v2" | grep -E '^[0-9a-f]{64}$') | sort)
 [[ $(echo "$v2_objects" | wc -l) == 3 ]] || die "v2 should be 3 objects: $v2_objects"

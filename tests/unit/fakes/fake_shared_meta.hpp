@@ -11,6 +11,7 @@ namespace outpost::testing {
 class FakeSharedMeta final : public SharedMeta {
  public:
   bool down = false;
+  bool refuse = false;  // every statement fails as one the database refused (a constraint)
   int calls = 0;
 
   std::string where() const override { return "fake:5432/outpost"; }
@@ -117,6 +118,7 @@ class FakeSharedMeta final : public SharedMeta {
   Result<void> call(F f) {
     ++calls;
     if (down) return fail(Errc::upstream_unavailable, "postgres fake: connection refused");
+    if (refuse) return fail(Errc::io, "postgres fake: ERROR: duplicate key value");
     f();
     return {};
   }

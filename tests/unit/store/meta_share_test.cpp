@@ -64,6 +64,17 @@ TEST_F(MetaShareTest,
   EXPECT_TRUE(shared.tags.empty());
 }
 
+TEST_F(MetaShareTest, AStatementTheDatabaseRefusedFailsAloneAndTheNextWriteIsShared) {
+  shared.refuse = true;
+  auto d = sha256_of("m4");
+  ASSERT_TRUE(b.put_tag("up", "app", "a", d, 1));
+  EXPECT_TRUE(b.sharing()->up) << "the database answered: it is not down";
+  EXPECT_EQ(b.sharing()->unshared_writes, 1u);
+  shared.refuse = false;
+  ASSERT_TRUE(b.put_tag("up", "app", "b", d, 2));
+  EXPECT_EQ(shared.tags.size(), 1u) << "the next write went to the database at once";
+}
+
 TEST_F(MetaShareTest, TheDatabaseIsAskedAgainAfterRetryAfterAndItsRecoveryShows) {
   MetaDb c(dir.path() / "c.db");
   c.share_with(shared, 20ms);
