@@ -6,11 +6,10 @@
 #include <optional>
 
 #include "cli/gc_bucket.hpp"
+#include "cli/shared_db.hpp"
 #include "core/config.hpp"
 #include "core/metrics.hpp"
 #include "http/client.hpp"
-#include "pg/pool.hpp"
-#include "store/pg_meta.hpp"
 #include "tier/bucket_gc.hpp"
 
 namespace outpost::cli {
@@ -70,15 +69,11 @@ int run_bucket_gc(const Config& c, const BucketGcArgs& a) {
     return 2;
   }
   Metrics metrics;
-  pg::Pool pool(c.metadata.postgres, metrics);
-  PgMeta meta(pool);
-  if (auto m = meta.migrate(); !m) {
-    std::cerr << "outpost gc: metadata.postgres: " << m.error().message << "\n";
-    return 1;
-  }
+  auto db = open_shared_db(c.metadata.postgres, metrics, "gc");
+  if (!db) return 1;
   http::CurlHttpClient http;
   s3::Client s3(c.storage.s3, http, metrics);
-  return a.orphans ? orphans(meta, s3, a) : collect(meta, s3, a);
+  return a.orphans ? orphans(db->meta, s3, a) : collect(db->meta, s3, a);
 }
 
 }  // namespace outpost::cli

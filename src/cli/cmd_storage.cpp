@@ -9,12 +9,11 @@
 
 #include "cli/commands.hpp"
 #include "cli/progress_bar.hpp"
+#include "cli/shared_db.hpp"
 #include "config/config.hpp"
 #include "http/client.hpp"
-#include "pg/pool.hpp"
 #include "registry/manifest.hpp"
 #include "store/meta_db.hpp"
-#include "store/pg_meta.hpp"
 #include "tier/bucket_check.hpp"
 
 namespace outpost::cli {
@@ -26,12 +25,9 @@ namespace {
 int migrate_metadata(const Config& c, const std::filesystem::path& data, BlobStore& store,
                      const std::map<std::string, std::uint64_t>& in_bucket) {
   Metrics metrics;
-  pg::Pool pool(c.metadata.postgres, metrics);
-  PgMeta pg(pool);
-  if (auto m = pg.migrate(); !m) {
-    std::cerr << "outpost storage migrate: metadata.postgres: " << m.error().message << "\n";
-    return 2;
-  }
+  auto shared = open_shared_db(c.metadata.postgres, metrics, "storage migrate");
+  if (!shared) return 2;
+  PgMeta& pg = shared->meta;
   MetaDb db(data / "meta.db");
   std::optional<Error> failed;
   auto check = [&](const Result<void>& r) {
@@ -70,7 +66,7 @@ int migrate_metadata(const Config& c, const std::filesystem::path& data, BlobSto
   std::cerr << fmt::format(
       "metadata copied to postgres {}: {} manifests, {} tag rows, {} blob records, {} tag lists, "
       "{} releases\n",
-      pool.where(), n->manifests, n->tags, n->blobs, n->tag_lists, n->releases);
+      shared->pool.where(), n->manifests, n->tags, n->blobs, n->tag_lists, n->releases);
   return 0;
 }
 

@@ -71,11 +71,6 @@ std::string Pool::where() const {
   return where_;
 }
 
-bool Pool::up() const {
-  MutexLock lock(mu_);
-  return up_;
-}
-
 Result<pg_conn*> Pool::connect() {
   const auto timeout = std::to_string(std::max<long long>(
       1, std::chrono::duration_cast<std::chrono::seconds>(cfg_.connect_timeout).count()));

@@ -107,7 +107,6 @@ class Pool {
   }
   // Where it connects, without credentials ("db.example:5432/outpost"), for logs and status.
   std::string where() const;
-  bool up() const;
 
  private:
   friend class Session;

@@ -241,7 +241,7 @@ Judged judge_peer(const Result<http::ClientResponse>& r, bool body_started) {
 }  // namespace
 
 std::vector<upstream::Hop> Upstream::order(std::string_view key, cluster::Asking asking,
-                                           Error& none, bool with_store) {
+                                           Error& none, bool with_store, bool* sources_skipped) {
   std::vector<upstream::Hop> out;
   const bool ask_peers = cluster_ && !key.empty() && asking != cluster::Asking::none;
   if (ask_peers)
@@ -260,6 +260,7 @@ std::vector<upstream::Hop> Upstream::order(std::string_view key, cluster::Asking
   if ((ask_peers || (with_store && tier_)) && sources_.down()) {
     none = {Errc::upstream_unavailable, ask_peers ? "no peer has it and every source is down"
                                                   : "not in the bucket and every source is down"};
+    if (sources_skipped) *sources_skipped = true;
     return out;
   }
   for (auto i : sources_.to_try()) out.push_back({&sources_.at(i)});
@@ -338,7 +339,8 @@ Result<http::ClientResponse> Upstream::fetch_blob(const std::string& repo,
   req.connect_timeout = reg_.upstream_timeout;
   req.stall_timeout = reg_.stall_timeout;
   Error none{Errc::upstream_unavailable, "no source"};
-  auto hops = order(digest, asking, none, true);
+  bool sources_skipped = false;
+  auto hops = order(digest, asking, none, true, &sources_skipped);
   std::optional<Watched> watched;
   auto ask_one = [&](const upstream::Hop& hop) -> Result<http::ClientResponse> {
     watched.emplace(&sink);
@@ -373,7 +375,6 @@ Result<http::ClientResponse> Upstream::fetch_blob(const std::string& repo,
       return {Verdict::not_here};
     return {Verdict::answer};
   };
-  const bool sources_skipped = none.message != "no source";  // order() said why
   auto asked = upstream::ask_in_order<http::ClientResponse>(
       hops, ask_one, judge, "upstream " + cfg_.name, upstream::Fallback::last, none);
   if (served_by && asked.by) *served_by = asked.by;

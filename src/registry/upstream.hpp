@@ -132,9 +132,10 @@ class Upstream {
   Link& link_of(const upstream::Source& s);
   // Whom a request asks, in order: the peers the cluster names for `key` (as `asking` says), then
   // the sources to try. `none` becomes why nothing could be asked: a peers-only upstream, or every
-  // source down once peers were named (fail fast rather than dial a dead origin).
+  // source down once peers or the bucket were named (fail fast rather than dial a dead origin);
+  // `sources_skipped` (when given) is set then.
   std::vector<upstream::Hop> order(std::string_view key, cluster::Asking asking, Error& none,
-                                   bool with_store = false);
+                                   bool with_store = false, bool* sources_skipped = nullptr);
   // Sends `req` to one hop: a peer (ns=, its time bound, held-only) or a source (its token).
   Result<http::ClientResponse> ask(const upstream::Hop& hop, http::ClientRequest req,
                                    const std::string& repo, http::BodySink* sink);

@@ -25,8 +25,6 @@ class MetaHub {
   MetaHub& operator=(const MetaHub&) = delete;
 
   PgMeta& meta() { return meta_; }
-  pg::Pool& pool() { return pool_; }
-  bool migrated() const { return migrated_; }
 
  private:
   // Migrates (when not yet) and syncs the releases; false when the database did not answer.

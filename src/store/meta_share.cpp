@@ -165,8 +165,8 @@ Result<MetaDb::ReleaseSync> MetaDb::sync_releases() {
   if (!there) return fail(Errc::upstream_unavailable, "the metadata database is not reachable");
   auto here = releases();
   if (!here) return std::unexpected(here.error());
-  std::set<SharedMeta::ReleaseKey> theirs, ours;
-  for (const auto& h : *there) theirs.insert(h.key);
+  const std::set<SharedMeta::ReleaseKey> theirs(there->begin(), there->end());
+  std::set<SharedMeta::ReleaseKey> ours;
   for (const auto& r : *here) ours.insert({r.name, r.version});
   for (const auto& k : theirs) {
     if (ours.contains(k)) {

@@ -48,7 +48,7 @@ class PgMeta final : public SharedMeta, public BucketLedger, public BucketGcLedg
   Result<void> put_helm_chart(const std::string& url, const Digest& d) override;
   Result<std::optional<Digest>> helm_chart(const std::string& url) override;
   Result<void> record_release(const ReleaseRecord& r) override;
-  Result<std::vector<ReleaseHead>> release_keys() override;
+  Result<std::vector<ReleaseKey>> release_keys() override;
   Result<std::optional<ReleaseRecord>> release(const ReleaseKey& key) override;
   Result<void> drop_release(const ReleaseKey& key) override;
 
@@ -70,8 +70,6 @@ class PgMeta final : public SharedMeta, public BucketLedger, public BucketGcLedg
     std::uint64_t unfinished = 0;
   };
   Result<StoredObjects> stored_objects();
-
-  pg::Pool& pool() { return pool_; }
 
  private:
   pg::Pool& pool_;

@@ -75,12 +75,11 @@ Result<void> PgMeta::record_release(const ReleaseRecord& r) {
   });
 }
 
-Result<std::vector<SharedMeta::ReleaseHead>> PgMeta::release_keys() {
-  auto r = pool_.query("SELECT name, version, imported_at FROM releases ORDER BY name, id");
+Result<std::vector<SharedMeta::ReleaseKey>> PgMeta::release_keys() {
+  auto r = pool_.query("SELECT name, version FROM releases ORDER BY name, id");
   if (!r) return std::unexpected(r.error());
-  std::vector<ReleaseHead> out;
-  for (int i = 0; i < r->size(); ++i)
-    out.push_back({{r->text(i, 0), r->text(i, 1)}, r->integer(i, 2)});
+  std::vector<ReleaseKey> out;
+  for (int i = 0; i < r->size(); ++i) out.push_back({r->text(i, 0), r->text(i, 1)});
   return out;
 }
 

@@ -68,11 +68,7 @@ class SharedMeta {
   };
   // Replaces a release of the same name and version, in one transaction.
   virtual Result<void> record_release(const ReleaseRecord& r) = 0;
-  struct ReleaseHead {
-    ReleaseKey key;
-    UnixSeconds imported_at;
-  };
-  virtual Result<std::vector<ReleaseHead>> release_keys() = 0;
+  virtual Result<std::vector<ReleaseKey>> release_keys() = 0;
   virtual Result<std::optional<ReleaseRecord>> release(const ReleaseKey& key) = 0;
   virtual Result<void> drop_release(const ReleaseKey& key) = 0;
 };

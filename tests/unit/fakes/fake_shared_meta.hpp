@@ -83,21 +83,19 @@ class FakeSharedMeta final : public SharedMeta {
     });
   }
   Result<void> record_release(const ReleaseRecord& r) override {
-    return call([&] {
-      releases.insert_or_assign(ReleaseKey{r.name, r.version}, std::pair{r, ++clock});
-    });
+    return call([&] { releases.insert_or_assign(ReleaseKey{r.name, r.version}, r); });
   }
-  Result<std::vector<ReleaseHead>> release_keys() override {
+  Result<std::vector<ReleaseKey>> release_keys() override {
     return get([&] {
-      std::vector<ReleaseHead> out;
-      for (const auto& [k, v] : releases) out.push_back({k, v.second});
+      std::vector<ReleaseKey> out;
+      for (const auto& [k, v] : releases) out.push_back(k);
       return out;
     });
   }
   Result<std::optional<ReleaseRecord>> release(const ReleaseKey& k) override {
     return get([&] {
       auto it = releases.find(k);
-      return it == releases.end() ? std::optional<ReleaseRecord>() : it->second.first;
+      return it == releases.end() ? std::optional<ReleaseRecord>() : it->second;
     });
   }
   Result<void> drop_release(const ReleaseKey& k) override {
@@ -110,8 +108,7 @@ class FakeSharedMeta final : public SharedMeta {
       lists;
   std::map<Digest, std::uint64_t> blobs;
   std::map<std::string, Digest> charts;
-  std::map<ReleaseKey, std::pair<ReleaseRecord, UnixSeconds>> releases;
-  UnixSeconds clock = 0;  // imported_at of the next release recorded (counts up)
+  std::map<ReleaseKey, ReleaseRecord> releases;
 
  private:
   template <class F>

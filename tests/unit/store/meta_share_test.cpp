@@ -119,7 +119,6 @@ TEST_F(MetaShareTest, ANewerTagListAnotherReplicaFetchedIsCopiedAndPagedHere) {
 TEST_F(MetaShareTest, ReleasesGoBothWaysAndOnesRetentionDroppedThereGoHereToo) {
   auto blob = sha256_of("layer");
   ReleaseRecord shop{"shop", "v1", std::nullopt, {{blob, 5, ""}}, {{"up", "app", "v1", blob}}, {}};
-  shared.clock = unix_now() - 1000;  // imported there before anything here
   ASSERT_TRUE(shared.record_release(shop));
   auto s = b.sync_releases();
   ASSERT_TRUE(s);
