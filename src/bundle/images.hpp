@@ -36,6 +36,10 @@ class ImageCollector {
   Result<void> add_yaml(const std::string& text, const std::string& origin);
   // A file, or every *.yaml / *.yml / *.json under a directory (sorted, recursive).
   Result<void> add_path(const std::filesystem::path& path);
+  // One image found some other way (a Helm chart's values), unless already collected.
+  void add_ref(const registry::ImageRef& ref, const std::string& where) {
+    if (seen_.insert(ref.str()).second) found_.push_back({ref, where});
+  }
 
   // De-duplicated, sorted by normalised reference.
   std::vector<ImageUse> images() const;

@@ -28,6 +28,7 @@
 #include "registry/inventory.hpp"
 #include "registry/mirror.hpp"
 #include "registry/oci_error.hpp"
+#include "sources/handlers.hpp"
 #include "status/handlers.hpp"
 #include "store/blob_store.hpp"
 #include "store/gc.hpp"
@@ -54,6 +55,7 @@ struct Parts {
   bundle::Uploads& uploads;
   status::Sources& site;
   nodes::NodeBook& nodes;
+  sources::OciSources& oci;
 };
 
 // /readyz: ready when the store can take writes (tmp/ exists and is writable) and, in a hub
@@ -84,6 +86,7 @@ void add_routes(http::Server& server, Parts p) {
   bundle::Uploads& uploads = p.uploads;
   status::Sources& site = p.site;
   nodes::NodeBook& nodes = p.nodes;
+  sources::OciSources& oci = p.oci;
   // The one route table: path prefix, metrics label, auth group (Access), where it runs.
   using http::Access;
   const auto reader = Access::only(AuthGroup::status);
@@ -140,6 +143,8 @@ void add_routes(http::Server& server, Parts p) {
   server.route(
       "/api/v1/nodes", "api", Access{AuthGroup::status, AuthGroup::registry}, http::Runs::api,
       [&](const http::Request& req) { return nodes::handle_nodes(nodes, cfg.nodes, req); });
+  server.route("/api/v1/sources", "api", api, http::Runs::api,
+               [&](const http::Request& req) { return sources::handle_sources(oci, req); });
   server.route("/api/v1/status", "api", api, http::Runs::api,
                [&](const http::Request& req) { return status::handle_status(site, req); });
   server.route("/api/v1/readiness", "api", api, http::Runs::api,
@@ -183,6 +188,17 @@ std::unique_ptr<tier::ObjectTier> object_tier(const Config& cfg, http::HttpClien
   spdlog::info("object store: bucket {} at {} (prefix '{}'); {} blobs wait for upload",
                cfg.storage.s3.bucket, cfg.storage.s3.endpoint, cfg.storage.s3.prefix, t->waiting());
   return t;
+}
+
+// How clients reach this Outpost's registry, as the followed sources' notifications name it:
+// sources.public_url, else git.public_url, else the listen address; without the scheme.
+std::string public_host(const Config& cfg) {
+  std::string url = !cfg.sources.public_url.empty() ? cfg.sources.public_url
+                    : !cfg.git.public_url.empty()   ? cfg.git.public_url
+                                                    : cfg.listen;
+  if (auto at = url.find("://"); at != std::string::npos) url.erase(0, at + 3);
+  while (url.ends_with('/')) url.pop_back();
+  return url;
 }
 
 int serve(const Config& cfg) {
@@ -233,12 +249,15 @@ int serve(const Config& cfg) {
   server.set_guard([&](http::Request& req, AuthGroup g) { return auth.check(req, g); });
   nodes::NodeBook node_book(cfg.nodes, cfg.data_dir / "nodes.json");
   nodes::register_metrics(metrics, node_book);
-  status::Sources site{cfg, mirror,   git_cache, helm_cache, releases,   store,
-                       db,  &cluster, &fanout,   &packs,     &node_book, objects.get()};
+  sources::OciSources oci({cfg.sources, cfg.registry, public_host(cfg), mirror, store, db, client,
+                           metrics, cfg.data_dir / "oci-sources.json"});
+  mirror.set_sources(&oci);
+  status::Sources site{cfg,      mirror,  git_cache, helm_cache, releases,      store, db,
+                       &cluster, &fanout, &packs,    &node_book, objects.get(), &oci};
   status::register_metrics(metrics, site);
   register_process_metrics(metrics);
   add_routes(server, {cfg, store, db, metrics, mirror, git_service, helm_cache, releases, fanout,
-                      uploads, site, node_book});
+                      uploads, site, node_book, oci});
 
   auto addr = parse_listen(cfg.listen);
   auto port = server.listen(addr);
@@ -246,7 +265,9 @@ int serve(const Config& cfg) {
                OUTPOST_VERSION, addr.host, port, cfg.data_dir.string(),
                cfg.registry.upstreams.size(), cfg.registry.default_upstream);
   cluster.start();
+  oci.start();
   server.run([&] {
+    oci.stop();
     fanout.stop();
     cluster.stop();
     mirror.stop();

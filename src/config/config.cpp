@@ -79,6 +79,7 @@ const KeyTable<Config>& top_keys() {
       config::section_key("cluster", &C::cluster, config::cluster_keys),
       config::section_key("nodes", &C::nodes, config::nodes_keys),
       config::section_key("metadata", &C::metadata, config::metadata_keys),
+      config::section_key("sources", &C::sources, config::sources_keys),
   };
   return t;
 }
@@ -96,6 +97,12 @@ void validate(const Config& c, const std::string& origin) {
         fmt::format("'{}' is not one of registry.upstreams", c.registry.default_upstream));
   if (c.registry.breaker_min_backoff > c.registry.breaker_max_backoff)
     bad(origin, "registry.breaker_min_backoff", "is larger than breaker_max_backoff");
+  for (std::size_t i = 0; i < c.sources.oci.size(); ++i) {
+    const auto& repo = c.sources.oci[i].repository;
+    if (!c.registry.find(repo.substr(0, repo.find('/'))))
+      bad(origin, fmt::format("sources.oci[{}].repository", i),
+          fmt::format("'{}' is not under one of registry.upstreams", repo));
+  }
   if (c.storage.gc_low_watermark >= c.storage.gc_high_watermark)
     bad(origin, "storage.gc_low_watermark", "must be below gc_high_watermark");
   if (c.cluster.breaker_min_backoff > c.cluster.breaker_max_backoff)

@@ -16,6 +16,7 @@
 #include "nodes/config.hpp"
 #include "pg/config.hpp"
 #include "registry/config.hpp"
+#include "registry/source_config.hpp"
 #include "store/config.hpp"
 
 namespace outpost {
@@ -34,6 +35,7 @@ struct Config {
   ClusterConfig cluster;
   NodesConfig nodes;
   MetadataConfig metadata;  // metadata.postgres: shared by hub replicas (off: SQLite alone)
+  SourcesConfig sources;    // sources.oci: GitOps sources in registries, followed and gated
 };
 
 // The embedded default: ./outpost-data, 127.0.0.1:8080, docker.io, ghcr.io, quay.io,

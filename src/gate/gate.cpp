@@ -17,52 +17,8 @@ git::GateResult waiting(std::string why) {
   return {false, std::move(why)};
 }
 
-// Pulls one image (every platform of an index) through the mirror until all its blobs are local.
-git::GateResult pull_image(registry::Mirror& mirror, const RegistryConfig& reg,
-                           const registry::ImageRef& ref) {
-  if (!reg.find(ref.registry))
-    return waiting(fmt::format("{}: registry {} is not configured", ref.str(), ref.registry));
-  registry::Route route = registry::manifest_route(ref);
-  auto top = mirror.manifest(route);
-  if (!top) return waiting(fmt::format("image {}: {}", ref.str(), top.error().message));
-  std::vector<std::string> manifests;
-  if (registry::is_index_media_type(top->media_type)) {
-    auto info = registry::parse_manifest(top->bytes);
-    if (!info) return waiting(ref.str() + ": unreadable index");
-    for (const auto& desc : info->manifests) {
-      const Digest& d = desc.digest;
-      registry::Route child = route;
-      child.tag.clear();
-      child.digest = d;
-      auto m = mirror.manifest(child);
-      if (!m)
-        return waiting(fmt::format("image {} ({}): {}", ref.str(), d.str(), m.error().message));
-      manifests.push_back(m->bytes);
-    }
-  } else {
-    manifests.push_back(top->bytes);
-  }
-  for (const auto& bytes : manifests) {
-    auto info = registry::parse_manifest(bytes);
-    if (!info) return waiting(ref.str() + ": unreadable manifest");
-    for (const auto& desc : info->blobs) {
-      const Digest& d = desc.digest;
-      registry::Route blob;
-      blob.kind = registry::Kind::blob;
-      blob.upstream = ref.registry;
-      blob.repo = ref.repo;
-      blob.digest = d;
-      auto b = mirror.blob(blob, false);
-      if (!b)
-        return waiting(fmt::format("image {} blob {}: {}", ref.str(), d.str(), b.error().message));
-      if (auto* f = std::get_if<std::shared_ptr<registry::BlobFetch>>(&b->body)) {
-        if (auto done = (*f)->wait_done(); !done)
-          return waiting(
-              fmt::format("image {} blob {}: {}", ref.str(), d.str(), done.error().message));
-      }
-    }
-  }
-  return {true, ""};
+git::GateResult as_gate(const PulledImage& p) {
+  return {p.ready, p.why};
 }
 
 git::GateResult images_gate(const git::GitMirror& gm, const std::filesystem::path& repo,
@@ -82,7 +38,7 @@ git::GateResult images_gate(const git::GitMirror& gm, const std::filesystem::pat
   }
   for (const auto& use : images.images()) {
     auto r = pull_image(mirror, reg, use.ref);
-    if (!r.ready) return r;
+    if (!r.ready) return as_gate(r);
   }
   return {true, ""};
 }
@@ -104,6 +60,57 @@ git::GateResult bundle_gate(const git::GitMirror& gm, const std::filesystem::pat
 }
 
 }  // namespace
+
+PulledImage pull_image(registry::Mirror& mirror, const RegistryConfig& reg,
+                       const registry::ImageRef& ref) {
+  PulledImage out;
+  auto waiting = [&out](std::string why) {
+    out.why = std::move(why);
+    return out;
+  };
+  if (!reg.find(ref.registry))
+    return waiting(fmt::format("{}: registry {} is not configured", ref.str(), ref.registry));
+  registry::Route route = registry::manifest_route(ref);
+  auto top = mirror.manifest(route);
+  if (!top) return waiting(fmt::format("image {}: {}", ref.str(), top.error().message));
+  out.top = top->digest;
+  out.blobs.push_back({top->digest, top->bytes.size(), top->media_type});
+  std::vector<std::string> manifests;
+  if (registry::is_index_media_type(top->media_type)) {
+    auto info = registry::parse_manifest(top->bytes);
+    if (!info) return waiting(ref.str() + ": unreadable index");
+    for (const auto& desc : info->manifests) {
+      registry::Route child = route;
+      child.tag.clear();
+      child.digest = desc.digest;
+      auto m = mirror.manifest(child);
+      if (!m)
+        return waiting(
+            fmt::format("image {} ({}): {}", ref.str(), desc.digest.str(), m.error().message));
+      out.blobs.push_back({m->digest, m->bytes.size(), m->media_type});
+      manifests.push_back(m->bytes);
+    }
+  } else {
+    manifests.push_back(top->bytes);
+  }
+  for (const auto& bytes : manifests) {
+    auto info = registry::parse_manifest(bytes);
+    if (!info) return waiting(ref.str() + ": unreadable manifest");
+    for (const auto& desc : info->blobs) {
+      registry::Route blob;
+      blob.kind = registry::Kind::blob;
+      blob.upstream = ref.registry;
+      blob.repo = ref.repo;
+      blob.digest = desc.digest;
+      if (auto ok = mirror.ensure_blob(blob); !ok)
+        return waiting(
+            fmt::format("image {} blob {}: {}", ref.str(), desc.digest.str(), ok.error().message));
+      out.blobs.push_back({desc.digest, desc.size, ""});
+    }
+  }
+  out.ready = true;
+  return out;
+}
 
 Result<ReleaseFile> parse_release_file(std::string_view text) {
   // The file comes from the upstream repository: it is checked like all YAML from outside before

@@ -6,6 +6,7 @@
 #include <charconv>
 
 #include "cluster/cluster.hpp"
+#include "core/time.hpp"
 #include "http/range.hpp"
 #include "http/status.hpp"
 #include "nodes/canary.hpp"
@@ -159,6 +160,14 @@ std::optional<http::Response> tags_answer(Mirror& mirror, const http::Request& r
     r.headers.set("Warning", fmt::format("299 - \"{}\"", page->warning));
     r.headers.set("X-Outpost-Tags", page->partial ? "partial" : "stale");
     r.headers.set("X-Outpost-Cache", "stale");
+  }
+  if (page->snapshot_at) {
+    // A followed source's list (sources.oci): the snapshot its last listing took, held-back
+    // versions left out; X-Outpost-Tags-Listed-At says when upstream sent it.
+    if (page->warning.empty()) r.headers.set("X-Outpost-Tags", "snapshot");
+    r.headers.set(
+        "X-Outpost-Tags-Listed-At",
+        iso8601(std::chrono::system_clock::time_point(std::chrono::seconds(*page->snapshot_at))));
   }
   if (page->more && n && !page->tags.empty())
     r.headers.set("Link", next_link(req, *n, page->tags.back()));

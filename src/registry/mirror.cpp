@@ -256,6 +256,7 @@ Result<ManifestResult> Mirror::release_manifest(const Route& route, http::Reach 
 }
 
 Result<ManifestResult> Mirror::manifest(const Route& route, http::Reach reach) {
+  if (auto followed = source_manifest(route, reach)) return std::move(*followed);
   Result<ManifestResult> m = route.upstream == kReleasesNamespace ? release_manifest(route, reach)
                              : route.digest                       ? digest_manifest(route, reach)
                              : route.accept.all()

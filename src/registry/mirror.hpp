@@ -21,6 +21,7 @@
 #include "registry/blob_fetch.hpp"
 #include "registry/config.hpp"
 #include "registry/route.hpp"
+#include "registry/source_view.hpp"
 #include "registry/upstream.hpp"
 #include "store/blob_store.hpp"
 #include "store/meta_db.hpp"
@@ -53,6 +54,9 @@ struct TagPage {
   // made of, for a Warning header; `partial` when upstream never listed the repository here.
   std::string warning;
   bool partial = false;
+  // A followed source's list (sources.oci): the snapshot upstream sent at this time, served as is
+  // (held-back versions left out) until the source's next check.
+  std::optional<UnixSeconds> snapshot_at;
 };
 
 class Mirror {
@@ -99,6 +103,17 @@ class Mirror {
 
   std::vector<upstream::UpstreamHealth> health();
 
+  // For the followed sources (src/sources), which keep what they govern current themselves:
+  // tags and tag lists of a followed repository are answered from `view` (set before serving).
+  void set_sources(const SourceView* view) { sources_ = view; }
+  // Lists the repository's tags upstream (every page) and keeps them as its stored list.
+  Result<std::vector<std::string>> list_upstream_tags(const std::string& upstream,
+                                                      const std::string& repo);
+  // What a tag resolves to upstream now: one HEAD (a GET when the upstream sends no digest).
+  // Errc::not_found when upstream has no such tag; upstream_unavailable while it is down.
+  Result<Digest> resolve_upstream_tag(const std::string& upstream, const std::string& repo,
+                                      const std::string& tag);
+
   // Blocks until no background tag revalidation (registry.revalidate: background) is in flight.
   void wait_revalidations();
 
@@ -114,6 +129,10 @@ class Mirror {
  private:
   Upstream& upstream(const std::string& name);
   Result<ManifestResult> cached_manifest(const Digest& d, CacheResult how);
+  // A followed source's answer for a tag (nothing: the usual lookup answers).
+  std::optional<Result<ManifestResult>> source_manifest(const Route& route, http::Reach reach);
+  std::optional<Result<TagPage>> source_tags(const Route& route, std::optional<std::size_t> n,
+                                             const std::string& last);
   // With the sources down: the newest stored form of a tag (any Accept set it was resolved for)
   // whose type the client accepts; Errc::not_found naming the stored type when a form is held
   // but none is accepted; nothing when no form is held or the sources are up. `answer` is what
@@ -173,6 +192,7 @@ class Mirror {
   cluster::Cluster* cluster_;  // nullable: counts bytes served to peers
   BlobStore& store_;
   MetaDb& db_;
+  const SourceView* sources_ = nullptr;  // sources.oci: the followed repositories
   tier::ObjectTier* tier_ = nullptr;  // the bucket, in a hub on S3: manifests are read through it
   Metrics& metrics_;
   MetricFamily& cache_;

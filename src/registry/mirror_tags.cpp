@@ -261,6 +261,7 @@ Result<TagPage> Mirror::tags(const Route& route, std::optional<std::size_t> n,
     if (held->empty()) return fail(Errc::not_found, "no release of that name is held here");
     return tag_page(std::set<std::string>(held->begin(), held->end()), n, last);
   }
+  if (auto followed = source_tags(route, n, last)) return std::move(*followed);
   Upstream& up = upstream(route.upstream);
   // One snapshot of the full list serves every page for tag_ttl: paging is consistent, a client
   // walking the pages costs one upstream listing, and each page is one index range scan.

@@ -19,6 +19,7 @@
 #include "git/pack_cache.hpp"
 #include "helm/cache.hpp"
 #include "registry/mirror.hpp"
+#include "sources/oci_sources.hpp"
 #include "store/blob_store.hpp"
 #include "store/meta_db.hpp"
 
@@ -209,6 +210,7 @@ json site_status(Sources& s) {
   json rel = json::array();
   for (const auto& r : s.releases.list()) rel.push_back(json::parse(r.to_json()));
   doc["releases"] = rel;
+  if (s.oci) doc["oci_sources"] = s.oci->status()["oci"];
   json deleted = json::array();
   if (auto rows = s.db.deleted_tags())
     for (const auto& t : *rows)
@@ -323,6 +325,11 @@ json readiness(const json& st) {
   for (const auto& h : st.value("helm", json::array()))
     if (h["last_success"].is_null() && h.value("charts", 0) == 0)
       reasons.push_back(fmt::format("helm {}: no copy of the index yet", h.value("repo", "?")));
+  // A followed OCI source is offline-ready once listed and something is advertised.
+  for (const auto& o : st.value("oci_sources", json::array()))
+    if (o.value("listed_at", "").empty())
+      reasons.push_back(
+          fmt::format("oci source {}: never listed upstream yet", o.value("repository", "?")));
   for (const auto& r : st.value("releases", json::array())) {
     using bundle::ReleaseState;
     auto state = bundle::parse_release_state(r.value("state", "")).value_or(ReleaseState::unknown);

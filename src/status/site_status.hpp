@@ -38,6 +38,9 @@ class ReleaseFanout;
 namespace cluster {
 class Cluster;
 }
+namespace sources {
+class OciSources;
+}
 }  // namespace outpost
 
 namespace outpost::status {
@@ -55,6 +58,7 @@ struct Sources {
   git::PackCache* packs = nullptr;          // the Git pack cache
   nodes::NodeBook* nodes = nullptr;         // the nodes that pull through Outpost
   tier::ObjectTier* objects = nullptr;      // the object store behind the local store (storage.s3)
+  sources::OciSources* oci = nullptr;       // the followed OCI sources (sources.oci)
 };
 
 // {generated_at, version, readiness, upstreams[], git[], helm[], releases[], store{}, errors[],
@@ -66,6 +70,7 @@ struct Sources {
 //  metadata{backend: sqlite|postgres, summary; postgres: where, up, down_since, last_error,
 //  unshared_writes}
 //  (registered nodes and at most 50 other client addresses),
+//  oci_sources[as /api/v1/sources lists them] (sources.oci),
 //  object_store{endpoint, bucket, prefix, up, since, last_error, waiting, summary} (storage.s3)}
 nlohmann::json site_status(Sources& s);
 

@@ -1,0 +1,99 @@
+#pragma once
+// The followed OCI sources (sources.oci[]): for each, on its interval and single-flight, one
+// background check lists the repository's tags upstream (the snapshot clients list, offline too)
+// and resolves each followed tag with one HEAD; a moved tag or a new version in a followed range
+// is gated (its artifact read, the images its manifests name pulled through the mirror) before it
+// is advertised; the newest `keep` versions are pinned with their images like a release; and the
+// notify targets are told what is advertised anew. Clients polling a followed tag or listing the
+// tags are answered from here (registry::SourceView) and cost the origin nothing.
+#include <condition_variable>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "core/metrics.hpp"
+#include "core/mutex.hpp"
+#include "http/client.hpp"
+#include "registry/config.hpp"
+#include "registry/mirror.hpp"
+#include "registry/source_config.hpp"
+#include "registry/source_view.hpp"
+#include "sources/notify.hpp"
+#include "sources/source_state.hpp"
+#include "store/blob_store.hpp"
+#include "store/meta_db.hpp"
+
+namespace outpost::sources {
+
+struct SourcesDeps {
+  const SourcesConfig& cfg;
+  const RegistryConfig& registry;
+  std::string public_host;  // how clients reach Outpost ("outpost.example:8443")
+  registry::Mirror& mirror;
+  BlobStore& store;
+  MetaDb& db;
+  http::HttpClient& client;
+  Metrics& metrics;
+  std::filesystem::path state_file;
+};
+
+class OciSources final : public registry::SourceView {
+ public:
+  // Reads the saved state (what was advertised survives a restart offline); start() begins the
+  // checks.
+  explicit OciSources(SourcesDeps deps, const Clock& clock = Clock::system());
+  ~OciSources() override;
+  void start();
+  void stop();
+
+  TagAnswer tag(const std::string& upstream, const std::string& repo,
+                const std::string& tag) const override;
+  std::optional<TagList> tag_list(const std::string& upstream,
+                                  const std::string& repo) const override;
+
+  // Checks `repository` (every source when empty) now, ahead of its schedule. Errc::not_found
+  // when no source follows it.
+  Result<void> check_soon(const std::string& repository);
+  // Runs one check of source `i` on the calling thread (tests, and the loop).
+  void check(std::size_t i);
+  // Blocks until every notification queued so far is sent or given up (tests).
+  void wait_notifications() { notifier_.wait_idle(); }
+  // How many checks of source `i` have completed.
+  std::uint64_t checks(std::size_t i) const;
+
+  // {oci: [{repository, follow, gate, interval_seconds, keep, advertised{tag: {digest, version}},
+  //  newest_upstream, advertised_version, versions[{tag, digest, state, why, since}],
+  //  held[{tag, why}], kept[], listed_at, last_check, upstream_reachable, last_error, checks,
+  //  tags_listed, notifications[{kind, url, sent, retried, failed, pending, last_error,
+  //  last_sent}]}]}
+  nlohmann::json status() const;
+
+ private:
+  struct Source;
+  struct Gated;
+  Gated gate(const Source& src, const Digest& d);
+  // Gates and advertises one version / one followed tag; true when it became advertised.
+  bool check_version(const Source& src, SourceState& st, const std::string& version,
+                     std::vector<Gated>& pins);
+  bool check_tag(const Source& src, SourceState& st, const std::string& tag);
+  void pin(const Source& src, const std::vector<Gated>& pins);
+  void publish(std::size_t i, SourceState st, std::vector<std::string> snapshot);
+  void notify(const Source& src, const std::vector<std::string>& tags, const SourceState& st);
+  void save() const;
+  void loop(std::stop_token st);
+  const Source* find(const std::string& upstream, const std::string& repo) const;
+
+  SourcesDeps d_;
+  const Clock& clock_;
+  std::vector<std::unique_ptr<Source>> sources_;
+  mutable Mutex mu_;
+  std::condition_variable_any wake_;
+  Notifier notifier_;
+  std::jthread loop_;
+};
+
+}  // namespace outpost::sources
