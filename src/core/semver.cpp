@@ -86,6 +86,30 @@ SemVer bump(const SemVer& v, int at) {  // the next version at part `at` (0 majo
   return n;
 }
 
+// One alternative of a range split into comparators: by blanks and commas, an operator written
+// apart from its version (">= 1.4.0") joined to it.
+std::vector<std::string> range_tokens(std::string_view alt) {
+  std::vector<std::string> tokens;
+  std::string cur;
+  for (char c : alt) {
+    if (c == ' ' || c == ',' || c == '\t') {
+      if (!cur.empty()) tokens.push_back(std::exchange(cur, {}));
+    } else {
+      cur += c;
+    }
+  }
+  if (!cur.empty()) tokens.push_back(cur);
+  std::vector<std::string> joined;
+  for (std::size_t i = 0; i < tokens.size(); ++i) {
+    const auto& t = tokens[i];
+    if (t.find_first_not_of("<>=!~^") == std::string::npos && t != "-" && i + 1 < tokens.size())
+      joined.push_back(t + tokens[++i]);
+    else
+      joined.push_back(t);
+  }
+  return joined;
+}
+
 }  // namespace
 
 std::optional<SemVer> SemVer::parse(std::string_view tag) {
@@ -150,26 +174,8 @@ Result<SemVerRange> SemVerRange::parse(std::string_view text) {
            at = next + 2;
          }
        }()) {
-    std::vector<std::string> tokens;
-    std::string cur;
-    for (char c : alt) {
-      if (c == ' ' || c == ',' || c == '\t') {
-        if (!cur.empty()) tokens.push_back(std::exchange(cur, {}));
-      } else {
-        cur += c;
-      }
-    }
-    if (!cur.empty()) tokens.push_back(cur);
-    if (tokens.empty()) return fail(Errc::invalid_argument, fmt::format("'{}': empty range", text));
-    // Operators written apart from their version (">= 1.4.0") join it.
-    std::vector<std::string> joined;
-    for (std::size_t i = 0; i < tokens.size(); ++i) {
-      const auto& t = tokens[i];
-      if (t.find_first_not_of("<>=!~^") == std::string::npos && t != "-" && i + 1 < tokens.size())
-        joined.push_back(t + tokens[++i]);
-      else
-        joined.push_back(t);
-    }
+    auto joined = range_tokens(alt);
+    if (joined.empty()) return fail(Errc::invalid_argument, fmt::format("'{}': empty range", text));
     std::vector<Comparator> all;
     for (std::size_t i = 0; i < joined.size(); ++i) {
       std::string_view t = joined[i];
