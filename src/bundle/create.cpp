@@ -9,6 +9,7 @@
 
 #include "bundle/bundle_reader.hpp"
 #include "bundle/referrers.hpp"
+#include "bundle/source_artifact.hpp"
 #include "bundle/tar_writer.hpp"
 #include "core/metrics.hpp"
 #include "core/signing.hpp"
@@ -76,6 +77,8 @@ class BundleBuilder {
 
   Result<void> read_base();
   Result<void> add_image(const registry::ImageRef& ref);
+  // The images a source artifact's manifests name (bundle/source_artifact.hpp).
+  Result<std::vector<registry::ImageRef>> source_images(const registry::ImageRef& ref);
   Result<void> add_charts();
   std::size_t referrers() const { return referrers_; }
   Result<void> download(CreateStats& stats);
@@ -205,6 +208,37 @@ Result<void> BundleBuilder::add_image(const registry::ImageRef& ref) {
        {"size", top->bytes.size()},
        {"annotations", {{"org.opencontainers.image.ref.name", ref.str()}}}});
   return {};
+}
+
+Result<std::vector<registry::ImageRef>> BundleBuilder::source_images(
+    const registry::ImageRef& ref) {
+  if (!reg_.find(ref.registry))
+    return fail(Errc::invalid_argument,
+                fmt::format("{}: registry '{}' is not in registry.upstreams of the config",
+                            ref.str(), ref.registry));
+  auto top = mirror_.manifest(registry::manifest_route(ref));
+  if (!top) return fail(top.error().code, fmt::format("{}: {}", ref.str(), top.error().message));
+  auto art = read_source_artifact(top->bytes);
+  if (!art) return fail(art.error().code, fmt::format("{}: {}", ref.str(), art.error().message));
+  registry::Route blob = registry::manifest_route(ref);
+  blob.kind = registry::Kind::blob;
+  blob.tag.clear();
+  blob.digest = art->content;
+  if (auto ok = mirror_.ensure_blob(blob); !ok)
+    return fail(ok.error().code,
+                fmt::format("{}: content layer: {}", ref.str(), ok.error().message));
+  auto content = store_.read_all(art->content, kMaxContentBytes);
+  if (!content) return std::unexpected(content.error());
+  auto uses = bundle::source_images(*art, *content);
+  if (!uses) return fail(uses.error().code, fmt::format("{}: {}", ref.str(), uses.error().message));
+  std::vector<registry::ImageRef> out;
+  for (const auto& u : *uses) {
+    progress_.note(fmt::format("{} names {} ({})", ref.str(), u.ref.str(), u.where));
+    out.push_back(u.ref);
+  }
+  bm_.source_repo = "oci://" + ref.registry + "/" + ref.repo;
+  bm_.source_commit = top->digest.str();
+  return out;
 }
 
 Result<registry::ManifestResult> BundleBuilder::by_digest(const registry::Route& route,
@@ -369,12 +403,21 @@ Result<CreateStats> create_bundle(const BundleSettings& cfg, const CreateOptions
   if (!valid_release_part(opt.name) || !valid_release_part(opt.version))
     return fail(Errc::invalid_argument,
                 "--name and --version must match [A-Za-z0-9][A-Za-z0-9._-]*");
-  if (opt.images.empty() && opt.charts.empty())
+  if (opt.images.empty() && opt.charts.empty() && !opt.from_source)
     return fail(Errc::invalid_argument,
-                "no images or charts given (--image / --chart / --images-from)");
+                "no images or charts given (--image / --chart / --images-from / --from)");
   BundleBuilder b(cfg, opt, client, progress);
   if (auto r = b.read_base(); !r) return std::unexpected(r.error());
-  for (const auto& ref : opt.images)
+  std::vector<registry::ImageRef> images = opt.images;
+  if (opt.from_source) {
+    auto named = b.source_images(*opt.from_source);
+    if (!named) return std::unexpected(named.error());
+    images.insert(images.end(), named->begin(), named->end());
+    images.push_back(*opt.from_source);
+    std::sort(images.begin(), images.end());
+    images.erase(std::unique(images.begin(), images.end()), images.end());
+  }
+  for (const auto& ref : images)
     if (auto r = b.add_image(ref); !r) return std::unexpected(r.error());
   if (auto r = b.add_charts(); !r) return std::unexpected(r.error());
   CreateStats stats;

@@ -38,6 +38,9 @@ struct CreateOptions {
   // Also carry each image's referrers (signatures, SBOMs, attestations): those the referrers API
   // lists and those tagged sha256-<hex>[.sig|.att|.sbom], for the top manifest and each platform.
   bool with_referrers = false;
+  // --from oci://…: a GitOps source artifact (Argo CD / Flux manifests, a Helm OCI chart) whose
+  // manifests name the images; the bundle carries it too, so the site can serve the source.
+  std::optional<registry::ImageRef> from_source;
 };
 
 struct CreateStats {

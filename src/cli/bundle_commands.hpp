@@ -14,7 +14,7 @@ struct CreateArgs {
   ConfigOption config;
   bundle::CreateOptions opt;
   std::vector<std::string> images_from, images, charts, platforms;
-  std::optional<std::string> since, push;
+  std::optional<std::string> since, push, from;
   std::string output, cache;
 };
 

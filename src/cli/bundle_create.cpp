@@ -40,6 +40,26 @@ int push_file(const Config& cfg, const std::filesystem::path& file, const std::s
   return 0;
 }
 
+// --from oci://…: the source artifact, and the name and version it gives by default. False (said
+// on stderr) for a bad reference or no name or version.
+bool source_options(const Config& cfg, const CreateArgs& a, bundle::CreateOptions& opt) {
+  if (a.from) {
+    auto ref = bundle::parse_oci_source(*a.from, cfg.registry);
+    if (!ref) {
+      std::cerr << "outpost bundle create: --from " << ref.error().message << "\n";
+      return false;
+    }
+    if (opt.name.empty()) opt.name = ref->repo.substr(ref->repo.rfind('/') + 1);
+    if (opt.version.empty()) opt.version = ref->tag;
+    opt.from_source = *ref;
+  }
+  if (opt.name.empty() || opt.version.empty()) {
+    std::cerr << "outpost bundle create: give --name and --version (or --from oci://…:VERSION)\n";
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 void quiet_logging(const Config& cfg) {
@@ -62,6 +82,7 @@ int run_create(const CreateArgs& a) {
     }
   }
   auto opt = a.opt;
+  if (!source_options(cfg, a, opt)) return 2;
   bundle::ImageCollector collector;
   for (const auto& p : a.images_from) {
     auto r = p == "-" ? [&] {

@@ -10,8 +10,14 @@ namespace {
 // Each subcommand's options, declared into the arguments they fill.
 void create_options(CLI::App& c, CreateArgs& a) {
   a.config.add_to(c);
-  c.add_option("--name", a.opt.name, "Release (bundle) name, e.g. the application")->required();
-  c.add_option("--version", a.opt.version, "Release version, e.g. a Git tag or commit")->required();
+  c.add_option("--name", a.opt.name,
+               "Release (bundle) name, e.g. the application (with --from: the repository's last "
+               "path part)");
+  c.add_option("--version", a.opt.version,
+               "Release version, e.g. a Git tag or commit (with --from: its tag)");
+  c.add_option("--from", a.from,
+               "oci://REGISTRY/REPO:VERSION — a GitOps source artifact (Argo CD or Flux manifests, "
+               "a Helm OCI chart): the images its manifests name, and the artifact itself");
   c.add_option("--images-from", a.images_from,
                "Kubernetes YAML files/dirs ('-' = stdin) to take images from");
   c.add_option("--image", a.images, "An image reference (repeatable)");

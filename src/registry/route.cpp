@@ -25,33 +25,38 @@ bool plausible_host(std::string_view h) {
   return true;
 }
 
-// The endpoint: sets r.kind, returns {name, reference}.
+// The endpoint: sets r.kind, returns {name, reference}. Read from the end of the path: a
+// repository may itself have a component named manifests, blobs or tags
+// (/v2/shop/manifests/tags/list).
 std::expected<std::pair<std::string_view, std::string_view>, RouteError> split_endpoint(
     std::string_view rest, Route& r) {
-  std::string_view name, ref;
-  if (auto p = rest.rfind("/manifests/"); p != std::string_view::npos) {
-    r.kind = Kind::manifest;
-    name = rest.substr(0, p);
-    ref = rest.substr(p + 11);
-  } else if (auto p = rest.find("/blobs/uploads"); p != std::string_view::npos) {
-    r.kind = Kind::upload;
-    name = rest.substr(0, p);
-  } else if (auto p = rest.rfind("/blobs/"); p != std::string_view::npos) {
-    r.kind = Kind::blob;
-    name = rest.substr(0, p);
-    ref = rest.substr(p + 7);
-  } else if (rest.ends_with("/tags/list")) {
+  auto unknown = [] { return err(Code::not_found, "unknown registry API endpoint"); };
+  if (rest.ends_with("/tags/list")) {
     r.kind = Kind::tags;
-    name = rest.substr(0, rest.size() - 10);
-  } else if (auto p = rest.rfind("/referrers/"); p != std::string_view::npos) {
-    r.kind = Kind::referrers;
-    name = rest.substr(0, p);
-    ref = rest.substr(p + 11);
-  } else {
-    return err(Code::not_found, "unknown registry API endpoint");
+    return std::pair{rest.substr(0, rest.size() - 10), std::string_view()};
   }
-  if (ref.find('/') != std::string_view::npos)
-    return err(Code::not_found, "unknown registry API endpoint");
+  const auto last = rest.rfind('/');
+  if (last == std::string_view::npos || last == 0) return unknown();
+  const auto second = rest.rfind('/', last - 1);
+  if (second == std::string_view::npos) return unknown();
+  const auto kind = rest.substr(second + 1, last - second - 1);
+  const auto ref = rest.substr(last + 1);
+  const auto name = rest.substr(0, second);
+  if (kind == "manifests") {
+    r.kind = Kind::manifest;
+  } else if (kind == "blobs" && ref == "uploads") {
+    r.kind = Kind::upload;
+    return std::pair{name, std::string_view()};
+  } else if (kind == "blobs") {
+    r.kind = Kind::blob;
+  } else if (kind == "referrers") {
+    r.kind = Kind::referrers;
+  } else if (kind == "uploads" && name.ends_with("/blobs")) {  // …/blobs/uploads/[<id>]
+    r.kind = Kind::upload;
+    return std::pair{name.substr(0, name.size() - 6), std::string_view()};
+  } else {
+    return unknown();
+  }
   return std::pair{name, ref};
 }
 

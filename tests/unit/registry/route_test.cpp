@@ -20,6 +20,31 @@ TEST(Route, NsParameterSelectsTheUpstream) {
   EXPECT_EQ(r->tag, "latest");
 }
 
+TEST(Route, ARepositoryMayHaveAComponentNamedLikeAnEndpoint) {
+  auto tags = parse_route("/v2/ghcr.io/shop/manifests/tags/list", std::nullopt, config());
+  ASSERT_TRUE(tags) << tags.error().message;
+  EXPECT_EQ(tags->kind, Kind::tags);
+  EXPECT_EQ(tags->repo, "shop/manifests");
+  auto m = parse_route("/v2/ghcr.io/blobs/manifests/manifests/1.5.0", std::nullopt, config());
+  ASSERT_TRUE(m) << m.error().message;
+  EXPECT_EQ(m->repo, "blobs/manifests");
+  EXPECT_EQ(m->tag, "1.5.0");
+  auto b = parse_route("/v2/ghcr.io/tags/blobs/blobs/" + kDigest, std::nullopt, config());
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->kind, Kind::blob);
+  EXPECT_EQ(b->repo, "tags/blobs");
+  for (const auto* up :
+       {"/v2/ghcr.io/a/manifests/blobs/uploads/", "/v2/ghcr.io/a/manifests/blobs/uploads",
+        "/v2/ghcr.io/a/manifests/blobs/uploads/0f3c-uuid"}) {
+    auto u = parse_route(up, std::nullopt, config());
+    ASSERT_TRUE(u) << up;
+    EXPECT_EQ(u->kind, Kind::upload) << up;
+    EXPECT_EQ(u->repo, "a/manifests") << up;
+  }
+  EXPECT_FALSE(parse_route("/v2/ghcr.io/a/manifests/1.0/extra", std::nullopt, config()));
+  EXPECT_FALSE(parse_route("/v2/ghcr.io/a/unknown/x", std::nullopt, config()));
+}
+
 TEST(Route, PathPrefixSelectsTheUpstream) {
   auto r = parse_route("/v2/quay.io/org/app/blobs/" + kDigest, std::nullopt, config());
   ASSERT_TRUE(r);
