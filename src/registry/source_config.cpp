@@ -5,6 +5,7 @@
 #include <set>
 
 #include "core/semver.hpp"
+#include "registry/reference.hpp"
 
 namespace outpost::config {
 namespace {
@@ -78,6 +79,10 @@ OciSourceConfig oci_config(const Section& s, std::set<std::string>& seen) {
   if (o.repository.find('/') == std::string::npos || o.repository.ends_with('/'))
     bad(s.origin(), s.key("repository"),
         "must be <registry>/<repository>, e.g. ghcr.io/acme/shop-manifests");
+  if (!registry::valid_repository(o.repository.substr(o.repository.find('/') + 1)))
+    bad(s.origin(), s.key("repository"),
+        fmt::format("'{}' is no valid repository name (lowercase components, no '..')",
+                    o.repository));
   if (!seen.insert(o.repository).second)
     bad(s.origin(), s.key("repository"), fmt::format("'{}' is listed twice", o.repository));
   if (o.follow.empty())

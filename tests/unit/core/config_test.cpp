@@ -136,6 +136,36 @@ TEST(Config, RejectsBadGatingAndWatermarks) {
   expect_error("bundle:\n  allowed_sources: [ftp://x/]\n", "bundle.allowed_sources[0]");
 }
 
+TEST(Config, ParsesFollowedOciSourcesAndRejectsBadOnes) {
+  auto c = parse_config(
+      "sources:\n  oci:\n    - repository: oci://ghcr.io/acme/shop-manifests\n"
+      "      follow: [stable, \">=1.4.0 <2.0.0\"]\n      interval: 30s\n      keep: 5\n"
+      "      notify:\n        - {kind: flux, url: http://flux/hook/x}\n",
+      "t.yaml");
+  ASSERT_EQ(c.sources.oci.size(), 1u);
+  const auto& o = c.sources.oci[0];
+  EXPECT_EQ(o.repository, "ghcr.io/acme/shop-manifests");
+  EXPECT_EQ(o.follow.size(), 2u);
+  EXPECT_EQ(o.interval, std::chrono::seconds(30));
+  EXPECT_EQ(o.keep, 5);
+  EXPECT_EQ(o.gate, SourceGate::images);
+  EXPECT_EQ(o.notify.at(0).kind, SourceNotifyConfig::Kind::flux);
+  const std::string head = "sources:\n  oci:\n    - ";
+  expect_error(head + "{repository: nowhere.example/x, follow: [a]}\n",
+               "sources.oci[0].repository");
+  expect_error(head + "{repository: ghcr.io/../etc, follow: [a]}\n", "sources.oci[0].repository");
+  expect_error(head + "{repository: ghcr.io/a/b, follow: []}\n", "sources.oci[0].follow");
+  expect_error(head + "{repository: ghcr.io/a/b, follow: [\">=banana\"]}\n",
+               "sources.oci[0].follow");
+  expect_error(head + "{repository: ghcr.io/a/b, follow: [x], keep: 0}\n", "sources.oci[0].keep");
+  expect_error(
+      head + "{repository: ghcr.io/a/b, follow: [x], notify: [{kind: slack, url: http://x}]}\n",
+      "sources.oci[0].notify[0].kind");
+  expect_error(
+      head + "{repository: ghcr.io/a/b, follow: [x], notify: [{kind: flux, url: ftp://x}]}\n",
+      "sources.oci[0].notify[0].url");
+}
+
 }  // namespace outpost
 
 namespace outpost {
