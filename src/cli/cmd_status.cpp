@@ -96,6 +96,31 @@ void print_object_store(const json& o) {
     std::cout << "    last error: " << str(o, "last_error") << "\n";
 }
 
+// The followed OCI sources: what each advertises, what upstream has, what is held back and why,
+// the last check and the notifications.
+void print_oci_sources(const json& list) {
+  std::cout << "\nOCI sources (sources.oci)\n";
+  for (const auto& o : list) {
+    std::cout << fmt::format(
+        "  {:<44} advertised {}, newest upstream {}; checked {}{}\n", str(o, "repository"),
+        str(o, "advertised_version").empty() ? "-" : str(o, "advertised_version"),
+        str(o, "newest_upstream").empty() ? "-" : str(o, "newest_upstream"),
+        str(o, "last_check").empty() ? "never" : str(o, "last_check"),
+        o.value("upstream_reachable", true) ? "" : " (unreachable: " + str(o, "last_error") + ")");
+    const json advertised = o.value("advertised", json::object());  // items() needs it alive
+    for (const auto& [tag, a] : advertised.items())
+      std::cout << fmt::format("    {} -> {}{}\n", tag, str(a, "digest").substr(0, 19),
+                               str(a, "version").empty() ? "" : " (" + str(a, "version") + ")");
+    for (const auto& h : o.value("held", json::array()))
+      std::cout << fmt::format("    held: {}: {}\n", str(h, "tag"), str(h, "why"));
+    for (const auto& n : o.value("notifications", json::array()))
+      std::cout << fmt::format(
+          "    notify {} {}: {} sent, {} pending, {} failed{}\n", str(n, "kind"), str(n, "url"),
+          n.value("sent", 0), n.value("pending", 0), n.value("failed", 0),
+          str(n, "last_error").empty() ? "" : " (" + str(n, "last_error") + ")");
+  }
+}
+
 // The metadata backend (metadata.postgres): up, or down with the writes not shared.
 void print_metadata(const json& m) {
   if (str(m, "backend") != "postgres") return;
@@ -180,6 +205,7 @@ void print_human(const json& s, const std::string& server) {
       std::cout << fmt::format("  {}/{}:{} -> {} (since {})\n", str(t, "upstream"), str(t, "repo"),
                                str(t, "tag"), str(t, "digest").substr(0, 19), str(t, "noticed_at"));
   }
+  if (!s.value("oci_sources", json::array()).empty()) print_oci_sources(s["oci_sources"]);
   if (s.contains("cluster")) print_cluster(s["cluster"]);
   if (s.contains("nodes")) print_nodes(s["nodes"]);
   if (s.contains("object_store")) print_object_store(s["object_store"]);

@@ -102,6 +102,23 @@ code=$(curl -s -o "$T/held.json" -w '%{http_code}' -H 'Accept: application/vnd.o
 code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Accept: application/vnd.oci.image.manifest.v1+json' "http://127.0.0.1:$OP/v2/upstream.test/$M/manifests/$d16")
 [[ $code == 200 ]] || die "1.6.0 by digest answered $code: a digest asked for is never hidden"
 [[ ! -s $T/hooks.jsonl ]] || die "receivers were notified before anything new was advertised"
+log "the status page and outpost status show what is held back and why"
+BROWSER=$(cd "$(dirname "$0")/../tools/browser" && pwd)
+ARTIFACTS=${TEST_ARTIFACTS:-$T/artifacts}
+mkdir -p "$ARTIFACTS"
+node "$BROWSER/page_check.mjs" "http://127.0.0.1:$OP/" "$ARTIFACTS/oci-sources.png" >"$T/page.json" 2>"$T/page.err" ||
+  die "page_check: $(cat "$T/page.err")"
+python3 - "$T/page.json" "upstream.test/$M" <<'PY' || die "the page: $(cat "$T/page.json")"
+import json, sys
+page = json.load(open(sys.argv[1]))
+row = page["tests"]["oci:" + sys.argv[2]]
+for w in ("held back", "held: 1.6.0", "test/app:v6", "stable →", "(1.5.0)", "newest upstream 1.6.0"):
+    assert w in row, f"{w!r} not in {row!r}"
+assert not page["console_errors"], page["console_errors"]
+PY
+"$OUTPOST_BIN" status --server "http://127.0.0.1:$OP" >"$T/status.txt" || true  # 1: not offline-ready
+grep_q "held: 1.6.0: .*test/app:v6" "$T/status.txt" || die "outpost status: $(cat "$T/status.txt")"
+grep_q "advertised 1.5.0, newest upstream 1.6.0" "$T/status.txt" || die "outpost status: $(cat "$T/status.txt")"
 
 log "the image arrives: 1.6.0 is listed, stable moves, Argo CD and Flux are told"
 push_image "$T/layout" v6 "$up_PORT" test/app
