@@ -50,10 +50,12 @@ http::ClientRequest notify_request(const SourceNotifyConfig& target, const Adver
   return req;
 }
 
-Notifier::Notifier(http::HttpClient& client, Report report, int attempts)
+Notifier::Notifier(http::HttpClient& client, Report report, int attempts,
+                   std::chrono::milliseconds base)
     : client_(client),
       report_(std::move(report)),
       attempts_(attempts),
+      base_(base),
       thread_([this](std::stop_token st) { run(st); }) {}
 
 Notifier::~Notifier() {
@@ -110,7 +112,8 @@ void Notifier::run(std::stop_token st) {
     busy_ = false;
     if (outcome == Outcome::retried) {
       item.due = std::chrono::steady_clock::now() +
-                 std::chrono::seconds(std::min(60, 1 << std::min(item.attempt - 1, 6)));
+                 std::min<std::chrono::milliseconds>(std::chrono::seconds(60),
+                                                     base_ * (1 << std::min(item.attempt - 1, 6)));
       queue_.push_back(std::move(item));
     }
     cv_.notify_all();

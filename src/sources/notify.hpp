@@ -34,14 +34,15 @@ http::ClientRequest notify_request(const SourceNotifyConfig& target, const Adver
                                    const std::string& public_host, UnixSeconds now);
 
 // Sends requests in the background, in order per target; a failure (transport error or HTTP
-// status ≥ 300) is retried after 1 s, 2 s, 4 s … (at most 60 s), `attempts` times in all.
+// status ≥ 300) is retried after `base`, 2×, 4× … (at most 60 s), `attempts` times in all.
 class Notifier {
  public:
   enum class Outcome { sent, retried, failed };
   // `done` is called on the sender's thread for each attempt's outcome (`error` when not sent).
   using Report = std::function<void(const std::string& source, const SourceNotifyConfig& target,
                                     Outcome outcome, const std::string& error)>;
-  Notifier(http::HttpClient& client, Report report, int attempts = 8);
+  Notifier(http::HttpClient& client, Report report, int attempts = 8,
+           std::chrono::milliseconds base = std::chrono::seconds(1));
   ~Notifier();
   void send(const std::string& source, const SourceNotifyConfig& target, http::ClientRequest req);
   // Blocks until nothing is queued or being sent (tests).
@@ -61,6 +62,7 @@ class Notifier {
   http::HttpClient& client_;
   Report report_;
   const int attempts_;
+  const std::chrono::milliseconds base_;
   Mutex mu_;
   std::condition_variable_any cv_;
   std::deque<Item> queue_ GUARDED_BY(mu_);

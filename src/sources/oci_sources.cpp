@@ -36,29 +36,32 @@ std::string held_names(const SourceState& st) {
 OciSources::OciSources(SourcesDeps deps, const Clock& clock)
     : d_(std::move(deps)),
       clock_(clock),
-      notifier_(d_.client, [this](const std::string& source, const SourceNotifyConfig& target,
-                                  Notifier::Outcome outcome, const std::string& error) {
-        static constexpr const char* kOutcome[] = {"sent", "retried", "failed"};
-        d_.metrics.counter(metric::notifications_total)
-            .add({{"source", source},
-                  {"kind", target.kind == SourceNotifyConfig::Kind::argocd ? "argocd" : "flux"},
-                  {"result", kOutcome[static_cast<int>(outcome)]}});
-        MutexLock lock(mu_);
-        for (auto& s : sources_) {
-          if (s->cfg.repository != source) continue;
-          auto& n = s->state.notify[target.url];
-          if (outcome != Notifier::Outcome::retried && n.pending > 0) --n.pending;
-          if (outcome == Notifier::Outcome::sent) {
-            ++n.sent;
-            n.last_sent = clock_.unix_now();
-          } else {
-            ++(outcome == Notifier::Outcome::failed ? n.failed : n.retried);
-            n.last_error = error;
-            spdlog::warn("sources: notifying {} of {} failed ({}){}", target.url, source, error,
-                         outcome == Notifier::Outcome::failed ? "; given up" : "; will retry");
-          }
-        }
-      }) {
+      notifier_(
+          d_.client,
+          [this](const std::string& source, const SourceNotifyConfig& target,
+                 Notifier::Outcome outcome, const std::string& error) {
+            static constexpr const char* kOutcome[] = {"sent", "retried", "failed"};
+            d_.metrics.counter(metric::notifications_total)
+                .add({{"source", source},
+                      {"kind", target.kind == SourceNotifyConfig::Kind::argocd ? "argocd" : "flux"},
+                      {"result", kOutcome[static_cast<int>(outcome)]}});
+            MutexLock lock(mu_);
+            for (auto& s : sources_) {
+              if (s->cfg.repository != source) continue;
+              auto& n = s->state.notify[target.url];
+              if (outcome != Notifier::Outcome::retried && n.pending > 0) --n.pending;
+              if (outcome == Notifier::Outcome::sent) {
+                ++n.sent;
+                n.last_sent = clock_.unix_now();
+              } else {
+                ++(outcome == Notifier::Outcome::failed ? n.failed : n.retried);
+                n.last_error = error;
+                spdlog::warn("sources: notifying {} of {} failed ({}){}", target.url, source, error,
+                             outcome == Notifier::Outcome::failed ? "; given up" : "; will retry");
+              }
+            }
+          },
+          8, d_.notify_retry) {
   json saved = json::object();
   if (std::ifstream in(d_.state_file); in) {
     std::stringstream ss;

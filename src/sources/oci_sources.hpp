@@ -39,6 +39,7 @@ struct SourcesDeps {
   http::HttpClient& client;
   Metrics& metrics;
   std::filesystem::path state_file;
+  std::chrono::milliseconds notify_retry = std::chrono::seconds(1);  // the first retry's pause
 };
 
 class OciSources final : public registry::SourceView {

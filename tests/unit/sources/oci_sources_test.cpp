@@ -10,6 +10,7 @@
 #include "../fakes/fake_site.hpp"
 #include "../fakes/tgz.hpp"
 #include "bundle/source_artifact.hpp"
+#include "sources/metric_defs.hpp"
 
 namespace outpost::sources {
 namespace {
@@ -77,11 +78,19 @@ class FakeRegistry {
     return posts_[url];
   }
   std::atomic<bool> down{false};
+  void flux_fails(int n) {
+    std::lock_guard lock(mu_);
+    flux_fails_ = n;
+  }
 
   Result<http::ClientResponse> serve(const http::ClientRequest& r, http::BodySink* sink) {
     std::lock_guard lock(mu_);
     if (r.method == "POST") {
       posts_[r.url].push_back({{"body", json::parse(r.body)}, {"headers", r.headers}});
+      if (r.url.find("flux") != std::string::npos && flux_fails_ > 0) {
+        --flux_fails_;
+        return answer(sink, 503, {}, "");
+      }
       return answer(sink, 200, {}, "");
     }
     if (down) return fail(Errc::upstream_unavailable, "Couldn't connect to server");
@@ -118,6 +127,7 @@ class FakeRegistry {
   std::map<std::string, std::string> blobs_, manifests_;
   std::map<std::string, std::map<std::string, std::string>> tags_;
   std::map<std::string, std::vector<json>> posts_;
+  int flux_fails_ = 0;
 };
 
 class OciSourcesTest : public ::testing::Test {
@@ -147,7 +157,8 @@ class OciSourcesTest : public ::testing::Test {
                                                  site_.metrics, site_.clock);
     sources_ = std::make_unique<OciSources>(
         SourcesDeps{cfg_, reg_, "outpost.test:8080", *mirror_, site_.store, site_.db, site_.http,
-                    site_.metrics, site_.dir.path() / "oci-sources.json"},
+                    site_.metrics, site_.dir.path() / "oci-sources.json",
+                    std::chrono::milliseconds(1)},
         site_.clock);
     mirror_->set_sources(sources_.get());
   }
@@ -246,6 +257,33 @@ TEST_F(OciSourcesTest, TellsArgoCdAndFluxWhatIsAdvertisedAnew) {
   auto st = sources_->status()["oci"][0]["notifications"];
   EXPECT_EQ(st[0]["sent"], 1);
   EXPECT_EQ(st[1]["sent"], 1);
+}
+
+TEST_F(OciSourcesTest, AReceiverThatFailsIsRetriedThenGivenUpAndTheStatusSaysSo) {
+  sources_->check(0);
+  up_.flux_fails(2);  // two failures, then it answers
+  up_.image("acme/app", "v6");
+  up_.release("1.6.0", {"up.test/acme/app:v6"});
+  sources_->check(0);
+  sources_->wait_notifications();
+  auto st = sources_->status()["oci"][0]["notifications"][1];
+  EXPECT_EQ(st["sent"], 1);
+  EXPECT_EQ(st["retried"], 2);
+  EXPECT_EQ(st["failed"], 0);
+  EXPECT_EQ(up_.posts("http://flux.test/hook/abc").size(), 3u);
+  up_.flux_fails(100);  // never again
+  up_.release("1.7.0", {"up.test/acme/app:v6"});
+  sources_->check(0);
+  sources_->wait_notifications();
+  st = sources_->status()["oci"][0]["notifications"][1];
+  EXPECT_EQ(st["failed"], 1);
+  EXPECT_EQ(st["pending"], 0);
+  EXPECT_EQ(st["last_error"], "HTTP 503");
+  EXPECT_EQ(up_.posts("http://flux.test/hook/abc").size(), 3u + 8u);  // 8 attempts in all
+  EXPECT_EQ(
+      site_.metrics.counter(metric::notifications_total)
+          .value({{"source", "up.test/acme/manifests"}, {"kind", "flux"}, {"result", "failed"}}),
+      1);
 }
 
 TEST_F(OciSourcesTest, ManyPollersOfAFollowedTagCostTheOriginNothingBetweenChecks) {
