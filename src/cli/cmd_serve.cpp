@@ -267,10 +267,11 @@ int serve(const Config& cfg) {
   cluster.start();
   oci.start();
   server.run([&] {
-    oci.stop();
+    oci.stop_soon();
     fanout.stop();
     cluster.stop();
     mirror.stop();
+    oci.stop();
     git_cache.stop();
     helm_cache.stop();
     releases.stop();

@@ -9,6 +9,16 @@
 
 namespace outpost::sources {
 
+std::string shown_url(std::string_view url) {
+  std::string out(url.substr(0, url.find_first_of("?#")));
+  if (auto scheme = out.find("://"); scheme != std::string::npos)
+    if (auto at = out.find('@', scheme); at != std::string::npos && at < out.find('/', scheme + 3))
+      out.erase(scheme + 3, at - scheme - 2);
+  if (auto hook = out.find("/hook/"); hook != std::string::npos)
+    out = out.substr(0, hook + 6) + "…";
+  return out;
+}
+
 http::ClientRequest notify_request(const SourceNotifyConfig& target, const Advertised& what,
                                    const std::string& public_host, UnixSeconds now) {
   http::ClientRequest req;

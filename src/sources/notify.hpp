@@ -29,6 +29,10 @@ struct Advertised {
   Digest digest;
 };
 
+// A target URL as status and logs show it: no credentials, no query, and a Flux Receiver's
+// /hook/<path> (which admits whoever knows it) shortened to /hook/….
+std::string shown_url(std::string_view url);
+
 // `public_host`: how clients reach Outpost's registry ("outpost.example:8443").
 http::ClientRequest notify_request(const SourceNotifyConfig& target, const Advertised& what,
                                    const std::string& public_host, UnixSeconds now);

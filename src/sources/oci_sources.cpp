@@ -12,6 +12,7 @@
 
 #include "bundle/source_artifact.hpp"
 #include "gate/gate.hpp"
+#include "registry/manifest.hpp"
 #include "sources/metric_defs.hpp"
 #include "sources/source_parts.hpp"
 #include "store/atomic_file.hpp"
@@ -39,28 +40,8 @@ OciSources::OciSources(SourcesDeps deps, const Clock& clock)
       notifier_(
           d_.client,
           [this](const std::string& source, const SourceNotifyConfig& target,
-                 Notifier::Outcome outcome, const std::string& error) {
-            static constexpr const char* kOutcome[] = {"sent", "retried", "failed"};
-            d_.metrics.counter(metric::notifications_total)
-                .add({{"source", source},
-                      {"kind", target.kind == SourceNotifyConfig::Kind::argocd ? "argocd" : "flux"},
-                      {"result", kOutcome[static_cast<int>(outcome)]}});
-            MutexLock lock(mu_);
-            for (auto& s : sources_) {
-              if (s->cfg.repository != source) continue;
-              auto& n = s->state.notify[target.url];
-              if (outcome != Notifier::Outcome::retried && n.pending > 0) --n.pending;
-              if (outcome == Notifier::Outcome::sent) {
-                ++n.sent;
-                n.last_sent = clock_.unix_now();
-              } else {
-                ++(outcome == Notifier::Outcome::failed ? n.failed : n.retried);
-                n.last_error = error;
-                spdlog::warn("sources: notifying {} of {} failed ({}){}", target.url, source, error,
-                             outcome == Notifier::Outcome::failed ? "; given up" : "; will retry");
-              }
-            }
-          },
+                 Notifier::Outcome outcome,
+                 const std::string& error) { note_delivery(source, target, outcome, error); },
           8, d_.notify_retry) {
   json saved = json::object();
   if (std::ifstream in(d_.state_file); in) {
@@ -69,36 +50,66 @@ OciSources::OciSources(SourcesDeps deps, const Clock& clock)
     saved = json::parse(ss.str(), nullptr, false);
     if (!saved.is_object()) saved = json::object();
   }
-  for (std::size_t i = 0; i < d_.cfg.oci.size(); ++i) {
-    const auto& c = d_.cfg.oci[i];
-    auto s = std::unique_ptr<Source>(new Source{.index = i, .cfg = c});
-    s->upstream = c.repository.substr(0, c.repository.find('/'));
-    s->repo = c.repository.substr(c.repository.find('/') + 1);
-    if (s->upstream == "docker.io" && s->repo.find('/') == std::string::npos)
-      s->repo = "library/" + s->repo;
-    for (const auto& f : c.follow) {
-      if (!SemVerRange::looks_like_range(f)) {
-        s->literal.push_back(f);
-      } else if (auto r = SemVerRange::parse(f)) {
-        s->ranges.push_back(*r);
-      }
+  for (std::size_t i = 0; i < d_.cfg.oci.size(); ++i) sources_.push_back(load_source(i, saved));
+  register_metrics();
+}
+
+std::unique_ptr<OciSources::Source> OciSources::load_source(std::size_t i, const json& saved) {
+  const auto& c = d_.cfg.oci[i];
+  auto s = std::unique_ptr<Source>(new Source{.index = i, .cfg = c});
+  s->upstream = c.repository.substr(0, c.repository.find('/'));
+  s->repo = c.repository.substr(c.repository.find('/') + 1);
+  if (s->upstream == "docker.io" && s->repo.find('/') == std::string::npos)
+    s->repo = "library/" + s->repo;
+  for (const auto& f : c.follow) {
+    if (!SemVerRange::looks_like_range(f)) {
+      s->literal.push_back(f);
+    } else if (auto r = SemVerRange::parse(f)) {
+      s->ranges.push_back(*r);
     }
-    s->release_name = "source:" + c.repository;
-    if (saved.contains(c.repository)) s->state = state_from_json(saved[c.repository]);
-    // The snapshot upstream sent last, from the store: a restart offline lists it too.
-    if (auto at = d_.db.tag_list_fetched_at(s->upstream, s->repo); at && *at) {
-      auto tags =
-          d_.db.tag_list_page(s->upstream, s->repo, "", std::numeric_limits<std::size_t>::max(),
-                              MetaDb::TagSource::listed);
-      if (tags) {
-        s->snapshot = {tags->begin(), tags->end()};
-        s->visible =
-            std::make_shared<const std::vector<std::string>>(visible_tags(*tags, s->state));
-        s->state.listed_at = std::max(s->state.listed_at, **at);
-      }
-    }
-    sources_.push_back(std::move(s));
   }
+  s->release_name = "source:" + c.repository;
+  if (saved.contains(c.repository)) s->state = state_from_json(saved[c.repository]);
+  // The snapshot upstream sent last, from the store: a restart offline lists it too.
+  if (auto at = d_.db.tag_list_fetched_at(s->upstream, s->repo); at && *at) {
+    auto tags =
+        d_.db.tag_list_page(s->upstream, s->repo, "", std::numeric_limits<std::size_t>::max(),
+                            MetaDb::TagSource::listed);
+    if (tags) {
+      s->snapshot = {tags->begin(), tags->end()};
+      s->visible = std::make_shared<const std::vector<std::string>>(visible_tags(*tags, s->state));
+      s->state.listed_at = std::max(s->state.listed_at, **at);
+    }
+  }
+  return s;
+}
+
+void OciSources::note_delivery(const std::string& source, const SourceNotifyConfig& target,
+                               Notifier::Outcome outcome, const std::string& error) {
+  static constexpr const char* kOutcome[] = {"sent", "retried", "failed"};
+  d_.metrics.counter(metric::notifications_total)
+      .add({{"source", source},
+            {"kind", target.kind == SourceNotifyConfig::Kind::argocd ? "argocd" : "flux"},
+            {"result", kOutcome[static_cast<int>(outcome)]}});
+  if (outcome != Notifier::Outcome::sent)
+    spdlog::warn("sources: notifying {} of {} failed ({}){}", shown_url(target.url), source, error,
+                 outcome == Notifier::Outcome::failed ? "; given up" : "; will retry");
+  MutexLock lock(mu_);
+  for (auto& s : sources_) {
+    if (s->cfg.repository != source) continue;
+    auto& n = s->state.notify[target.url];
+    if (outcome != Notifier::Outcome::retried && n.pending > 0) --n.pending;
+    if (outcome == Notifier::Outcome::sent) {
+      ++n.sent;
+      n.last_sent = clock_.unix_now();
+    } else {
+      ++(outcome == Notifier::Outcome::failed ? n.failed : n.retried);
+      n.last_error = error;
+    }
+  }
+}
+
+void OciSources::register_metrics() {
   auto& held = d_.metrics.gauge(metric::held);
   auto& last = d_.metrics.gauge(metric::last_check);
   auto& up = d_.metrics.gauge(metric::reachable);
@@ -125,7 +136,15 @@ void OciSources::start() {
   loop_ = std::jthread([this](std::stop_token st) { loop(st); });
 }
 
+void OciSources::stop_soon() {
+  stopping_ = true;
+  loop_.request_stop();
+  MutexLock lock(mu_);
+  wake_.notify_all();
+}
+
 void OciSources::stop() {
+  stopping_ = true;
   loop_.request_stop();
   {
     MutexLock lock(mu_);
@@ -236,10 +255,11 @@ void OciSources::check(std::size_t i) {
   std::vector<std::string> changed;
   std::vector<Gated> pins;
   for (std::size_t k = 0; k < in_range.size() && k < static_cast<std::size_t>(src.cfg.keep); ++k)
-    if (check_version(src, st, in_range[k], pins)) changed.push_back(in_range[k]);
+    if (!stopping_ && check_version(src, st, in_range[k], pins)) changed.push_back(in_range[k]);
   for (const auto& t : src.literal)
-    if (check_tag(src, st, t)) changed.push_back(t);
+    if (!stopping_ && check_tag(src, st, t)) changed.push_back(t);
   pin(src, pins);
+  prune(src, st, *listed);
   d_.metrics.counter(metric::checks_total).add({{"source", src.cfg.repository}, {"result", "ok"}});
   if (auto held = held_names(st); !held.empty())
     spdlog::info("sources: {}: held back until what they need is local: {}", src.cfg.repository,
@@ -287,17 +307,14 @@ bool OciSources::check_tag(const Source& src, SourceState& st, const std::string
     ts.why.clear();
     return false;
   }
-  // A digest some advertised version already has passed its gate.
-  const bool known = std::ranges::any_of(st.versions, [&](const auto& kv) {
-    return kv.second.state == VersionState::State::ready && kv.second.digest == *d;
-  });
-  if (!known) {
-    auto g = gate(src, *d);
-    if (!g.ready) {
-      ts.why = fmt::format("{} moved to {}: {}", tag, d->str(), g.why);
-      return false;
-    }
+  // Gated again even when a version has this digest: everything is local then, and the pin of
+  // the tag needs the blobs.
+  auto g = gate(src, *d);
+  if (!g.ready) {
+    ts.why = fmt::format("{} moved to {}: {}", tag, d->str(), g.why);
+    return false;
   }
+  pin_tag(src, tag, g);
   ts.advertised = *d;
   ts.why.clear();
   ts.moved_at = clock_.unix_now();
@@ -320,9 +337,21 @@ OciSources::Gated OciSources::gate(const Source& src, const Digest& d) {
   r.digest = d;
   auto m = d_.mirror.manifest(r);
   if (!m) return why("fetching the artifact: " + m.error().message);
+  g.blobs.push_back({d, m->bytes.size(), m->media_type});
+  if (src.cfg.gate == SourceGate::none) {  // any artifact: kept whole, not read
+    g.ready = true;
+    if (auto info = registry::parse_manifest(m->bytes); info && info->manifests.empty())
+      for (const auto& b : info->blobs) {
+        registry::Route blob = r;
+        blob.kind = registry::Kind::blob;
+        blob.digest = b.digest;
+        if (auto ok = d_.mirror.ensure_blob(blob); !ok) return why(ok.error().message);
+        g.blobs.push_back({b.digest, b.size, ""});
+      }
+    return g;
+  }
   auto art = bundle::read_source_artifact(m->bytes);
   if (!art) return why(art.error().message);
-  g.blobs.push_back({d, m->bytes.size(), m->media_type});
   registry::Route b = r;
   b.kind = registry::Kind::blob;
   for (std::size_t k = 0; k < art->blobs.size(); ++k) {
@@ -336,14 +365,13 @@ OciSources::Gated OciSources::gate(const Source& src, const Digest& d) {
   if (!content) return why("reading the artifact's content: " + content.error().message);
   auto images = bundle::source_images(*art, *content);
   if (!images) return why(images.error().message);
-  if (src.cfg.gate == SourceGate::images) {
-    for (const auto& use : *images) {
-      auto p = gate::pull_image(d_.mirror, d_.registry, use.ref);
-      if (!p.ready) return why(p.why);
-      g.blobs.insert(g.blobs.end(), p.blobs.begin(), p.blobs.end());
-      if (!use.ref.digest && !use.ref.tag.empty())
-        g.tags.push_back({use.ref.registry, use.ref.repo, use.ref.tag, p.top});
-    }
+  for (const auto& use : *images) {
+    if (stopping_) return why("stopping");
+    auto p = gate::pull_image(d_.mirror, d_.registry, use.ref);
+    if (!p.ready) return why(p.why);
+    g.blobs.insert(g.blobs.end(), p.blobs.begin(), p.blobs.end());
+    if (!use.ref.digest && !use.ref.tag.empty())
+      g.tags.push_back({use.ref.registry, use.ref.repo, use.ref.tag, p.top});
   }
   g.ready = true;
   return g;
@@ -369,6 +397,30 @@ void OciSources::pin(const Source& src, const std::vector<Gated>& pins) {
       for (const auto& v : *dropped)
         spdlog::info("sources: {}:{} is no longer kept pinned (keep {})", src.cfg.repository, v,
                      src.cfg.keep);
+}
+
+void OciSources::pin_tag(const Source& src, const std::string& tag, const Gated& g) {
+  ReleaseRecord rec;
+  rec.name = "source-tags:" + src.cfg.repository;
+  rec.version = tag;
+  std::set<Digest> seen;
+  for (const auto& b : g.blobs)
+    if (seen.insert(b.digest).second) rec.blobs.push_back(b);
+  rec.tags = g.tags;
+  if (auto ok = d_.db.record_release(rec); !ok)
+    spdlog::warn("sources: pinning {}:{} failed: {}", src.cfg.repository, tag, ok.error().message);
+}
+
+void OciSources::prune(const Source& src, SourceState& st, const std::vector<std::string>& listed) {
+  std::set<std::string> upstream(listed.begin(), listed.end());
+  std::vector<std::string> ready;
+  for (const auto& [t, v] : st.versions)
+    if (v.state == VersionState::State::ready) ready.push_back(t);
+  auto newest = versions_in_range(ready, src.ranges);
+  if (newest.size() > static_cast<std::size_t>(src.cfg.keep)) newest.resize(src.cfg.keep);
+  std::erase_if(st.versions, [&](const auto& kv) {
+    return !upstream.contains(kv.first) && std::ranges::find(newest, kv.first) == newest.end();
+  });
 }
 
 void OciSources::notify(const Source& src, const std::vector<std::string>& tags,

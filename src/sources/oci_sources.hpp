@@ -6,6 +6,7 @@
 // is advertised; the newest `keep` versions are pinned with their images like a release; and the
 // notify targets are told what is advertised anew. Clients polling a followed tag or listing the
 // tags are answered from here (registry::SourceView) and cost the origin nothing.
+#include <atomic>
 #include <condition_variable>
 #include <filesystem>
 #include <memory>
@@ -49,6 +50,9 @@ class OciSources final : public registry::SourceView {
   explicit OciSources(SourcesDeps deps, const Clock& clock = Clock::system());
   ~OciSources() override;
   void start();
+  // Asks a check in progress to end at its next step (before the mirror stops: an image pull then
+  // fails fast instead of holding the shutdown); stop() then joins.
+  void stop_soon();
   void stop();
 
   TagAnswer tag(const std::string& upstream, const std::string& repo,
@@ -82,10 +86,21 @@ class OciSources final : public registry::SourceView {
                      std::vector<Gated>& pins);
   bool check_tag(const Source& src, SourceState& st, const std::string& tag);
   void pin(const Source& src, const std::vector<Gated>& pins);
+  // A followed tag's advertised digest, pinned as release `source-tags:<repository>` version
+  // <tag> (replaced when the tag moves), so it is served offline whatever `keep` drops.
+  void pin_tag(const Source& src, const std::string& tag, const Gated& g);
+  // Forgets versions upstream no longer lists that are not among the newest `keep` advertised.
+  void prune(const Source& src, SourceState& st, const std::vector<std::string>& listed);
   void publish(std::size_t i, SourceState st, std::vector<std::string> snapshot);
   void notify(const Source& src, const std::vector<std::string>& tags, const SourceState& st);
   void save() const;
   void loop(std::stop_token st);
+  std::unique_ptr<Source> load_source(std::size_t i, const nlohmann::json& saved);
+  // A notification's outcome, into the source's state and the metrics.
+  void note_delivery(const std::string& source, const SourceNotifyConfig& target,
+                     Notifier::Outcome outcome, const std::string& error);
+  // The gauges, set at each scrape. The Metrics must not be rendered once this is gone.
+  void register_metrics();
   const Source* find(const std::string& upstream, const std::string& repo) const;
 
   SourcesDeps d_;
@@ -93,6 +108,7 @@ class OciSources final : public registry::SourceView {
   std::vector<std::unique_ptr<Source>> sources_;
   mutable Mutex mu_;
   std::condition_variable_any wake_;
+  std::atomic<bool> stopping_{false};
   Notifier notifier_;
   std::jthread loop_;
 };

@@ -67,7 +67,7 @@ json source_json(const OciSourceConfig& cfg, const SourceState& st, std::size_t 
     NotifyStats s;
     if (auto it = st.notify.find(n.url); it != st.notify.end()) s = it->second;
     notes.push_back({{"kind", n.kind == SourceNotifyConfig::Kind::argocd ? "argocd" : "flux"},
-                     {"url", n.url},
+                     {"url", shown_url(n.url)},
                      {"sent", s.sent},
                      {"retried", s.retried},
                      {"failed", s.failed},

@@ -69,6 +69,10 @@ class FakeRegistry {
            {"size", content.size()}}}}};
     return manifest("acme/manifests", tag, m.dump());
   }
+  void untag(const std::string& repo, const std::string& tag) {
+    std::lock_guard lock(mu_);
+    tags_[repo].erase(tag);
+  }
   void retag(const std::string& repo, const std::string& tag, const Digest& d) {
     std::lock_guard lock(mu_);
     tags_[repo][tag] = d.str();
@@ -344,6 +348,37 @@ TEST_F(OciSourcesTest, KeepsTheNewestVersionsPinnedWithTheirImages) {
   EXPECT_EQ(kept, (std::vector<std::string>{"1.5.0", "1.6.0", "1.7.0"}));
   auto pinned = site_.db.pinned_tag("up.test", "acme/app", "v6");
   ASSERT_TRUE(pinned && *pinned);
+}
+
+TEST_F(OciSourcesTest, PinsTheFollowedTagAndForgetsVersionsGoneUpstreamAndNoLongerKept) {
+  sources_->check(0);
+  auto pinned = site_.db.pinned_tag("up.test", "acme/app", "v5");  // stable's image
+  ASSERT_TRUE(pinned && *pinned);
+  auto rows = site_.db.releases();
+  ASSERT_TRUE(rows);
+  EXPECT_TRUE(std::ranges::any_of(*rows, [](const auto& r) {
+    return r.name == "source-tags:up.test/acme/manifests" && r.version == "stable";
+  }));
+  for (const char* v : {"1.6.0", "1.7.0", "1.8.0"}) up_.release(v, {"up.test/acme/app:v5"});
+  up_.untag("acme/manifests", "1.4.0");
+  sources_->check(0);
+  auto versions = sources_->status()["oci"][0]["versions"];
+  for (const auto& v : versions) EXPECT_NE(v["tag"], "1.4.0");
+  EXPECT_EQ(listed(), (std::vector<std::string>{"1.5.0", "1.6.0", "1.7.0", "1.8.0", "stable"}));
+}
+
+TEST_F(OciSourcesTest, WithGateNoneAnyArtifactIsAdvertisedAtOnce) {
+  stop();
+  cfg_.oci[0].repository = "up.test/acme/app";  // plain images: no content layer to read
+  cfg_.oci[0].follow = {"v5"};
+  cfg_.oci[0].gate = SourceGate::none;
+  start();
+  sources_->check(0);
+  registry::Route r = route("v5");
+  r.repo = "acme/app";
+  auto m = mirror_->manifest(r);
+  ASSERT_TRUE(m) << m.error().message;
+  EXPECT_EQ(sources_->status()["oci"][0]["advertised"]["v5"]["digest"], m->digest.str());
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
 #include "sources/source_state.hpp"
+#include "sources/notify.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -74,6 +75,21 @@ TEST(SourceState, SurvivesARoundTripThroughItsFile) {
   EXPECT_EQ(back.newest_upstream, "1.6.0");
   EXPECT_TRUE(state_from_json(nlohmann::json::parse(R"({"versions":{"x":{"digest":"nope"}}})"))
                   .versions.empty());
+}
+
+}  // namespace
+}  // namespace outpost::sources
+
+namespace outpost::sources {
+namespace {
+
+TEST(Notify, ShowsTargetsWithoutTheirSecrets) {
+  EXPECT_EQ(shown_url("http://notification-controller.flux-system.svc/hook/0123abcd"),
+            "http://notification-controller.flux-system.svc/hook/…");
+  EXPECT_EQ(shown_url("https://user:pw@argocd.example/api/webhook?token=x"),
+            "https://argocd.example/api/webhook");
+  EXPECT_EQ(shown_url("http://argocd-server.argocd.svc/api/webhook"),
+            "http://argocd-server.argocd.svc/api/webhook");
 }
 
 }  // namespace
