@@ -4,8 +4,9 @@
 # uses. A client resolving a semver range the way Argo CD does sees the same versions online and
 # offline; a version whose image is missing stays hidden (and `stable` with it) until the image is
 # there, then Argo CD's and Flux's receivers get their payloads; 20 pollers cost the origin no HEAD
-# between checks; rollback to 1.4.0 works offline; a bundle made --from the source imports into a
-# fresh Outpost that serves the source and its images offline.
+# between checks; rollback to 1.4.0 works offline; a bundle made --from the source, taken by a
+# fresh Outpost through `bundle ensure` (the PreSync hook), serves the source and its images
+# offline.
 source "$(dirname "$0")/lib.sh"
 
 start_registry up
@@ -199,11 +200,13 @@ read -r tag digest _ < <(python3 "$TOOLS/semver_client.py" "http://127.0.0.1:$OP
 skopeo_ copy -q --src-tls-verify=false "docker://127.0.0.1:$OP/upstream.test/test/app:v4" "dir:$T/v4" || die "1.4.0's image is not served offline"
 stop_pid "$op_PID"
 
-log "the bundle imports into a fresh Outpost that serves the source and its images offline"
+log "a fresh Outpost takes the bundle as a PreSync hook does (bundle ensure), then serves the source and its images offline"
 OP2=$(free_port)
 write_outpost_config "$T/fresh.yaml" "$OP2" "$T/fresh" upstream.test "http://127.0.0.1:$up_PORT"
-"$OUTPOST_BIN" bundle import --config "$T/fresh.yaml" "$T/src.tar" 2>"$T/import.log" || die "import: $(cat "$T/import.log")"
+printf 'bundle:\n  allowed_sources: ["%s/"]\n' "$T" >>"$T/fresh.yaml"
 start_outpost fresh "$T/fresh.yaml"
+"$OUTPOST_BIN" bundle ensure --server "http://127.0.0.1:$OP2" --source "$T/src.tar" \
+  --name manifests --version 1.5.0 --timeout 2m 2>"$T/ensure.log" || die "ensure: $(cat "$T/ensure.log")"
 read -r tag digest _ < <(python3 "$TOOLS/semver_client.py" "http://127.0.0.1:$OP2" "upstream.test/$M" ">=1.0.0" --allow-warning)
 [[ $tag == 1.5.0 && $digest == "$d15" ]] || die "the imported source resolved $tag $digest"
 skopeo_ copy -q --src-tls-verify=false "docker://127.0.0.1:$OP2/upstream.test/test/app:v5" "dir:$T/v5" || die "the bundle's image is not served offline"
