@@ -1,4 +1,5 @@
 #include "bundle/bundle_reader.hpp"
+#include "bundle/archive_error.hpp"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -11,7 +12,7 @@ struct BundleReader::Tar {
   archive* get() const { return a.get(); }
   std::unexpected<Error> corrupt() const {
     return fail(Errc::invalid_argument,
-                std::string("corrupt or truncated bundle: ") + archive_error_string(get()));
+                std::string("corrupt or truncated bundle: ") + archive_why(get()));
   }
 };
 
@@ -24,8 +25,7 @@ Result<BundleReader> BundleReader::open(const std::filesystem::path& file) {
   auto tar = std::make_unique<Tar>();
   archive_read_support_format_tar(tar->get());
   if (archive_read_open_filename(tar->get(), file.c_str(), 1 << 20) != ARCHIVE_OK)
-    return fail(Errc::not_found,
-                fmt::format("{}: {}", file.string(), archive_error_string(tar->get())));
+    return fail(Errc::not_found, fmt::format("{}: {}", file.string(), archive_why(tar->get())));
   BundleReader r(std::move(tar));
   archive_entry* e = nullptr;
   if (archive_read_next_header(r.tar_->get(), &e) != ARCHIVE_OK ||

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 
+#include "bundle/archive_error.hpp"
 #include "core/text.hpp"
 #include "registry/manifest.hpp"
 
@@ -29,15 +30,14 @@ Result<Files> unpack(std::string_view content) {
   archive_read_support_format_tar(a.get());
   if (archive_read_open_memory(a.get(), content.data(), content.size()) != ARCHIVE_OK)
     return fail(Errc::invalid_argument,
-                fmt::format("content layer is no tar: {}", archive_error_string(a.get())));
+                fmt::format("content layer is no tar: {}", archive_why(a.get())));
   Files files;
   std::uint64_t total = 0;
   std::size_t count = 0;
   archive_entry* e = nullptr;
   for (int rc; (rc = archive_read_next_header(a.get(), &e)) != ARCHIVE_EOF;) {
     if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN)
-      return fail(Errc::invalid_argument,
-                  fmt::format("content layer: {}", archive_error_string(a.get())));
+      return fail(Errc::invalid_argument, fmt::format("content layer: {}", archive_why(a.get())));
     if (++count > kMaxContentFiles)
       return fail(Errc::invalid_argument,
                   fmt::format("content layer holds over {} files", kMaxContentFiles));

@@ -1,4 +1,5 @@
 #include "bundle/tar_writer.hpp"
+#include "bundle/archive_error.hpp"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -17,7 +18,7 @@ Result<TarWriter> TarWriter::open(const std::filesystem::path& path) {
   archive_write_set_format_pax_restricted(a);
   int rc = path == "-" ? archive_write_open_fd(a, 1) : archive_write_open_filename(a, path.c_str());
   if (rc != ARCHIVE_OK) {
-    std::string msg = archive_error_string(a) ? archive_error_string(a) : "unknown error";
+    std::string msg = archive_why(a);
     archive_write_free(a);
     return fail(Errc::io, "cannot write " + path.string() + ": " + msg);
   }
@@ -39,15 +40,14 @@ Result<void> TarWriter::header(std::string_view name, std::uint64_t size) {
   archive_entry_set_mtime(e, 0, 0);
   int rc = archive_write_header(a_, e);
   archive_entry_free(e);
-  if (rc != ARCHIVE_OK)
-    return fail(Errc::io, std::string("tar header: ") + archive_error_string(a_));
+  if (rc != ARCHIVE_OK) return fail(Errc::io, std::string("tar header: ") + archive_why(a_));
   return {};
 }
 
 Result<void> TarWriter::add(std::string_view name, std::string_view bytes) {
   if (auto r = header(name, bytes.size()); !r) return r;
   if (archive_write_data(a_, bytes.data(), bytes.size()) != static_cast<la_ssize_t>(bytes.size()))
-    return fail(Errc::io, std::string("tar write: ") + archive_error_string(a_));
+    return fail(Errc::io, std::string("tar write: ") + archive_why(a_));
   return {};
 }
 
@@ -64,14 +64,14 @@ Result<void> TarWriter::add_file(std::string_view name, const std::filesystem::p
     if (n < 0) return fail_errno("read " + file.string(), errno);
     if (n == 0) break;
     if (archive_write_data(a_, buf.data(), static_cast<std::size_t>(n)) != n)
-      return fail(Errc::io, std::string("tar write: ") + archive_error_string(a_));
+      return fail(Errc::io, std::string("tar write: ") + archive_why(a_));
   }
   return {};
 }
 
 Result<void> TarWriter::finish() {
   if (archive_write_close(a_) != ARCHIVE_OK)
-    return fail(Errc::io, std::string("tar close: ") + archive_error_string(a_));
+    return fail(Errc::io, std::string("tar close: ") + archive_why(a_));
   return {};
 }
 

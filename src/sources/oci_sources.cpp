@@ -70,6 +70,15 @@ std::unique_ptr<OciSources::Source> OciSources::load_source(std::size_t i, const
   }
   s->release_name = "source:" + c.repository;
   if (saved.contains(c.repository)) s->state = state_from_json(saved[c.repository]);
+  // What the config no longer follows is no longer governed (the usual lookups answer it).
+  std::erase_if(s->state.tags, [&](const auto& kv) {
+    return std::ranges::find(s->literal, kv.first) == s->literal.end();
+  });
+  std::erase_if(s->state.versions, [&](const auto& kv) {
+    auto v = SemVer::parse(kv.first);
+    return !v ||
+           std::ranges::none_of(s->ranges, [&](const SemVerRange& r) { return r.matches(*v); });
+  });
   // The snapshot upstream sent last, from the store: a restart offline lists it too.
   if (auto at = d_.db.tag_list_fetched_at(s->upstream, s->repo); at && *at) {
     auto tags =
@@ -166,7 +175,11 @@ void OciSources::loop(std::stop_token st) {
     Source& src = **next;
     src.due = now + src.cfg.interval;
     lock.unlock();
-    check(src.index);
+    try {
+      check(src.index);
+    } catch (const std::exception& e) {  // a check never takes the loop (and the daemon) down
+      spdlog::error("sources: checking {} failed: {}", src.cfg.repository, e.what());
+    }
     lock.lock();
   }
 }
@@ -232,8 +245,8 @@ void OciSources::check(std::size_t i) {
     MutexLock lock(mu_);
     st = src.state;
   }
-  const bool first = st.checks == 0 && st.versions.empty() && st.tags.empty();
-  const Labels l{{"source", src.cfg.repository}};
+  // The first listing sets the baseline: what it finds is advertised, and nobody is told.
+  const bool first = st.listed_at == 0;
   st.checked_at = clock_.unix_now();
   ++st.checks;
   auto listed = d_.mirror.list_upstream_tags(src.upstream, src.repo);
@@ -363,7 +376,12 @@ OciSources::Gated OciSources::gate(const Source& src, const Digest& d) {
   }
   auto content = d_.store.read_all(art->content, bundle::kMaxContentBytes);
   if (!content) return why("reading the artifact's content: " + content.error().message);
-  auto images = bundle::source_images(*art, *content);
+  Result<std::vector<bundle::ImageUse>> images = fail(Errc::internal, "");
+  try {
+    images = bundle::source_images(*art, *content);
+  } catch (const std::exception& e) {  // outside bytes: whatever a parser throws holds it back
+    return why(fmt::format("reading the artifact's content: {}", e.what()));
+  }
   if (!images) return why(images.error().message);
   for (const auto& use : *images) {
     if (stopping_) return why("stopping");

@@ -381,5 +381,19 @@ TEST_F(OciSourcesTest, WithGateNoneAnyArtifactIsAdvertisedAtOnce) {
   EXPECT_EQ(sources_->status()["oci"][0]["advertised"]["v5"]["digest"], m->digest.str());
 }
 
+TEST_F(OciSourcesTest, WhatTheConfigNoLongerFollowsIsAnsweredAsUsual) {
+  sources_->check(0);
+  const auto v5 = resolves("stable");
+  stop();
+  up_.retag("acme/manifests", "stable", up_.release("1.6.0", {"up.test/acme/app:v6"}));
+  cfg_.oci[0].follow = {">=1.5.0 <2.0.0"};  // stable and 1.4.0 are no longer followed
+  start();
+  auto now = resolves("stable");  // pulled through as any tag: upstream's current digest
+  EXPECT_NE(now, v5);
+  auto st = sources_->status()["oci"][0];
+  EXPECT_TRUE(st["advertised"].empty());
+  for (const auto& v : st["versions"]) EXPECT_NE(v["tag"], "1.4.0");
+}
+
 }  // namespace
 }  // namespace outpost::sources
