@@ -42,7 +42,8 @@ OciSources::OciSources(SourcesDeps deps, const Clock& clock)
           [this](const std::string& source, const SourceNotifyConfig& target,
                  Notifier::Outcome outcome,
                  const std::string& error) { note_delivery(source, target, outcome, error); },
-          8, d_.notify_retry) {
+          8, d_.notify_retry),
+      pool_(static_cast<unsigned>(std::clamp<std::size_t>(d_.cfg.oci.size(), 1, 4))) {
   json saved = json::object();
   if (std::ifstream in(d_.state_file); in) {
     std::stringstream ss;
@@ -160,28 +161,42 @@ void OciSources::stop() {
     wake_.notify_all();
   }
   if (loop_.joinable()) loop_.join();
+  {
+    MutexLock lock(mu_);  // the checks in the pool end at their next step
+    while (std::ranges::any_of(sources_, [](const auto& s) { return s->running; }))
+      wake_.wait(lock);
+  }
   notifier_.stop();
 }
 
 void OciSources::loop(std::stop_token st) {
   MutexLock lock(mu_);
   while (!st.stop_requested()) {
-    auto next = std::ranges::min_element(sources_, {}, [](const auto& s) { return s->due; });
+    Source* next = nullptr;
+    for (auto& s : sources_)
+      if (!s->running && (!next || s->due < next->due)) next = s.get();
     const auto now = std::chrono::steady_clock::now();
-    if ((*next)->due > now) {
-      wake_.wait_until(lock, (*next)->due);
-      continue;
+    if (!next) {
+      wake_.wait(lock);  // every source is being checked: one ending wakes this
+    } else if (next->due > now) {
+      wake_.wait_until(lock, next->due);
+    } else {
+      next->running = true;
+      next->due = now + next->cfg.interval;
+      pool_.post([this, i = next->index] { run_check(i); });
     }
-    Source& src = **next;
-    src.due = now + src.cfg.interval;
-    lock.unlock();
-    try {
-      check(src.index);
-    } catch (const std::exception& e) {  // a check never takes the loop (and the daemon) down
-      spdlog::error("sources: checking {} failed: {}", src.cfg.repository, e.what());
-    }
-    lock.lock();
   }
+}
+
+void OciSources::run_check(std::size_t i) {
+  try {
+    check(i);
+  } catch (const std::exception& e) {  // a check never takes the loop (and the daemon) down
+    spdlog::error("sources: checking {} failed: {}", sources_[i]->cfg.repository, e.what());
+  }
+  MutexLock lock(mu_);
+  sources_[i]->running = false;
+  wake_.notify_all();
 }
 
 Result<void> OciSources::check_soon(const std::string& repository) {

@@ -1,5 +1,6 @@
 #pragma once
-// The followed OCI sources (sources.oci[]): for each, on its interval and single-flight, one
+// The followed OCI sources (sources.oci[]): for each, on its interval and single-flight (up to
+// four sources at a time, so a long gate holds back only its own source), one
 // background check lists the repository's tags upstream (the snapshot clients list, offline too)
 // and resolves each followed tag with one HEAD; a moved tag or a new version in a followed range
 // is gated (its artifact read, the images its manifests name pulled through the mirror) before it
@@ -18,6 +19,7 @@
 
 #include "core/metrics.hpp"
 #include "core/mutex.hpp"
+#include "core/thread_pool.hpp"
 #include "http/client.hpp"
 #include "registry/config.hpp"
 #include "registry/mirror.hpp"
@@ -95,6 +97,7 @@ class OciSources final : public registry::SourceView {
   void notify(const Source& src, const std::vector<std::string>& tags, const SourceState& st);
   void save() const;
   void loop(std::stop_token st);
+  void run_check(std::size_t i);  // in the pool: check(i), then the source is free again
   std::unique_ptr<Source> load_source(std::size_t i, const nlohmann::json& saved);
   // A notification's outcome, into the source's state and the metrics.
   void note_delivery(const std::string& source, const SourceNotifyConfig& target,
@@ -110,6 +113,7 @@ class OciSources final : public registry::SourceView {
   std::condition_variable_any wake_;
   std::atomic<bool> stopping_{false};
   Notifier notifier_;
+  ThreadPool pool_;  // the checks
   std::jthread loop_;
 };
 

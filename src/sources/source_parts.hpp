@@ -25,6 +25,7 @@ struct OciSources::Source {
   std::set<std::string> snapshot;                           // upstream's last tag list
   std::shared_ptr<const std::vector<std::string>> visible;  // null until first listed
   std::chrono::steady_clock::time_point due;
+  bool running = false;  // a check of it is in the pool
   std::uint64_t completed = 0;
 };
 
