@@ -286,7 +286,7 @@ void OciSources::check(std::size_t i) {
     if (!stopping_ && check_version(src, st, in_range[k], pins)) changed.push_back(in_range[k]);
   for (const auto& t : src.literal)
     if (!stopping_ && check_tag(src, st, t)) changed.push_back(t);
-  pin(src, pins);
+  pin(src, st, pins);
   prune(src, st, *listed);
   d_.metrics.counter(metric::checks_total).add({{"source", src.cfg.repository}, {"result", "ok"}});
   if (auto held = held_names(st); !held.empty())
@@ -410,8 +410,8 @@ OciSources::Gated OciSources::gate(const Source& src, const Digest& d) {
   return g;
 }
 
-void OciSources::pin(const Source& src, const std::vector<Gated>& pins) {
-  // Lowest version first: a release's order of recording is its age when retention drops some.
+void OciSources::pin(const Source& src, const SourceState& st, const std::vector<Gated>& pins) {
+  // Lowest version first (the order does not matter to retention, which goes by semver below).
   for (auto it = pins.rbegin(); it != pins.rend(); ++it) {
     ReleaseRecord rec;
     rec.name = src.release_name;
@@ -425,11 +425,18 @@ void OciSources::pin(const Source& src, const std::vector<Gated>& pins) {
       spdlog::warn("sources: pinning {}:{} failed: {}", src.cfg.repository, it->version,
                    ok.error().message);
   }
-  if (!pins.empty())
-    if (auto dropped = d_.db.apply_retention(src.release_name, src.cfg.keep); dropped)
-      for (const auto& v : *dropped)
-        spdlog::info("sources: {}:{} is no longer kept pinned (keep {})", src.cfg.repository, v,
-                     src.cfg.keep);
+  if (pins.empty()) return;
+  // The newest `keep` advertised versions by semver (not by when each was pinned: a patch to an
+  // older line pinned last is still older).
+  std::vector<std::string> ready;
+  for (const auto& [t, v] : st.versions)
+    if (v.state == VersionState::State::ready) ready.push_back(t);
+  auto newest = versions_in_range(ready, src.ranges);
+  if (newest.size() > static_cast<std::size_t>(src.cfg.keep)) newest.resize(src.cfg.keep);
+  if (auto dropped = d_.db.retain_releases(src.release_name, newest); dropped)
+    for (const auto& v : *dropped)
+      spdlog::info("sources: {}:{} is no longer kept pinned (keep {})", src.cfg.repository, v,
+                   src.cfg.keep);
 }
 
 void OciSources::pin_tag(const Source& src, const std::string& tag, const Gated& g) {

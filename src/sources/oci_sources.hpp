@@ -87,7 +87,7 @@ class OciSources final : public registry::SourceView {
   bool check_version(const Source& src, SourceState& st, const std::string& version,
                      std::vector<Gated>& pins);
   bool check_tag(const Source& src, SourceState& st, const std::string& tag);
-  void pin(const Source& src, const std::vector<Gated>& pins);
+  void pin(const Source& src, const SourceState& st, const std::vector<Gated>& pins);
   // A followed tag's advertised digest, pinned as release `source-tags:<repository>` version
   // <tag> (replaced when the tag moves), so it is served offline whatever `keep` drops.
   void pin_tag(const Source& src, const std::string& tag, const Gated& g);

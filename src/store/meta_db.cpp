@@ -632,6 +632,14 @@ Result<std::vector<std::string>> MetaDb::pinned_tags(const std::string& upstream
 }
 
 Result<std::vector<std::string>> MetaDb::local_apply_retention(const std::string& name, int keep) {
+  return local_drop_releases(name, [keep](std::size_t rank, const std::string&) {
+    return rank >= static_cast<std::size_t>(std::max(keep, 0));
+  });
+}
+
+Result<std::vector<std::string>> MetaDb::local_drop_releases(
+    const std::string& name,
+    const std::function<bool(std::size_t rank, const std::string& version)>& drop) {
   MutexLock lock(mu_);
   sqlite::Stmt s(db_, "SELECT id, version FROM releases WHERE name=? ORDER BY id DESC");
   s.bind(1, name);
@@ -643,7 +651,8 @@ Result<std::vector<std::string>> MetaDb::local_apply_retention(const std::string
     all.emplace_back(s.integer(0), s.text(1));
   }
   std::vector<std::string> dropped;
-  for (std::size_t i = static_cast<std::size_t>(std::max(keep, 0)); i < all.size(); ++i) {
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    if (!drop(i, all[i].second)) continue;
     sqlite::Stmt del(db_, "DELETE FROM releases WHERE id=?");
     if (auto x = del.run_with(all[i].first); !x) return std::unexpected(x.error());
     dropped.push_back(all[i].second);

@@ -186,6 +186,10 @@ class MetaDb {
   // Drops all but the newest `keep` releases of `name` (their pins go with them). Returns the
   // versions dropped.
   Result<std::vector<std::string>> apply_retention(const std::string& name, int keep);
+  // Drops every release of `name` whose version is not in `keep` (their pins go with them), for
+  // owners that order versions themselves (semver). Returns the versions dropped.
+  Result<std::vector<std::string>> retain_releases(const std::string& name,
+                                                   const std::vector<std::string>& keep);
   struct ReleaseRow {
     std::string name, version;
     std::optional<std::string> base_version;
@@ -228,6 +232,10 @@ class MetaDb {
   Result<std::optional<Digest>> local_helm_chart(const std::string& url);
   Result<void> local_record_release(const ReleaseRecord& r);
   Result<std::vector<std::string>> local_apply_retention(const std::string& name, int keep);
+  // Drops the releases of `name` `drop` says to, given (id, version) newest first.
+  Result<std::vector<std::string>> local_drop_releases(
+      const std::string& name,
+      const std::function<bool(std::size_t rank, const std::string& version)>& drop);
   Result<void> local_drop_release(const std::string& name, const std::string& version);
   // Releases the database held once (recorded there, or copied from there): one of these gone
   // from it was dropped there; one not among these was recorded here while it was down.

@@ -3,6 +3,7 @@
 // never fails a request.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <set>
 
 #include "store/meta_db.hpp"
@@ -152,6 +153,17 @@ Result<void> MetaDb::record_release(const ReleaseRecord& r) {
 
 Result<std::vector<std::string>> MetaDb::apply_retention(const std::string& name, int keep) {
   auto dropped = local_apply_retention(name, keep);
+  if (!dropped || !sharing_) return dropped;
+  for (const auto& v : *dropped)
+    sharing_->write([&](SharedMeta& s) { return s.drop_release({name, v}); });
+  return dropped;
+}
+
+Result<std::vector<std::string>> MetaDb::retain_releases(const std::string& name,
+                                                         const std::vector<std::string>& keep) {
+  auto dropped = local_drop_releases(name, [&keep](std::size_t, const std::string& version) {
+    return std::ranges::find(keep, version) == keep.end();
+  });
   if (!dropped || !sharing_) return dropped;
   for (const auto& v : *dropped)
     sharing_->write([&](SharedMeta& s) { return s.drop_release({name, v}); });

@@ -32,6 +32,24 @@ TEST_F(MetaDbTest, TagsResolveToTheLastDigest) {
   EXPECT_FALSE(*db.tag("ghcr.io", "library/nginx", "latest"));
 }
 
+TEST_F(MetaDbTest, RetainingReleasesByVersionDropsTheOthersAndTheirPins) {
+  MetaDb db(dir / "meta.db");
+  for (const char* v : {"1.5.0", "1.7.0", "1.5.1"}) {
+    ReleaseRecord r;
+    r.name = "source:ghcr.io/acme/app";
+    r.version = v;
+    r.blobs = {{sha256_of(v), 1, ""}};
+    r.tags = {{"ghcr.io", "acme/app", v, sha256_of(v)}};
+    ASSERT_TRUE(db.record_release(r));
+  }
+  auto dropped = db.retain_releases("source:ghcr.io/acme/app", {"1.7.0", "1.5.1"});
+  ASSERT_TRUE(dropped);
+  EXPECT_EQ(*dropped, std::vector<std::string>{"1.5.0"});
+  EXPECT_FALSE(*db.pinned_tag("ghcr.io", "acme/app", "1.5.0"));
+  EXPECT_TRUE(*db.pinned_tag("ghcr.io", "acme/app", "1.5.1"));
+  EXPECT_EQ(db.releases()->size(), 2u);
+}
+
 TEST_F(MetaDbTest, ManifestKeepsItsExactMediaType) {
   MetaDb db(dir / "meta.db");
   auto d = sha256_of("m");
