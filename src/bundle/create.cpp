@@ -216,28 +216,15 @@ Result<std::vector<registry::ImageRef>> BundleBuilder::source_images(
     return fail(Errc::invalid_argument,
                 fmt::format("{}: registry '{}' is not in registry.upstreams of the config",
                             ref.str(), ref.registry));
-  auto top = mirror_.manifest(registry::manifest_route(ref));
-  if (!top) return fail(top.error().code, fmt::format("{}: {}", ref.str(), top.error().message));
-  auto art = read_source_artifact(top->bytes);
-  if (!art) return fail(art.error().code, fmt::format("{}: {}", ref.str(), art.error().message));
-  registry::Route blob = registry::manifest_route(ref);
-  blob.kind = registry::Kind::blob;
-  blob.tag.clear();
-  blob.digest = art->content;
-  if (auto ok = mirror_.ensure_blob(blob); !ok)
-    return fail(ok.error().code,
-                fmt::format("{}: content layer: {}", ref.str(), ok.error().message));
-  auto content = store_.read_all(art->content, kMaxContentBytes);
-  if (!content) return std::unexpected(content.error());
-  auto uses = bundle::source_images(*art, *content);
-  if (!uses) return fail(uses.error().code, fmt::format("{}: {}", ref.str(), uses.error().message));
+  auto src = fetch_source(mirror_, store_, registry::manifest_route(ref));
+  if (!src) return fail(src.error().code, fmt::format("{}: {}", ref.str(), src.error().message));
   std::vector<registry::ImageRef> out;
-  for (const auto& u : *uses) {
+  for (const auto& u : src->images) {
     progress_.note(fmt::format("{} names {} ({})", ref.str(), u.ref.str(), u.where));
     out.push_back(u.ref);
   }
   bm_.source_repo = "oci://" + ref.registry + "/" + ref.repo;
-  bm_.source_commit = top->digest.str();
+  bm_.source_commit = src->manifest.digest.str();
   return out;
 }
 

@@ -241,9 +241,8 @@ Result<SourceArtifact> read_source_artifact(std::string_view manifest) {
     auto digest = Digest::parse(d["digest"].get<std::string>());
     if (!digest) return fail(Errc::invalid_argument, "the artifact lists a malformed digest");
     const auto size = d.value("size", std::uint64_t{0});
-    a.blobs.push_back(*digest);
-    a.sizes.push_back(size);
     const auto type = d.value("mediaType", "");
+    a.blobs.push_back({*digest, size, type, "", ""});
     // The content layer: Helm's wins over others (Argo CD takes exactly one).
     if (i > 0 && content_type(type) && (!found || type == kHelmContentType)) {
       a.content = *digest;
@@ -267,6 +266,38 @@ Result<std::vector<ImageUse>> source_images(const SourceArtifact& artifact,
   if (!files) return std::unexpected(files.error());
   if (artifact.kind == SourceArtifact::Kind::helm_chart) return chart_images(*files);
   return manifest_images(*files);
+}
+
+Result<FetchedSource> fetch_source(registry::Mirror& mirror, const BlobStore& store,
+                                   const registry::Route& manifest) {
+  auto m = mirror.manifest(manifest);
+  if (!m) return fail(m.error().code, "fetching the artifact: " + m.error().message);
+  auto art = read_source_artifact(m->bytes);
+  if (!art) return std::unexpected(art.error());
+  if (art->content_size > kMaxContentBytes)  // refused before it is downloaded
+    return fail(Errc::too_large,
+                fmt::format("the artifact's content layer is {} bytes, over {} MiB",
+                            art->content_size, kMaxContentBytes >> 20));
+  registry::Route blob = manifest;
+  blob.kind = registry::Kind::blob;
+  blob.tag.clear();
+  for (const auto& b : art->blobs) {
+    blob.digest = b.digest;
+    if (auto ok = mirror.ensure_blob(blob); !ok)
+      return fail(ok.error().code, fmt::format("fetching the artifact's blob {}: {}",
+                                               b.digest.str(), ok.error().message));
+  }
+  auto content = store.read_all(art->content, kMaxContentBytes);
+  if (!content)
+    return fail(content.error().code, "reading the artifact's content: " + content.error().message);
+  try {
+    auto images = source_images(*art, *content);
+    if (!images) return std::unexpected(images.error());
+    return FetchedSource{std::move(*m), std::move(*art), std::move(*images)};
+  } catch (const std::exception& e) {  // outside bytes: whatever a parser throws is an answer
+    return fail(Errc::invalid_argument,
+                fmt::format("reading the artifact's content: {}", e.what()));
+  }
 }
 
 }  // namespace outpost::bundle

@@ -13,6 +13,9 @@
 #include "bundle/images.hpp"
 #include "core/digest.hpp"
 #include "core/error.hpp"
+#include "registry/manifest.hpp"
+#include "registry/mirror.hpp"
+#include "store/blob_store.hpp"
 
 namespace outpost::bundle {
 
@@ -28,8 +31,7 @@ struct SourceArtifact {
   Digest content = Digest::from_hex(std::string(64, '0'));  // the content layer
   std::uint64_t content_size = 0;
   std::string content_type;
-  std::vector<Digest> blobs;  // config and every layer, to hold the artifact whole
-  std::vector<std::uint64_t> sizes;
+  std::vector<registry::Descriptor> blobs;  // config and every layer, to hold the artifact whole
 };
 
 // Reads an artifact's manifest (an OCI image manifest). Errc::invalid_argument when it is an
@@ -44,5 +46,16 @@ inline constexpr std::size_t kMaxContentFiles = 20000;
 // Errc::invalid_argument naming the file for unreadable content or YAML.
 Result<std::vector<ImageUse>> source_images(const SourceArtifact& artifact,
                                             std::string_view content);
+
+// A source artifact fetched whole through `mirror` (its manifest and every blob, verified into
+// `store`) and read: what `bundle create --from` and the followed sources' gate both need. Errors
+// say which step failed; whatever a parser of the content throws is an Errc::invalid_argument.
+struct FetchedSource {
+  registry::ManifestResult manifest;
+  SourceArtifact artifact;
+  std::vector<ImageUse> images;
+};
+Result<FetchedSource> fetch_source(registry::Mirror& mirror, const BlobStore& store,
+                                   const registry::Route& manifest);
 
 }  // namespace outpost::bundle

@@ -6,6 +6,7 @@
 
 #include "cluster/cluster.hpp"
 #include "core/error.hpp"
+#include "registry/mirror.hpp"
 #include "registry/route.hpp"
 #include "registry/upstream.hpp"
 
@@ -25,6 +26,11 @@ inline std::unexpected<Error> needs_upstream() {
 inline std::string tag_row(const Route& r) {
   return r.accept.all() ? r.tag : r.tag + "#" + r.accept.key();
 }
+
+// One page of a sorted, duplicate-free tag list: lexical order, strictly after `last`, at most n
+// (more: another page follows).
+TagPage tag_page(const std::vector<std::string>& sorted, std::optional<std::size_t> n,
+                 const std::string& last);
 
 // A client's request asks the owners first; a peer's only what the other peers hold.
 inline cluster::Asking asking_for(const Route& route) {

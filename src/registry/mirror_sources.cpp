@@ -33,16 +33,7 @@ std::optional<Result<TagPage>> Mirror::source_tags(const Route& route, std::opti
   if (!sources_) return std::nullopt;
   auto list = sources_->tag_list(route.upstream, route.repo);
   if (!list) return std::nullopt;
-  const auto& all = *list->tags;
-  TagPage page;
-  auto it = last.empty() ? all.begin() : std::upper_bound(all.begin(), all.end(), last);
-  for (; it != all.end(); ++it) {
-    if (n && page.tags.size() >= *n) {
-      page.more = true;
-      break;
-    }
-    page.tags.push_back(*it);
-  }
+  TagPage page = tag_page(*list->tags, n, last);
   page.snapshot_at = list->listed_at;
   if (!list->upstream_reached)
     page.warning = fmt::format(

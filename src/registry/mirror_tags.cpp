@@ -33,11 +33,13 @@ std::optional<std::string> link_next_query(std::optional<std::string_view> link)
   return target.substr(q + 1);
 }
 
-// One page of a sorted tag set: lexical order, strictly after `last`, at most n.
-TagPage tag_page(const std::set<std::string>& all, std::optional<std::size_t> n,
+}  // namespace
+
+TagPage tag_page(const std::vector<std::string>& sorted, std::optional<std::size_t> n,
                  const std::string& last) {
   TagPage page;
-  for (auto it = last.empty() ? all.begin() : all.upper_bound(last); it != all.end(); ++it) {
+  auto it = last.empty() ? sorted.begin() : std::upper_bound(sorted.begin(), sorted.end(), last);
+  for (; it != sorted.end(); ++it) {
     if (n && page.tags.size() >= *n) {
       page.more = true;
       break;
@@ -46,8 +48,6 @@ TagPage tag_page(const std::set<std::string>& all, std::optional<std::size_t> n,
   }
   return page;
 }
-
-}  // namespace
 
 Result<ManifestResult> Mirror::deleted_upstream(Upstream& up, const Route& route,
                                                 const Digest& cached) {
@@ -259,7 +259,7 @@ Result<TagPage> Mirror::tags(const Route& route, std::optional<std::size_t> n,
     auto held = db_.pinned_tags(std::string(kReleasesNamespace), route.repo);
     if (!held) return std::unexpected(held.error());
     if (held->empty()) return fail(Errc::not_found, "no release of that name is held here");
-    return tag_page(std::set<std::string>(held->begin(), held->end()), n, last);
+    return tag_page(*held, n, last);  // sorted, no duplicates
   }
   if (auto followed = source_tags(route, n, last)) return std::move(*followed);
   Upstream& up = upstream(route.upstream);
@@ -278,7 +278,7 @@ Result<TagPage> Mirror::tags(const Route& route, std::optional<std::size_t> n,
     }
     if (listed) {
       if (!db_.put_tag_list(up.name(), route.repo, *listed, clock_.unix_now()))
-        return tag_page(std::set<std::string>(listed->begin(), listed->end()), n, last);
+        return tag_page(*listed, n, last);  // sorted, no duplicates
     } else if (listed.error().code == Errc::not_found || listed.error().code == Errc::too_large) {
       return std::unexpected(listed.error());  // upstream's answer, or one over its bound
     } else {

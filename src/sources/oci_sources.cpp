@@ -154,12 +154,7 @@ void OciSources::stop_soon() {
 }
 
 void OciSources::stop() {
-  stopping_ = true;
-  loop_.request_stop();
-  {
-    MutexLock lock(mu_);
-    wake_.notify_all();
-  }
+  stop_soon();
   if (loop_.joinable()) loop_.join();
   {
     MutexLock lock(mu_);  // the checks in the pool end at their next step
@@ -212,11 +207,6 @@ Result<void> OciSources::check_soon(const std::string& repository) {
   return {};
 }
 
-std::uint64_t OciSources::checks(std::size_t i) const {
-  MutexLock lock(mu_);
-  return sources_.at(i)->completed;
-}
-
 const OciSources::Source* OciSources::find(const std::string& upstream,
                                            const std::string& repo) const {
   for (const auto& s : sources_)
@@ -262,6 +252,7 @@ void OciSources::check(std::size_t i) {
   }
   // The first listing sets the baseline: what it finds is advertised, and nobody is told.
   const bool first = st.listed_at == 0;
+  const auto held_before = held_names(st);
   st.checked_at = clock_.unix_now();
   ++st.checks;
   auto listed = d_.mirror.list_upstream_tags(src.upstream, src.repo);
@@ -289,7 +280,7 @@ void OciSources::check(std::size_t i) {
   pin(src, st, pins);
   prune(src, st, *listed);
   d_.metrics.counter(metric::checks_total).add({{"source", src.cfg.repository}, {"result", "ok"}});
-  if (auto held = held_names(st); !held.empty())
+  if (auto held = held_names(st); !held.empty() && held != held_before)  // once per change
     spdlog::info("sources: {}: held back until what they need is local: {}", src.cfg.repository,
                  held);
   if (!first) notify(src, changed, st);
@@ -350,6 +341,31 @@ bool OciSources::check_tag(const Source& src, SourceState& st, const std::string
   return true;
 }
 
+OciSources::Gated OciSources::keep_whole(const registry::Route& manifest) {
+  Gated g;
+  g.digest = *manifest.digest;
+  auto m = d_.mirror.manifest(manifest);
+  if (!m) {
+    g.why = "fetching the artifact: " + m.error().message;
+    return g;
+  }
+  g.blobs.push_back({m->digest, m->bytes.size(), m->media_type});
+  if (auto info = registry::parse_manifest(m->bytes); info && info->manifests.empty()) {
+    registry::Route blob = manifest;
+    blob.kind = registry::Kind::blob;
+    for (const auto& b : info->blobs) {
+      blob.digest = b.digest;
+      if (auto ok = d_.mirror.ensure_blob(blob); !ok) {
+        g.why = ok.error().message;
+        return g;
+      }
+      g.blobs.push_back({b.digest, b.size, ""});
+    }
+  }
+  g.ready = true;
+  return g;
+}
+
 OciSources::Gated OciSources::gate(const Source& src, const Digest& d) {
   Gated g;
   g.digest = d;
@@ -363,42 +379,12 @@ OciSources::Gated OciSources::gate(const Source& src, const Digest& d) {
   r.repo = src.repo;
   r.client_name = src.repo;
   r.digest = d;
-  auto m = d_.mirror.manifest(r);
-  if (!m) return why("fetching the artifact: " + m.error().message);
-  g.blobs.push_back({d, m->bytes.size(), m->media_type});
-  if (src.cfg.gate == SourceGate::none) {  // any artifact: kept whole, not read
-    g.ready = true;
-    if (auto info = registry::parse_manifest(m->bytes); info && info->manifests.empty())
-      for (const auto& b : info->blobs) {
-        registry::Route blob = r;
-        blob.kind = registry::Kind::blob;
-        blob.digest = b.digest;
-        if (auto ok = d_.mirror.ensure_blob(blob); !ok) return why(ok.error().message);
-        g.blobs.push_back({b.digest, b.size, ""});
-      }
-    return g;
-  }
-  auto art = bundle::read_source_artifact(m->bytes);
-  if (!art) return why(art.error().message);
-  registry::Route b = r;
-  b.kind = registry::Kind::blob;
-  for (std::size_t k = 0; k < art->blobs.size(); ++k) {
-    b.digest = art->blobs[k];
-    if (auto ok = d_.mirror.ensure_blob(b); !ok)
-      return why(fmt::format("fetching the artifact's blob {}: {}", art->blobs[k].str(),
-                             ok.error().message));
-    g.blobs.push_back({art->blobs[k], art->sizes[k], ""});
-  }
-  auto content = d_.store.read_all(art->content, bundle::kMaxContentBytes);
-  if (!content) return why("reading the artifact's content: " + content.error().message);
-  Result<std::vector<bundle::ImageUse>> images = fail(Errc::internal, "");
-  try {
-    images = bundle::source_images(*art, *content);
-  } catch (const std::exception& e) {  // outside bytes: whatever a parser throws holds it back
-    return why(fmt::format("reading the artifact's content: {}", e.what()));
-  }
-  if (!images) return why(images.error().message);
-  for (const auto& use : *images) {
+  if (src.cfg.gate == SourceGate::none) return keep_whole(r);  // any artifact: not read
+  auto fetched = bundle::fetch_source(d_.mirror, d_.store, r);
+  if (!fetched) return why(fetched.error().message);
+  g.blobs.push_back({d, fetched->manifest.bytes.size(), fetched->manifest.media_type});
+  for (const auto& b : fetched->artifact.blobs) g.blobs.push_back({b.digest, b.size, ""});
+  for (const auto& use : fetched->images) {
     if (stopping_) return why("stopping");
     auto p = gate::pull_image(d_.mirror, d_.registry, use.ref);
     if (!p.ready) return why(p.why);
@@ -493,14 +479,12 @@ void OciSources::publish(std::size_t i, SourceState st, std::vector<std::string>
     if (src.state.reached || src.visible)
       src.visible = std::make_shared<const std::vector<std::string>>(visible_tags(
           std::vector<std::string>(src.snapshot.begin(), src.snapshot.end()), src.state));
-    ++src.completed;
   }
   save();
 }
 
 void OciSources::save() const {
-  static Mutex save_mu;  // one writer of the state file at a time
-  MutexLock one(save_mu);
+  MutexLock one(save_mu_);
   json all = json::object();
   {
     MutexLock lock(mu_);

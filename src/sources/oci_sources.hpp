@@ -69,8 +69,6 @@ class OciSources final : public registry::SourceView {
   void check(std::size_t i);
   // Blocks until every notification queued so far is sent or given up (tests).
   void wait_notifications() { notifier_.wait_idle(); }
-  // How many checks of source `i` have completed.
-  std::uint64_t checks(std::size_t i) const;
 
   // {oci: [{repository, follow, gate, interval_seconds, keep, advertised{tag: {digest, version}},
   //  newest_upstream, advertised_version, versions[{tag, digest, state, why, since}],
@@ -83,6 +81,8 @@ class OciSources final : public registry::SourceView {
   struct Source;
   struct Gated;
   Gated gate(const Source& src, const Digest& d);
+  // gate: none — the manifest and its blobs kept, nothing read.
+  Gated keep_whole(const registry::Route& manifest);
   // Gates and advertises one version / one followed tag; true when it became advertised.
   bool check_version(const Source& src, SourceState& st, const std::string& version,
                      std::vector<Gated>& pins);
@@ -112,6 +112,7 @@ class OciSources final : public registry::SourceView {
   mutable Mutex mu_;
   std::condition_variable_any wake_;
   std::atomic<bool> stopping_{false};
+  mutable Mutex save_mu_;  // one writer of the state file at a time
   Notifier notifier_;
   ThreadPool pool_;  // the checks
   std::jthread loop_;

@@ -26,7 +26,6 @@ struct OciSources::Source {
   std::shared_ptr<const std::vector<std::string>> visible;  // null until first listed
   std::chrono::steady_clock::time_point due;
   bool running = false;  // a check of it is in the pool
-  std::uint64_t completed = 0;
 };
 
 struct OciSources::Gated {

@@ -192,7 +192,7 @@ argo >/dev/null 2>&1 && die "offline, tags/list carries no Warning"
 read -r tag digest _ < <(argo --allow-warning)
 [[ $tag == 1.6.0 && $digest == "$d16" ]] || die "offline the client resolved $tag $digest"
 [[ $(src $M "s['upstream_reachable']") == False ]] || die "status says upstream reachable"
-[[ $(src $M "s['last_error']") == *"Couldn't connect"* || -n $(src $M "s['last_error']") ]] || die "no error in the status"
+[[ -n $(src $M "s['last_error']") ]] || die "the status gives no error for the unreachable registry"
 
 log "rollback to 1.4.0 offline: the artifact and its image"
 read -r tag digest _ < <(python3 "$TOOLS/semver_client.py" "http://127.0.0.1:$OP" "upstream.test/$M" "=1.4.0" --allow-warning)
