@@ -53,32 +53,28 @@ class Registry:
         self.c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         self.repo = repo
 
-    def blob(self, data):
-        digest = "sha256:" + hashlib.sha256(data).hexdigest()
-        self.c.request("POST", f"/v2/{self.repo}/blobs/uploads/")
+    def send(self, method, path, want, what, body=None, headers=None):
+        """One request; exits naming `what` unless the status is `want`. Returns the response."""
+        self.c.request(method, path, body=body, headers=headers or {})
         r = self.c.getresponse()
         r.read()
-        if r.status != 202:
-            sys.exit(f"upload start: HTTP {r.status}")
-        loc = r.getheader("Location")
+        if r.status != want:
+            sys.exit(f"{what}: HTTP {r.status}")
+        return r
+
+    def blob(self, data):
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        loc = self.send("POST", f"/v2/{self.repo}/blobs/uploads/", 202, "upload start").getheader("Location")
         if loc.startswith("http"):
             loc = "/" + loc.split("/", 3)[3]
         sep = "&" if "?" in loc else "?"
-        self.c.request("PUT", f"{loc}{sep}digest={digest}", body=data,
-                       headers={"Content-Type": "application/octet-stream"})
-        r = self.c.getresponse()
-        r.read()
-        if r.status != 201:
-            sys.exit(f"upload {digest}: HTTP {r.status}")
+        self.send("PUT", f"{loc}{sep}digest={digest}", 201, f"upload {digest}", data,
+                  {"Content-Type": "application/octet-stream"})
         return {"digest": digest, "size": len(data)}
 
     def manifest(self, tag, body):
-        self.c.request("PUT", f"/v2/{self.repo}/manifests/{tag}", body=body,
-                       headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"})
-        r = self.c.getresponse()
-        r.read()
-        if r.status != 201:
-            sys.exit(f"manifest {tag}: HTTP {r.status}")
+        r = self.send("PUT", f"/v2/{self.repo}/manifests/{tag}", 201, f"manifest {tag}", body,
+                      {"Content-Type": "application/vnd.oci.image.manifest.v1+json"})
         return r.getheader("Docker-Content-Digest")
 
 

@@ -395,5 +395,24 @@ TEST_F(OciSourcesTest, WhatTheConfigNoLongerFollowsIsAnsweredAsUsual) {
   for (const auto& v : st["versions"]) EXPECT_NE(v["tag"], "1.4.0");
 }
 
+TEST_F(OciSourcesTest, AContentLayerDeclaredTooLargeIsHeldWithoutBeingFetched) {
+  sources_->check(0);
+  const auto layer = up_.blob("not really 100 MiB");
+  json m = {{"schemaVersion", 2},
+            {"mediaType", kOci},
+            {"config",
+             {{"mediaType", "application/vnd.oci.empty.v1+json"},
+              {"digest", up_.blob("{}")},
+              {"size", 2}}},
+            {"layers",
+             {{{"mediaType", bundle::kOciLayerTarGzip}, {"digest", layer}, {"size", 100 << 20}}}}};
+  up_.manifest("acme/manifests", "1.6.0", m.dump());
+  sources_->check(0);
+  auto held = mirror_->manifest(route("1.6.0"));
+  ASSERT_FALSE(held);
+  EXPECT_NE(held.error().message.find("over 64 MiB"), std::string::npos) << held.error().message;
+  EXPECT_EQ(site_.http.count("GET", "/blobs/" + layer), 0u);
+}
+
 }  // namespace
 }  // namespace outpost::sources
